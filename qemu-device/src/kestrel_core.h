@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kestrel core: registers, rings, command engine and fault actions.
+ *
+ * The core knows nothing of QEMU.  Everything it needs from the outside
+ * world (guest memory, interrupts, the virtual clock, the block backend)
+ * comes through KestrelCoreOps, implemented by kestrel_pci.c inside QEMU
+ * and by an in-process double in the unit tests and fuzzers.
+ *
+ * Threading: every entry point runs in the caller's single thread (QEMU's
+ * main loop).  Entry points never block and never recurse into each other:
+ * a register write that arrives while the core is busy (a guest pointing
+ * DMA at the device's own BAR) is rejected as a guest error.
+ */
+#ifndef KESTREL_CORE_H
+#define KESTREL_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kestrel_hw.h"
+#include "kestrel_fault.h"
+
+#define KESTREL_MAX_XFER_BYTES	(1u << 20)
+#define KESTREL_NO_DEADLINE	INT64_MAX
+
+typedef struct KestrelCore KestrelCore;
+typedef struct KestrelCmd KestrelCmd;
+
+typedef enum KestrelIoKind {
+    KESTREL_IO_READ,
+    KESTREL_IO_WRITE,
+    KESTREL_IO_FLUSH,
+} KestrelIoKind;
+
+typedef struct KestrelCoreOps {
+    /* Guest memory.  Return 0, or -1 when the access fails (no RAM). */
+    int (*dma_read)(void *opaque, uint64_t addr, void *buf, size_t len);
+    int (*dma_write)(void *opaque, uint64_t addr, const void *buf,
+                     size_t len);
+    /* Edge interrupt on a vector (MSI-X, MSI). */
+    void (*irq_notify)(void *opaque, unsigned vector);
+    /* Level of the INTx line: (INTR_STATUS & delivered & ~INTR_MASK). */
+    void (*irq_level)(void *opaque, bool level);
+    /* Virtual clock, and the core's single timer (KESTREL_NO_DEADLINE
+     * cancels it). */
+    int64_t (*now_ns)(void *opaque);
+    void (*timer_mod)(void *opaque, int64_t deadline_ns);
+    /* Ask for kestrel_core_process() to run soon, outside this call. */
+    void (*kick)(void *opaque);
+    /*
+     * Start backend I/O on buf.  Completion is reported by calling
+     * kestrel_core_io_done(core, cmd, ret) later; calling it before
+     * blk_io returns is allowed too.
+     */
+    void (*blk_io)(void *opaque, KestrelCmd *cmd, KestrelIoKind kind,
+                   uint64_t offset, void *buf, size_t len);
+} KestrelCoreOps;
+
+typedef struct KestrelConfig {
+    uint32_t queue_depth;       /* CAP_QDEPTH, 2..1024 */
+    uint32_t block_size;        /* 512 or 4096 */
+    uint32_t max_segments;      /* CAP_MAXSEG, 1..1024 */
+    uint64_t capacity_blocks;   /* from the backend */
+    uint32_t ready_delay_us;    /* EN -> RDY */
+    uint32_t reset_delay_us;    /* reset -> done */
+    uint32_t timeout_ms;        /* CAP_TIMEOUT_MS */
+    char serial[21];
+} KestrelConfig;
+
+typedef enum KestrelCmdState {
+    KESTREL_CMD_FREE,
+    KESTREL_CMD_IO,             /* backend I/O in flight */
+    KESTREL_CMD_HUNG,           /* stalled by a fault until reset */
+    KESTREL_CMD_PENDING,        /* completion waits to be posted */
+} KestrelCmdState;
+
+typedef struct KestrelSeg {
+    uint64_t addr;
+    uint32_t len;
+} KestrelSeg;
+
+struct KestrelCmd {
+    /* Saved with the VM (a drained VM has no command in KESTREL_CMD_IO). */
+    uint32_t state;             /* KestrelCmdState */
+    uint32_t generation;        /* core->generation when fetched */
+    uint8_t opcode;
+    uint8_t cqe_faulted;        /* cq.post rules already evaluated */
+    uint8_t duplicate;          /* post this completion twice */
+    uint8_t wrong_phase;        /* post with the phase inverted */
+    uint16_t tag;
+    uint16_t sq_head;
+    uint16_t status;            /* status code, before the phase bit */
+    uint16_t cqe_rsvd0;         /* corrupted fields kept verbatim */
+    uint32_t result;
+    uint32_t cqe_rsvd1;
+    int64_t deadline;           /* pending completion due at */
+    uint64_t seq;               /* completion order */
+    uint64_t delay_ns;          /* accumulated by delay faults */
+
+    /* Not saved: only meaningful while the command executes. */
+    uint64_t lba;
+    uint32_t nblocks;
+    uint32_t nsegs;
+    KestrelSeg *segs;
+    uint8_t *buf;
+    uint32_t len;
+    KestrelCore *core;
+};
+
+struct KestrelCore {
+    /* ---- configuration, fixed at realize ---- */
+    KestrelConfig cfg;
+    const KestrelCoreOps *ops;
+    void *opaque;
+
+    /* ---- registers (saved) ---- */
+    uint32_t ctrl;
+    uint32_t status;
+    uint32_t intr_status;
+    uint32_t intr_mask;
+    uint32_t intr_delivered;    /* causes delivered, for the INTx level */
+    uint64_t sq_base;
+    uint32_t sq_size;
+    uint64_t cq_base;
+    uint32_t cq_size;
+    uint32_t sq_head;
+    uint32_t sq_tail;
+    uint32_t cq_head;
+    uint32_t cq_tail;
+    uint32_t cq_phase;
+    uint32_t err_count;
+    uint32_t err_log[KESTREL_ERR_LOG_LEN][4];
+
+    /* ---- engine state (saved) ---- */
+    uint32_t generation;
+    uint32_t power_state;       /* 0 = D0, 3 = D3hot */
+    uint8_t link_down;          /* "allones": MMIO ~0, no DMA, no IRQ */
+    uint8_t stall_sq;           /* fetch stalled until reset */
+    uint8_t stall_cq;           /* completion posting stalled */
+    uint8_t stall_irq;          /* interrupts stalled */
+    uint8_t stall_ready;        /* enable never completes */
+    uint8_t stall_reset;        /* reset never completes */
+    uint8_t stall_power;        /* never ready again after power change */
+    uint8_t sq_delay_done;      /* the delay at sq_head was served */
+    int64_t ready_at;           /* RDY rises then */
+    int64_t reset_done_at;      /* RESETTING falls then */
+    int64_t sq_resume_at;       /* fetch resumes then */
+    int64_t irq_delayed_at;     /* delayed interrupt delivered then */
+    uint32_t irq_delayed_causes;
+    uint32_t storm_left;
+    uint64_t storm_interval_ns;
+    int64_t storm_next_at;
+    uint64_t power_delay_ns;    /* added to the next enable handshake */
+    uint64_t seq;
+    uint32_t npending;
+    uint16_t pending[KESTREL_MAX_QDEPTH];   /* slot indices, FIFO */
+    KestrelCmd cmds[KESTREL_MAX_QDEPTH];
+
+    KestrelFaultEngine faults;
+
+    /* ---- not saved ---- */
+    int depth;                  /* >0 while inside the core */
+    uint64_t stat_cmds;
+    uint64_t stat_cqes;
+    uint64_t stat_irqs;
+};
+
+/* Lifecycle */
+int kestrel_core_init(KestrelCore *c, const KestrelConfig *cfg,
+                      const KestrelCoreOps *ops, void *opaque,
+                      char *err, size_t errlen);
+void kestrel_core_cleanup(KestrelCore *c);
+/* Power-on / PCI function reset: everything but the fault rules. */
+void kestrel_core_hard_reset(KestrelCore *c);
+
+/* Guest accesses to BAR0 (4-byte aligned 32-bit accesses). */
+uint32_t kestrel_core_mmio_read(KestrelCore *c, uint64_t addr);
+void kestrel_core_mmio_write(KestrelCore *c, uint64_t addr, uint32_t val);
+
+/* PCI power state change (PMCSR written): 0 = D0 ... 3 = D3hot. */
+void kestrel_core_set_power(KestrelCore *c, unsigned dstate);
+
+/* Callbacks from the environment. */
+void kestrel_core_process(KestrelCore *c);
+void kestrel_core_timer(KestrelCore *c);
+void kestrel_core_io_done(KestrelCore *c, KestrelCmd *cmd, int ret);
+
+/* Fault rules (QMP qom-set/qom-get). */
+int kestrel_core_set_faults(KestrelCore *c, const char *rules,
+                            char *err, size_t errlen);
+int kestrel_core_add_faults(KestrelCore *c, const char *rules,
+                            char *err, size_t errlen);
+
+/* For vmstate: re-arm the timer after the state was loaded. */
+void kestrel_core_post_load(KestrelCore *c);
+
+#endif /* KESTREL_CORE_H */

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Build environment of the Kestrel core outside QEMU (unit tests and
+ * fuzzers): the handful of QEMU helpers the core uses, on the C library.
+ */
+#ifndef KESTREL_ENV_H
+#define KESTREL_ENV_H
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "standalone Kestrel builds assume a little-endian host"
+#endif
+#define le16_to_cpu(x) ((uint16_t)(x))
+#define le32_to_cpu(x) ((uint32_t)(x))
+#define le64_to_cpu(x) ((uint64_t)(x))
+#define cpu_to_le16(x) ((uint16_t)(x))
+#define cpu_to_le32(x) ((uint32_t)(x))
+#define cpu_to_le64(x) ((uint64_t)(x))
+
+/* Counted so unit tests can assert that a guest error was reported. */
+extern unsigned long kestrel_guest_errors;
+extern int kestrel_log_verbose;
+#define KESTREL_LOG_GUEST_ERROR(fmt, ...) do {                      \
+        kestrel_guest_errors++;                                     \
+        if (kestrel_log_verbose) {                                  \
+            fprintf(stderr, "kestrel: " fmt "\n", ## __VA_ARGS__);  \
+        }                                                           \
+    } while (0)
+
+static inline void *kestrel_zalloc(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+
+    if (!p) {
+        abort();    /* as g_malloc0 does; sizes are bounded by the core */
+    }
+    return p;
+}
+
+static inline void kestrel_free(void *p)
+{
+    free(p);
+}
+
+#endif /* KESTREL_ENV_H */
