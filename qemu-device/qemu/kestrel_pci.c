@@ -1,0 +1,801 @@
+/*
+ * Kestrel: Gauntlet's reference PCIe storage controller, QEMU glue.
+ *
+ * Copyright (c) 2026 The Gauntlet authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The register interface, rings and fault engine live in kestrel_core.c
+ * and kestrel_fault.c, which also build outside QEMU; this file connects
+ * them to QOM, PCI, the block layer, timers and migration.  The hardware
+ * contract is docs/kestrel-datasheet.md in the Gauntlet tree.
+ *
+ * Usage
+ * -----
+ *   -drive file=disk.img,if=none,format=raw,id=d0
+ *   -device kestrel,drive=d0[,id=k0][,property=value...]
+ *
+ * Properties:
+ *   drive=<id>            Block backend holding the blocks (required).  Its
+ *                         size, rounded down to whole blocks, is the
+ *                         capacity (at least one block).
+ *   block-size=<n>        Block size in bytes, 512 or 4096.  Default 512.
+ *   queue-depth=<n>       CAP_QDEPTH, maximum entries per queue, 2..1024.
+ *                         Default 256.
+ *   max-segments=<n>      CAP_MAXSEG, data segments per command, 1..1024.
+ *                         Default 256.
+ *   ready-delay-us=<n>    Virtual time from CTRL.EN=1 to STATUS.RDY=1.
+ *                         Default 1000.
+ *   reset-delay-us=<n>    Virtual time a controller reset takes.  Default 0
+ *                         (the reset completes within the register write).
+ *   timeout-ms=<n>        CAP_TIMEOUT_MS, the worst-case ready time the
+ *                         device promises.  Default 2000.
+ *   serial=<str>          IDENTIFY serial number (20 characters at most).
+ *                         Default "KESTREL0001".
+ *   msix=on|off           Offer MSI-X (2 vectors).  Default on.
+ *   msi=on|off            Offer MSI (2 vectors).  Default on.  With both
+ *                         off the device interrupts through INTx only.
+ *   faults=<rules>        Fault rules, see the datasheet's grammar, e.g.
+ *                         "cq.post:corrupt(tag=0xffff):nth=3".  Settable at
+ *                         run time: qom-set replaces the whole rule set; a
+ *                         bad rule is an error and changes nothing.
+ *   fault-add=<rules>     Write-only: append rules to the set.
+ *   fault-seed=<n>        Seed of rules that have no seed= trigger.
+ *                         Default 0.
+ *   fault-stats           Read-only: a list of {id, rule, hits, fired}.
+ *   stats                 Read-only: device counters (commands, cqes,
+ *                         irqs, errors).
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/cutils.h"
+#include "qemu/error-report.h"
+#include "qemu/module.h"
+#include "qemu/main-loop.h"
+#include "qemu/timer.h"
+#include "qemu/range.h"
+#include "qapi/error.h"
+#include "qapi/visitor.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pcie.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "migration/vmstate.h"
+#include "sysemu/block-backend.h"
+#include "sysemu/dma.h"
+#include "qom/object.h"
+
+#include "kestrel_core.h"
+
+#define TYPE_KESTREL "kestrel"
+OBJECT_DECLARE_SIMPLE_TYPE(KestrelState, KESTREL)
+
+#define KESTREL_PM_CAP_OFFSET   0x40
+#define KESTREL_MSI_CAP_OFFSET  0x50
+#define KESTREL_PCIE_CAP_OFFSET 0x80
+
+typedef struct KestrelIo {
+    KestrelState *s;
+    KestrelCmd *cmd;
+    QEMUIOVector qiov;
+} KestrelIo;
+
+struct KestrelState {
+    PCIDevice parent_obj;
+
+    MemoryRegion mmio;
+    QEMUTimer *timer;
+    QEMUBH *bh;
+    bool realized;          /* the core exists: rules go straight to it */
+    KestrelCore core;
+    KestrelIo io[KESTREL_MAX_QDEPTH];
+
+    /* Properties */
+    BlockBackend *blk;
+    uint32_t block_size;
+    uint32_t queue_depth;
+    uint32_t max_segments;
+    uint32_t ready_delay_us;
+    uint32_t reset_delay_us;
+    uint32_t timeout_ms;
+    char *serial;
+    bool msix;
+    bool msi;
+    char *faults;           /* rules given before realize */
+    uint64_t fault_seed;
+
+    /* Migration of the fault engine: text plus per-rule state. */
+    uint8_t vm_faults[KESTREL_FAULT_TEXT_MAX];  /* NUL-terminated text */
+    uint32_t vm_nrules;
+    uint32_t vm_rule_id[KESTREL_FAULT_MAX_RULES];
+    uint64_t vm_rule_hits[KESTREL_FAULT_MAX_RULES];
+    uint64_t vm_rule_fired[KESTREL_FAULT_MAX_RULES];
+    uint64_t vm_rule_rng[KESTREL_FAULT_MAX_RULES];
+    uint64_t vm_rule_cmds[KESTREL_FAULT_MAX_RULES];
+};
+
+/* ---- environment callbacks of the core ------------------------------- */
+
+static int kestrel_dma_read(void *opaque, uint64_t addr, void *buf,
+                            size_t len)
+{
+    KestrelState *s = opaque;
+
+    return pci_dma_read(&s->parent_obj, addr, buf, len) == MEMTX_OK ? 0 : -1;
+}
+
+static int kestrel_dma_write(void *opaque, uint64_t addr, const void *buf,
+                             size_t len)
+{
+    KestrelState *s = opaque;
+
+    return pci_dma_write(&s->parent_obj, addr, buf, len) == MEMTX_OK ? 0 : -1;
+}
+
+static void kestrel_irq_notify(void *opaque, unsigned vector)
+{
+    KestrelState *s = opaque;
+    PCIDevice *pdev = &s->parent_obj;
+
+    if (msix_enabled(pdev)) {
+        msix_notify(pdev, vector);
+    } else if (msi_enabled(pdev)) {
+        msi_notify(pdev, MIN(vector, msi_nr_vectors_allocated(pdev) - 1));
+    }
+}
+
+static void kestrel_irq_level(void *opaque, bool level)
+{
+    KestrelState *s = opaque;
+    PCIDevice *pdev = &s->parent_obj;
+
+    pci_set_irq(pdev, level && !msix_enabled(pdev) && !msi_enabled(pdev));
+}
+
+static int64_t kestrel_now_ns(void *opaque)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
+
+static void kestrel_timer_mod(void *opaque, int64_t deadline)
+{
+    KestrelState *s = opaque;
+
+    if (deadline == KESTREL_NO_DEADLINE) {
+        timer_del(s->timer);
+    } else {
+        timer_mod(s->timer, deadline);
+    }
+}
+
+static void kestrel_kick(void *opaque)
+{
+    KestrelState *s = opaque;
+
+    qemu_bh_schedule(s->bh);
+}
+
+static void kestrel_io_cb(void *opaque, int ret)
+{
+    KestrelIo *io = opaque;
+
+    qemu_iovec_destroy(&io->qiov);
+    kestrel_core_io_done(&io->s->core, io->cmd, ret);
+}
+
+static void kestrel_blk_io(void *opaque, KestrelCmd *cmd, KestrelIoKind kind,
+                           uint64_t offset, void *buf, size_t len)
+{
+    KestrelState *s = opaque;
+    KestrelIo *io = &s->io[cmd - s->core.cmds];
+
+    io->s = s;
+    io->cmd = cmd;
+    qemu_iovec_init(&io->qiov, 1);
+    switch (kind) {
+    case KESTREL_IO_READ:
+        qemu_iovec_add(&io->qiov, buf, len);
+        blk_aio_preadv(s->blk, offset, &io->qiov, 0, kestrel_io_cb, io);
+        break;
+    case KESTREL_IO_WRITE:
+        qemu_iovec_add(&io->qiov, buf, len);
+        blk_aio_pwritev(s->blk, offset, &io->qiov, 0, kestrel_io_cb, io);
+        break;
+    case KESTREL_IO_FLUSH:
+        blk_aio_flush(s->blk, kestrel_io_cb, io);
+        break;
+    }
+}
+
+static const KestrelCoreOps kestrel_ops = {
+    .dma_read = kestrel_dma_read,
+    .dma_write = kestrel_dma_write,
+    .irq_notify = kestrel_irq_notify,
+    .irq_level = kestrel_irq_level,
+    .now_ns = kestrel_now_ns,
+    .timer_mod = kestrel_timer_mod,
+    .kick = kestrel_kick,
+    .blk_io = kestrel_blk_io,
+};
+
+static void kestrel_timer_cb(void *opaque)
+{
+    KestrelState *s = opaque;
+
+    kestrel_core_timer(&s->core);
+}
+
+static void kestrel_bh(void *opaque)
+{
+    KestrelState *s = opaque;
+
+    kestrel_core_process(&s->core);
+}
+
+/* ---- BAR0 ------------------------------------------------------------ */
+
+static uint64_t kestrel_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    KestrelState *s = opaque;
+
+    return kestrel_core_mmio_read(&s->core, addr);
+}
+
+static void kestrel_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                               unsigned size)
+{
+    KestrelState *s = opaque;
+
+    kestrel_core_mmio_write(&s->core, addr, (uint32_t)val);
+}
+
+static const MemoryRegionOps kestrel_mmio_ops = {
+    .read = kestrel_mmio_read,
+    .write = kestrel_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    /* 64-bit accesses are split into two 32-bit ones, low half first. */
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 8,
+        .unaligned = false,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* ---- PCI ------------------------------------------------------------- */
+
+static void kestrel_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                                 int len)
+{
+    KestrelState *s = KESTREL(pdev);
+    uint32_t pmcsr = KESTREL_PM_CAP_OFFSET + PCI_PM_CTRL;
+
+    pci_default_write_config(pdev, addr, val, len);
+    if (ranges_overlap(addr, len, pmcsr, 2)) {
+        kestrel_core_set_power(&s->core, pci_get_word(pdev->config + pmcsr) &
+                                         PCI_PM_CTRL_STATE_MASK);
+    }
+}
+
+static void kestrel_add_pm_capability(PCIDevice *pdev, Error **errp)
+{
+    uint8_t off = KESTREL_PM_CAP_OFFSET;
+
+    if (pci_add_capability(pdev, PCI_CAP_ID_PM, off, PCI_PM_SIZEOF,
+                           errp) < 0) {
+        return;
+    }
+    /* D0 and D3hot only; No_Soft_Reset clear: D3hot loses device state. */
+    pci_set_word(pdev->config + off + PCI_PM_PMC, PCI_PM_CAP_VER_1_2);
+    pci_set_word(pdev->config + off + PCI_PM_CTRL, 0);
+    pci_set_word(pdev->wmask + off + PCI_PM_CTRL, PCI_PM_CTRL_STATE_MASK);
+}
+
+static void kestrel_free_env(KestrelState *s)
+{
+    if (s->timer) {
+        timer_free(s->timer);
+        s->timer = NULL;
+    }
+    if (s->bh) {
+        qemu_bh_delete(s->bh);
+        s->bh = NULL;
+    }
+}
+
+static bool kestrel_init_core(KestrelState *s, Error **errp)
+{
+    KestrelConfig cfg = { 0 };
+    char err[KESTREL_FAULT_ERR_MAX];
+    int64_t len;
+
+    if (!s->blk) {
+        error_setg(errp, "kestrel: drive property not set");
+        return false;
+    }
+    if (blk_set_perm(s->blk, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE,
+                     BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED,
+                     errp) < 0) {
+        return false;
+    }
+    len = blk_getlength(s->blk);
+    if (len < 0) {
+        error_setg_errno(errp, -len, "kestrel: cannot get drive size");
+        return false;
+    }
+    if (s->serial && strlen(s->serial) >= sizeof(cfg.serial)) {
+        error_setg(errp, "kestrel: serial is longer than %zu characters",
+                   sizeof(cfg.serial) - 1);
+        return false;
+    }
+    cfg.queue_depth = s->queue_depth;
+    cfg.block_size = s->block_size;
+    cfg.max_segments = s->max_segments;
+    cfg.ready_delay_us = s->ready_delay_us;
+    cfg.reset_delay_us = s->reset_delay_us;
+    cfg.timeout_ms = s->timeout_ms;
+    cfg.capacity_blocks = s->block_size ? len / s->block_size : 0;
+    pstrcpy(cfg.serial, sizeof(cfg.serial),
+            s->serial ? s->serial : "KESTREL0001");
+    if (kestrel_core_init(&s->core, &cfg, &kestrel_ops, s, err,
+                          sizeof(err)) < 0) {
+        error_setg(errp, "kestrel: %s", err);
+        return false;
+    }
+    if (!cfg.capacity_blocks) {
+        error_setg(errp, "kestrel: drive is smaller than one %u-byte block",
+                   s->block_size);
+        return false;
+    }
+    s->core.faults.seed = s->fault_seed;
+    if (s->faults && kestrel_core_set_faults(&s->core, s->faults, err,
+                                             sizeof(err)) < 0) {
+        error_setg(errp, "kestrel: faults: %s", err);
+        return false;
+    }
+    return true;
+}
+
+static void kestrel_realize(PCIDevice *pdev, Error **errp)
+{
+    KestrelState *s = KESTREL(pdev);
+    unsigned i;
+
+    pci_config_set_vendor_id(pdev->config, KESTREL_PCI_VENDOR_ID);
+    pci_config_set_device_id(pdev->config, KESTREL_PCI_DEVICE_ID);
+    pci_config_set_revision(pdev->config, KESTREL_PCI_REVISION);
+    pci_config_set_class(pdev->config, KESTREL_PCI_CLASS >> 8);
+    pci_config_set_interrupt_pin(pdev->config, 1);
+
+    /* The core calls back into these from kestrel_core_init() on. */
+    s->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, kestrel_timer_cb, s);
+    s->bh = qemu_bh_new(kestrel_bh, s);
+    if (!kestrel_init_core(s, errp)) {
+        goto fail;
+    }
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &kestrel_mmio_ops, s,
+                          "kestrel-regs", KESTREL_BAR_REGS_SIZE);
+    pci_register_bar(pdev, KESTREL_BAR_REGS, PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
+
+    kestrel_add_pm_capability(pdev, errp);
+    if (*errp) {
+        goto fail;
+    }
+    if (s->msi && msi_init(pdev, KESTREL_MSI_CAP_OFFSET, KESTREL_NVEC, true,
+                           false, errp) < 0) {
+        goto fail;
+    }
+    if (pcie_endpoint_cap_init(pdev, KESTREL_PCIE_CAP_OFFSET) < 0) {
+        error_setg(errp, "kestrel: cannot add the PCIe capability");
+        goto fail;
+    }
+    if (s->msix) {
+        if (msix_init_exclusive_bar(pdev, KESTREL_NVEC, KESTREL_BAR_MSIX,
+                                    errp) < 0) {
+            goto fail;
+        }
+        for (i = 0; i < KESTREL_NVEC; i++) {
+            msix_vector_use(pdev, i);
+        }
+    }
+    s->realized = true;
+    return;
+
+fail:
+    msi_uninit(pdev);
+    kestrel_core_cleanup(&s->core);
+    kestrel_free_env(s);
+}
+
+static void kestrel_exit(PCIDevice *pdev)
+{
+    KestrelState *s = KESTREL(pdev);
+
+    /* Backend requests still in flight complete before we go. */
+    if (s->blk) {
+        blk_drain(s->blk);
+    }
+    s->realized = false;
+    kestrel_free_env(s);
+    kestrel_core_cleanup(&s->core);
+    if (msix_present(pdev)) {
+        msix_uninit_exclusive_bar(pdev);
+    }
+    msi_uninit(pdev);
+}
+
+static void kestrel_reset(DeviceState *dev)
+{
+    KestrelState *s = KESTREL(dev);
+
+    if (s->realized) {
+        kestrel_core_hard_reset(&s->core);
+    }
+}
+
+/* ---- QOM properties for the fault engine ----------------------------- */
+
+static char *kestrel_get_faults(Object *obj, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+    char *text = g_malloc(KESTREL_FAULT_TEXT_MAX);
+
+    if (!s->realized) {
+        g_free(text);
+        return g_strdup(s->faults ? s->faults : "");
+    }
+    kestrel_fault_format(&s->core.faults, text, KESTREL_FAULT_TEXT_MAX);
+    return text;
+}
+
+static void kestrel_set_faults(Object *obj, const char *value, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+    char err[KESTREL_FAULT_ERR_MAX];
+
+    if (!s->realized) {
+        /* Before realize: kept and parsed there. */
+        g_free(s->faults);
+        s->faults = g_strdup(value);
+        return;
+    }
+    if (kestrel_core_set_faults(&s->core, value, err, sizeof(err)) < 0) {
+        error_setg(errp, "kestrel: bad fault rule: %s", err);
+    }
+}
+
+static void kestrel_add_faults(Object *obj, const char *value, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+    char err[KESTREL_FAULT_ERR_MAX];
+
+    if (!s->realized) {
+        char *all = g_strdup_printf("%s;%s", s->faults ? s->faults : "",
+                                    value);
+
+        g_free(s->faults);
+        s->faults = all;
+        return;
+    }
+    if (kestrel_core_add_faults(&s->core, value, err, sizeof(err)) < 0) {
+        error_setg(errp, "kestrel: bad fault rule: %s", err);
+    }
+}
+
+static void kestrel_get_fault_stats(Object *obj, Visitor *v, const char *name,
+                                    void *opaque, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+    KestrelFaultEngine *e = &s->core.faults;
+    unsigned i;
+
+    if (!visit_start_list(v, name, NULL, 0, errp)) {
+        return;
+    }
+    for (i = 0; s->realized && i < e->nrules; i++) {
+        KestrelFaultRule *r = &e->rules[i];
+        char *text = r->text;
+        uint32_t id = r->id;
+        uint64_t hits = r->hits, fired = r->fired;
+
+        if (!visit_start_struct(v, NULL, NULL, 0, errp)) {
+            return;
+        }
+        if (visit_type_uint32(v, "id", &id, errp) &&
+            visit_type_str(v, "rule", &text, errp) &&
+            visit_type_uint64(v, "hits", &hits, errp) &&
+            visit_type_uint64(v, "fired", &fired, errp)) {
+            visit_check_struct(v, errp);
+        }
+        visit_end_struct(v, NULL);
+    }
+    visit_end_list(v, NULL);
+}
+
+static void kestrel_get_stats(Object *obj, Visitor *v, const char *name,
+                              void *opaque, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+    KestrelCore *c = &s->core;
+    uint64_t cmds = c->stat_cmds, cqes = c->stat_cqes, irqs = c->stat_irqs;
+    uint64_t errors = c->err_count, faults_fired = 0;
+    uint32_t status = c->status;
+    unsigned i;
+
+    for (i = 0; i < c->faults.nrules; i++) {
+        faults_fired += c->faults.rules[i].fired;
+    }
+    if (!visit_start_struct(v, name, NULL, 0, errp)) {
+        return;
+    }
+    if (visit_type_uint64(v, "commands", &cmds, errp) &&
+        visit_type_uint64(v, "completions", &cqes, errp) &&
+        visit_type_uint64(v, "interrupts", &irqs, errp) &&
+        visit_type_uint64(v, "errors", &errors, errp) &&
+        visit_type_uint64(v, "faults-fired", &faults_fired, errp) &&
+        visit_type_uint32(v, "status", &status, errp)) {
+        visit_check_struct(v, errp);
+    }
+    visit_end_struct(v, NULL);
+}
+
+static void kestrel_get_seed(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+
+    visit_type_uint64(v, name, &s->fault_seed, errp);
+}
+
+static void kestrel_set_seed(Object *obj, Visitor *v, const char *name,
+                             void *opaque, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+    uint64_t seed;
+
+    if (!visit_type_uint64(v, name, &seed, errp)) {
+        return;
+    }
+    s->fault_seed = seed;
+    s->core.faults.seed = seed;     /* rules installed from now on */
+}
+
+static void kestrel_instance_init(Object *obj)
+{
+    object_property_add_str(obj, "faults", kestrel_get_faults,
+                            kestrel_set_faults);
+    object_property_add_str(obj, "fault-add", NULL, kestrel_add_faults);
+    object_property_add(obj, "fault-seed", "uint64", kestrel_get_seed,
+                        kestrel_set_seed, NULL, NULL);
+    object_property_add(obj, "fault-stats", "KestrelFaultStats",
+                        kestrel_get_fault_stats, NULL, NULL, NULL);
+    object_property_add(obj, "stats", "KestrelStats", kestrel_get_stats,
+                        NULL, NULL, NULL);
+}
+
+static void kestrel_instance_finalize(Object *obj)
+{
+    KestrelState *s = KESTREL(obj);
+
+    g_free(s->faults);
+}
+
+/* ---- migration ------------------------------------------------------- */
+
+static int kestrel_pre_save(void *opaque)
+{
+    KestrelState *s = opaque;
+    KestrelFaultEngine *e = &s->core.faults;
+    unsigned i;
+
+    memset(s->vm_faults, 0, sizeof(s->vm_faults));
+    kestrel_fault_format(e, (char *)s->vm_faults, sizeof(s->vm_faults));
+    s->vm_nrules = e->nrules;
+    for (i = 0; i < e->nrules; i++) {
+        s->vm_rule_id[i] = e->rules[i].id;
+        s->vm_rule_hits[i] = e->rules[i].hits;
+        s->vm_rule_fired[i] = e->rules[i].fired;
+        s->vm_rule_rng[i] = e->rules[i].rng;
+        s->vm_rule_cmds[i] = e->rules[i].cmds_at_install;
+    }
+    return 0;
+}
+
+static int kestrel_post_load(void *opaque, int version_id)
+{
+    KestrelState *s = opaque;
+    KestrelFaultEngine *e = &s->core.faults;
+    uint64_t commands = e->commands, seed = e->seed;
+    uint32_t next_id = e->next_id;
+    char err[KESTREL_FAULT_ERR_MAX];
+    unsigned i;
+
+    s->vm_faults[sizeof(s->vm_faults) - 1] = '\0';
+    if (kestrel_fault_set(e, (char *)s->vm_faults, err, sizeof(err)) < 0 ||
+        e->nrules != s->vm_nrules) {
+        error_report("kestrel: migrated fault rules do not parse: %s", err);
+        return -EINVAL;
+    }
+    e->commands = commands;
+    e->seed = seed;
+    e->next_id = next_id;
+    for (i = 0; i < e->nrules; i++) {
+        e->rules[i].id = s->vm_rule_id[i];
+        e->rules[i].hits = s->vm_rule_hits[i];
+        e->rules[i].fired = s->vm_rule_fired[i];
+        e->rules[i].rng = s->vm_rule_rng[i];
+        e->rules[i].cmds_at_install = s->vm_rule_cmds[i];
+    }
+    for (i = 0; i < s->core.npending; i++) {
+        if (s->core.pending[i] >= KESTREL_MAX_QDEPTH) {
+            return -EINVAL;
+        }
+    }
+    if (s->core.npending > KESTREL_MAX_QDEPTH ||
+        s->core.sq_size > s->core.cfg.queue_depth ||
+        s->core.cq_size > s->core.cfg.queue_depth ||
+        (s->core.sq_size && s->core.sq_head >= s->core.sq_size) ||
+        (s->core.sq_size && s->core.sq_tail >= s->core.sq_size) ||
+        (s->core.cq_size && s->core.cq_head >= s->core.cq_size) ||
+        (s->core.cq_size && s->core.cq_tail >= s->core.cq_size)) {
+        return -EINVAL;
+    }
+    kestrel_core_post_load(&s->core);
+    return 0;
+}
+
+static const VMStateDescription vmstate_kestrel_cmd = {
+    .name = "kestrel-cmd",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (VMStateField[]) {
+        VMSTATE_UINT32(state, KestrelCmd),
+        VMSTATE_UINT32(generation, KestrelCmd),
+        VMSTATE_UINT8(opcode, KestrelCmd),
+        VMSTATE_UINT8(cqe_faulted, KestrelCmd),
+        VMSTATE_UINT8(duplicate, KestrelCmd),
+        VMSTATE_UINT8(wrong_phase, KestrelCmd),
+        VMSTATE_UINT16(tag, KestrelCmd),
+        VMSTATE_UINT16(sq_head, KestrelCmd),
+        VMSTATE_UINT16(status, KestrelCmd),
+        VMSTATE_UINT16(cqe_rsvd0, KestrelCmd),
+        VMSTATE_UINT32(result, KestrelCmd),
+        VMSTATE_UINT32(cqe_rsvd1, KestrelCmd),
+        VMSTATE_INT64(deadline, KestrelCmd),
+        VMSTATE_UINT64(seq, KestrelCmd),
+        VMSTATE_UINT64(delay_ns, KestrelCmd),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_kestrel = {
+    .name = "kestrel",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = kestrel_pre_save,
+    .post_load = kestrel_post_load,
+    .fields = (VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, KestrelState),
+        VMSTATE_MSIX(parent_obj, KestrelState),
+        VMSTATE_UINT32(core.ctrl, KestrelState),
+        VMSTATE_UINT32(core.status, KestrelState),
+        VMSTATE_UINT32(core.intr_status, KestrelState),
+        VMSTATE_UINT32(core.intr_mask, KestrelState),
+        VMSTATE_UINT32(core.intr_delivered, KestrelState),
+        VMSTATE_UINT64(core.sq_base, KestrelState),
+        VMSTATE_UINT32(core.sq_size, KestrelState),
+        VMSTATE_UINT64(core.cq_base, KestrelState),
+        VMSTATE_UINT32(core.cq_size, KestrelState),
+        VMSTATE_UINT32(core.sq_head, KestrelState),
+        VMSTATE_UINT32(core.sq_tail, KestrelState),
+        VMSTATE_UINT32(core.cq_head, KestrelState),
+        VMSTATE_UINT32(core.cq_tail, KestrelState),
+        VMSTATE_UINT32(core.cq_phase, KestrelState),
+        VMSTATE_UINT32(core.err_count, KestrelState),
+        VMSTATE_UINT32_2DARRAY(core.err_log, KestrelState,
+                               KESTREL_ERR_LOG_LEN, 4),
+        VMSTATE_UINT32(core.generation, KestrelState),
+        VMSTATE_UINT32(core.power_state, KestrelState),
+        VMSTATE_UINT8(core.link_down, KestrelState),
+        VMSTATE_UINT8(core.stall_sq, KestrelState),
+        VMSTATE_UINT8(core.stall_cq, KestrelState),
+        VMSTATE_UINT8(core.stall_irq, KestrelState),
+        VMSTATE_UINT8(core.stall_ready, KestrelState),
+        VMSTATE_UINT8(core.stall_reset, KestrelState),
+        VMSTATE_UINT8(core.stall_power, KestrelState),
+        VMSTATE_UINT8(core.sq_delay_done, KestrelState),
+        VMSTATE_INT64(core.ready_at, KestrelState),
+        VMSTATE_INT64(core.reset_done_at, KestrelState),
+        VMSTATE_INT64(core.sq_resume_at, KestrelState),
+        VMSTATE_INT64(core.irq_delayed_at, KestrelState),
+        VMSTATE_UINT32(core.irq_delayed_causes, KestrelState),
+        VMSTATE_UINT32(core.storm_left, KestrelState),
+        VMSTATE_UINT64(core.storm_interval_ns, KestrelState),
+        VMSTATE_INT64(core.storm_next_at, KestrelState),
+        VMSTATE_UINT64(core.power_delay_ns, KestrelState),
+        VMSTATE_UINT64(core.seq, KestrelState),
+        VMSTATE_UINT32(core.npending, KestrelState),
+        VMSTATE_UINT16_ARRAY(core.pending, KestrelState, KESTREL_MAX_QDEPTH),
+        VMSTATE_STRUCT_ARRAY(core.cmds, KestrelState, KESTREL_MAX_QDEPTH, 1,
+                             vmstate_kestrel_cmd, KestrelCmd),
+        VMSTATE_UINT32(core.faults.next_id, KestrelState),
+        VMSTATE_UINT64(core.faults.seed, KestrelState),
+        VMSTATE_UINT64(core.faults.commands, KestrelState),
+        VMSTATE_BUFFER(vm_faults, KestrelState),
+        VMSTATE_UINT32(vm_nrules, KestrelState),
+        VMSTATE_UINT32_ARRAY(vm_rule_id, KestrelState,
+                             KESTREL_FAULT_MAX_RULES),
+        VMSTATE_UINT64_ARRAY(vm_rule_hits, KestrelState,
+                             KESTREL_FAULT_MAX_RULES),
+        VMSTATE_UINT64_ARRAY(vm_rule_fired, KestrelState,
+                             KESTREL_FAULT_MAX_RULES),
+        VMSTATE_UINT64_ARRAY(vm_rule_rng, KestrelState,
+                             KESTREL_FAULT_MAX_RULES),
+        VMSTATE_UINT64_ARRAY(vm_rule_cmds, KestrelState,
+                             KESTREL_FAULT_MAX_RULES),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static Property kestrel_properties[] = {
+    DEFINE_PROP_DRIVE("drive", KestrelState, blk),
+    DEFINE_PROP_UINT32("block-size", KestrelState, block_size, 512),
+    DEFINE_PROP_UINT32("queue-depth", KestrelState, queue_depth,
+                       KESTREL_DEFAULT_QDEPTH),
+    DEFINE_PROP_UINT32("max-segments", KestrelState, max_segments,
+                       KESTREL_DEFAULT_MAXSEG),
+    DEFINE_PROP_UINT32("ready-delay-us", KestrelState, ready_delay_us, 1000),
+    DEFINE_PROP_UINT32("reset-delay-us", KestrelState, reset_delay_us, 0),
+    DEFINE_PROP_UINT32("timeout-ms", KestrelState, timeout_ms, 2000),
+    DEFINE_PROP_STRING("serial", KestrelState, serial),
+    DEFINE_PROP_BOOL("msix", KestrelState, msix, true),
+    DEFINE_PROP_BOOL("msi", KestrelState, msi, true),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void kestrel_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *pc = PCI_DEVICE_CLASS(klass);
+
+    pc->realize = kestrel_realize;
+    pc->exit = kestrel_exit;
+    pc->config_write = kestrel_write_config;
+    pc->vendor_id = KESTREL_PCI_VENDOR_ID;
+    pc->device_id = KESTREL_PCI_DEVICE_ID;
+    pc->revision = KESTREL_PCI_REVISION;
+    pc->class_id = KESTREL_PCI_CLASS >> 8;
+
+    dc->desc = "Kestrel fault-injecting storage controller (Gauntlet)";
+    dc->reset = kestrel_reset;
+    dc->vmsd = &vmstate_kestrel;
+    device_class_set_props(dc, kestrel_properties);
+    set_bit(DEVICE_CATEGORY_STORAGE, dc->categories);
+}
+
+static const TypeInfo kestrel_info = {
+    .name = TYPE_KESTREL,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(KestrelState),
+    .instance_init = kestrel_instance_init,
+    .instance_finalize = kestrel_instance_finalize,
+    .class_init = kestrel_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_PCIE_DEVICE },
+        { },
+    },
+};
+
+static void kestrel_register_types(void)
+{
+    type_register_static(&kestrel_info);
+}
+
+type_init(kestrel_register_types)
