@@ -95,7 +95,6 @@ enum kestrel_err_code {
 	KESTREL_ERR_BACKEND		= 0x09,	/* media (backend) I/O error */
 	KESTREL_ERR_BAD_REG_WRITE	= 0x0a,	/* write to RO reg or while EN */
 	KESTREL_ERR_INJECTED_FATAL	= 0x0b,	/* fault engine raised fatal */
-	KESTREL_ERR_CQ_OVERFLOW		= 0x0c,	/* more completions than CQ */
 	KESTREL_ERR_NOT_READY		= 0x0d,	/* doorbell while not ready */
 };
 

@@ -707,7 +707,6 @@ static const VMStateDescription vmstate_kestrel = {
         VMSTATE_UINT8(core.stall_sq, KestrelState),
         VMSTATE_UINT8(core.stall_cq, KestrelState),
         VMSTATE_UINT8(core.stall_irq, KestrelState),
-        VMSTATE_UINT8(core.stall_ready, KestrelState),
         VMSTATE_UINT8(core.stall_reset, KestrelState),
         VMSTATE_UINT8(core.stall_power, KestrelState),
         VMSTATE_UINT8(core.sq_delay_done, KestrelState),

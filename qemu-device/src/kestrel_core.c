@@ -326,7 +326,7 @@ static void kestrel_reset_registers(KestrelCore *c)
     c->sq_size = c->cq_size = 0;
     c->sq_head = c->sq_tail = c->cq_head = c->cq_tail = 0;
     c->cq_phase = 1;
-    c->stall_sq = c->stall_cq = c->stall_irq = c->stall_ready = 0;
+    c->stall_sq = c->stall_cq = c->stall_irq = 0;
     c->sq_delay_done = 0;
     c->ready_at = KESTREL_NO_DEADLINE;
     c->sq_resume_at = KESTREL_NO_DEADLINE;
@@ -394,7 +394,7 @@ static void kestrel_enable(KestrelCore *c)
     }
     hit = kestrel_fault_point(c, KFP_CTRL_ENABLE, -1, -1);
     if (hit.drop || hit.stall || c->stall_power) {
-        c->stall_ready = 1;
+        /* RDY never rises; only clearing EN (a controller reset) helps. */
         return;
     }
     delay = c->cfg.ready_delay_us * NS_PER_US + hit.delay_ns +
@@ -829,6 +829,19 @@ static void kestrel_finish(KestrelCore *c, KestrelCmd *cmd, unsigned status,
     trace_kestrel_cmd_done(cmd->tag, status, result);
     if (status) {
         trace_kestrel_err_cmd(cmd->tag, status);
+    }
+    switch (status) {
+    case KESTREL_SC_INVALID_OPCODE:
+    case KESTREL_SC_INVALID_FIELD:
+    case KESTREL_SC_LBA_RANGE:
+        KESTREL_GUEST_ERROR(c, KESTREL_ERR_BAD_CMD, cmd->tag, status,
+                            cmd->lba, "tag %u: invalid command (status %u)",
+                            cmd->tag, status);
+        break;
+    case KESTREL_SC_SGL_INVALID:
+        KESTREL_GUEST_ERROR(c, KESTREL_ERR_SGL, cmd->tag, status, cmd->lba,
+                            "tag %u: malformed segment list", cmd->tag);
+        break;
     }
     kestrel_free(cmd->segs);
     kestrel_free(cmd->buf);
@@ -1591,6 +1604,7 @@ static int kestrel_faults_changed(KestrelCore *c, int ret, const char *err)
     c->stall_power = 0;
     c->power_delay_ns = 0;
     kestrel_update_level(c);
+    c->ops->kick(c->opaque);    /* post what waited for the link */
     kestrel_fault_format(&c->faults, text, sizeof(text));
     trace_kestrel_faults_set(text);
     return ret;

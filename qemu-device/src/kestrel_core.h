@@ -140,7 +140,6 @@ struct KestrelCore {
     uint8_t stall_sq;           /* fetch stalled until reset */
     uint8_t stall_cq;           /* completion posting stalled */
     uint8_t stall_irq;          /* interrupts stalled */
-    uint8_t stall_ready;        /* enable never completes */
     uint8_t stall_reset;        /* reset never completes */
     uint8_t stall_power;        /* never ready again after power change */
     uint8_t sq_delay_done;      /* the delay at sq_head was served */
