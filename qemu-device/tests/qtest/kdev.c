@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A minimal Kestrel "driver" over qtest (see kdev.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kdev.h"
+
+static const char *qemu_binary(void)
+{
+    const char *q = getenv("GAUNTLET_QEMU");
+
+    return q && *q ? q : "qemu-system-x86_64";
+}
+
+Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
+                 char *err, size_t errlen)
+{
+    Kdev *k = calloc(1, sizeof(*k));
+    QtOptions o = { 0 };
+    int fd, i;
+
+    if (!k) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(k->img, sizeof(k->img), "/tmp/kestrel-img-XXXXXX");
+    fd = mkstemp(k->img);
+    if (fd < 0 || ftruncate(fd, (off_t)blocks * 512) < 0) {
+        snprintf(err, errlen, "backing file: %s", strerror(errno));
+        free(k);
+        return NULL;
+    }
+    close(fd);
+    snprintf(k->log, sizeof(k->log), "%s.log", k->img);
+    snprintf(k->args, sizeof(k->args),
+             "-drive if=none,id=d0,file=%s,format=raw "
+             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s",
+             k->img, dev_opts ? "," : "", dev_opts ? dev_opts : "",
+             msix ? "" : ",msix=off");
+    o.qemu_binary = qemu_binary();
+    o.extra_args = k->args;
+    o.log_path = k->log;
+    o.timeout_ms = 20000;
+    k->qt = qt_start(&o, err, errlen);
+    if (!k->qt) {
+        unlink(k->img);
+        free(k);
+        return NULL;
+    }
+    k->blocks = blocks;
+    k->msix = msix;
+    if (qt_pci_find(k->qt, KESTREL_PCI_VENDOR_ID, KESTREL_PCI_DEVICE_ID, 0,
+                    &k->pci) || qt_pci_map_bars(k->pci) ||
+        qt_pci_enable(k->pci)) {
+        snprintf(err, errlen, "PCI setup: %s", qt_error(k->qt));
+        kdev_stop(k);
+        return NULL;
+    }
+    if (msix) {
+        if (qt_msix_enable(k->pci)) {
+            snprintf(err, errlen, "MSI-X: %s", qt_error(k->qt));
+            kdev_stop(k);
+            return NULL;
+        }
+        for (i = 0; i < KESTREL_NVEC; i++) {
+            if (qt_msix_vector_setup(k->pci, i, 0)) {
+                snprintf(err, errlen, "MSI-X vector: %s", qt_error(k->qt));
+                kdev_stop(k);
+                return NULL;
+            }
+        }
+    }
+    return k;
+}
+
+void kdev_stop(Kdev *k)
+{
+    if (!k) {
+        return;
+    }
+    qt_stop(k->qt);
+    unlink(k->img);
+    unlink(k->log);
+    free(k);
+}
+
+uint32_t kdev_rd(Kdev *k, uint32_t reg)
+{
+    uint64_t v = 0;
+
+    if (qt_bar_read(k->pci, KESTREL_BAR_REGS, reg, 4, &v)) {
+        return 0xdeadbeef;      /* a transport failure; tests see it */
+    }
+    return (uint32_t)v;
+}
+
+void kdev_wr(Kdev *k, uint32_t reg, uint32_t val)
+{
+    qt_bar_write(k->pci, KESTREL_BAR_REGS, reg, 4, val);
+}
+
+int kdev_enable(Kdev *k, uint32_t sq_size, uint32_t cq_size)
+{
+    int i;
+
+    k->sq = qt_galloc(k->qt, (size_t)sq_size * 64, KESTREL_QUEUE_ALIGN);
+    k->cq = qt_galloc(k->qt, (size_t)cq_size * 16, KESTREL_QUEUE_ALIGN);
+    k->sq_size = sq_size;
+    k->cq_size = cq_size;
+    k->sq_tail = k->cq_head = 0;
+    k->phase = 1;
+    kdev_wr(k, KESTREL_REG_SQ_BASE_LO, (uint32_t)k->sq);
+    kdev_wr(k, KESTREL_REG_SQ_BASE_HI, (uint32_t)(k->sq >> 32));
+    kdev_wr(k, KESTREL_REG_SQ_SIZE, sq_size);
+    kdev_wr(k, KESTREL_REG_CQ_BASE_LO, (uint32_t)k->cq);
+    kdev_wr(k, KESTREL_REG_CQ_BASE_HI, (uint32_t)(k->cq >> 32));
+    kdev_wr(k, KESTREL_REG_CQ_SIZE, cq_size);
+    kdev_wr(k, KESTREL_REG_CTRL, KESTREL_CTRL_EN);
+    for (i = 0; i < 40; i++) {
+        if (kdev_rd(k, KESTREL_REG_STATUS) & KESTREL_STATUS_RDY) {
+            return 0;
+        }
+        qt_clock_step(k->qt, 100 * 1000, NULL);
+    }
+    return -1;
+}
+
+void kdev_submit(Kdev *k, const struct kestrel_sqe *sqe)
+{
+    qt_memwrite(k->qt, k->sq + (uint64_t)k->sq_tail * 64, sqe, 64);
+    k->sq_tail = (k->sq_tail + 1) % k->sq_size;
+    kdev_wr(k, KESTREL_REG_SQ_TAIL_DB, k->sq_tail);
+}
+
+bool kdev_reap(Kdev *k, struct kestrel_cqe *cqe, int64_t budget_ns)
+{
+    int64_t spent = 0;
+
+    for (;;) {
+        qt_memread(k->qt, k->cq + (uint64_t)k->cq_head * 16, cqe, 16);
+        if ((cqe->status & KESTREL_CQE_PHASE) == k->phase) {
+            break;
+        }
+        if (spent >= budget_ns) {
+            return false;
+        }
+        qt_clock_step(k->qt, 10 * 1000, NULL);
+        spent += 10 * 1000;
+    }
+    k->cq_head++;
+    if (k->cq_head == k->cq_size) {
+        k->cq_head = 0;
+        k->phase ^= 1;
+    }
+    kdev_wr(k, KESTREL_REG_CQ_HEAD_DB, k->cq_head);
+    return true;
+}
+
+void kdev_sgl(Kdev *k, struct kestrel_sqe *sqe, uint64_t buf, uint32_t len,
+              uint32_t nsegs)
+{
+    uint64_t list = qt_galloc(k->qt, nsegs * 16, 16);
+    uint32_t seg = len / nsegs, i;
+
+    for (i = 0; i < nsegs; i++) {
+        struct kestrel_sg_desc d = {
+            .addr = buf + (uint64_t)i * seg,
+            .len = i == nsegs - 1 ? len - seg * (nsegs - 1) : seg,
+            .flags = KESTREL_SG_DATA,
+        };
+
+        qt_memwrite(k->qt, list + i * 16, &d, 16);
+    }
+    sqe->nsegs = nsegs;
+    sqe->sgl_addr = list;
+    sqe->sgl_len = nsegs * 16;
+}
+
+int kdev_rw(Kdev *k, uint8_t opcode, uint64_t lba, uint32_t nblocks,
+            uint64_t buf, uint32_t nsegs)
+{
+    struct kestrel_sqe sqe = { 0 };
+    struct kestrel_cqe cqe;
+
+    sqe.opcode = opcode;
+    sqe.tag = ++k->next_tag;
+    sqe.lba = lba;
+    sqe.nblocks = nblocks;
+    kdev_sgl(k, &sqe, buf, nblocks * 512, nsegs);
+    kdev_submit(k, &sqe);
+    if (!kdev_reap(k, &cqe, 50 * 1000 * 1000)) {
+        return -1;
+    }
+    return KESTREL_CQE_STATUS(cqe.status);
+}
+
+int kdev_identify(Kdev *k, struct kestrel_identify *id)
+{
+    struct kestrel_sqe sqe = { 0 };
+    struct kestrel_cqe cqe;
+    uint64_t buf = qt_galloc(k->qt, KESTREL_IDENTIFY_SIZE, 4096);
+
+    sqe.opcode = KESTREL_OP_IDENTIFY;
+    sqe.tag = ++k->next_tag;
+    kdev_sgl(k, &sqe, buf, KESTREL_IDENTIFY_SIZE, 1);
+    kdev_submit(k, &sqe);
+    if (!kdev_reap(k, &cqe, 50 * 1000 * 1000)) {
+        return -1;
+    }
+    qt_memread(k->qt, buf, id, sizeof(*id));
+    return KESTREL_CQE_STATUS(cqe.status);
+}
+
+static int migration_status(QtClient *qt, char *st, size_t len)
+{
+    QtQmpReply *r = qt_qmp(qt, "{'execute':'query-migrate'}");
+    json_object *s;
+    int rc = r->rc;
+
+    st[0] = '\0';
+    if (r->ret && json_object_object_get_ex(r->ret, "status", &s)) {
+        snprintf(st, len, "%s", json_object_get_string(s));
+    }
+    qt_qmp_free(r);
+    return rc;
+}
+
+static int wait_migration(QtClient *qt, char *err, size_t errlen)
+{
+    char st[64];
+    int i;
+
+    for (i = 0; i < 200; i++) {
+        if (migration_status(qt, st, sizeof(st))) {
+            snprintf(err, errlen, "query-migrate: %s", qt_error(qt));
+            return -1;
+        }
+        if (!strcmp(st, "completed")) {
+            return 0;
+        }
+        if (!strcmp(st, "failed")) {
+            snprintf(err, errlen, "migration failed");
+            return -1;
+        }
+        usleep(50 * 1000);
+    }
+    snprintf(err, errlen, "migration did not complete in 10 s (%s)", st);
+    return -1;
+}
+
+/* The destination leaves "inmigrate" once the state is loaded. */
+static int wait_incoming(QtClient *qt, char *err, size_t errlen)
+{
+    char st[64] = "";
+    int i;
+
+    for (i = 0; i < 200; i++) {
+        QtQmpReply *r = qt_qmp(qt, "{'execute':'query-status'}");
+        json_object *s;
+
+        if (r->ret && json_object_object_get_ex(r->ret, "status", &s)) {
+            snprintf(st, sizeof(st), "%s", json_object_get_string(s));
+        }
+        qt_qmp_free(r);
+        if (strcmp(st, "inmigrate") && st[0]) {
+            return strcmp(st, "paused") && strcmp(st, "running") ? -1 : 0;
+        }
+        usleep(50 * 1000);
+    }
+    snprintf(err, errlen, "incoming migration did not finish in 10 s (%s)",
+             st);
+    return -1;
+}
+
+int kdev_migrate(Kdev *k, char *err, size_t errlen)
+{
+    char path[300], inc[320];
+    const char *argv[] = { "-incoming", inc, NULL };
+    uint64_t mark = qt_galloc(k->qt, 4096, 4096);
+    QtPciDev old = *k->pci;
+    uint64_t msix_ram[KESTREL_NVEC] = { 0 };
+    QtOptions o = { 0 };
+    int rc;
+
+    snprintf(path, sizeof(path), "%s.mig", k->img);
+    snprintf(inc, sizeof(inc), "exec:cat %s", path);
+    if (qt_qmp_ok(k->qt, "{'execute':'stop'}") ||
+        qt_qmp_ok(k->qt, "{'execute':'migrate','arguments':"
+                  "{'uri':'exec:cat > %s'}}", path) ||
+        wait_migration(k->qt, err, errlen)) {
+        if (!err[0]) {
+            snprintf(err, errlen, "outgoing: %s", qt_error(k->qt));
+        }
+        return -1;
+    }
+    if (old.msix_ram) {
+        memcpy(msix_ram, old.msix_ram, sizeof(msix_ram));
+    }
+    qt_stop(k->qt);
+    o.qemu_binary = qemu_binary();
+    o.extra_args = k->args;
+    o.extra_argv = argv;
+    o.log_path = k->log;
+    o.timeout_ms = 20000;
+    k->qt = qt_start(&o, err, errlen);
+    if (!k->qt) {
+        unlink(path);
+        return -1;
+    }
+    rc = wait_incoming(k->qt, err, errlen);
+    unlink(path);
+    if (rc ||
+        qt_qmp_ok(k->qt, "{'execute':'cont'}") ||
+        qt_pci_find(k->qt, KESTREL_PCI_VENDOR_ID, KESTREL_PCI_DEVICE_ID, 0,
+                    &k->pci)) {
+        if (!err[0]) {
+            snprintf(err, errlen, "incoming: %s", qt_error(k->qt));
+        }
+        return -1;
+    }
+    /* Config space and RAM came along; so do our records of them. */
+    old.c = k->qt;
+    old.msix_ram = NULL;
+    if (k->pci->msix_ram) {
+        old.msix_ram = k->pci->msix_ram;
+    } else if (k->msix) {
+        old.msix_ram = calloc(KESTREL_NVEC, sizeof(uint64_t));
+    }
+    if (old.msix_ram) {
+        memcpy(old.msix_ram, msix_ram, sizeof(msix_ram));
+    }
+    *k->pci = old;
+    qt_galloc_reset(k->qt, mark + 4096, 256ull << 20);
+    return 0;
+}
+
+int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen)
+{
+    json_object *v = json_object_new_string(rules);
+    QtQmpReply *r;
+    int rc;
+
+    r = qt_qmp(k->qt, "{'execute':'qom-set','arguments':{'path':'%s',"
+               "'property':'faults','value':%s}}", KDEV_QOM,
+               json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+    json_object_put(v);
+    rc = r->rc;
+    if (rc && err) {
+        snprintf(err, errlen, "%s", r->err_desc ? r->err_desc
+                                                : qt_error(k->qt));
+    }
+    qt_qmp_free(r);
+    return rc;
+}
+
+int64_t kdev_fault_fired(Kdev *k, unsigned idx)
+{
+    json_object *list = NULL, *rule, *fired;
+    int64_t v = -1;
+
+    if (qt_qom_get(k->qt, KDEV_QOM, "fault-stats", &list)) {
+        return -1;
+    }
+    if (json_object_is_type(list, json_type_array) &&
+        idx < json_object_array_length(list)) {
+        rule = json_object_array_get_idx(list, idx);
+        if (json_object_object_get_ex(rule, "fired", &fired)) {
+            v = json_object_get_int64(fired);
+        }
+    }
+    json_object_put(list);
+    return v;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A minimal Kestrel "driver" for device tests and the demo: it drives the
+ * real QEMU binary over qtest, exactly as a guest would, with the register
+ * and ring layout from kestrel_hw.h.
+ */
+#ifndef GAUNTLET_KDEV_H
+#define GAUNTLET_KDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kestrel_hw.h"
+#include "qtest_client.h"
+
+#define KDEV_QOM "/machine/peripheral/k0"
+
+typedef struct Kdev {
+    QtClient *qt;
+    QtPciDev *pci;
+    char img[256];              /* host backing file */
+    char log[300];              /* QEMU's log */
+    char args[1024];            /* QEMU arguments, for kdev_migrate */
+    uint64_t blocks;
+    bool msix;
+    /* driver-side ring state */
+    uint64_t sq, cq;
+    uint32_t sq_size, cq_size, sq_tail, cq_head, phase;
+    uint16_t next_tag;
+} Kdev;
+
+/*
+ * Start QEMU with one Kestrel (id k0) on a fresh backing file of `blocks`
+ * 512-byte blocks; dev_opts is appended to -device kestrel,... (may be
+ * NULL).  Maps BAR0 and, when msix, sets up both MSI-X vectors.
+ */
+Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
+                 char *err, size_t errlen);
+void kdev_stop(Kdev *k);
+
+uint32_t kdev_rd(Kdev *k, uint32_t reg);
+void kdev_wr(Kdev *k, uint32_t reg, uint32_t val);
+
+/* Program the rings, set EN and wait (virtual time) for RDY; 0 or -1. */
+int kdev_enable(Kdev *k, uint32_t sq_size, uint32_t cq_size);
+/* Submit one SQE (the tag field is used as given) and ring the doorbell. */
+void kdev_submit(Kdev *k, const struct kestrel_sqe *sqe);
+/* Poll the CQ for one entry, stepping virtual time up to budget_ns. */
+bool kdev_reap(Kdev *k, struct kestrel_cqe *cqe, int64_t budget_ns);
+/* Write a one-list SGL for a contiguous guest buffer split in nsegs. */
+void kdev_sgl(Kdev *k, struct kestrel_sqe *sqe, uint64_t buf, uint32_t len,
+              uint32_t nsegs);
+/* READ or WRITE nblocks at lba from/to guest buffer buf; returns status
+ * code, or -1 when no completion arrived. */
+int kdev_rw(Kdev *k, uint8_t opcode, uint64_t lba, uint32_t nblocks,
+            uint64_t buf, uint32_t nsegs);
+/* Returns -1 when no completion came within the budget. */
+int kdev_identify(Kdev *k, struct kestrel_identify *id);
+
+/*
+ * Save the running VM to a file, stop QEMU, start a new QEMU that loads
+ * it with -incoming, and continue: the device must carry on where it was.
+ */
+int kdev_migrate(Kdev *k, char *err, size_t errlen);
+
+/* Fault rules over QMP: 0, or the QMP error description in err. */
+int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen);
+/* fired counter of rule number idx (0-based) from fault-stats, or -1. */
+int64_t kdev_fault_fired(Kdev *k, unsigned idx);
+
+#endif /* GAUNTLET_KDEV_H */
