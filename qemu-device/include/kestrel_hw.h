@@ -86,14 +86,14 @@ enum kestrel_err_code {
 	KESTREL_ERR_NONE		= 0x00,
 	KESTREL_ERR_BAD_QUEUE_CONFIG	= 0x01,	/* enable with bad SQ/CQ */
 	KESTREL_ERR_SQ_DOORBELL		= 0x02,	/* tail >= SQ_SIZE */
-	KESTREL_ERR_CQ_DOORBELL		= 0x03,	/* head >= CQ_SIZE */
+	KESTREL_ERR_CQ_DOORBELL		= 0x03,	/* head past posted entries */
 	KESTREL_ERR_SQ_FETCH		= 0x04,	/* SQ entry DMA failed (fatal) */
 	KESTREL_ERR_CQ_POST		= 0x05,	/* CQ entry DMA failed (fatal) */
 	KESTREL_ERR_SGL		= 0x06,	/* malformed segment list */
-	KESTREL_ERR_DMA		= 0x07,	/* data DMA failed */
+	KESTREL_ERR_DMA		= 0x07,	/* data or segment-list DMA failed */
 	KESTREL_ERR_BAD_CMD		= 0x08,	/* invalid opcode or field */
 	KESTREL_ERR_BACKEND		= 0x09,	/* media (backend) I/O error */
-	KESTREL_ERR_BAD_REG_WRITE	= 0x0a,	/* write to RO reg or while EN */
+	KESTREL_ERR_BAD_REG_WRITE	= 0x0a,	/* bad register write, see datasheet 9 */
 	KESTREL_ERR_INJECTED_FATAL	= 0x0b,	/* fault engine raised fatal */
 	KESTREL_ERR_NOT_READY		= 0x0d,	/* doorbell while not ready */
 };
@@ -130,7 +130,7 @@ struct kestrel_sg_desc {
 #define KESTREL_SG_DATA			0x0000
 #define KESTREL_SG_CHAIN		0x0001	/* addr/len: the next list */
 #define KESTREL_SG_FLAGS_MASK		0x0001
-#define KESTREL_SG_LIST_MAX_BYTES	4096	/* one list <= one page */
+#define KESTREL_SG_LIST_MAX_BYTES	4096	/* one list: 16..4096 bytes */
 
 /* ---- Completion queue entry (16 bytes) --------------------------------- */
 struct kestrel_cqe {

@@ -43,13 +43,15 @@
  *   fault-seed=<n>        Seed of rules that have no seed= trigger.
  *                         Default 0.
  *   fault-stats           Read-only: a list of {id, rule, hits, fired}.
- *   stats                 Read-only: device counters (commands, cqes,
- *                         irqs, errors).
+ *   stats                 Read-only: device counters {commands,
+ *                         completions, interrupts, errors, faults-fired,
+ *                         status}.
  */
 
 #include "qemu/osdep.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
+#include "qemu/log.h"
 #include "qemu/module.h"
 #include "qemu/main-loop.h"
 #include "qemu/timer.h"
@@ -275,11 +277,22 @@ static void kestrel_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
     KestrelState *s = KESTREL(pdev);
     uint32_t pmcsr = KESTREL_PM_CAP_OFFSET + PCI_PM_CTRL;
 
+    uint16_t old = pci_get_word(pdev->config + pmcsr);
+    uint16_t state;
+
     pci_default_write_config(pdev, addr, val, len);
-    if (ranges_overlap(addr, len, pmcsr, 2)) {
-        kestrel_core_set_power(&s->core, pci_get_word(pdev->config + pmcsr) &
-                                         PCI_PM_CTRL_STATE_MASK);
+    if (!ranges_overlap(addr, len, pmcsr, 2)) {
+        return;
     }
+    state = pci_get_word(pdev->config + pmcsr) & PCI_PM_CTRL_STATE_MASK;
+    if (state == 1 || state == 2) {
+        /* D1 and D2 are not advertised: the write is ignored (PCI PM). */
+        qemu_log_mask(LOG_GUEST_ERROR, "kestrel: PMCSR D%u unsupported\n",
+                      state);
+        pci_set_word(pdev->config + pmcsr, old);
+        return;
+    }
+    kestrel_core_set_power(&s->core, state);
 }
 
 static void kestrel_add_pm_capability(PCIDevice *pdev, Error **errp)
@@ -436,6 +449,9 @@ static void kestrel_reset(DeviceState *dev)
     KestrelState *s = KESTREL(dev);
 
     if (s->realized) {
+        /* Power-on state: D0, whatever PMCSR held. */
+        pci_set_word(s->parent_obj.config + KESTREL_PM_CAP_OFFSET +
+                     PCI_PM_CTRL, 0);
         kestrel_core_hard_reset(&s->core);
     }
 }
@@ -477,8 +493,9 @@ static void kestrel_add_faults(Object *obj, const char *value, Error **errp)
     char err[KESTREL_FAULT_ERR_MAX];
 
     if (!s->realized) {
-        char *all = g_strdup_printf("%s;%s", s->faults ? s->faults : "",
-                                    value);
+        char *all = s->faults && *s->faults ?
+                    g_strdup_printf("%s;%s", s->faults, value) :
+                    g_strdup(value);
 
         g_free(s->faults);
         s->faults = all;
@@ -709,7 +726,8 @@ static const VMStateDescription vmstate_kestrel = {
         VMSTATE_UINT8(core.stall_irq, KestrelState),
         VMSTATE_UINT8(core.stall_reset, KestrelState),
         VMSTATE_UINT8(core.stall_power, KestrelState),
-        VMSTATE_UINT8(core.sq_delay_done, KestrelState),
+        VMSTATE_UINT8(core.sq_delayed, KestrelState),
+        VMSTATE_UINT32(core.sq_delay_mask, KestrelState),
         VMSTATE_INT64(core.ready_at, KestrelState),
         VMSTATE_INT64(core.reset_done_at, KestrelState),
         VMSTATE_INT64(core.sq_resume_at, KestrelState),

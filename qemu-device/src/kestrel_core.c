@@ -178,6 +178,39 @@ static FaultHit kestrel_fault_point(KestrelCore *c, KestrelFaultPoint p,
     return hit;
 }
 
+/*
+ * The data-independent flags of rules that already fired (their counters
+ * and side effects are not repeated), for an event that resumes later.
+ */
+static FaultHit kestrel_fault_replay(KestrelCore *c, uint32_t mask)
+{
+    FaultHit hit = { .mask = mask };
+    unsigned i;
+
+    for (i = 0; i < c->faults.nrules; i++) {
+        if (!(mask & (1u << i))) {
+            continue;
+        }
+        switch (c->faults.rules[i].action) {
+        case KFA_DROP:
+            hit.drop = true;
+            break;
+        case KFA_STALL:
+            hit.stall = true;
+            break;
+        case KFA_DMA_ERROR:
+            hit.dma_error = true;
+            break;
+        case KFA_DUPLICATE:
+            hit.duplicate = true;
+            break;
+        default:
+            break;
+        }
+    }
+    return hit;
+}
+
 /* Flip rule->flip_bits random bits of buf (positions from the rule). */
 static void kestrel_flip_bits(KestrelFaultRule *r, void *buf, size_t len)
 {
@@ -327,7 +360,8 @@ static void kestrel_reset_registers(KestrelCore *c)
     c->sq_head = c->sq_tail = c->cq_head = c->cq_tail = 0;
     c->cq_phase = 1;
     c->stall_sq = c->stall_cq = c->stall_irq = 0;
-    c->sq_delay_done = 0;
+    c->sq_delayed = 0;
+    c->sq_delay_mask = 0;
     c->ready_at = KESTREL_NO_DEADLINE;
     c->sq_resume_at = KESTREL_NO_DEADLINE;
     c->irq_delayed_at = KESTREL_NO_DEADLINE;
@@ -1090,28 +1124,31 @@ static void kestrel_fetch(KestrelCore *c)
             kestrel_raise_fatal(c, KESTREL_ERR_SQ_FETCH, 0, c->sq_head, addr);
             break;
         }
-        if (!c->sq_delay_done) {
+        if (c->sq_delayed) {
+            /* The rules fired on this entry before its delay: replay them */
+            hit = kestrel_fault_replay(c, c->sq_delay_mask);
+            c->sq_delayed = 0;
+        } else {
             hit = kestrel_fault_point(c, KFP_SQ_FETCH, -1, sqe.opcode);
             if (hit.delay_ns) {
-                c->sq_delay_done = 1;
+                c->sq_delayed = 1;
+                c->sq_delay_mask = hit.mask;
                 c->sq_resume_at = deadline_after(c, hit.delay_ns);
                 kestrel_update_timer(c);
                 break;
             }
-            if (hit.stall) {
-                c->stall_sq = 1;
-                break;
-            }
-            if (hit.dma_error) {
-                kestrel_raise_fatal(c, KESTREL_ERR_SQ_FETCH, 0, c->sq_head,
-                                    addr);
-                break;
-            }
-            if (!kestrel_running(c)) {
-                break;  /* fatal or allones fired */
-            }
         }
-        c->sq_delay_done = 0;
+        if (hit.stall) {
+            c->stall_sq = 1;
+            break;
+        }
+        if (hit.dma_error) {
+            kestrel_raise_fatal(c, KESTREL_ERR_SQ_FETCH, 0, c->sq_head, addr);
+            break;
+        }
+        if (!kestrel_running(c)) {
+            break;      /* fatal or allones fired */
+        }
         c->sq_head = (c->sq_head + 1) % c->sq_size;
         kestrel_fault_count_command(&c->faults);
         c->stat_cmds++;
@@ -1185,9 +1222,10 @@ void kestrel_core_timer(KestrelCore *c)
 
         c->irq_delayed_at = KESTREL_NO_DEADLINE;
         c->irq_delayed_causes = 0;
+        /* Causes masked meanwhile stay pending and fire on unmask. */
         if (kestrel_link_ok(c) && !c->stall_irq &&
             (causes & ~c->intr_mask)) {
-            kestrel_deliver_now(c, causes);
+            kestrel_deliver_now(c, causes & ~c->intr_mask);
         }
     }
     if (c->storm_left && c->storm_next_at <= t) {
@@ -1201,6 +1239,9 @@ void kestrel_core_timer(KestrelCore *c)
             deadline_after(c, c->storm_interval_ns) : KESTREL_NO_DEADLINE;
     }
     kestrel_post_pending(c);    /* also re-arms the timer */
+    if (c->sq_head != c->sq_tail) {
+        c->ops->kick(c->opaque);        /* posting may have freed slots */
+    }
     c->depth--;
 }
 
@@ -1562,6 +1603,8 @@ int kestrel_core_init(KestrelCore *c, const KestrelConfig *cfg,
         bad = "timeout-ms must be > 0";
     } else if ((uint64_t)cfg->ready_delay_us / 1000 >= cfg->timeout_ms) {
         bad = "ready-delay-us must be below timeout-ms";
+    } else if ((uint64_t)cfg->reset_delay_us / 1000 >= cfg->timeout_ms) {
+        bad = "reset-delay-us must be below timeout-ms";
     }
     if (bad) {
         snprintf(err, errlen, "%s", bad);
@@ -1597,9 +1640,11 @@ static int kestrel_faults_changed(KestrelCore *c, int ret, const char *err)
         return ret;
     }
     /*
-     * A new rule set starts from a healthy device: clearing "allones"
-     * re-plugs the link and forgets power faults.
+     * A new rule set re-plugs the link ("allones") and forgets power
+     * faults; a reset stalled by reset:stall still needs a power-on reset.
+     * Rule indices change, so a delayed fetch's fired rules are forgotten.
      */
+    c->sq_delay_mask = 0;
     c->link_down = 0;
     c->stall_power = 0;
     c->power_delay_ns = 0;

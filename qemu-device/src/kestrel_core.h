@@ -142,11 +142,12 @@ struct KestrelCore {
     uint8_t stall_irq;          /* interrupts stalled */
     uint8_t stall_reset;        /* reset never completes */
     uint8_t stall_power;        /* never ready again after power change */
-    uint8_t sq_delay_done;      /* the delay at sq_head was served */
+    uint8_t sq_delayed;         /* the entry at sq_head was delayed */
     int64_t ready_at;           /* RDY rises then */
     int64_t reset_done_at;      /* RESETTING falls then */
     int64_t sq_resume_at;       /* fetch resumes then */
     int64_t irq_delayed_at;     /* delayed interrupt delivered then */
+    uint32_t sq_delay_mask;     /* rules that fired on it */
     uint32_t irq_delayed_causes;
     uint32_t storm_left;
     uint64_t storm_interval_ns;

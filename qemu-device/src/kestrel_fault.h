@@ -121,7 +121,7 @@ typedef struct KestrelFaultEngine {
 	uint32_t nrules;
 	uint32_t next_id;
 	uint64_t seed;		/* device-wide default seed */
-	uint64_t commands;	/* commands fetched since power-on */
+	uint64_t commands;	/* commands fetched, never reset */
 	uint32_t watch_mask;	/* bit p: some rule watches point p (derived) */
 } KestrelFaultEngine;
 

@@ -282,7 +282,47 @@ START_TEST(d3hot_loses_state)
 }
 END_TEST
 
+START_TEST(pmcsr_d1_d2_ignored_and_reset_to_d0)
+{
+    uint8_t pm;
+    uint32_t pmcsr;
+
+    ck_assert_int_eq(qt_pci_find_cap(k->pci, 0x01, 0, &pm), 0);
+    qt_pci_cfg_write(k->pci, pm + 4, 2, 1);     /* D1: not advertised */
+    qt_pci_cfg_read(k->pci, pm + 4, 2, &pmcsr);
+    ck_assert_uint_eq(pmcsr & 3, 0);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), KESTREL_VERSION_1_0);
+    qt_pci_cfg_write(k->pci, pm + 4, 2, 3);
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'system_reset'}"), 0);
+    ck_assert_int_eq(qt_qmp_wait_event(k->qt, "RESET", 5000, NULL), 0);
+    qt_pci_cfg_read(k->pci, pm + 4, 2, &pmcsr);
+    ck_assert_uint_eq(pmcsr & 3, 0);
+    qt_pci_map_bars(k->pci);
+    qt_pci_enable(k->pci);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), KESTREL_VERSION_1_0);
+}
+END_TEST
+
 /* ---- fault engine over QMP ------------------------------------------ */
+
+START_TEST(fault_add_at_startup)
+{
+    char err[2048], text[256];
+
+    kdev_stop(k);
+    start_with("fault-add=irq:drop:once", true);
+    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_QOM, "faults", text,
+                                    sizeof(text)), 0);
+    ck_assert_str_eq(text, "irq:drop:once");
+    kdev_stop(k);
+    k = kdev_start("faults=cq.post:drop,fault-add=reset:stall", BLOCKS, true,
+                   err, sizeof(err));
+    ck_assert_msg(k, "%s", err);
+    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_QOM, "faults", text,
+                                    sizeof(text)), 0);
+    ck_assert_str_eq(text, "cq.post:drop;reset:stall");
+}
+END_TEST
 
 START_TEST(bad_rule_rejected_with_position)
 {
@@ -693,6 +733,7 @@ static Suite *device_suite(void)
     tcase_add_test(t, intx_fallback);
     tcase_add_test(t, msi_fallback);
     tcase_add_test(t, d3hot_loses_state);
+    tcase_add_test(t, pmcsr_d1_d2_ignored_and_reset_to_d0);
     suite_add_tcase(s, t);
 
     t = tcase_create("timing");
@@ -706,6 +747,7 @@ static Suite *device_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, bad_rule_rejected_with_position);
     tcase_add_test(t, bad_rule_at_startup_fails_cleanly);
+    tcase_add_test(t, fault_add_at_startup);
     tcase_add_test(t, corrupt_tag_fires_on_nth);
     tcase_add_test(t, drop_delay_and_stall_completions);
     tcase_add_test(t, duplicate_and_wrong_phase);

@@ -380,6 +380,21 @@ START_TEST(test_sq_delay)
 }
 END_TEST
 
+START_TEST(test_sq_delay_keeps_other_rules)
+{
+    /* Regression: a delay used to lose the other rules of the same fetch */
+    ut_faults(h, "sq.fetch:delay(10us):once;sq.fetch:drop:once");
+    submit_flush(1);
+    kh_advance(h, 10 * UT_US);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_SQ_HEAD), 1);
+    no_completion();            /* dropped after its delay */
+    ck_assert_uint_eq(ut_fired(h, 0), 1);
+    ck_assert_uint_eq(ut_fired(h, 1), 1);
+    submit_flush(2);
+    ck_assert_uint_eq(reap().tag, 2);
+}
+END_TEST
+
 START_TEST(test_sq_stall)
 {
     ut_faults(h, "sq.fetch:stall:once");
@@ -726,6 +741,22 @@ START_TEST(test_irq_delay)
     ck_assert_uint_eq(h->irqs[KESTREL_VEC_CQ], 1);
     ck_assert(h->intx);
     ck_assert_uint_eq(ut_fired(h, 0), 1);
+}
+END_TEST
+
+START_TEST(test_irq_delay_respects_mask)
+{
+    /* A cause masked while its interrupt was delayed fires on unmask */
+    ut_faults(h, "irq:delay(10us):once");
+    submit_flush(1);
+    ck_assert_uint_eq(reap().tag, 1);
+    kh_write(h, KESTREL_REG_INTR_MASK, KESTREL_INTR_CQ);
+    kh_advance(h, 20 * UT_US);
+    ck_assert_uint_eq(h->irqs[KESTREL_VEC_CQ], 0);
+    ck_assert(!h->intx);
+    kh_write(h, KESTREL_REG_INTR_MASK, 0);
+    ck_assert_uint_eq(h->irqs[KESTREL_VEC_CQ], 1);
+    ck_assert(h->intx);
 }
 END_TEST
 
@@ -1363,6 +1394,7 @@ Suite *actions_suite(void)
     tcase_add_test(tc, test_cq_op_filter);
     tcase_add_test(tc, test_sq_drop);
     tcase_add_test(tc, test_sq_delay);
+    tcase_add_test(tc, test_sq_delay_keeps_other_rules);
     tcase_add_test(tc, test_sq_stall);
     tcase_add_test(tc, test_sq_corrupt);
     tcase_add_test(tc, test_sq_flip);
@@ -1379,6 +1411,7 @@ Suite *actions_suite(void)
     tcase_add_test(tc, test_dma_write_stall);
     tcase_add_test(tc, test_irq_drop);
     tcase_add_test(tc, test_irq_delay);
+    tcase_add_test(tc, test_irq_delay_respects_mask);
     tcase_add_test(tc, test_irq_stall);
     tcase_add_test(tc, test_irq_spurious);
     tcase_add_test(tc, test_irq_storm);
