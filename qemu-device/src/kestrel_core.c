@@ -233,38 +233,64 @@ static uint64_t corrupt_value(const KestrelFaultCorrupt *k, uint64_t old,
     return (k->invert ? ~old : k->value) & width_mask;
 }
 
-/* Apply corrupt() and flip() rules of hit to a data buffer (dma.*). */
-static void kestrel_fault_mangle_data(KestrelCore *c, uint32_t mask,
-                                      uint8_t *buf, size_t len)
-{
-    unsigned i, j;
+typedef void KestrelCorruptFn(const KestrelFaultRule *r, void *obj,
+                              size_t len);
 
-    for (i = 0; i < c->faults.nrules && len; i++) {
+/*
+ * Apply the flip() and corrupt() rules among those that fired (mask) to
+ * obj: flip acts on all len bytes, corrupt through the point's own
+ * field setter.
+ */
+static void kestrel_fault_mangle(KestrelCore *c, uint32_t mask, void *obj,
+                                 size_t len, KestrelCorruptFn *corrupt)
+{
+    unsigned i;
+
+    for (i = 0; mask && i < c->faults.nrules; i++) {
         KestrelFaultRule *r = &c->faults.rules[i];
-        uint64_t off = 0, val = 0;
-        bool have_val = false;
 
         if (!(mask & (1u << i))) {
             continue;
         }
         if (r->action == KFA_FLIP) {
-            kestrel_flip_bits(r, buf, len);
-            continue;
+            kestrel_flip_bits(r, obj, len);
+        } else if (r->action == KFA_CORRUPT) {
+            corrupt(r, obj, len);
         }
-        if (r->action != KFA_CORRUPT) {
-            continue;
-        }
-        for (j = 0; j < r->ncorrupt; j++) {
-            if (r->corrupt[j].field == KFF_DMA_OFFSET) {
-                off = r->corrupt[j].value;
-            } else if (r->corrupt[j].field == KFF_DMA_VALUE) {
-                val = r->corrupt[j].value;
-                have_val = true;
-            }
-        }
-        off %= len;
-        buf[off] = have_val ? (uint8_t)val : (uint8_t)~buf[off];
     }
+}
+
+/* dma.*: byte "offset" (mod length) becomes "value", or is inverted. */
+static void kestrel_corrupt_data(const KestrelFaultRule *r, void *obj,
+                                 size_t len)
+{
+    uint8_t *buf = obj;
+    uint64_t off = 0, val = 0;
+    bool have_val = false;
+    unsigned j;
+
+    if (!len) {
+        return;
+    }
+    for (j = 0; j < r->ncorrupt; j++) {
+        if (r->corrupt[j].field == KFF_DMA_OFFSET) {
+            off = r->corrupt[j].value;
+        } else if (r->corrupt[j].field == KFF_DMA_VALUE) {
+            val = r->corrupt[j].value;
+            have_val = true;
+        }
+    }
+    off %= len;
+    buf[off] = have_val ? (uint8_t)val : (uint8_t)~buf[off];
+}
+
+/* reg.read: the value read. */
+static void kestrel_corrupt_reg(const KestrelFaultRule *r, void *obj,
+                                size_t len)
+{
+    uint32_t *val = obj;
+
+    *val = (uint32_t)corrupt_value(&r->corrupt[0], *val, UINT32_MAX);
 }
 
 /* ---- interrupts (datasheet 7) ---------------------------------------- */
@@ -499,51 +525,36 @@ static int kestrel_dma(KestrelCore *c, bool to_guest, uint64_t addr,
     return ret;
 }
 
-static void kestrel_apply_sgl_corrupt(KestrelCore *c, uint32_t mask,
-                                      struct kestrel_sg_desc *d,
-                                      unsigned ndesc)
+/* sgl.fetch: fields of descriptor "index" (default 0) of the list. */
+static void kestrel_corrupt_sgl(const KestrelFaultRule *r, void *obj,
+                                size_t len)
 {
-    unsigned i, j;
+    struct kestrel_sg_desc *d = obj, *t = d;
+    unsigned ndesc = len / sizeof(*d), j;
 
-    for (i = 0; i < c->faults.nrules; i++) {
-        KestrelFaultRule *r = &c->faults.rules[i];
-        struct kestrel_sg_desc *t = d;
+    for (j = 0; j < r->ncorrupt; j++) {
+        if (r->corrupt[j].field == KFF_SG_INDEX) {
+            t = &d[r->corrupt[j].value % ndesc];
+        }
+    }
+    for (j = 0; j < r->ncorrupt; j++) {
+        const KestrelFaultCorrupt *k = &r->corrupt[j];
 
-        if (!(mask & (1u << i))) {
-            continue;
-        }
-        if (r->action == KFA_FLIP) {
-            kestrel_flip_bits(r, d, ndesc * sizeof(*d));
-            continue;
-        }
-        if (r->action != KFA_CORRUPT) {
-            continue;
-        }
-        for (j = 0; j < r->ncorrupt; j++) {
-            if (r->corrupt[j].field == KFF_SG_INDEX) {
-                t = &d[r->corrupt[j].value % ndesc];
-            }
-        }
-        for (j = 0; j < r->ncorrupt; j++) {
-            const KestrelFaultCorrupt *k = &r->corrupt[j];
-
-            switch (k->field) {
-            case KFF_SG_ADDR:
-                t->addr = cpu_to_le64(corrupt_value(k, le64_to_cpu(t->addr),
-                                                    UINT64_MAX));
-                break;
-            case KFF_SG_LEN:
-                t->len = cpu_to_le32(corrupt_value(k, le32_to_cpu(t->len),
-                                                   UINT32_MAX));
-                break;
-            case KFF_SG_FLAGS:
-                t->flags = cpu_to_le16(corrupt_value(k,
-                                                     le16_to_cpu(t->flags),
-                                                     UINT16_MAX));
-                break;
-            default:
-                break;
-            }
+        switch (k->field) {
+        case KFF_SG_ADDR:
+            t->addr = cpu_to_le64(corrupt_value(k, le64_to_cpu(t->addr),
+                                                UINT64_MAX));
+            break;
+        case KFF_SG_LEN:
+            t->len = cpu_to_le32(corrupt_value(k, le32_to_cpu(t->len),
+                                               UINT32_MAX));
+            break;
+        case KFF_SG_FLAGS:
+            t->flags = cpu_to_le16(corrupt_value(k, le16_to_cpu(t->flags),
+                                                 UINT16_MAX));
+            break;
+        default:
+            break;
         }
     }
 }
@@ -595,7 +606,7 @@ static unsigned kestrel_walk_sgl(KestrelCore *c, KestrelCmd *cmd,
             kestrel_log_error(c, KESTREL_ERR_DMA, cmd->tag, len, addr);
             return KESTREL_SC_DATA_XFER_ERROR;
         }
-        kestrel_apply_sgl_corrupt(c, hit.mask, list, ndesc);
+        kestrel_fault_mangle(c, hit.mask, list, len, kestrel_corrupt_sgl);
 
         for (i = 0; i < ndesc; i++) {
             uint64_t daddr = le64_to_cpu(list[i].addr);
@@ -667,7 +678,8 @@ static unsigned kestrel_transfer(KestrelCore *c, KestrelCmd *cmd,
         return KESTREL_SC_SUCCESS;      /* the device lies: no transfer */
     }
     if (to_guest) {
-        kestrel_fault_mangle_data(c, hit.mask, cmd->buf, cmd->len);
+        kestrel_fault_mangle(c, hit.mask, cmd->buf, cmd->len,
+                             kestrel_corrupt_data);
     }
     for (i = 0; i < cmd->nsegs; i++) {
         KestrelSeg *s = &cmd->segs[i];
@@ -679,7 +691,8 @@ static unsigned kestrel_transfer(KestrelCore *c, KestrelCmd *cmd,
         off += s->len;
     }
     if (!to_guest) {
-        kestrel_fault_mangle_data(c, hit.mask, cmd->buf, cmd->len);
+        kestrel_fault_mangle(c, hit.mask, cmd->buf, cmd->len,
+                             kestrel_corrupt_data);
     }
     return KESTREL_SC_SUCCESS;
 }
@@ -890,54 +903,42 @@ static void kestrel_finish(KestrelCore *c, KestrelCmd *cmd, unsigned status,
     kestrel_post_pending(c);
 }
 
-static void kestrel_cqe_corrupt(KestrelCore *c, uint32_t mask,
-                                struct kestrel_cqe *e)
+/* cq.post: fields of the completion entry. */
+static void kestrel_corrupt_cqe(const KestrelFaultRule *r, void *obj,
+                                size_t len)
 {
-    unsigned i, j;
+    struct kestrel_cqe *e = obj;
+    unsigned j;
 
-    for (i = 0; i < c->faults.nrules; i++) {
-        KestrelFaultRule *r = &c->faults.rules[i];
+    for (j = 0; j < r->ncorrupt; j++) {
+        const KestrelFaultCorrupt *k = &r->corrupt[j];
+        uint16_t st = le16_to_cpu(e->status);
 
-        if (!(mask & (1u << i))) {
-            continue;
-        }
-        if (r->action == KFA_FLIP) {
-            kestrel_flip_bits(r, e, sizeof(*e));
-            continue;
-        }
-        if (r->action != KFA_CORRUPT) {
-            continue;
-        }
-        for (j = 0; j < r->ncorrupt; j++) {
-            const KestrelFaultCorrupt *k = &r->corrupt[j];
-            uint16_t st = le16_to_cpu(e->status);
-
-            switch (k->field) {
-            case KFF_CQ_TAG:
-                e->tag = cpu_to_le16(corrupt_value(k, le16_to_cpu(e->tag),
-                                                   UINT16_MAX));
-                break;
-            case KFF_CQ_SQHEAD:
-                e->sq_head = cpu_to_le16(corrupt_value(
-                                 k, le16_to_cpu(e->sq_head), UINT16_MAX));
-                break;
-            case KFF_CQ_STATUS:
-                st = (st & KESTREL_CQE_PHASE) |
-                     (uint16_t)(corrupt_value(k, st >> 1, 0x7fff) << 1);
-                e->status = cpu_to_le16(st);
-                break;
-            case KFF_CQ_PHASE:
-                st = (st & ~KESTREL_CQE_PHASE) |
-                     (uint16_t)corrupt_value(k, st & 1, 1);
-                e->status = cpu_to_le16(st);
-                break;
-            case KFF_CQ_RESULT:
-                e->result = cpu_to_le32(corrupt_value(
-                                k, le32_to_cpu(e->result), UINT32_MAX));
-                break;
-            default:
-                break;
-            }
+        switch (k->field) {
+        case KFF_CQ_TAG:
+            e->tag = cpu_to_le16(corrupt_value(k, le16_to_cpu(e->tag),
+                                               UINT16_MAX));
+            break;
+        case KFF_CQ_SQHEAD:
+            e->sq_head = cpu_to_le16(corrupt_value(
+                             k, le16_to_cpu(e->sq_head), UINT16_MAX));
+            break;
+        case KFF_CQ_STATUS:
+            st = (st & KESTREL_CQE_PHASE) |
+                 (uint16_t)(corrupt_value(k, st >> 1, 0x7fff) << 1);
+            e->status = cpu_to_le16(st);
+            break;
+        case KFF_CQ_PHASE:
+            st = (st & ~KESTREL_CQE_PHASE) |
+                 (uint16_t)corrupt_value(k, st & 1, 1);
+            e->status = cpu_to_le16(st);
+            break;
+        case KFF_CQ_RESULT:
+            e->result = cpu_to_le32(corrupt_value(
+                            k, le32_to_cpu(e->result), UINT32_MAX));
+            break;
+        default:
+            break;
         }
     }
 }
@@ -994,7 +995,8 @@ static void kestrel_post_pending(KestrelCore *c)
                                     c->cq_base);
                 break;
             }
-            kestrel_cqe_corrupt(c, hit.mask, &e);
+            kestrel_fault_mangle(c, hit.mask, &e, sizeof(e),
+                                 kestrel_corrupt_cqe);
             /* Keep the corrupted entry for the duplicate and for vmstate */
             cmd->tag = le16_to_cpu(e.tag);
             cmd->sq_head = le16_to_cpu(e.sq_head);
@@ -1047,61 +1049,49 @@ static void kestrel_post_pending(KestrelCore *c)
     kestrel_update_timer(c);
 }
 
-static void kestrel_sqe_corrupt(KestrelCore *c, uint32_t mask,
-                                struct kestrel_sqe *s)
+/* sq.fetch: fields of the device's copy of the entry. */
+static void kestrel_corrupt_sqe(const KestrelFaultRule *r, void *obj,
+                                size_t len)
 {
-    unsigned i, j;
+    struct kestrel_sqe *s = obj;
+    unsigned j;
 
-    for (i = 0; i < c->faults.nrules; i++) {
-        KestrelFaultRule *r = &c->faults.rules[i];
+    for (j = 0; j < r->ncorrupt; j++) {
+        const KestrelFaultCorrupt *k = &r->corrupt[j];
 
-        if (!(mask & (1u << i))) {
-            continue;
-        }
-        if (r->action == KFA_FLIP) {
-            kestrel_flip_bits(r, s, sizeof(*s));
-            continue;
-        }
-        if (r->action != KFA_CORRUPT) {
-            continue;
-        }
-        for (j = 0; j < r->ncorrupt; j++) {
-            const KestrelFaultCorrupt *k = &r->corrupt[j];
-
-            switch (k->field) {
-            case KFF_SQ_OPCODE:
-                s->opcode = corrupt_value(k, s->opcode, UINT8_MAX);
-                break;
-            case KFF_SQ_FLAGS:
-                s->flags = corrupt_value(k, s->flags, UINT8_MAX);
-                break;
-            case KFF_SQ_TAG:
-                s->tag = cpu_to_le16(corrupt_value(k, le16_to_cpu(s->tag),
-                                                   UINT16_MAX));
-                break;
-            case KFF_SQ_NSEGS:
-                s->nsegs = cpu_to_le32(corrupt_value(
-                               k, le32_to_cpu(s->nsegs), UINT32_MAX));
-                break;
-            case KFF_SQ_LBA:
-                s->lba = cpu_to_le64(corrupt_value(k, le64_to_cpu(s->lba),
-                                                   UINT64_MAX));
-                break;
-            case KFF_SQ_NBLOCKS:
-                s->nblocks = cpu_to_le32(corrupt_value(
-                                 k, le32_to_cpu(s->nblocks), UINT32_MAX));
-                break;
-            case KFF_SQ_SGL_ADDR:
-                s->sgl_addr = cpu_to_le64(corrupt_value(
-                                  k, le64_to_cpu(s->sgl_addr), UINT64_MAX));
-                break;
-            case KFF_SQ_SGL_LEN:
-                s->sgl_len = cpu_to_le32(corrupt_value(
-                                 k, le32_to_cpu(s->sgl_len), UINT32_MAX));
-                break;
-            default:
-                break;
-            }
+        switch (k->field) {
+        case KFF_SQ_OPCODE:
+            s->opcode = corrupt_value(k, s->opcode, UINT8_MAX);
+            break;
+        case KFF_SQ_FLAGS:
+            s->flags = corrupt_value(k, s->flags, UINT8_MAX);
+            break;
+        case KFF_SQ_TAG:
+            s->tag = cpu_to_le16(corrupt_value(k, le16_to_cpu(s->tag),
+                                               UINT16_MAX));
+            break;
+        case KFF_SQ_NSEGS:
+            s->nsegs = cpu_to_le32(corrupt_value(
+                           k, le32_to_cpu(s->nsegs), UINT32_MAX));
+            break;
+        case KFF_SQ_LBA:
+            s->lba = cpu_to_le64(corrupt_value(k, le64_to_cpu(s->lba),
+                                               UINT64_MAX));
+            break;
+        case KFF_SQ_NBLOCKS:
+            s->nblocks = cpu_to_le32(corrupt_value(
+                             k, le32_to_cpu(s->nblocks), UINT32_MAX));
+            break;
+        case KFF_SQ_SGL_ADDR:
+            s->sgl_addr = cpu_to_le64(corrupt_value(
+                              k, le64_to_cpu(s->sgl_addr), UINT64_MAX));
+            break;
+        case KFF_SQ_SGL_LEN:
+            s->sgl_len = cpu_to_le32(corrupt_value(
+                             k, le32_to_cpu(s->sgl_len), UINT32_MAX));
+            break;
+        default:
+            break;
         }
     }
 }
@@ -1155,7 +1145,8 @@ static void kestrel_fetch(KestrelCore *c)
         if (hit.drop) {
             continue;   /* consumed, never executed, never completed */
         }
-        kestrel_sqe_corrupt(c, hit.mask, &sqe);
+        kestrel_fault_mangle(c, hit.mask, &sqe, sizeof(sqe),
+                             kestrel_corrupt_sqe);
         cmd->opcode = sqe.opcode;
         cmd->tag = le16_to_cpu(sqe.tag);
         cmd->sq_head = (uint16_t)c->sq_head;
@@ -1251,7 +1242,6 @@ uint32_t kestrel_core_mmio_read(KestrelCore *c, uint64_t addr)
 {
     uint32_t val = 0;
     FaultHit hit;
-    unsigned i;
 
     if (!kestrel_link_ok(c)) {
         return UINT32_MAX;
@@ -1337,18 +1327,7 @@ uint32_t kestrel_core_mmio_read(KestrelCore *c, uint64_t addr)
 
     c->depth++;
     hit = kestrel_fault_point(c, KFP_REG_READ, (int)addr, -1);
-    for (i = 0; hit.mask && i < c->faults.nrules; i++) {
-        KestrelFaultRule *r = &c->faults.rules[i];
-
-        if (!(hit.mask & (1u << i))) {
-            continue;
-        }
-        if (r->action == KFA_CORRUPT) {
-            val = (uint32_t)corrupt_value(&r->corrupt[0], val, UINT32_MAX);
-        } else if (r->action == KFA_FLIP) {
-            kestrel_flip_bits(r, &val, sizeof(val));
-        }
-    }
+    kestrel_fault_mangle(c, hit.mask, &val, sizeof(val), kestrel_corrupt_reg);
     if (hit.drop) {
         val = 0;
     }
