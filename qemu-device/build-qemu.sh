@@ -36,6 +36,9 @@ OVERLAY="${KESTREL_SRC_OVERRIDE:-$HERE}"
 CACHE="${GAUNTLET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gauntlet}"
 KEEP="${GAUNTLET_QEMU_KEEP:-2}"
 
+# Debian's firmware (packages seabios, qemu-system-data, ipxe-qemu), compiled
+# in as the default search path so that even a run without -L finds it.
+FIRMWARE_DIRS=(/usr/share/seabios /usr/share/qemu /usr/lib/ipxe/qemu)
 # Every flag is part of the cache key.
 CONFIGURE_FLAGS=(
     --target-list=x86_64-softmmu
@@ -48,7 +51,7 @@ CONFIGURE_FLAGS=(
     --disable-werror
     --disable-install-blobs
     --with-git-submodules=ignore
-    --firmwarepath=/usr/share/seabios:/usr/share/qemu:/usr/lib/ipxe/qemu
+    "--firmwarepath=$(IFS=:; echo "${FIRMWARE_DIRS[*]}")"
 )
 if [[ -n "${GAUNTLET_QEMU_CONFIGURE_EXTRA:-}" ]]; then
     read -r -a _extra <<<"$GAUNTLET_QEMU_CONFIGURE_EXTRA"
@@ -293,11 +296,22 @@ fi
 if grep -q 'hw/kestrel/.*warning:' "$DIR/build.log"; then
     diagnostics | head -n 60 >&2
 fi
-steps="$(grep -c '^\[[0-9]*/[0-9]*\] ' "$DIR/build.log" || true)"
+# (QEMU regenerates qemu-version.h on every run; that step is not work.)
+steps="$(grep '^\[[0-9]*/[0-9]*\] ' "$DIR/build.log" | grep -vc 'qemu-version\.h' || true)"
 if [[ "$steps" -gt 0 ]]; then
     log "build: $steps step(s) ($(since "$t"))"
 fi
 [[ -x "$BIN" ]] || die "ninja succeeded but $BIN is missing"
+
+# A binary run from the build tree relocates its firmware path into
+# build/qemu-bundle/ (QEMU 7.2 get_relocated_path): point that at the system
+# dirs, so the compiled-in default works without -L.
+for d in "${FIRMWARE_DIRS[@]}"; do
+    if [[ "$(readlink "$BUILD/qemu-bundle$d" 2>/dev/null)" != "$d" ]]; then
+        mkdir -p "$(dirname "$BUILD/qemu-bundle$d")"
+        ln -sfn "$d" "$BUILD/qemu-bundle$d"
+    fi
+done
 
 # ---- 6. publish ------------------------------------------------------------
 relink() {    # relink TARGET LINK: atomically, and only when it changes
