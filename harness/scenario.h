@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Gauntlet scenario files: parse and validate a YAML scenario into typed
+ * structs, before any VM starts.  The format is documented in
+ * docs/scenarios.md.
+ *
+ * Every error carries the file name and the 1-based line:col of the
+ * offending YAML node, and GsError.text holds the whole message in the
+ * form "file:line:col: what was found, what was expected".
+ *
+ * The parser never trusts its input: gs_parse_string() may be given any
+ * bytes (it is a fuzz target) and must not crash, leak or read out of
+ * bounds.  Only the first error is reported.
+ */
+#ifndef GAUNTLET_SCENARIO_H
+#define GAUNTLET_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define GS_MAX_FILE_SIZE    (1024 * 1024)   /* bytes; larger files rejected */
+#define GS_MAX_STEPS        4096    /* all steps, a repeat's body counted once */
+#define GS_MAX_REPEAT_DEPTH 4       /* repeat inside repeat ... */
+#define GS_MAX_YAML_DEPTH   32      /* nesting of YAML collections */
+#define GS_MAX_NAME         64      /* scenario, workload, device, tag names */
+#define GS_MAX_TAGS         64
+
+typedef struct GsError {
+    char file[256];
+    int line;               /* 1-based; 0 when the error has no position */
+    int col;                /* 1-based, in characters */
+    char msg[768];          /* without the position */
+    char text[1100];        /* "file:line:col: msg" (or "file: msg") */
+} GsError;
+
+typedef enum GsStepType {
+    GS_STEP_BOOT,
+    GS_STEP_LOAD,
+    GS_STEP_UNLOAD,
+    GS_STEP_RUN,
+    GS_STEP_WORKLOAD,
+    GS_STEP_WORKLOAD_STOP,
+    GS_STEP_FAULTS,
+    GS_STEP_HOTPLUG,
+    GS_STEP_SUSPEND,
+    GS_STEP_KFAULT,
+    GS_STEP_EXPECT_LOG,
+    GS_STEP_FORBID_LOG,
+    GS_STEP_COUNTER,
+    GS_STEP_WAIT,
+    GS_STEP_REPEAT,
+    GS_STEP__MAX
+} GsStepType;
+
+typedef enum GsKernel { GS_KERNEL_STOCK, GS_KERNEL_DEBUG } GsKernel;
+typedef enum GsExpect { GS_EXPECT_OK, GS_EXPECT_FAIL } GsExpect;
+typedef enum GsFaultsOp { GS_FAULTS_SET, GS_FAULTS_ADD, GS_FAULTS_CLEAR } GsFaultsOp;
+typedef enum GsHotplugAction {
+    GS_HOTPLUG_ADD, GS_HOTPLUG_REMOVE, GS_HOTPLUG_SURPRISE
+} GsHotplugAction;
+typedef enum GsSuspendMode { GS_SUSPEND_S3, GS_SUSPEND_PM_TEST } GsSuspendMode;
+typedef enum GsPmTestLevel {
+    GS_PM_NONE,             /* mode s3 */
+    GS_PM_FREEZER, GS_PM_DEVICES, GS_PM_PLATFORM, GS_PM_PROCESSORS, GS_PM_CORE
+} GsPmTestLevel;
+typedef enum GsKfaultType {
+    GS_KFAULT_FAILSLAB, GS_KFAULT_FAIL_PAGE_ALLOC, GS_KFAULT_FAIL_FUNCTION
+} GsKfaultType;
+typedef enum GsCounterSource {
+    GS_SRC_DRIVER, GS_SRC_FAULT, GS_SRC_DEVICE
+} GsCounterSource;
+typedef enum GsCmpOp {
+    GS_OP_EQ, GS_OP_NE, GS_OP_LT, GS_OP_LE, GS_OP_GT, GS_OP_GE
+} GsCmpOp;
+
+typedef struct GsStep GsStep;
+
+/* Strings are never NULL unless documented as "NULL = absent". */
+struct GsStep {
+    GsStepType type;
+    int line, col;          /* position of the step's key (or scalar) */
+    union {
+        struct { const char *cmdline; int64_t memory_mb; int64_t smp; } boot;
+        struct { const char *params; GsExpect expect; } load;
+        struct { GsExpect expect; } unload;
+        struct {
+            const char *cmd;
+            int64_t expect_exit;            /* 0..255 */
+            const char *expect_stdout;      /* ERE, NULL = absent */
+            const char *expect_stderr;      /* ERE, NULL = absent */
+            double timeout;                 /* seconds */
+        } run;
+        struct { const char *name; const char *cmd; } workload;
+        struct {
+            const char *name;
+            int64_t expect_exit;
+            double timeout;
+            bool wait;                      /* wait for the natural end */
+        } workload_stop;
+        struct {
+            GsFaultsOp op;
+            const char *rules;              /* as written; "" for clear */
+            int first_rule;                 /* scenario-wide index of its first rule */
+            int nrules;                     /* rules in the text (0 for clear) */
+        } faults;
+        struct { GsHotplugAction action; const char *device; } hotplug;
+        struct { GsSuspendMode mode; GsPmTestLevel level; int64_t cycles; } suspend;
+        struct {
+            GsKfaultType type;
+            const char *function;           /* fail_function only, else NULL */
+            int64_t probability, times, interval, space;
+            bool require;
+        } kfault;
+        struct { const char *pattern; double timeout; } expect_log;
+        struct { const char *pattern; } forbid_log;
+        struct {
+            GsCounterSource source;
+            const char *name;
+            int rule;               /* source fault: rule index, -1 = "all" */
+            GsCmpOp op;
+            int64_t value;
+        } counter;
+        struct { double seconds; } wait;
+        struct { int64_t count; GsStep *steps; size_t nsteps; } repeat;
+    } u;
+};
+
+typedef struct GsScenario {
+    const char *file;       /* the name given to the parser */
+    const char *name;
+    const char *description;
+    const char *target;     /* default "kestrel" */
+    GsKernel kernel;        /* default stock */
+    int64_t timeout;        /* seconds, default 600 */
+    const char **tags;
+    size_t ntags;
+    bool allow_unfired_all;
+    int *allow_unfired;     /* fault rule indices */
+    size_t nallow_unfired;
+    int nrules;             /* fault rules in the file (repeat bodies once) */
+    GsStep *steps;
+    size_t nsteps;          /* top level */
+    size_t total_steps;     /* all levels, repeat bodies once */
+    void *priv_arena;       /* owns every string and array above */
+} GsScenario;
+
+/* Parse a file (at most GS_MAX_FILE_SIZE bytes).  Returns 0 and sets *out,
+ * or -1 with *out = NULL and err filled in. */
+int gs_parse_file(const char *path, GsScenario **out, GsError *err);
+
+/* Parse len bytes of text (need not be NUL-terminated).  name is used as
+ * the file name in errors. */
+int gs_parse_string(const char *name, const char *text, size_t len,
+                    GsScenario **out, GsError *err);
+
+void gs_free(GsScenario *s);
+
+/* Print the scenario in canonical form (every default filled in, keys in
+ * documented order).  The output parses back to the same scenario. */
+void gs_dump(const GsScenario *s, FILE *f);
+
+const char *gs_step_name(GsStepType t);
+
+#endif /* GAUNTLET_SCENARIO_H */
