@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Write the seed corpora fuzz/corpus/<target>/ and dictionaries fuzz/dict/.
+Run from anywhere: python3 fuzz/make-seeds.py  (the outputs are committed)."""
+import os, struct
+D = os.path.dirname(os.path.abspath(__file__))
+def put(target, name, data):
+    d = os.path.join(D, 'corpus', target); os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, name), 'wb').write(data)
+rules = ["", "cq.post:drop:once", "cq.post:corrupt(tag=0xffff):every=2,max=2",
+         "sq.fetch:delay(10us):once;sq.fetch:drop:once", "irq:storm(count=5,interval=1us)",
+         "reg.read[reg=status]:corrupt(value=0xffffffff):nth=2", "sgl.fetch:corrupt(index=1,addr=0x80000000)",
+         "dma.read:corrupt(offset=700,value=0x5)", "cq.post:drop:prob=0.5,seed=1", "power:stall:once",
+         "cq.post:drop:once\0irq:delay(1ms)", "sq.fetch[op=read]:flip(bits=8):after=3,max=1"]
+for i, r in enumerate(rules):
+    put('fuzz_fault_rules', 'seed-%02d' % i, r.encode())
+# fuzz_device: config, then ops (see OP_* in fuzz_device.c)
+ENABLE, SUBMIT, ADV, REAP, FAULTS, RESET, POWER, SGL = 12, 17, 6, 13, 10, 8, 9, 5
+def sqe_shaped(op, nsegs=1, lba=0, nblocks=1, sgl=0x4000, sgl_len=16):
+    return bytes([(op - 1) << 1]) + struct.pack('<H', 7) + bytes([nsegs, lba, nblocks, 0]) + struct.pack('<H', sgl) + bytes([sgl_len // 16])
+sgl = bytes([SGL, 0]) + struct.pack('<H', 0x4000) + bytes([0, 0, 0]) + struct.pack('<H', 0x8000) + struct.pack('<H', 512)
+base = bytes([0x20, ENABLE, 6, 6]) + sgl
+put('fuzz_device', 'enable', bytes([0x20, ENABLE, 6, 6, ADV, 10, 200]))
+put('fuzz_device', 'write-read', base + bytes([SUBMIT]) + sqe_shaped(3) + bytes([SUBMIT]) + sqe_shaped(2) + bytes([REAP]))
+for k in (1, 4, 7, 11, 17, 26, 29, 33):
+    put('fuzz_device', 'fault-%02d' % k, base + bytes([FAULTS, k, SUBMIT]) + sqe_shaped(3) + bytes([ADV, 10, 255, REAP, RESET, POWER, 3, POWER, 0]))
+# fuzz_completion: ntags, qdepth, ops
+put('fuzz_completion', 'basic', bytes([8, 8, 0, 1, 5, 0, 2, 1, 0, 4, 5, 1]))
+put('fuzz_completion', 'dup', bytes([4, 4, 0, 0, 1, 0, 2, 0, 0x40, 4, 6, 4]))
+put('fuzz_completion', 'badtag', bytes([4, 4, 0, 0, 1, 0, 2, 0, 1, 0xff, 0xff, 4]))
+# fuzz_ioctl: variant, qdepth, ioctls (0 info, 1 submit, 2 reset, 3 stats, 4/5 timeout)
+io_w = bytes([1, 0, 0, 0]) + bytes([0x02 | 0, 3]) + struct.pack('<HIH', 5, 1, 0x100) + bytes([0, 0])
+io_r = bytes([1, 0, 0, 0]) + bytes([0x01, 3]) + struct.pack('<HIH', 5, 1, 0x100) + bytes([0, 3])
+for v in range(8):
+    put('fuzz_ioctl', 'v%d-write-read' % v, bytes([v | 0x80, 2 + v]) + io_w + io_r + bytes([0, 0, 3, 0, 4, 1, 0, 0, 5, 100, 0, 0, 2]))
+put('fuzz_ioctl', 'flush', bytes([0, 1, 0, 0, 0, 3, 0]))
+put('fuzz_ioctl', 'bad-info', bytes([0, 0, 1, 4, 0, 1, 7, 0xfe, 0x12, 0x34, 0x56, 0x78]))
+put('fuzz_ioctl', 'default-q-write-read', bytes([3]) + io_w + io_r)
+# dictionaries
+os.makedirs(os.path.join(D, 'dict'), exist_ok=True)
+def le(v, n): return ''.join('\\x%02x' % b for b in v.to_bytes(n, 'little'))
+regs = [0x0, 0x8, 0xc, 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24, 0x40, 0x44, 0x48, 0x4c, 0x50, 0x80, 0x84, 0x88, 0x90, 0x94, 0x98, 0xa0, 0xa4, 0xa8, 0xac, 0xc0, 0x100]
+dev = ['reg_%x="%s"' % (r, le(r, 2)) for r in regs] + ['reset_magic="%s"' % le(0x4b525354, 4), 'sq_base="%s"' % le(0x1000, 4), 'cq_base="%s"' % le(0x2000, 4)]
+open(os.path.join(D, 'dict', 'fuzz_device.dict'), 'w').write('\n'.join(dev) + '\n')
+words = "cq.post sq.fetch sgl.fetch dma.read dma.write irq reset power ctrl.enable reg.read drop delay stall corrupt flip duplicate spurious storm fatal allones dma_error tag phase status sqhead result opcode flags nsegs lba nblocks sgl_addr sgl_len addr len index value offset always once nth every prob after max seed count interval bits reg op ns us ms s read write identify flush ( ) [ ] : ; , = 0x".split()
+open(os.path.join(D, 'dict', 'fuzz_fault_rules.dict'), 'w').write('\n'.join('"%s"' % w for w in words) + '\n')
+cmp = ['tag_gen1="%s"' % le(0x400, 2), 'tag_max="%s"' % le(0xffff, 2), 'phase1="\\x01\\x00"', 'st_max="\\x0d\\x00"']
+open(os.path.join(D, 'dict', 'fuzz_completion.dict'), 'w').write('\n'.join(cmp) + '\n')
+ioc = ['info_size="%s"' % le(152, 4), 'submit_size="%s"' % le(48, 4), 'io_size="%s"' % le(56, 4), 'timeout_size="%s"' % le(16, 4), 'stats_size="%s"' % le(168, 4), 'ioc_submit="%s"' % le(0xc0304b01, 4), 'raw="\\xff"']
+open(os.path.join(D, 'dict', 'fuzz_ioctl.dict'), 'w').write('\n'.join(ioc) + '\n')
