@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kestrel controller management: capability checks, the enable and reset
+ * handshakes, IDENTIFY, recovery and the dead and gone states.
+ *
+ * Every handshake is a sleeping poll bounded by CAP_TIMEOUT_MS, clamped to
+ * KESTREL_READY_TIMEOUT_MIN_MS..KESTREL_READY_TIMEOUT_MAX_MS: a device that
+ * never becomes ready costs at most KESTREL_RESET_ATTEMPTS such waits, then
+ * it is declared dead.  A register that reads all-ones means the device is
+ * gone (surprise removal); nothing waits for it after that.
+ *
+ * ctrl_lock serialises everything here: probe, the reset work, the RESET
+ * ioctl, suspend, resume, shutdown and remove.  kd->lock (a spinlock) is
+ * taken inside it for the queue state.
+ */
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+
+#include "kestrel.h"
+
+static const char *const kestrel_err_names[] = {
+	[KESTREL_ERR_NONE] = "none",
+	[KESTREL_ERR_BAD_QUEUE_CONFIG] = "bad queue config",
+	[KESTREL_ERR_SQ_DOORBELL] = "SQ doorbell",
+	[KESTREL_ERR_CQ_DOORBELL] = "CQ doorbell",
+	[KESTREL_ERR_SQ_FETCH] = "SQ fetch",
+	[KESTREL_ERR_CQ_POST] = "CQ post",
+	[KESTREL_ERR_SGL] = "SGL",
+	[KESTREL_ERR_DMA] = "DMA",
+	[KESTREL_ERR_BAD_CMD] = "bad command",
+	[KESTREL_ERR_BACKEND] = "backend",
+	[KESTREL_ERR_BAD_REG_WRITE] = "bad register write",
+	[KESTREL_ERR_INJECTED_FATAL] = "injected fatal",
+	[KESTREL_ERR_NOT_READY] = "not ready",
+};
+
+static const char *kestrel_err_name(u32 code)
+{
+	if (code < ARRAY_SIZE(kestrel_err_names) && kestrel_err_names[code])
+		return kestrel_err_names[code];
+	return "unknown";
+}
+
+/* ---- register helpers -------------------------------------------------- */
+
+bool kestrel_ctrl_gone(struct kestrel_dev *kd)
+{
+	return kestrel_rd(kd, KESTREL_REG_STATUS) == 0xffffffffu ||
+	       !pci_device_is_present(kd->pdev);
+}
+
+/*
+ * Poll STATUS until (STATUS & mask) == want, sleeping between reads.
+ * Returns 0, -ENODEV (all-ones, or remove() asked us to stop), -EIO when
+ * @fatal_fails and STATUS.FATAL is set, or -ETIMEDOUT.
+ */
+static int kestrel_wait_status(struct kestrel_dev *kd, u32 mask, u32 want,
+			       bool fatal_fails, u32 *last)
+{
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(kd->lim.ready_timeout_ms);
+	unsigned int delay_us = 50;
+	u32 st;
+
+	for (;;) {
+		st = kestrel_rd(kd, KESTREL_REG_STATUS);
+		*last = st;
+		if (st == 0xffffffffu)
+			return -ENODEV;
+		if (fatal_fails && (st & KESTREL_STATUS_FATAL))
+			return -EIO;
+		if ((st & mask) == want)
+			return 0;
+		if (READ_ONCE(kd->abort_handshake))
+			return -ENODEV;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		usleep_range(delay_us, delay_us * 2);
+		delay_us = min(delay_us * 2, 10000u);
+	}
+}
+
+static void kestrel_read_caps(struct kestrel_dev *kd, struct kestrel_caps *c)
+{
+	c->version = kestrel_rd(kd, KESTREL_REG_VERSION);
+	c->qdepth = kestrel_rd(kd, KESTREL_REG_CAP_QDEPTH);
+	c->block_size = kestrel_rd(kd, KESTREL_REG_CAP_BLKSZ);
+	c->capacity = kestrel_rd(kd, KESTREL_REG_CAP_CAPACITY_LO) |
+		      (u64)kestrel_rd(kd, KESTREL_REG_CAP_CAPACITY_HI) << 32;
+	c->nvec = kestrel_rd(kd, KESTREL_REG_CAP_NVEC);
+	c->max_segs = kestrel_rd(kd, KESTREL_REG_CAP_MAXSEG);
+	c->timeout_ms = kestrel_rd(kd, KESTREL_REG_CAP_TIMEOUT_MS);
+	c->max_xfer = kestrel_rd(kd, KESTREL_REG_CAP_MAXXFER);
+}
+
+/* ---- error log --------------------------------------------------------- */
+
+/*
+ * Snapshot of the device error log (datasheet 8.1): ERR_COUNT, the
+ * entries, ERR_COUNT again, retried while the device logs concurrently.
+ */
+int kestrel_err_log_read(struct kestrel_dev *kd, u32 log[][4], u32 *count)
+{
+	unsigned int try, i, j;
+	u32 c1, c2;
+
+	for (try = 0; try < 3; try++) {
+		c1 = kestrel_rd(kd, KESTREL_REG_ERR_COUNT);
+		for (i = 0; i < KESTREL_ERR_LOG_LEN; i++)
+			for (j = 0; j < 4; j++)
+				log[i][j] = kestrel_rd(kd, KESTREL_REG_ERR_LOG +
+						       i * KESTREL_ERR_LOG_ENTRY_SIZE +
+						       j * 4);
+		c2 = kestrel_rd(kd, KESTREL_REG_ERR_COUNT);
+		if (kestrel_rd(kd, KESTREL_REG_STATUS) == 0xffffffffu)
+			return -ENODEV;
+		if (c1 == c2) {
+			*count = c1;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+/* Print the entries logged since the last call (process context). */
+static void kestrel_log_new_errors(struct kestrel_dev *kd)
+{
+	u32 log[KESTREL_ERR_LOG_LEN][4];
+	u32 count, n, i;
+
+	if (kestrel_err_log_read(kd, log, &count))
+		return;
+	if (count < kd->err_count_seen)		/* a power-on reset cleared it */
+		kd->err_count_seen = 0;
+	n = min_t(u32, count - kd->err_count_seen, KESTREL_ERR_LOG_LEN);
+	for (i = count - n; i != count; i++) {
+		const u32 *e = log[i % KESTREL_ERR_LOG_LEN];
+
+		dev_warn(&kd->pdev->dev,
+			 "device error log #%u: %s (code %#x) tag %#x info %#x addr %#llx\n",
+			 i, kestrel_err_name(e[0] & 0xffff), e[0] & 0xffff,
+			 e[0] >> 16, e[1], (u64)e[3] << 32 | e[2]);
+	}
+	kd->err_count_seen = count;
+}
+
+/* ---- handshakes -------------------------------------------------------- */
+
+/*
+ * Controller reset (datasheet 5.2/5.4): RESET_MAGIC, wait for RESETTING to
+ * clear, then check that the reset really happened (a dropped reset leaves
+ * EN and RDY set).  On success the device holds no command and does no DMA
+ * for anything submitted before.
+ */
+static int kestrel_ctrl_disable(struct kestrel_dev *kd)
+{
+	u32 st, ctrl;
+	int ret;
+
+	st = kestrel_rd(kd, KESTREL_REG_STATUS);
+	if (st == 0xffffffffu)
+		return -ENODEV;
+	if (st & KESTREL_STATUS_RESETTING) {
+		ret = kestrel_wait_status(kd, KESTREL_STATUS_RESETTING, 0,
+					  false, &st);
+		if (ret)
+			goto fail;
+	}
+	kestrel_wr(kd, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
+	ret = kestrel_wait_status(kd, KESTREL_STATUS_RESETTING, 0, false, &st);
+	if (ret)
+		goto fail;
+	ctrl = kestrel_rd(kd, KESTREL_REG_CTRL);
+	if (st || ctrl) {
+		dev_err(&kd->pdev->dev,
+			"controller reset had no effect (STATUS %#x CTRL %#x)\n",
+			st, ctrl);
+		return -EIO;
+	}
+	return 0;
+
+fail:
+	if (ret == -ETIMEDOUT)
+		dev_err(&kd->pdev->dev,
+			"controller reset did not finish within %u ms (STATUS %#x)\n",
+			kd->lim.ready_timeout_ms, st);
+	return ret;
+}
+
+/*
+ * IDENTIFY through the first SQ slot after an enable, polled: interrupts
+ * are masked and the CQ is not live yet.  The data is copied out of
+ * DMA memory once and only the copy is checked and kept.
+ */
+static int kestrel_identify(struct kestrel_dev *kd, bool first)
+{
+	struct device *dev = &kd->pdev->dev;
+	struct kestrel_sgl_list list = {
+		.descs = kd->admin + KESTREL_IDENTIFY_SIZE,
+		.dma = kd->admin_dma + KESTREL_IDENTIFY_SIZE,
+	};
+	struct kestrel_seg seg = {
+		.addr = kd->admin_dma,
+		.len = KESTREL_IDENTIFY_SIZE,
+	};
+	unsigned long deadline;
+	unsigned int delay_us = 50;
+	struct kestrel_tag_shadow shadow;
+	struct kestrel_identify *id;
+	struct kestrel_cqe_info info;
+	enum kestrel_cqe_verdict v;
+	struct kestrel_ident ident;
+	struct kestrel_cqe cqe;
+	u32 sgl_len, slot, head, phase, st, timeout_ms;
+	const char *why;
+	int ret;
+	u16 tag;
+
+	memset(kd->admin, 0, KESTREL_IDENTIFY_SIZE);
+	ret = kestrel_build_sgl(&seg, 1, kd->lim.max_segs,
+				KESTREL_IDENTIFY_SIZE, &list, 1, &sgl_len);
+	if (ret < 0)
+		return ret;
+
+	tag = kestrel_wire_tag(0, ++kd->admin_gen);
+	spin_lock_irq(&kd->lock);
+	slot = kd->sq_tail;
+	kestrel_sqe_fill(&kd->sq[slot], KESTREL_OP_IDENTIFY, tag, 0, 0, 1,
+			 list.dma, sgl_len);
+	kd->sq_tail = (slot + 1) % kd->qdepth;
+	head = kd->cq_head;
+	phase = kd->cq_phase;
+	shadow.wire_tag = tag;
+	shadow.sq_head = kd->sq_tail;
+	shadow.result = KESTREL_IDENTIFY_SIZE;
+	shadow.state = KESTREL_TAG_INFLIGHT;
+	spin_unlock_irq(&kd->lock);
+	kestrel_wr(kd, KESTREL_REG_SQ_TAIL_DB, shadow.sq_head);
+
+	/* An admin command at bring-up: never less than a handshake. */
+	timeout_ms = max(READ_ONCE(kd->timeout_ms), kd->lim.ready_timeout_ms);
+	deadline = jiffies + msecs_to_jiffies(timeout_ms);
+	while (!kestrel_cqe_phase_matches(READ_ONCE(kd->cq[head].status),
+					  phase)) {
+		st = kestrel_rd(kd, KESTREL_REG_STATUS);
+		if (st == 0xffffffffu || READ_ONCE(kd->abort_handshake))
+			return -ENODEV;
+		if (st & KESTREL_STATUS_FATAL) {
+			dev_err(dev, "fatal error during IDENTIFY\n");
+			return -EIO;
+		}
+		if (time_after(jiffies, deadline)) {
+			dev_err(dev, "IDENTIFY did not complete within %u ms\n",
+				timeout_ms);
+			return -ETIMEDOUT;
+		}
+		usleep_range(delay_us, delay_us * 2);
+		delay_us = min(delay_us * 2, 10000u);
+	}
+	dma_rmb();
+	memcpy(&cqe, &kd->cq[head], sizeof(cqe));
+	v = kestrel_cqe_check(&cqe, phase, &shadow, 1, kd->qdepth, &info);
+	if (v != KESTREL_CQE_OK) {
+		spin_lock_irq(&kd->lock);
+		kd->stats.bad_completions++;
+		spin_unlock_irq(&kd->lock);
+		dev_err(dev, "bad IDENTIFY completion: %s\n",
+			kestrel_cqe_verdict_name(v));
+		return -EIO;
+	}
+	if (info.status) {
+		dev_err(dev, "IDENTIFY failed with status %#x\n", info.status);
+		return -EIO;
+	}
+	spin_lock_irq(&kd->lock);
+	kd->sq_head = info.sq_head;
+	kd->cq_head = (head + 1) % kd->qdepth;
+	if (!kd->cq_head)
+		kd->cq_phase ^= 1;
+	head = kd->cq_head;
+	spin_unlock_irq(&kd->lock);
+	kestrel_wr(kd, KESTREL_REG_CQ_HEAD_DB, head);
+
+	id = kmemdup(kd->admin, sizeof(*id), GFP_KERNEL);
+	if (!id)
+		return -ENOMEM;
+	ret = kestrel_identify_check(id, &kd->caps, &ident, &why);
+	if (ret) {
+		dev_err(dev, "IDENTIFY data rejected: %s\n", why);
+	} else if (first) {
+		kd->identify = *id;
+		kd->ident = ident;
+	} else if (memcmp(id, &kd->identify, sizeof(*id))) {
+		dev_err(dev, "IDENTIFY data changed since probe (serial %s)\n",
+			ident.serial);
+		ret = -EIO;
+	}
+	kfree(id);
+	return ret;
+}
+
+/*
+ * Program the queues and enable the controller (datasheet 5.4 steps 5-10).
+ * The caller has reset it.  Interrupts stay masked until IDENTIFY passed.
+ */
+static int kestrel_ctrl_enable(struct kestrel_dev *kd, bool first)
+{
+	struct device *dev = &kd->pdev->dev;
+	struct kestrel_caps caps;
+	u32 st;
+	int ret;
+
+	if (!first) {
+		/* Resume and recovery: it must still be the same device. */
+		kestrel_read_caps(kd, &caps);
+		if (caps.version == 0xffffffffu)
+			return -ENODEV;
+		if (memcmp(&caps, &kd->caps, sizeof(caps))) {
+			dev_err(dev, "capability registers changed (capacity %llu, was %llu)\n",
+				caps.capacity, kd->caps.capacity);
+			return -EIO;
+		}
+	}
+
+	spin_lock_irq(&kd->lock);
+	kd->sq_tail = 0;
+	kd->sq_head = 0;
+	kd->cq_head = 0;
+	kd->cq_phase = 1;
+	spin_unlock_irq(&kd->lock);
+	memset(kd->sq, 0, kd->qdepth * sizeof(*kd->sq));
+	memset(kd->cq, 0, kd->qdepth * sizeof(*kd->cq));
+
+	kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+	kestrel_wr(kd, KESTREL_REG_INTR_STATUS, KESTREL_INTR_ALL);
+	kestrel_wr(kd, KESTREL_REG_SQ_BASE_LO, lower_32_bits(kd->sq_dma));
+	kestrel_wr(kd, KESTREL_REG_SQ_BASE_HI, upper_32_bits(kd->sq_dma));
+	kestrel_wr(kd, KESTREL_REG_SQ_SIZE, kd->qdepth);
+	kestrel_wr(kd, KESTREL_REG_CQ_BASE_LO, lower_32_bits(kd->cq_dma));
+	kestrel_wr(kd, KESTREL_REG_CQ_BASE_HI, upper_32_bits(kd->cq_dma));
+	kestrel_wr(kd, KESTREL_REG_CQ_SIZE, kd->qdepth);
+	kestrel_wr(kd, KESTREL_REG_CTRL, KESTREL_CTRL_EN);
+
+	ret = kestrel_wait_status(kd, KESTREL_STATUS_RDY, KESTREL_STATUS_RDY,
+				  true, &st);
+	if (ret == -ETIMEDOUT)
+		dev_err(dev, "controller not ready within %u ms (STATUS %#x)\n",
+			kd->lim.ready_timeout_ms, st);
+	else if (ret == -EIO)
+		dev_err(dev, "fatal error while enabling (STATUS %#x)\n", st);
+	if (ret) {
+		kestrel_log_new_errors(kd);
+		return ret;
+	}
+
+	ret = kestrel_identify(kd, first);
+	if (ret) {
+		kestrel_log_new_errors(kd);
+		return ret;
+	}
+
+	kestrel_wr(kd, KESTREL_REG_INTR_STATUS, KESTREL_INTR_ALL);
+	kestrel_wr(kd, KESTREL_REG_INTR_MASK, 0);
+	return 0;
+}
+
+/*
+ * Reset and re-enable, up to KESTREL_RESET_ATTEMPTS times.  Commands the
+ * device held are requeued (or failed, past their retry limit) only after
+ * a reset was seen to complete: until then it may still DMA to them.
+ */
+static int kestrel_ctrl_restart(struct kestrel_dev *kd, bool first)
+{
+	unsigned int attempt;
+	int ret = -EIO;
+
+	for (attempt = 1; attempt <= KESTREL_RESET_ATTEMPTS; attempt++) {
+		ret = kestrel_ctrl_disable(kd);
+		if (!ret) {
+			spin_lock_irq(&kd->lock);
+			kestrel_requeue_inflight_locked(kd);
+			spin_unlock_irq(&kd->lock);
+			ret = kestrel_ctrl_enable(kd, first);
+		}
+		if (!ret || ret == -ENODEV || ret == -ENOMEM)
+			return ret;
+		dev_warn(&kd->pdev->dev,
+			 "controller start attempt %u of %u failed: %d\n",
+			 attempt, KESTREL_RESET_ATTEMPTS, ret);
+	}
+	return ret;
+}
+
+/* ---- dead and gone ----------------------------------------------------- */
+
+/*
+ * Give up on a device that does not come back.  Bus mastering goes off
+ * first: the device may still hold commands whose buffers are released
+ * when they fail.
+ */
+static void kestrel_mark_dead(struct kestrel_dev *kd, int err)
+{
+	if (!kestrel_ctrl_gone(kd)) {
+		kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+		kestrel_wr(kd, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
+	}
+	pci_clear_master(kd->pdev);
+	spin_lock_irq(&kd->lock);
+	if (kd->state == KESTREL_STATE_REMOVED) {
+		/* remove() came first; its state stands. */
+		kestrel_fail_all_locked(kd, -ENODEV);
+		spin_unlock_irq(&kd->lock);
+		return;
+	}
+	kd->state = KESTREL_STATE_DEAD;
+	kd->cq_live = false;
+	kestrel_fail_all_locked(kd, -EIO);
+	spin_unlock_irq(&kd->lock);
+	dev_err(&kd->pdev->dev,
+		"controller did not recover (%d): device is dead, I/O fails with -EIO until a successful KESTREL_IOC_RESET\n",
+		err);
+}
+
+/* Surprise removal: the registers read all-ones. */
+static void kestrel_mark_gone(struct kestrel_dev *kd)
+{
+	pci_clear_master(kd->pdev);
+	spin_lock_irq(&kd->lock);
+	kd->state = KESTREL_STATE_REMOVED;
+	kd->cq_live = false;
+	kestrel_fail_all_locked(kd, -ENODEV);
+	spin_unlock_irq(&kd->lock);
+	dev_err(&kd->pdev->dev,
+		"device is gone (registers read all-ones): I/O fails with -ENODEV\n");
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+/*
+ * Reset the controller and rebuild its queues; commands it held are
+ * retried (see kestrel_io.c).  @revive: also try a dead device (RESET
+ * ioctl).  Called with ctrl_lock held.
+ */
+static void kestrel_ctrl_recover(struct kestrel_dev *kd, bool revive)
+{
+	int st, ret;
+
+	lockdep_assert_held(&kd->ctrl_lock);
+	spin_lock_irq(&kd->lock);
+	kd->reset_pending = false;
+	st = kd->state;
+	if (st == KESTREL_STATE_REMOVED || st == KESTREL_STATE_SUSPENDED ||
+	    (st == KESTREL_STATE_DEAD && !revive)) {
+		spin_unlock_irq(&kd->lock);
+		return;
+	}
+	kd->state = KESTREL_STATE_RESETTING;
+	kd->cq_live = false;
+	kd->stats.resets++;
+	spin_unlock_irq(&kd->lock);
+
+	if (kestrel_ctrl_gone(kd)) {
+		kestrel_mark_gone(kd);
+		return;
+	}
+	kestrel_log_new_errors(kd);
+	if (st == KESTREL_STATE_DEAD)
+		pci_set_master(kd->pdev);
+
+	ret = kestrel_ctrl_restart(kd, false);
+	if (ret == -ENODEV || (ret && kestrel_ctrl_gone(kd))) {
+		kestrel_mark_gone(kd);
+		return;
+	}
+	if (ret) {
+		kestrel_mark_dead(kd, ret);
+		return;
+	}
+	spin_lock_irq(&kd->lock);
+	kestrel_go_live_locked(kd);
+	spin_unlock_irq(&kd->lock);
+	dev_info(&kd->pdev->dev, "controller reset complete\n");
+}
+
+void kestrel_reset_work(struct work_struct *work)
+{
+	struct kestrel_dev *kd = container_of(work, struct kestrel_dev,
+					      reset_work);
+	bool pending;
+
+	mutex_lock(&kd->ctrl_lock);
+	spin_lock_irq(&kd->lock);
+	pending = kd->reset_pending;
+	spin_unlock_irq(&kd->lock);
+	if (pending)
+		kestrel_ctrl_recover(kd, false);
+	mutex_unlock(&kd->ctrl_lock);
+}
+
+/*
+ * Ask for a controller reset from any context, interrupt handlers
+ * included; kd->lock held.  One work item does the reset and requests
+ * merge.  Only a live controller needs one: a reset in progress already
+ * takes every outstanding command, and a suspended one is rebuilt by
+ * resume anyway.
+ */
+void kestrel_ctrl_schedule_reset_locked(struct kestrel_dev *kd,
+					const char *why)
+{
+	lockdep_assert_held(&kd->lock);
+	if (kd->state != KESTREL_STATE_LIVE || kd->reset_pending)
+		return;
+	kd->reset_pending = true;
+	dev_warn_ratelimited(&kd->pdev->dev, "resetting the controller: %s\n",
+			     why);
+	queue_work(system_long_wq, &kd->reset_work);
+}
+
+void kestrel_ctrl_schedule_reset(struct kestrel_dev *kd, const char *why)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&kd->lock, flags);
+	kestrel_ctrl_schedule_reset_locked(kd, why);
+	spin_unlock_irqrestore(&kd->lock, flags);
+}
+
+/* The error interrupt, or INTR_STATUS.ERROR (hard interrupt context). */
+void kestrel_ctrl_handle_error(struct kestrel_dev *kd)
+{
+	u32 st = kestrel_rd(kd, KESTREL_REG_STATUS);
+	bool first = false;
+
+	if (st == 0xffffffffu) {
+		kestrel_ctrl_schedule_reset(kd, "registers read all-ones");
+		return;
+	}
+	if (!(st & KESTREL_STATUS_FATAL))
+		return;
+	spin_lock(&kd->lock);
+	if (!kd->fatal_seen) {
+		kd->fatal_seen = true;
+		kd->stats.fatal_errors++;
+		first = true;
+	}
+	spin_unlock(&kd->lock);
+	if (first) {
+		dev_err_ratelimited(&kd->pdev->dev,
+				    "fatal controller error (STATUS %#x)\n",
+				    st);
+		kestrel_ctrl_schedule_reset(kd, "fatal error");
+	}
+}
+
+/* KESTREL_IOC_RESET: a reset now, which may also revive a dead device. */
+int kestrel_ctrl_user_reset(struct kestrel_dev *kd)
+{
+	int st, ret;
+
+	mutex_lock(&kd->ctrl_lock);
+	st = kestrel_state(kd);
+	if (st == KESTREL_STATE_REMOVED) {
+		ret = -ENODEV;
+	} else if (st == KESTREL_STATE_SUSPENDED) {
+		ret = -EBUSY;
+	} else {
+		kestrel_ctrl_recover(kd, true);
+		st = kestrel_state(kd);
+		ret = st == KESTREL_STATE_LIVE ? 0 :
+		      st == KESTREL_STATE_REMOVED ? -ENODEV : -EIO;
+	}
+	mutex_unlock(&kd->ctrl_lock);
+	return ret;
+}
+
+/* ---- probe, remove, power management ---------------------------------- */
+
+/*
+ * Probe, before any allocation: wait out a reset in progress, read and
+ * validate the capabilities, and size the queues.
+ */
+int kestrel_ctrl_init(struct kestrel_dev *kd)
+{
+	struct device *dev = &kd->pdev->dev;
+	u32 log[KESTREL_ERR_LOG_LEN][4];
+	const char *why;
+	int ret;
+
+	kestrel_read_caps(kd, &kd->caps);
+	ret = kestrel_caps_check(&kd->caps, PAGE_SIZE, &kd->lim, &why);
+	if (ret) {
+		dev_err(dev, "unusable capability registers: %s (VERSION %#x QDEPTH %u BLKSZ %u CAPACITY %llu NVEC %u MAXSEG %u TIMEOUT %u MAXXFER %u)\n",
+			why, kd->caps.version, kd->caps.qdepth,
+			kd->caps.block_size, kd->caps.capacity, kd->caps.nvec,
+			kd->caps.max_segs, kd->caps.timeout_ms,
+			kd->caps.max_xfer);
+		return ret;
+	}
+	kd->qdepth = kestrel_pick_qdepth(kd->caps.qdepth,
+					 kestrel_param_queue_depth);
+	kd->ntags = kd->qdepth - 1;
+	if (!kestrel_err_log_read(kd, log, &kd->err_count_seen) &&
+	    kd->err_count_seen)
+		dev_info(dev, "device error log holds %u entries from before probe\n",
+			 kd->err_count_seen);
+	return 0;
+}
+
+/* Probe: first enable, IDENTIFY, and the controller goes live. */
+int kestrel_ctrl_start(struct kestrel_dev *kd)
+{
+	int ret;
+
+	mutex_lock(&kd->ctrl_lock);
+	ret = kestrel_ctrl_restart(kd, true);
+	if (ret) {
+		if (!kestrel_ctrl_gone(kd)) {
+			kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+			kestrel_wr(kd, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
+		}
+	} else {
+		spin_lock_irq(&kd->lock);
+		kestrel_go_live_locked(kd);
+		spin_unlock_irq(&kd->lock);
+	}
+	mutex_unlock(&kd->ctrl_lock);
+	return ret;
+}
+
+/*
+ * remove() and shutdown(): quiesce the controller and fail every command
+ * with @err.  The reset is waited for (bounded) before the buffers of
+ * outstanding commands are released; bus mastering goes off in any case.
+ */
+void kestrel_ctrl_stop(struct kestrel_dev *kd, int err)
+{
+	mutex_lock(&kd->ctrl_lock);
+	/* A handshake that remove() aborted is over: this one must wait. */
+	WRITE_ONCE(kd->abort_handshake, false);
+	if (!kestrel_ctrl_gone(kd)) {
+		kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+		kestrel_ctrl_disable(kd);
+	}
+	pci_clear_master(kd->pdev);
+	spin_lock_irq(&kd->lock);
+	if (err == -ENODEV || kd->state == KESTREL_STATE_REMOVED)
+		kd->state = KESTREL_STATE_REMOVED;
+	else
+		kd->state = KESTREL_STATE_DEAD;
+	kd->cq_live = false;
+	kestrel_fail_all_locked(kd, err);
+	spin_unlock_irq(&kd->lock);
+	mutex_unlock(&kd->ctrl_lock);
+}
+
+/*
+ * System sleep: new I/O queues up (callers wait), in-flight commands get
+ * one command timeout to drain, then the controller is reset and whatever
+ * it still held is requeued for after resume.  Nothing is freed: resume
+ * reprograms the same queues.
+ */
+int kestrel_ctrl_suspend(struct kestrel_dev *kd)
+{
+	unsigned long left;
+	int ret;
+
+	mutex_lock(&kd->ctrl_lock);
+	spin_lock_irq(&kd->lock);
+	if (kd->state != KESTREL_STATE_LIVE) {
+		spin_unlock_irq(&kd->lock);
+		mutex_unlock(&kd->ctrl_lock);
+		return 0;
+	}
+	kd->state = KESTREL_STATE_SUSPENDED;
+	spin_unlock_irq(&kd->lock);
+
+	left = wait_event_timeout(kd->drain_wq, !READ_ONCE(kd->nr_inflight),
+				  msecs_to_jiffies(READ_ONCE(kd->timeout_ms)));
+	if (!left)
+		dev_warn(&kd->pdev->dev,
+			 "suspend: %u commands still outstanding, requeued for resume\n",
+			 READ_ONCE(kd->nr_inflight));
+
+	ret = kestrel_ctrl_disable(kd);
+	if (ret == -ENODEV) {
+		kestrel_mark_gone(kd);
+	} else {
+		if (ret)
+			dev_warn(&kd->pdev->dev,
+				 "suspend: controller reset failed (%d); D3hot will reset it\n",
+				 ret);
+		kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+		spin_lock_irq(&kd->lock);
+		kd->cq_live = false;
+		kestrel_requeue_inflight_locked(kd);
+		spin_unlock_irq(&kd->lock);
+	}
+	mutex_unlock(&kd->ctrl_lock);
+	return 0;
+}
+
+/*
+ * The device lost its state (D3hot, or a whole-machine reset on S3
+ * wakeup): re-initialise it from scratch, check it is the same device,
+ * then let the queued I/O go.  A device that does not come back is dead.
+ */
+int kestrel_ctrl_resume(struct kestrel_dev *kd)
+{
+	int ret;
+
+	mutex_lock(&kd->ctrl_lock);
+	if (kestrel_state(kd) != KESTREL_STATE_SUSPENDED) {
+		mutex_unlock(&kd->ctrl_lock);
+		return 0;
+	}
+	pci_set_master(kd->pdev);
+	ret = kestrel_ctrl_restart(kd, false);
+	if (ret == -ENODEV) {
+		kestrel_mark_gone(kd);
+	} else if (ret) {
+		kestrel_mark_dead(kd, ret);
+	} else {
+		spin_lock_irq(&kd->lock);
+		kd->reset_pending = false;
+		kestrel_go_live_locked(kd);
+		spin_unlock_irq(&kd->lock);
+	}
+	mutex_unlock(&kd->ctrl_lock);
+	return 0;
+}
