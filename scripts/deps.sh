@@ -24,7 +24,16 @@ GROUPS_PKGS[qemu]="dpkg-dev xz-utils gcc libc6-dev pkg-config python3 meson
 # Unit tests: the Check framework, driven by CMake/ctest.
 GROUPS_PKGS[unit]="check pkg-config cmake gcc libc6-dev"
 GROUPS_PKGS[json]="libjson-c-dev"
-ALL_GROUPS="qemu unit json"
+# The kernel module: build-module.sh installs the pinned linux-headers
+# package itself; W=1 checks use sparse.
+GROUPS_PKGS[driver]="make gcc sparse"
+# The guest image: a static busybox in a gzip'd cpio initramfs.
+GROUPS_PKGS[vm]="busybox-static cpio gzip"
+# The harness: scenario files (libyaml) and QMP/reports (json-c).
+GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev"
+# libFuzzer targets: clang-14 with its fuzzer and sanitizer runtimes.
+GROUPS_PKGS[fuzz]="clang-14 libclang-rt-14-dev llvm-14 python3 zip"
+ALL_GROUPS="qemu unit json driver vm harness fuzz"
 
 # Files the qemu group must provide (checked after install).
 QEMU_FIRMWARE_FILES="/usr/share/seabios/bios-256k.bin
