@@ -81,17 +81,14 @@ static int kestrel_wait_status(struct kestrel_dev *kd, u32 mask, u32 want,
 	}
 }
 
+static u32 kestrel_caps_rd(void *ctx, u32 reg)
+{
+	return kestrel_rd(ctx, reg);
+}
+
 static void kestrel_read_caps(struct kestrel_dev *kd, struct kestrel_caps *c)
 {
-	c->version = kestrel_rd(kd, KESTREL_REG_VERSION);
-	c->qdepth = kestrel_rd(kd, KESTREL_REG_CAP_QDEPTH);
-	c->block_size = kestrel_rd(kd, KESTREL_REG_CAP_BLKSZ);
-	c->capacity = kestrel_rd(kd, KESTREL_REG_CAP_CAPACITY_LO) |
-		      (u64)kestrel_rd(kd, KESTREL_REG_CAP_CAPACITY_HI) << 32;
-	c->nvec = kestrel_rd(kd, KESTREL_REG_CAP_NVEC);
-	c->max_segs = kestrel_rd(kd, KESTREL_REG_CAP_MAXSEG);
-	c->timeout_ms = kestrel_rd(kd, KESTREL_REG_CAP_TIMEOUT_MS);
-	c->max_xfer = kestrel_rd(kd, KESTREL_REG_CAP_MAXXFER);
+	kestrel_caps_read(c, kestrel_caps_rd, kd);
 }
 
 /* ---- error log --------------------------------------------------------- */

@@ -529,3 +529,17 @@ const char *kestrel_cqe_verdict_name(enum kestrel_cqe_verdict v)
 	}
 	return "unknown verdict";
 }
+
+void kestrel_caps_read(struct kestrel_caps *c, kestrel_reg_read_fn rd,
+		       void *ctx)
+{
+	c->version = rd(ctx, KESTREL_REG_VERSION);
+	c->qdepth = rd(ctx, KESTREL_REG_CAP_QDEPTH);
+	c->block_size = rd(ctx, KESTREL_REG_CAP_BLKSZ);
+	c->capacity = rd(ctx, KESTREL_REG_CAP_CAPACITY_LO) |
+		      (u64)rd(ctx, KESTREL_REG_CAP_CAPACITY_HI) << 32;
+	c->nvec = rd(ctx, KESTREL_REG_CAP_NVEC);
+	c->max_segs = rd(ctx, KESTREL_REG_CAP_MAXSEG);
+	c->timeout_ms = rd(ctx, KESTREL_REG_CAP_TIMEOUT_MS);
+	c->max_xfer = rd(ctx, KESTREL_REG_CAP_MAXXFER);
+}

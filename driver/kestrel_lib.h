@@ -71,6 +71,13 @@ struct kestrel_caps {
 	u32 max_xfer;
 };
 
+/* Reads one 32-bit BAR0 register; the module and the fuzzers supply it. */
+typedef u32 (*kestrel_reg_read_fn)(void *ctx, u32 reg);
+
+/* Read every capability register into *c (datasheet 3). */
+void kestrel_caps_read(struct kestrel_caps *c, kestrel_reg_read_fn rd,
+		       void *ctx);
+
 /* What the driver derives from valid capabilities. */
 struct kestrel_limits {
 	u64 capacity;		/* blocks */

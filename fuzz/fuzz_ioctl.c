@@ -91,17 +91,9 @@ static void enable(void)
 	start_rings();
 }
 
-static void read_caps(struct kestrel_caps *caps)
+static u32 caps_rd(void *ctx, u32 reg)
 {
-	caps->version = fdev_read(h, KESTREL_REG_VERSION);
-	caps->qdepth = fdev_read(h, KESTREL_REG_CAP_QDEPTH);
-	caps->block_size = fdev_read(h, KESTREL_REG_CAP_BLKSZ);
-	caps->capacity = fdev_read(h, KESTREL_REG_CAP_CAPACITY_LO) |
-			 (u64)fdev_read(h, KESTREL_REG_CAP_CAPACITY_HI) << 32;
-	caps->nvec = fdev_read(h, KESTREL_REG_CAP_NVEC);
-	caps->max_segs = fdev_read(h, KESTREL_REG_CAP_MAXSEG);
-	caps->timeout_ms = fdev_read(h, KESTREL_REG_CAP_TIMEOUT_MS);
-	caps->max_xfer = fdev_read(h, KESTREL_REG_CAP_MAXXFER);
+	return fdev_read(ctx, reg);
 }
 
 /* Submit one SQE, let the device run, reap and check its completion. */
@@ -160,7 +152,7 @@ static void probe(void)
 	const char *why;
 	u32 first_len;
 
-	read_caps(&caps);
+	kestrel_caps_read(&caps, caps_rd, h);
 	if (kestrel_caps_check(&caps, PAGE, &v->lim, &why)) {
 		fprintf(stderr, "caps refused: %s\n", why);
 		__builtin_trap();
