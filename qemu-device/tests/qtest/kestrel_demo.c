@@ -42,6 +42,15 @@ static void step(bool ok, const char *name, const char *fmt, ...)
     failures += !ok;
 }
 
+/* IDENTIFY strings are space padded and not NUL-terminated. */
+static int padded_len(const char *s, int n)
+{
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\0')) {
+        n--;
+    }
+    return n;
+}
+
 static int backing_equal(Kdev *k, uint64_t off, const void *want, size_t n)
 {
     char *got = malloc(n);
@@ -70,7 +79,9 @@ static void demo(Kdev *k)
     step(kdev_enable(k, 32, 32) == 0, "enable", "ready after the handshake");
     st = kdev_identify(k, &id);
     step(st == 0 && id.magic == KESTREL_IDENTIFY_MAGIC, "identify",
-         "%.40s, serial %.20s, %llu blocks of %u bytes", id.model, id.serial,
+         "%.*s, serial %.*s, %llu blocks of %u bytes",
+         padded_len(id.model, sizeof(id.model)), id.model,
+         padded_len(id.serial, sizeof(id.serial)), id.serial,
          (unsigned long long)id.capacity, id.block_size);
 
     for (i = 0; i < LEN; i++) {
