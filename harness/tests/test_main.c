@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Suites of the harness unit tests: gauntlet_scenario_tests [SUITE], run
+ * Suites of the harness unit tests: gauntlet_harness_tests [SUITE], run
  * by tests/common/check_main.c.
  */
 #include "check_main.h"
 
 Suite *scenario_suite(void);
+Suite *verdict_suite(void);
 
 GAUNTLET_SUITES(
     { "scenario", scenario_suite },
+    { "verdict", verdict_suite },
 );
