@@ -49,18 +49,6 @@ static void no_completion(void)
     ck_assert_msg(!kh_reap(h, &e), "unexpected completion, tag %u", e.tag);
 }
 
-static bool ram_is_zero(uint64_t off, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len; i++) {
-        if (h->ram[off + i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* ---- cq.post ---------------------------------------------------------- */
 
 START_TEST(test_cq_drop)
@@ -312,7 +300,7 @@ START_TEST(test_cq_dma_error)
     ck_assert_uint_eq(err.addr, KH_CQ_BASE);
     ck_assert_uint_eq(h->irqs[KESTREL_VEC_ERROR], 1);
     ck_assert_uint_eq(h->irqs[KESTREL_VEC_CQ], 0);
-    ck_assert(ram_is_zero(KH_CQ_BASE, 16 * 16));
+    ck_assert(ut_ram_is_zero(h, KH_CQ_BASE, 16 * 16));
     ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 0);
     ck_assert_uint_eq(ut_fired(h, 0), 1);
 }
@@ -681,7 +669,7 @@ START_TEST(test_dma_write_dma_error)
     ut_faults(h, "dma.write:dma_error");
     s = ut_rw(h, KESTREL_OP_READ, 1, 0, 1);
     ut_expect(h, s, KESTREL_SC_DATA_XFER_ERROR);
-    ck_assert(ram_is_zero(ut_buf(1), 512));
+    ck_assert(ut_ram_is_zero(h, ut_buf(1), 512));
     ck_assert_uint_eq(ut_err_newest(h).code, KESTREL_ERR_DMA);
     ck_assert_uint_eq(ut_err_newest(h).tag, 1);
     ck_assert_uint_eq(ut_fired(h, 0), 1);
@@ -703,7 +691,7 @@ START_TEST(test_dma_write_stall)
     submit_flush(2);
     kh_advance(h, 10 * UT_MS);
     no_completion();
-    ck_assert(ram_is_zero(ut_buf(1), 512));
+    ck_assert(ut_ram_is_zero(h, ut_buf(1), 512));
     ck_assert_uint_eq(kh_read(h, KESTREL_REG_SQ_HEAD), 1);
     ck_assert_uint_eq(ut_fired(h, 0), 1);
     ctrl_reset_and_enable(16, 16);
@@ -934,8 +922,8 @@ START_TEST(test_allones_no_dma)
     kh_run(h);
     kh_advance(h, 1 * UT_MS);
     ck_assert_uint_eq(h->nio, 0);
-    ck_assert(ram_is_zero(ut_buf(1), 1024));
-    ck_assert(ram_is_zero(KH_CQ_BASE, 256));
+    ck_assert(ut_ram_is_zero(h, ut_buf(1), 1024));
+    ck_assert(ut_ram_is_zero(h, KH_CQ_BASE, 256));
     ck_assert_uint_eq(h->irqs[0] + h->irqs[1], 0);
     ck_assert_uint_eq(h->dma_refused, refused);
     ut_faults(h, "");

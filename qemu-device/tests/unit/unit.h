@@ -61,6 +61,19 @@ static inline void ut_faults(KestrelHost *h, const char *rules)
     ck_assert_msg(ret >= 0, "rules '%s' rejected: %s", rules, err);
 }
 
+/* Guest RAM [off, off + len) is untouched (all zero). */
+static inline bool ut_ram_is_zero(KestrelHost *h, uint64_t off, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (h->ram[off + i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static inline uint64_t ut_fired(KestrelHost *h, unsigned rule)
 {
     return h->core.faults.rules[rule].fired;
