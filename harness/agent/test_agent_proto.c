@@ -22,37 +22,11 @@
 
 #include "agent_client.h"
 #include "agent_proto.h"
+#include "agent_test.h"
 
-static int failures;
 static const char *agent_path;
 static FILE *transcript;
 
-#define CHECK(cond, ...)                                                             \
-	do {                                                                         \
-		if (cond) {                                                          \
-			printf("ok   %s\n", #cond);                                   \
-		} else {                                                             \
-			failures++;                                                  \
-			printf("FAIL %s (%s:%d): ", #cond, __FILE__, __LINE__);      \
-			printf(__VA_ARGS__);                                         \
-			printf("\n");                                                \
-		}                                                                    \
-	} while (0)
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void show(const char *what, const ga_result *r)
-{
-	char d[256];
-
-	printf("     %s: %s\n", what, ga_result_describe(r, d, sizeof(d)));
-}
 
 /* Zombie children of pid (state Z, ppid == pid). */
 static int count_zombies(pid_t ppid)

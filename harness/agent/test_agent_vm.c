@@ -28,39 +28,7 @@
 
 #include "agent_client.h"
 #include "agent_proto.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                             \
-	do {                                                                         \
-		if (cond) {                                                          \
-			printf("ok   %s\n", #cond);                                   \
-		} else {                                                             \
-			failures++;                                                  \
-			printf("FAIL %s (line %d): ", #cond, __LINE__);              \
-			printf(__VA_ARGS__);                                         \
-			printf("\n");                                                \
-		}                                                                    \
-		fflush(stdout);                                                      \
-	} while (0)
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void show(const char *what, const ga_result *r)
-{
-	char d[300];
-
-	printf("     %s: %s\n", what, ga_result_describe(r, d, sizeof(d)));
-	if (r->err_len)
-		printf("     stderr: %.400s\n", r->err);
-	fflush(stdout);
-}
+#include "agent_test.h"
 
 static pid_t qemu_pid;
 
