@@ -143,6 +143,20 @@ static const char *trunc_str(const char *s, size_t max, char *tmp, size_t tmplen
     return tmp;
 }
 
+/*
+ * The failure already described in c->err happened while running cmd
+ * (what: "qtest command" or "QMP command"): say so in front of it.
+ */
+static int fail_during(QtClient *c, int rc, const char *what,
+                       const char *quote, const char *cmd, size_t max)
+{
+    char save[QT_ERRLEN], tmp[1100];
+
+    snprintf(save, sizeof(save), "%s", c->err);
+    return fail(c, rc, "%s %s%s%s: %s", what, quote,
+                trunc_str(cmd, max, tmp, sizeof(tmp)), quote, save);
+}
+
 static int buf_append(Buf *b, const void *p, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
@@ -503,10 +517,7 @@ static int qtest_cmd(QtClient *c, const char *cmd, char **rest)
                     c->timeout_ms);
     }
     if (rc) {
-        char save[QT_ERRLEN];
-        snprintf(save, sizeof(save), "%s", c->err);
-        return fail(c, rc, "qtest command '%s': %s",
-                    trunc_str(cmd, 200, tmp, sizeof(tmp)), save);
+        return fail_during(c, rc, "qtest command", "'", cmd, 200);
     }
     for (;;) {
         char *line = NULL;
@@ -519,10 +530,7 @@ static int qtest_cmd(QtClient *c, const char *cmd, char **rest)
         }
         if (rc) {
             if (rc == QT_ERR_DIED) {
-                char save[QT_ERRLEN];
-                snprintf(save, sizeof(save), "%s", c->err);
-                fail(c, rc, "qtest command '%s': %s",
-                     trunc_str(cmd, 200, tmp, sizeof(tmp)), save);
+                fail_during(c, rc, "qtest command", "'", cmd, 200);
             }
             return rc;
         }
@@ -984,10 +992,7 @@ QtQmpReply *qt_qmp_obj(QtClient *c, json_object *cmd)
         return r;
     }
     if (rc) {
-        char save[QT_ERRLEN];
-        snprintf(save, sizeof(save), "%s", c->err);
-        r->rc = fail(c, rc, "QMP command %s: %s",
-                     trunc_str(r->sent, 1000, tmp, sizeof(tmp)), save);
+        r->rc = fail_during(c, rc, "QMP command", "", r->sent, 1000);
         return r;
     }
     for (;;) {
@@ -1001,10 +1006,7 @@ QtQmpReply *qt_qmp_obj(QtClient *c, json_object *cmd)
             return r;
         }
         if (rc) {
-            char save[QT_ERRLEN];
-            snprintf(save, sizeof(save), "%s", c->err);
-            r->rc = fail(c, rc, "QMP command %s: %s",
-                         trunc_str(r->sent, 1000, tmp, sizeof(tmp)), save);
+            r->rc = fail_during(c, rc, "QMP command", "", r->sent, 1000);
             return r;
         }
         if (json_object_object_get_ex(o, "event", NULL)) {
