@@ -13,6 +13,9 @@
 #                          (scripts/guest-kernel.sh unpacks it: <cache>/modules)
 #   --kmod NAME            a guest-kernel module (e.g. nvme) and everything it
 #                          depends on, loaded at boot before kestrel.ko
+#   --kmod-lazy NAME       the same files, not loaded at boot: the load order
+#                          goes to /etc/gauntlet/kmods.d/NAME, for
+#                          gauntlet-modload NAME (a driver under test)
 #   --add SRC:DEST         a file or directory at DEST in the image; a DEST
 #                          ending in / keeps SRC's name (repeatable), e.g.
 #                          --add run.sh:/etc/gauntlet/run
@@ -38,6 +41,7 @@ init="$HERE/init"
 kmoddir=""
 base=""
 kmods=()
+lazy=()
 adds=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -48,6 +52,7 @@ while [[ $# -gt 0 ]]; do
     --init) init="${2:?}"; shift ;;
     --kernel-modules) kmoddir="${2:?}"; shift ;;
     --kmod) kmods+=("${2:?}"); shift ;;
+    --kmod-lazy) lazy+=("${2:?}"); shift ;;
     --add) adds+=("${2:?}"); shift ;;
     --append-to) base="${2:?}"; shift ;;
     -h|--help) usage ;;
@@ -115,7 +120,7 @@ fi
 # ---- guest-kernel modules with their dependencies -------------------------------
 # Dependencies come from each module's .modinfo "depends=" (the Debian
 # package ships no modules.dep and depmod may be missing on the host).
-if [[ ${#kmods[@]} -gt 0 ]]; then
+if [[ ${#kmods[@]} -gt 0 || ${#lazy[@]} -gt 0 ]]; then
     [[ -n "$kmoddir" && -d "$kmoddir/kernel" ]] ||
         die "--kmod needs --kernel-modules DIR (the guest's lib/modules/<release>)"
     command -v objcopy >/dev/null || die "--kmod needs objcopy (binutils)"
@@ -125,7 +130,8 @@ if [[ ${#kmods[@]} -gt 0 ]]; then
         kmod_file[${b//-/_}]="$f"
     done < <(find "$kmoddir/kernel" -name '*.ko*')
     mkdir -p "$root/lib/gauntlet/kmod" "$root/etc/gauntlet"
-    : >"$root/etc/gauntlet/kmods"
+    list="$root/etc/gauntlet/kmods"
+    [[ ${#kmods[@]} -eq 0 ]] || : >"$list"
     kmod_add() {   # NAME: dependencies first, then the module
         local name="${1//-/_}" src f deps d
         [[ -z "${kmod_seen[$name]+x}" ]] || return 0
@@ -144,10 +150,19 @@ if [[ ${#kmods[@]} -gt 0 ]]; then
                 tr '\0' '\n' | sed -n 's/^depends=//p')"
         for d in ${deps//,/ }; do kmod_add "$d"; done
         mv "$stage/$name.ko" "$root/lib/gauntlet/kmod/${f%%.ko*}.ko"
-        echo "${f%%.ko*}.ko" >>"$root/etc/gauntlet/kmods"
+        echo "${f%%.ko*}.ko" >>"$list"
     }
     for m in "${kmods[@]}"; do kmod_add "$m"; done
-    echo "mkinitramfs: guest modules: $(tr '\n' ' ' <"$root/etc/gauntlet/kmods")" >&2
+    [[ ${#kmods[@]} -eq 0 ]] ||
+        echo "mkinitramfs: guest modules: $(tr '\n' ' ' <"$list")" >&2
+    mkdir -p "$root/etc/gauntlet/kmods.d"
+    for m in "${lazy[@]}"; do
+        kmod_seen=()
+        list="$root/etc/gauntlet/kmods.d/$m"
+        : >"$list"
+        kmod_add "$m"
+        echo "mkinitramfs: lazy module $m: $(tr '\n' ' ' <"$list")" >&2
+    done
 fi
 
 # ---- caller's files --------------------------------------------------------

@@ -50,7 +50,8 @@ struct QtClient {
     bool dead;                 /* connection lost / process gone         */
     char death[1024];          /* description of how QEMU went away      */
 
-    int qfd, mfd;              /* qtest and QMP connections              */
+    int qfd, mfd;              /* qtest and QMP connections (mfd only
+                                * until handed to gq_attach_fd)         */
     char dir[108];             /* private temp dir (sockets, temp log)   */
     char *log_path;
     bool log_is_temp;
@@ -59,15 +60,13 @@ struct QtClient {
     int64_t wait_step_ns;
     bool has_clock;            /* -accel qtest                            */
     bool qtest_broken;
-    Buf qbuf, mbuf;
+    Buf qbuf;
+    GqQmp *qmp;                /* QMP connection (gauntlet_qmp)          */
 
     bool irq_level[QT_MAX_IRQ];
     unsigned irq_raises[QT_MAX_IRQ];
     char *irq_path;
 
-    json_object **events;
-    size_t nev, capev;
-    unsigned long qmp_id;
 
     unsigned mem_mb;
     uint64_t alloc_ptr, alloc_end;
@@ -866,210 +865,89 @@ int qt_wait_cond(QtClient *c, int (*cond)(void *ctx), void *ctx,
 }
 
 /* ------------------------------------------------------------------ */
-/* QMP channel                                                          */
+/* QMP channel: thin wrappers around gauntlet_qmp (harness/qmp.h)       */
 /* ------------------------------------------------------------------ */
 
-/* Read one JSON message.  *line receives the raw text (malloc'ed). */
-static int qmp_read(QtClient *c, int64_t deadline, json_object **obj,
-                    char **raw)
+/* gauntlet_qmp's diag hook: QEMU's status and log tail, added to QMP
+ * errors on close/timeout.  On close, give QEMU a moment to be reaped so
+ * the status says how it ended. */
+static void qmp_diag(void *opaque, char *buf, size_t len)
 {
-    for (;;) {
-        char *line = NULL;
-        int rc = read_line(c, c->mfd, &c->mbuf, "QMP", deadline, &line);
-        if (rc) {
-            return rc;
-        }
-        if (!line[strspn(line, " \t")]) {
-            free(line);
-            continue;
-        }
-        enum json_tokener_error jerr;
-        json_object *o = json_tokener_parse_verbose(line, &jerr);
-        if (!o || !json_object_is_type(o, json_type_object)) {
-            rc = fail(c, QT_ERR_PROTO, "unparsable QMP message (%s): %.500s",
-                      o ? "not an object" : json_tokener_error_desc(jerr),
-                      line);
-            json_object_put(o);
-            free(line);
-            return rc;
-        }
-        *obj = o;
-        if (raw) {
-            *raw = line;
-        } else {
-            free(line);
-        }
-        return QT_OK;
-    }
+    QtClient *c = opaque;
+    char st[256], tail[QT_LOGTAIL];
+    reap(c, gq_is_closed(c->qmp) ? QT_DEATH_REAP_MS : 0);
+    describe_status(c, st, sizeof(st));
+    log_tail_raw(c->log_path, tail, sizeof(tail));
+    snprintf(buf, len, "%s\n--- tail of QEMU log %s ---\n%s", st,
+             c->log_path ? c->log_path : "", tail);
 }
 
-static const char *obj_str(json_object *o, const char *key)
+/* Take over a gauntlet_qmp result: error text into c->err; a closed QMP
+ * connection means QEMU is gone (later calls fail at once). */
+static int qmp_rc(QtClient *c, int rc)
 {
-    json_object *v;
-    if (o && json_object_object_get_ex(o, key, &v) &&
-        json_object_is_type(v, json_type_string)) {
-        return json_object_get_string(v);
-    }
-    return NULL;
-}
-
-static void queue_event(QtClient *c, json_object *ev)
-{
-    if (c->nev == c->capev) {
-        size_t nc = c->capev ? c->capev * 2 : 16;
-        json_object **ne = realloc(c->events, nc * sizeof(*ne));
-        if (!ne) {
-            json_object_put(ev);
-            return;
+    if (rc) {
+        snprintf(c->err, sizeof(c->err), "%s", gq_error(c->qmp));
+        if (rc == GQ_ERR_CLOSED && !c->dead) {
+            char st[256];
+            c->dead = true;
+            reap(c, QT_DEATH_REAP_MS);
+            describe_status(c, st, sizeof(st));
+            snprintf(c->death, sizeof(c->death),
+                     "lost the QMP connection: %s", st);
         }
-        c->events = ne;
-        c->capev = nc;
     }
-    c->events[c->nev++] = ev;
+    return rc;
 }
 
-static QtQmpReply *reply_new(void)
+static QtQmpReply *qmp_reply_rc(QtClient *c, QtQmpReply *r)
 {
-    return calloc(1, sizeof(QtQmpReply));
+    if (!r) {
+        fail(c, QT_ERR_SYS, "out of memory");
+        return NULL;
+    }
+    qmp_rc(c, r->rc);
+    return r;
+}
+
+/* NULL if QMP is usable, else a reply carrying the error. */
+static QtQmpReply *qmp_unusable(QtClient *c)
+{
+    int rc = check_usable(c, false);
+    if (!rc) {
+        return NULL;
+    }
+    QtQmpReply *r = calloc(1, sizeof(*r));
+    if (r) {
+        r->rc = rc;
+    }
+    return r;
 }
 
 void qt_qmp_free(QtQmpReply *r)
 {
-    if (!r) {
-        return;
-    }
-    json_object_put(r->reply);
-    free(r->sent);
-    free(r->received);
-    free(r);
+    gq_reply_free(r);
 }
 
 QtQmpReply *qt_qmp_obj(QtClient *c, json_object *cmd)
 {
-    QtQmpReply *r = reply_new();
-    char tmp[1100], tmp2[1100];
-    if (!r) {
-        return NULL;
-    }
-    r->rc = check_usable(c, false);
-    if (r->rc) {
-        return r;
-    }
-    if (!cmd || !json_object_is_type(cmd, json_type_object)) {
-        r->rc = fail(c, QT_ERR_INVAL, "QMP command must be a JSON object");
-        return r;
-    }
-    /* Shallow copy with our own id. */
-    json_object *msg = json_object_new_object();
-    json_object_object_foreach(cmd, key, val) {
-        if (strcmp(key, "id") != 0) {
-            json_object_object_add(msg, key, json_object_get(val));
-        }
-    }
-    char id[32];
-    snprintf(id, sizeof(id), "gq-%lu", ++c->qmp_id);
-    json_object_object_add(msg, "id", json_object_new_string(id));
-    const char *text = json_object_to_json_string_ext(
-        msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    size_t tl = strlen(text);
-    r->sent = malloc(tl + 2);
-    if (!r->sent) {
-        json_object_put(msg);
-        r->rc = fail(c, QT_ERR_SYS, "out of memory");
-        return r;
-    }
-    memcpy(r->sent, text, tl + 1);
-    json_object_put(msg);
-
-    int64_t deadline = now_ms() + c->timeout_ms;
-    r->sent[tl] = '\n';
-    int rc = send_all(c, c->mfd, "QMP", r->sent, tl + 1, deadline);
-    r->sent[tl] = 0;
-    if (rc == QT_ERR_TIMEOUT) {
-        r->rc = fail(c, rc, "QMP command %s: could not send within %d ms",
-                     trunc_str(r->sent, 1000, tmp, sizeof(tmp)),
-                     c->timeout_ms);
-        return r;
-    }
-    if (rc) {
-        r->rc = fail_during(c, rc, "QMP command", "", r->sent, 1000);
-        return r;
-    }
-    for (;;) {
-        json_object *o = NULL;
-        char *raw = NULL;
-        rc = qmp_read(c, deadline, &o, &raw);
-        if (rc == QT_ERR_TIMEOUT) {
-            r->rc = fail(c, rc, "QMP command %s: no reply within %d ms",
-                         trunc_str(r->sent, 1000, tmp, sizeof(tmp)),
-                         c->timeout_ms);
-            return r;
-        }
-        if (rc) {
-            r->rc = fail_during(c, rc, "QMP command", "", r->sent, 1000);
-            return r;
-        }
-        if (json_object_object_get_ex(o, "event", NULL)) {
-            queue_event(c, o);
-            free(raw);
-            continue;
-        }
-        const char *rid = obj_str(o, "id");
-        if (!rid || strcmp(rid, id) != 0) {
-            /* greeting, or a stale reply to a timed-out command */
-            json_object_put(o);
-            free(raw);
-            continue;
-        }
-        r->reply = o;
-        r->received = raw;
-        json_object *e;
-        if (json_object_object_get_ex(o, "return", &r->ret)) {
-            r->rc = QT_OK;
-        } else if (json_object_object_get_ex(o, "error", &e)) {
-            r->err_class = obj_str(e, "class");
-            r->err_desc = obj_str(e, "desc");
-            r->rc = fail(c, QT_ERR_QMP, "QMP command %s failed: %s: %s "
-                         "(reply: %s)",
-                         trunc_str(r->sent, 1000, tmp, sizeof(tmp)),
-                         r->err_class ? r->err_class : "?",
-                         r->err_desc ? r->err_desc : "?",
-                         trunc_str(raw, 1000, tmp2, sizeof(tmp2)));
-        } else {
-            r->rc = fail(c, QT_ERR_PROTO, "QMP command %s: reply has neither "
-                         "return nor error: %s",
-                         trunc_str(r->sent, 1000, tmp, sizeof(tmp)),
-                         trunc_str(raw, 1000, tmp2, sizeof(tmp2)));
-        }
-        return r;
-    }
+    QtQmpReply *r = qmp_unusable(c);
+    return r ? r : qmp_reply_rc(c, gq_cmd_obj(c->qmp, cmd));
 }
 
 static QtQmpReply *qmp_v(QtClient *c, const char *fmt, va_list ap)
 {
+    QtQmpReply *r = qmp_unusable(c);
+    if (r) {
+        return r;
+    }
     char *text = NULL;
     if (vasprintf(&text, fmt, ap) < 0) {
         return NULL;
     }
-    enum json_tokener_error jerr;
-    json_object *cmd = json_tokener_parse_verbose(text, &jerr);
-    QtQmpReply *r;
-    if (!cmd || !json_object_is_type(cmd, json_type_object)) {
-        r = reply_new();
-        if (r) {
-            r->sent = text;
-            text = NULL;
-            r->rc = fail(c, QT_ERR_INVAL, "QMP command text is not a JSON "
-                         "object (%s): %.1000s",
-                         cmd ? "not an object" : json_tokener_error_desc(jerr),
-                         r->sent);
-        }
-    } else {
-        r = qt_qmp_obj(c, cmd);
-    }
-    json_object_put(cmd);
+    r = gq_cmd(c->qmp, "%s", text);
     free(text);
-    return r;
+    return qmp_reply_rc(c, r);
 }
 
 QtQmpReply *qt_qmp(QtClient *c, const char *fmt, ...)
@@ -1095,88 +973,32 @@ int qt_qmp_ok(QtClient *c, const char *fmt, ...)
     return rc;
 }
 
-static bool event_matches(json_object *ev, const char *name)
-{
-    const char *n = obj_str(ev, "event");
-    return !name || (n && strcmp(n, name) == 0);
-}
-
 int qt_qmp_wait_event(QtClient *c, const char *name, int timeout_ms,
                       json_object **ev)
 {
-    if (ev) {
-        *ev = NULL;
+    if (!c->dead) {
+        return qmp_rc(c, gq_wait_event(c->qmp, name, timeout_ms, ev));
     }
-    for (size_t i = 0; i < c->nev; i++) {
-        if (event_matches(c->events[i], name)) {
-            json_object *e = c->events[i];
-            memmove(&c->events[i], &c->events[i + 1],
-                    (c->nev - i - 1) * sizeof(*c->events));
-            c->nev--;
-            if (ev) {
-                *ev = e;
-            } else {
-                json_object_put(e);
-            }
-            return QT_OK;
-        }
+    /* QEMU is gone: only events already received */
+    if (gq_wait_event(c->qmp, name, 1, ev) == GQ_OK) {
+        return QT_OK;
     }
-    int rc = check_usable(c, false);
-    if (rc) {
-        return rc;
-    }
-    if (timeout_ms <= 0) {
-        timeout_ms = c->timeout_ms;
-    }
-    int64_t deadline = now_ms() + timeout_ms;
-    for (;;) {
-        json_object *o = NULL;
-        rc = qmp_read(c, deadline, &o, NULL);
-        if (rc == QT_ERR_TIMEOUT) {
-            return fail(c, rc, "QMP event %s did not arrive within %d ms",
-                        name ? name : "(any)", timeout_ms);
-        }
-        if (rc) {
-            return rc;
-        }
-        if (!json_object_object_get_ex(o, "event", NULL)) {
-            json_object_put(o);      /* stale reply */
-            continue;
-        }
-        if (event_matches(o, name)) {
-            if (ev) {
-                *ev = o;
-            } else {
-                json_object_put(o);
-            }
-            return QT_OK;
-        }
-        queue_event(c, o);
-    }
+    return check_usable(c, false);
 }
 
 void qt_qmp_drop_events(QtClient *c)
 {
-    for (size_t i = 0; i < c->nev; i++) {
-        json_object_put(c->events[i]);
-    }
-    c->nev = 0;
+    gq_drop_events(c->qmp);
 }
 
-static json_object *qom_cmd(const char *exec, const char *path,
-                            const char *prop, json_object *val)
-{
-    json_object *cmd = json_object_new_object();
-    json_object *args = json_object_new_object();
-    json_object_object_add(cmd, "execute", json_object_new_string(exec));
-    json_object_object_add(args, "path", json_object_new_string(path));
-    json_object_object_add(args, "property", json_object_new_string(prop));
-    if (val) {
-        json_object_object_add(args, "value", json_object_get(val));
-    }
-    json_object_object_add(cmd, "arguments", args);
-    return cmd;
-}
+#define QOM_WRAP(call)                   \
+    do {                                 \
+        int rc_ = check_usable(c, false); \
+        if (rc_) {                       \
+            return rc_;                  \
+        }                                \
+        return qmp_rc(c, (call));        \
+    } while (0)
 
 int qt_qom_get(QtClient *c, const char *path, const char *prop,
                json_object **out)
@@ -1184,101 +1006,42 @@ int qt_qom_get(QtClient *c, const char *path, const char *prop,
     if (out) {
         *out = NULL;
     }
-    if (!path || !prop) {
-        return fail(c, QT_ERR_INVAL, "qt_qom_get: NULL path/property");
-    }
-    json_object *cmd = qom_cmd("qom-get", path, prop, NULL);
-    QtQmpReply *r = qt_qmp_obj(c, cmd);
-    json_object_put(cmd);
-    if (!r) {
-        return fail(c, QT_ERR_SYS, "out of memory");
-    }
-    int rc = r->rc;
-    if (!rc && out) {
-        *out = json_object_get(r->ret);
-    }
-    qt_qmp_free(r);
-    return rc;
+    QOM_WRAP(gq_qom_get(c->qmp, path, prop, out));
 }
 
 int qt_qom_get_str(QtClient *c, const char *path, const char *prop,
                    char *buf, size_t buflen)
 {
-    json_object *v = NULL;
-    int rc = qt_qom_get(c, path, prop, &v);
-    if (rc) {
-        return rc;
-    }
-    if (!json_object_is_type(v, json_type_string)) {
-        rc = fail(c, QT_ERR_PROTO, "qom-get %s.%s: not a string: %s", path,
-                  prop, json_object_to_json_string(v));
-    } else if (buf && buflen) {
-        snprintf(buf, buflen, "%s", json_object_get_string(v));
-    }
-    json_object_put(v);
-    return rc;
+    QOM_WRAP(gq_qom_get_str(c->qmp, path, prop, buf, buflen));
 }
 
 int qt_qom_get_int(QtClient *c, const char *path, const char *prop,
                    int64_t *out)
 {
-    json_object *v = NULL;
-    int rc = qt_qom_get(c, path, prop, &v);
-    if (rc) {
-        return rc;
-    }
-    if (!json_object_is_type(v, json_type_int)) {
-        rc = fail(c, QT_ERR_PROTO, "qom-get %s.%s: not an integer: %s", path,
-                  prop, json_object_to_json_string(v));
-    } else if (out) {
-        *out = json_object_get_int64(v);
-    }
-    json_object_put(v);
-    return rc;
+    QOM_WRAP(gq_qom_get_int(c->qmp, path, prop, out));
 }
 
 int qt_qom_set(QtClient *c, const char *path, const char *prop,
                json_object *val)
 {
-    if (!path || !prop) {
-        return fail(c, QT_ERR_INVAL, "qt_qom_set: NULL path/property");
-    }
-    json_object *cmd = qom_cmd("qom-set", path, prop,
-                               val ? val : json_object_new_null());
-    QtQmpReply *r = qt_qmp_obj(c, cmd);
-    json_object_put(cmd);
-    if (!r) {
-        return fail(c, QT_ERR_SYS, "out of memory");
-    }
-    int rc = r->rc;
-    qt_qmp_free(r);
-    return rc;
+    QOM_WRAP(gq_qom_set(c->qmp, path, prop, val));
 }
 
 int qt_qom_set_str(QtClient *c, const char *path, const char *prop,
                    const char *val)
 {
-    json_object *v = json_object_new_string(val ? val : "");
-    int rc = qt_qom_set(c, path, prop, v);
-    json_object_put(v);
-    return rc;
+    QOM_WRAP(gq_qom_set_str(c->qmp, path, prop, val));
 }
 
 int qt_qom_set_int(QtClient *c, const char *path, const char *prop,
                    int64_t val)
 {
-    json_object *v = json_object_new_int64(val);
-    int rc = qt_qom_set(c, path, prop, v);
-    json_object_put(v);
-    return rc;
+    QOM_WRAP(gq_qom_set_int(c->qmp, path, prop, val));
 }
 
 int qt_qom_set_bool(QtClient *c, const char *path, const char *prop, bool val)
 {
-    json_object *v = json_object_new_boolean(val);
-    int rc = qt_qom_set(c, path, prop, v);
-    json_object_put(v);
-    return rc;
+    QOM_WRAP(gq_qom_set_bool(c->qmp, path, prop, val));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1429,15 +1192,13 @@ static void client_free(QtClient *c)
         unlink(p);
         rmdir(c->dir);
     }
-    qt_qmp_drop_events(c);
-    free(c->events);
+    gq_close(c->qmp);
     for (size_t i = 0; i < c->ndevs; i++) {
         free(c->devs[i]->msix_ram);
         free(c->devs[i]);
     }
     free(c->devs);
     free(c->qbuf.data);
-    free(c->mbuf.data);
     free(c->irq_path);
     free(c->log_path);
     free(c);
@@ -1676,29 +1437,16 @@ QtClient *qt_start(const QtOptions *o, char *err, size_t errlen)
     unlink(qsock);
     unlink(msock);
 
-    /* QMP greeting and capabilities negotiation */
-    json_object *g = NULL;
-    int rc = qmp_read(c, deadline, &g, NULL);
-    if (rc || !json_object_object_get_ex(g, "QMP", NULL)) {
-        if (rc == QT_ERR_TIMEOUT) {
-            snprintf(msg, sizeof(msg), "no QMP greeting within %d ms",
-                     c->timeout_ms);
-        } else if (rc) {
-            snprintf(msg, sizeof(msg), "waiting for the QMP greeting: %.700s",
-                     c->err);
-        } else {
-            snprintf(msg, sizeof(msg), "unexpected QMP greeting: %.700s",
-                     json_object_to_json_string(g));
-        }
-        json_object_put(g);
+    /* QMP greeting and capabilities negotiation (gauntlet_qmp) */
+    int64_t rem = deadline - now_ms();
+    int mfd = c->mfd;
+    c->mfd = -1;                 /* owned by gauntlet_qmp from here on */
+    c->qmp = gq_attach_fd(mfd, rem > 0 ? (int)rem : 1, msg, sizeof(msg));
+    if (!c->qmp) {
         return start_fail(c, err, errlen, msg);
     }
-    json_object_put(g);
-    rc = qt_qmp_ok(c, "{\"execute\":\"qmp_capabilities\"}");
-    if (rc) {
-        snprintf(msg, sizeof(msg), "QMP handshake: %.900s", c->err);
-        return start_fail(c, err, errlen, msg);
-    }
+    gq_set_timeout(c->qmp, c->timeout_ms);
+    gq_set_diag(c->qmp, qmp_diag, c);
     return c;
 }
 
@@ -1712,19 +1460,15 @@ int qt_stop(QtClient *c)
     if (!was_dead) {
         /* wait for the reply: closing the socket right after sending can
          * make QEMU drop the unread command */
-        int saved = c->timeout_ms;
-        c->timeout_ms = saved < 3000 ? saved : 3000;
-        qt_qmp_free(qt_qmp(c, "{\"execute\":\"quit\"}"));
-        c->timeout_ms = saved;
+        gq_reply_free(gq_execute(c->qmp, "quit", NULL,
+                                 c->timeout_ms < 3000 ? c->timeout_ms : 3000));
     }
     if (c->qfd >= 0) {
         close(c->qfd);
         c->qfd = -1;
     }
-    if (c->mfd >= 0) {
-        close(c->mfd);
-        c->mfd = -1;
-    }
+    gq_close(c->qmp);            /* closes the QMP connection */
+    c->qmp = NULL;
     int wait_ms = c->timeout_ms < 5000 ? c->timeout_ms : 5000;
     if (!reap(c, wait_ms)) {
         kill_and_reap(c);
@@ -1780,6 +1524,7 @@ bool qt_has_clock(const QtClient *c)
 void qt_set_timeout(QtClient *c, int timeout_ms)
 {
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    gq_set_timeout(c->qmp, c->timeout_ms);
 }
 
 int qt_get_timeout(const QtClient *c)

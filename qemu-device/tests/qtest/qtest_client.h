@@ -86,6 +86,8 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
+#include "qmp.h"     /* gauntlet_qmp (harness/) */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -227,15 +229,17 @@ int qt_wait_cond(QtClient *c, int (*cond)(void *ctx), void *ctx,
 /* QMP                                                                 */
 /* ------------------------------------------------------------------ */
 
-typedef struct QtQmpReply {
-    int rc;                 /* QT_OK, QT_ERR_QMP, or a transport error      */
-    json_object *reply;     /* whole reply object (owned) or NULL           */
-    json_object *ret;       /* borrowed: reply["return"] or NULL            */
-    const char *err_class;  /* borrowed: reply["error"]["class"] or NULL    */
-    const char *err_desc;   /* borrowed: reply["error"]["desc"] or NULL     */
-    char *sent;             /* exact text sent (NULL if nothing was sent)   */
-    char *received;         /* exact reply line, or NULL                    */
-} QtQmpReply;
+/* The QMP half is gauntlet_qmp (harness/qmp.h); these are thin wrappers
+ * that add QEMU's status / log tail to errors (via its diag hook) and mark
+ * QEMU dead when the QMP connection closes.  Reply fields:
+ *   rc        QT_OK, QT_ERR_QMP, or a transport error (GQ_* = QT_* codes)
+ *   reply     whole reply object (owned) or NULL
+ *   ret       borrowed: reply["return"] or NULL
+ *   err_class borrowed: reply["error"]["class"] or NULL
+ *   err_desc  borrowed: reply["error"]["desc"] or NULL
+ *   sent      exact text sent (NULL if nothing was sent)
+ *   received  exact reply line, or NULL */
+typedef GqReply QtQmpReply;
 
 /* Send a command.  fmt is printf-style and must yield one JSON object
  * (single-quoted strings are accepted, e.g. "{'execute':'query-status'}");

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Gauntlet scenario execution: one scenario, one VM, one artifact folder.
+ * run.c performs the steps and the verdicts; runner.c schedules scenarios
+ * and writes the reports.
+ */
+#ifndef GAUNTLET_RUN_H
+#define GAUNTLET_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scenario.h"
+#include "target.h"
+
+typedef enum GrStatus { GR_PASS, GR_FAIL, GR_SKIP, GR_ERROR } GrStatus;
+
+/* What the run needs from the outside world. */
+typedef struct GrConfig {
+    const char *qemu;
+    const char *kernel[2], *initrd[2];  /* indexed by GsKernel */
+    const char *kernel_version[2];      /* shown in the reports */
+    const char *accel;
+    const char *host_tool;              /* host kestrelctl (verify-file) */
+    const char *const *fw_dirs;
+    uint64_t seed;                      /* integrity pattern seed */
+    bool shell;                         /* interactive console, no steps */
+} GrConfig;
+
+/* Run one scenario against target t, artifacts in dir (created).  Writes
+ * dir/result.json and returns the status.  Never hangs: every wait is
+ * bounded and QEMU is always killed. */
+GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
+                         const GtTarget *t, const char *dir);
+
+/* Checks that need the target but no VM (done for every scenario before
+ * any VM starts).  0, or -1 with "file:line:col: message" in err. */
+int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
+                char *err, size_t errlen);
+
+const char *gr_status_name(GrStatus st);
+
+#endif /* GAUNTLET_RUN_H */

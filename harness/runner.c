@@ -1,0 +1,626 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gauntlet-runner: run scenarios, each in its own VM, and write the
+ * reports.  `./gauntlet run` and `./gauntlet shell` call it.
+ *
+ *   gauntlet-runner [OPTIONS] [SCENARIO.yaml | DIR ...]
+ *
+ * With no scenario, the default suite (--suite, one path per line) runs.
+ * Every scenario file is parsed and checked before any VM starts; one bad
+ * file fails the whole run with file:line:col.  Each scenario runs in a
+ * child process (-j N at once) with its own VM and artifact folder; the
+ * parent prints one progress line per scenario and writes JUnit XML, JSON
+ * and TAP.  Exit status: 0 all passed (or skipped), 1 a scenario failed or
+ * errored, 2 bad usage or a bad scenario/target file.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "scenario.h"
+#include "target.h"
+#include "vm.h"
+
+typedef struct Item {
+    char *path;
+    GsScenario *s;
+    GtTarget *t;
+    char dir[4096];
+    pid_t pid;
+    double start, end;
+    GrStatus status;
+    char *reason, *kind;
+    bool done;
+} Item;
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: gauntlet-runner [OPTIONS] [SCENARIO.yaml | DIR ...]\n"
+"  --qemu PATH            our qemu-system-x86_64 (required)\n"
+"  --kernel PATH --initrd PATH            the stock guest kernel and image\n"
+"  --debug-kernel PATH --debug-initrd PATH  the debug kernel and its image\n"
+"  --kernel-version STR / --debug-kernel-version STR   shown in reports\n"
+"  --kernel-flavour stock|debug   run every scenario on this kernel\n"
+"  --targets DIR          target descriptions (NAME.yaml)\n"
+"  --target NAME|FILE     run the scenarios against this target instead of\n"
+"                         the one they name\n"
+"  --suite FILE           the default suite: scenario paths, one per line\n"
+"  --host-tool PATH       host kestrelctl (backing-file verification)\n"
+"  --out DIR              results (default results/<time>); a 'latest'\n"
+"                         symlink is kept next to it\n"
+"  -j N                   scenarios in parallel, one VM each (default 1)\n"
+"  --accel auto|kvm|tcg   (default auto: KVM when usable, else TCG)\n"
+"  --seed N               seed of the integrity data (default 1)\n"
+"  --repro-prefix STR     how the repro line starts (default './gauntlet run')\n"
+"  --list                 check and list the scenarios, run nothing\n"
+"  --shell                boot the first scenario's VM with the console on\n"
+"                         this terminal (gauntlet shell)\n");
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+
+    if (!d) {
+        abort();
+    }
+    return d;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory expands to its *.yaml files, sorted. */
+static void add_path(char ***v, size_t *n, const char *p)
+{
+    struct stat sb;
+
+    if (!stat(p, &sb) && S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(p);
+        struct dirent *e;
+        char **tmp = NULL;
+        size_t m = 0;
+
+        while (d && (e = readdir(d))) {
+            size_t l = strlen(e->d_name);
+
+            if (l > 5 && !strcmp(e->d_name + l - 5, ".yaml")) {
+                tmp = realloc(tmp, (m + 1) * sizeof(*tmp));
+                if (asprintf(&tmp[m++], "%s/%s", p, e->d_name) < 0) {
+                    abort();
+                }
+            }
+        }
+        if (d) {
+            closedir(d);
+        }
+        qsort(tmp, m, sizeof(*tmp), cmp_str);
+        for (size_t i = 0; i < m; i++) {
+            *v = realloc(*v, (*n + 1) * sizeof(**v));
+            (*v)[(*n)++] = tmp[i];
+        }
+        free(tmp);
+        return;
+    }
+    *v = realloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[(*n)++] = xstrdup(p);
+}
+
+static int read_suite(const char *file, char ***v, size_t *n)
+{
+    FILE *f = fopen(file, "r");
+    char line[4096], dir[4096];
+    char *slash;
+
+    if (!f) {
+        fprintf(stderr, "gauntlet: suite %s: %s\n", file, strerror(errno));
+        return -1;
+    }
+    /* paths in a suite are relative to the repository (the suite's
+     * directory's parent's parent: scenarios/suites/x.txt) */
+    snprintf(dir, sizeof(dir), "%s", file);
+    for (int i = 0; i < 3 && (slash = strrchr(dir, '/')); i++) {
+        *slash = 0;
+    }
+    if (!strchr(file, '/') || !dir[0]) {
+        snprintf(dir, sizeof(dir), ".");
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *p = line, *e, full[8300];
+
+        while (*p == ' ' || *p == '\t') {
+            p++;
+        }
+        e = p + strcspn(p, "#\r\n");
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+        *e = 0;
+        if (!*p) {
+            continue;
+        }
+        if (*p == '/') {
+            snprintf(full, sizeof(full), "%s", p);
+        } else {
+            snprintf(full, sizeof(full), "%s/%s", dir, p);
+        }
+        add_path(v, n, full);
+    }
+    fclose(f);
+    return 0;
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        switch (c) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if (c < 0x20 && c != '\n' && c != '\t') {
+                fputc('?', f);
+            } else {
+                fputc(c, f);
+            }
+        }
+    }
+}
+
+static void repro_line(char *buf, size_t len, const char *prefix, const Item *it,
+                       const char *target_override, const char *flavour)
+{
+    snprintf(buf, len, "%s %s%s%s%s%s", prefix, it->path,
+             target_override ? " --target " : "", target_override ? target_override : "",
+             flavour ? " --kernel " : "", flavour ? flavour : "");
+}
+
+static void write_reports(const char *out, Item *items, size_t n, double wall,
+                          const char *prefix, const char *target_override,
+                          const char *flavour, const char *kver)
+{
+    char path[4200];
+    FILE *f;
+    size_t counts[4] = { 0 };
+    json_object *root = json_object_new_object(), *arr = json_object_new_array();
+
+    for (size_t i = 0; i < n; i++) {
+        counts[items[i].status]++;
+    }
+
+    /* JSON: the run, then each scenario's own result.json inlined */
+    json_object_object_add(root, "tool", json_object_new_string("gauntlet"));
+    json_object_object_add(root, "kernel_version", json_object_new_string(kver ? kver : ""));
+    json_object_object_add(root, "wall_s", json_object_new_double(wall));
+    json_object_object_add(root, "pass", json_object_new_int((int)counts[GR_PASS]));
+    json_object_object_add(root, "fail", json_object_new_int((int)counts[GR_FAIL]));
+    json_object_object_add(root, "skip", json_object_new_int((int)counts[GR_SKIP]));
+    json_object_object_add(root, "error", json_object_new_int((int)counts[GR_ERROR]));
+    for (size_t i = 0; i < n; i++) {
+        char rp[4200], repro[8600];
+        json_object *o;
+
+        snprintf(rp, sizeof(rp), "%s/result.json", items[i].dir);
+        o = json_object_from_file(rp);
+        if (!o) {
+            o = json_object_new_object();
+            json_object_object_add(o, "name", json_object_new_string(items[i].s->name));
+            json_object_object_add(o, "file", json_object_new_string(items[i].path));
+            json_object_object_add(o, "status", json_object_new_string(
+                                       gr_status_name(items[i].status)));
+            json_object_object_add(o, "reason", json_object_new_string(
+                                       items[i].reason ? items[i].reason : ""));
+        }
+        repro_line(repro, sizeof(repro), prefix, &items[i], target_override, flavour);
+        json_object_object_add(o, "repro", json_object_new_string(repro));
+        json_object_array_add(arr, o);
+    }
+    json_object_object_add(root, "scenarios", arr);
+    snprintf(path, sizeof(path), "%s/report.json", out);
+    json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY);
+    json_object_put(root);
+
+    /* JUnit XML */
+    snprintf(path, sizeof(path), "%s/junit.xml", out);
+    f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<testsuites name=\"gauntlet\" tests=\"%zu\" failures=\"%zu\" "
+                "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n"
+                "  <testsuite name=\"gauntlet\" tests=\"%zu\" failures=\"%zu\" "
+                "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
+                n, counts[GR_FAIL], counts[GR_ERROR], counts[GR_SKIP], wall,
+                n, counts[GR_FAIL], counts[GR_ERROR], counts[GR_SKIP], wall);
+        for (size_t i = 0; i < n; i++) {
+            Item *it = &items[i];
+            char repro[8600];
+
+            repro_line(repro, sizeof(repro), prefix, it, target_override, flavour);
+            fprintf(f, "    <testcase classname=\"gauntlet.%s\" name=\"", it->t->name);
+            xml_escape(f, it->s->name);
+            fprintf(f, "\" file=\"");
+            xml_escape(f, it->path);
+            fprintf(f, "\" time=\"%.3f\">\n", it->end - it->start);
+            if (it->status != GR_PASS) {
+                const char *tag = it->status == GR_FAIL ? "failure" :
+                                  it->status == GR_SKIP ? "skipped" : "error";
+
+                fprintf(f, "      <%s message=\"", tag);
+                xml_escape(f, it->reason);
+                fprintf(f, "\" type=\"");
+                xml_escape(f, it->kind);
+                fprintf(f, "\">");
+                xml_escape(f, it->reason);
+                fprintf(f, "\nrepro: ");
+                xml_escape(f, repro);
+                fprintf(f, "\nartifacts: ");
+                xml_escape(f, it->dir);
+                fprintf(f, "</%s>\n", tag);
+            }
+            fprintf(f, "      <system-out>artifacts: ");
+            xml_escape(f, it->dir);
+            fprintf(f, "</system-out>\n    </testcase>\n");
+        }
+        fprintf(f, "  </testsuite>\n</testsuites>\n");
+        fclose(f);
+    }
+
+    /* TAP 13 */
+    snprintf(path, sizeof(path), "%s/report.tap", out);
+    f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "TAP version 13\n1..%zu\n", n);
+        for (size_t i = 0; i < n; i++) {
+            Item *it = &items[i];
+            char repro[8600];
+
+            repro_line(repro, sizeof(repro), prefix, it, target_override, flavour);
+            fprintf(f, "%s %zu - %s%s%s\n",
+                    it->status == GR_PASS || it->status == GR_SKIP ? "ok" : "not ok",
+                    i + 1, it->s->name, it->status == GR_SKIP ? " # SKIP " : "",
+                    it->status == GR_SKIP ? it->reason : "");
+            if (it->status == GR_FAIL || it->status == GR_ERROR) {
+                fprintf(f, "  ---\n  status: %s\n  reason: \"", gr_status_name(it->status));
+                for (const char *p = it->reason; p && *p; p++) {
+                    if (*p == '"' || *p == '\\') {
+                        fputc('\\', f);
+                    }
+                    fputc(*p == '\n' ? ' ' : *p, f);
+                }
+                fprintf(f, "\"\n  repro: \"%s\"\n  artifacts: \"%s\"\n  ...\n",
+                        repro, it->dir);
+            }
+        }
+        fclose(f);
+    }
+}
+
+/* Collect a finished child's result. */
+static void collect(Item *it, int wstatus)
+{
+    char rp[4200];
+    json_object *o, *v;
+
+    it->end = now_s();
+    it->done = true;
+    snprintf(rp, sizeof(rp), "%s/result.json", it->dir);
+    o = json_object_from_file(rp);
+    if (!o) {
+        it->status = GR_ERROR;
+        it->kind = xstrdup("error");
+        if (asprintf(&it->reason, "the runner process for this scenario died (%s "
+                     "%d) without a result", WIFSIGNALED(wstatus) ? "signal" :
+                     "status", WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) :
+                     WEXITSTATUS(wstatus)) < 0) {
+            abort();
+        }
+        return;
+    }
+    it->status = GR_ERROR;
+    if (json_object_object_get_ex(o, "status", &v)) {
+        const char *s = json_object_get_string(v);
+
+        for (int k = GR_PASS; k <= GR_ERROR; k++) {
+            if (!strcmp(s, gr_status_name((GrStatus)k))) {
+                it->status = (GrStatus)k;
+            }
+        }
+    }
+    it->reason = xstrdup(json_object_object_get_ex(o, "reason", &v) ?
+                         json_object_get_string(v) : "");
+    it->kind = xstrdup(json_object_object_get_ex(o, "kind", &v) ?
+                       json_object_get_string(v) : "");
+    json_object_put(o);
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_QEMU = 256, O_KERNEL, O_INITRD, O_DKERNEL, O_DINITRD, O_KVER, O_DKVER,
+        O_FLAVOUR, O_TARGETS, O_TARGET, O_SUITE, O_HOST_TOOL, O_OUT, O_ACCEL,
+        O_SEED, O_LIST, O_SHELL, O_REPRO,
+    };
+    static const struct option lopts[] = {
+        { "qemu", required_argument, NULL, O_QEMU },
+        { "kernel", required_argument, NULL, O_KERNEL },
+        { "initrd", required_argument, NULL, O_INITRD },
+        { "debug-kernel", required_argument, NULL, O_DKERNEL },
+        { "debug-initrd", required_argument, NULL, O_DINITRD },
+        { "kernel-version", required_argument, NULL, O_KVER },
+        { "debug-kernel-version", required_argument, NULL, O_DKVER },
+        { "kernel-flavour", required_argument, NULL, O_FLAVOUR },
+        { "targets", required_argument, NULL, O_TARGETS },
+        { "target", required_argument, NULL, O_TARGET },
+        { "suite", required_argument, NULL, O_SUITE },
+        { "host-tool", required_argument, NULL, O_HOST_TOOL },
+        { "out", required_argument, NULL, O_OUT },
+        { "accel", required_argument, NULL, O_ACCEL },
+        { "seed", required_argument, NULL, O_SEED },
+        { "list", no_argument, NULL, O_LIST },
+        { "shell", no_argument, NULL, O_SHELL },
+        { "repro-prefix", required_argument, NULL, O_REPRO },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    GrConfig cfg = { .accel = "auto", .seed = 1 };
+    const char *targets_dir = "harness/targets", *target_override = NULL;
+    const char *suite = NULL, *out = NULL, *flavour = NULL;
+    const char *repro = "./gauntlet run";
+    char **paths = NULL;
+    size_t npaths = 0;
+    int jobs = 1, opt, bad = 0;
+    bool list = false;
+    Item *items;
+    char outbuf[4096];
+    double t0 = now_s();
+    size_t counts[4] = { 0 };
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while ((opt = getopt_long(argc, argv, "j:h", lopts, NULL)) != -1) {
+        switch (opt) {
+        case O_QEMU: cfg.qemu = optarg; break;
+        case O_KERNEL: cfg.kernel[GS_KERNEL_STOCK] = optarg; break;
+        case O_INITRD: cfg.initrd[GS_KERNEL_STOCK] = optarg; break;
+        case O_DKERNEL: cfg.kernel[GS_KERNEL_DEBUG] = optarg; break;
+        case O_DINITRD: cfg.initrd[GS_KERNEL_DEBUG] = optarg; break;
+        case O_KVER: cfg.kernel_version[GS_KERNEL_STOCK] = optarg; break;
+        case O_DKVER: cfg.kernel_version[GS_KERNEL_DEBUG] = optarg; break;
+        case O_FLAVOUR: flavour = optarg; break;
+        case O_TARGETS: targets_dir = optarg; break;
+        case O_TARGET: target_override = optarg; break;
+        case O_SUITE: suite = optarg; break;
+        case O_HOST_TOOL: cfg.host_tool = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_ACCEL: cfg.accel = optarg; break;
+        case O_SEED: cfg.seed = strtoull(optarg, NULL, 0); break;
+        case O_LIST: list = true; break;
+        case O_SHELL: cfg.shell = true; break;
+        case O_REPRO: repro = optarg; break;
+        case 'j':
+            jobs = atoi(optarg);
+            if (jobs < 1 || jobs > 64) {
+                fprintf(stderr, "gauntlet: -j wants 1..64\n");
+                return 2;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (flavour && strcmp(flavour, "stock") && strcmp(flavour, "debug")) {
+        fprintf(stderr, "gauntlet: --kernel-flavour wants stock or debug, got '%s'\n",
+                flavour);
+        return 2;
+    }
+    if (strcmp(cfg.accel, "auto") && strcmp(cfg.accel, "kvm") &&
+        strcmp(cfg.accel, "tcg")) {
+        fprintf(stderr, "gauntlet: --accel wants auto, kvm or tcg, got '%s'\n",
+                cfg.accel);
+        return 2;
+    }
+    for (int i = optind; i < argc; i++) {
+        add_path(&paths, &npaths, argv[i]);
+    }
+    if (!npaths && suite && read_suite(suite, &paths, &npaths) < 0) {
+        return 2;
+    }
+    if (!npaths) {
+        fprintf(stderr, "gauntlet: no scenarios (give files, or --suite)\n");
+        return 2;
+    }
+
+    /* Parse and check everything before any VM starts. */
+    items = calloc(npaths, sizeof(*items));
+    for (size_t i = 0; i < npaths; i++) {
+        GsError e;
+        char terr[2048];
+        const char *tname;
+
+        items[i].path = paths[i];
+        if (gs_parse_file(paths[i], &items[i].s, &e) < 0) {
+            fprintf(stderr, "%s\n", e.text);
+            bad++;
+            continue;
+        }
+        if (flavour) {
+            items[i].s->kernel = !strcmp(flavour, "debug") ? GS_KERNEL_DEBUG :
+                                 GS_KERNEL_STOCK;
+        }
+        tname = target_override ? target_override : items[i].s->target;
+        items[i].t = gt_find(targets_dir, tname, terr, sizeof(terr));
+        if (!items[i].t) {
+            fprintf(stderr, "%s: target '%s': %s\n", paths[i], tname, terr);
+            bad++;
+            continue;
+        }
+        if (gr_validate(items[i].s, items[i].t, &cfg, terr, sizeof(terr)) < 0) {
+            fprintf(stderr, "%s\n", terr);
+            bad++;
+        }
+    }
+    if (bad) {
+        fprintf(stderr, "gauntlet: %d bad scenario file(s); nothing was run\n", bad);
+        return 2;
+    }
+    if (list) {
+        for (size_t i = 0; i < npaths; i++) {
+            printf("%-32s %-8s %-6s %s\n", items[i].s->name, items[i].t->name,
+                   items[i].s->kernel == GS_KERNEL_DEBUG ? "debug" : "stock",
+                   items[i].path);
+        }
+        return 0;
+    }
+    if (!cfg.qemu) {
+        fprintf(stderr, "gauntlet: --qemu is required\n");
+        return 2;
+    }
+
+    /* results/<time>/ and a latest symlink */
+    if (!out) {
+        time_t now = time(NULL);
+        struct tm tm;
+
+        localtime_r(&now, &tm);
+        mkdir("results", 0755);
+        strftime(outbuf, sizeof(outbuf), "results/%Y%m%d-%H%M%S", &tm);
+        out = outbuf;
+    }
+    if (mkdir(out, 0755) && errno != EEXIST) {
+        fprintf(stderr, "gauntlet: cannot create %s: %s\n", out, strerror(errno));
+        return 2;
+    }
+    {
+        char link[4200], *slash, base[4096];
+
+        snprintf(base, sizeof(base), "%s", out);
+        while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
+            base[strlen(base) - 1] = 0;
+        }
+        slash = strrchr(base, '/');
+        snprintf(link, sizeof(link), "%.*slatest", slash ? (int)(slash - base + 1) : 0,
+                 base);
+        unlink(link);
+        if (symlink(slash ? slash + 1 : base, link)) {
+            /* not fatal */
+        }
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        int dup = 0;
+
+        for (size_t j = 0; j < i; j++) {
+            dup += !strcmp(items[j].s->name, items[i].s->name);
+        }
+        if (dup) {
+            snprintf(items[i].dir, sizeof(items[i].dir), "%s/%s-%d", out,
+                     items[i].s->name, dup + 1);
+        } else {
+            snprintf(items[i].dir, sizeof(items[i].dir), "%s/%s", out,
+                     items[i].s->name);
+        }
+    }
+
+    if (cfg.shell) {
+        return gr_run_scenario(&cfg, items[0].s, items[0].t, items[0].dir) ==
+               GR_PASS ? 0 : 1;
+    }
+
+    printf("gauntlet: %zu scenario(s), -j %d, results in %s\n", npaths, jobs, out);
+    signal(SIGPIPE, SIG_IGN);
+    {
+        size_t next = 0, running = 0, finished = 0;
+
+        while (finished < npaths) {
+            while (running < (size_t)jobs && next < npaths) {
+                Item *it = &items[next++];
+
+                it->start = now_s();
+                it->pid = fork();
+                if (it->pid == 0) {
+                    GrStatus st;
+
+                    setpgid(0, 0);
+                    st = gr_run_scenario(&cfg, it->s, it->t, it->dir);
+                    _exit(st == GR_PASS ? 0 : 1);
+                }
+                if (it->pid < 0) {
+                    it->status = GR_ERROR;
+                    it->reason = xstrdup("fork failed");
+                    it->done = true;
+                    finished++;
+                    continue;
+                }
+                running++;
+            }
+            {
+                int ws;
+                pid_t p = waitpid(-1, &ws, 0);
+
+                if (p < 0) {
+                    if (errno == EINTR) {
+                        continue;
+                    }
+                    break;
+                }
+                for (size_t i = 0; i < npaths; i++) {
+                    Item *it = &items[i];
+
+                    if (it->pid == p && !it->done) {
+                        char rl[8600];
+
+                        collect(it, ws);
+                        running--;
+                        finished++;
+                        counts[it->status]++;
+                        printf("[%2zu/%zu] %-5s %-34s %6.1f s%s%s\n", finished, npaths,
+                               gr_status_name(it->status), it->s->name,
+                               it->end - it->start, it->reason[0] ? "  " : "",
+                               it->reason);
+                        if (it->status == GR_FAIL || it->status == GR_ERROR) {
+                            repro_line(rl, sizeof(rl), repro, it, target_override,
+                                       flavour);
+                            printf("        artifacts: %s\n        repro: %s\n",
+                                   it->dir, rl);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    write_reports(out, items, npaths, now_s() - t0, repro, target_override, flavour,
+                  cfg.kernel_version[GS_KERNEL_STOCK]);
+    printf("gauntlet: %zu passed, %zu failed, %zu skipped, %zu errors in %.0f s; "
+           "reports: %s/{junit.xml,report.json,report.tap}\n",
+           counts[GR_PASS], counts[GR_FAIL], counts[GR_SKIP], counts[GR_ERROR],
+           now_s() - t0, out);
+    return counts[GR_FAIL] || counts[GR_ERROR] ? 1 : 0;
+}

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Gauntlet VM control (vm.h).
+ */
+#define _GNU_SOURCE
+#include "vm.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+char *gvm_file_tail(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long size;
+    size_t got;
+
+    if (!f) {
+        return strdup("");
+    }
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    if (size < 0) {
+        size = 0;
+    }
+    if ((size_t)size > n) {
+        fseek(f, size - (long)n, SEEK_SET);
+    } else {
+        fseek(f, 0, SEEK_SET);
+        n = (size_t)size;
+    }
+    buf = malloc(n + 1);
+    got = fread(buf, 1, n, f);
+    buf[got] = 0;
+    for (size_t i = 0; i < got; i++) {
+        if (buf[i] == 0) {
+            buf[i] = '.';
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static bool kvm_usable(void)
+{
+    FILE *f;
+    char line[1024];
+    bool vm = false;
+
+    if (access("/dev/kvm", R_OK | W_OK)) {
+        return false;
+    }
+    /* A host that is itself a VM would need nested KVM, which hangs on the
+     * machines we know; GAUNTLET_ACCEL=kvm forces it anyway. */
+    f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "flags", 5) && strstr(line, " hypervisor")) {
+            vm = true;
+            break;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return !vm;
+}
+
+bool gvm_running(Gvm *vm)
+{
+    pid_t r;
+
+    if (vm->exited) {
+        return false;
+    }
+    r = waitpid(vm->pid, &vm->status, WNOHANG);
+    if (r == vm->pid || (r < 0 && errno == ECHILD)) {
+        vm->exited = true;
+        return false;
+    }
+    return true;
+}
+
+const char *gvm_describe_exit(Gvm *vm, char *buf, size_t len)
+{
+    if (gvm_running(vm)) {
+        snprintf(buf, len, "running");
+    } else if (WIFEXITED(vm->status)) {
+        snprintf(buf, len, "exit %d", WEXITSTATUS(vm->status));
+    } else if (WIFSIGNALED(vm->status)) {
+        snprintf(buf, len, "killed by signal %d", WTERMSIG(vm->status));
+    } else {
+        snprintf(buf, len, "status 0x%x", vm->status);
+    }
+    return buf;
+}
+
+static void reap_bounded(Gvm *vm, int timeout_ms)
+{
+    double end = now_s() + timeout_ms / 1000.0;
+
+    while (gvm_running(vm) && now_s() < end) {
+        usleep(20000);
+    }
+    if (gvm_running(vm)) {
+        kill(vm->pid, SIGKILL);
+        waitpid(vm->pid, &vm->status, 0);
+        vm->exited = true;
+    }
+}
+
+void gvm_stop(Gvm *vm, int timeout_ms)
+{
+    if (!vm) {
+        return;
+    }
+    if (gvm_running(vm) && vm->qmp) {
+        GqReply *r = gq_execute(vm->qmp, "quit", NULL, 2000);
+
+        gq_reply_free(r);
+    }
+    reap_bounded(vm, timeout_ms);
+    if (vm->agent) {
+        ga_close(vm->agent);
+    }
+    gq_close(vm->qmp);
+    unlink(vm->qmp_sock);
+    unlink(vm->agent_sock);
+    free(vm);
+}
+
+typedef struct Argv {
+    char **v;
+    size_t n, cap;
+} Argv;
+
+static void argv_add(Argv *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void argv_add(Argv *a, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0) {
+        abort();
+    }
+    va_end(ap);
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 64;
+        a->v = realloc(a->v, a->cap * sizeof(*a->v));
+    }
+    a->v[a->n++] = s;
+    a->v[a->n] = NULL;
+}
+
+static void argv_free(Argv *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->v[i]);
+    }
+    free(a->v);
+}
+
+static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
+                       size_t errlen, bool *boot_timed_out)
+{
+    static const char *const default_fw[] = {
+        "/usr/share/seabios", "/usr/share/qemu", NULL
+    };
+    Gvm *vm = calloc(1, sizeof(*vm));
+    Argv a = { 0 };
+    const char *const *fw = opt->fw_dirs ? opt->fw_dirs : default_fw;
+    char cerr[1024];
+    FILE *cl;
+    char path[4096];
+    double t0;
+    int rc;
+
+    *boot_timed_out = false;
+    snprintf(vm->accel, sizeof(vm->accel), "%s", accel);
+    snprintf(vm->console, sizeof(vm->console), "%s/console.log", opt->dir);
+    snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", opt->dir);
+    snprintf(vm->qmp_sock, sizeof(vm->qmp_sock), "%s/qmp.sock", opt->dir);
+    snprintf(vm->agent_sock, sizeof(vm->agent_sock), "%s/agent.sock", opt->dir);
+    unlink(vm->qmp_sock);
+    unlink(vm->agent_sock);
+    unlink(vm->console);
+
+    argv_add(&a, "%s", opt->qemu);
+    for (size_t i = 0; fw[i]; i++) {
+        if (!access(fw[i], R_OK)) {
+            argv_add(&a, "-L");
+            argv_add(&a, "%s", fw[i]);
+        }
+    }
+    argv_add(&a, "-machine");
+    argv_add(&a, "q35");
+    argv_add(&a, "-nodefaults");
+    argv_add(&a, "-display");
+    argv_add(&a, "none");
+    argv_add(&a, "-no-reboot");
+    argv_add(&a, "-accel");
+    argv_add(&a, "%s", accel);
+    if (!strcmp(accel, "kvm")) {
+        argv_add(&a, "-cpu");
+        argv_add(&a, "host");
+    }
+    argv_add(&a, "-m");
+    argv_add(&a, "%d", opt->mem_mb > 0 ? opt->mem_mb : 512);
+    argv_add(&a, "-smp");
+    argv_add(&a, "%d", opt->smp > 0 ? opt->smp : 1);
+    /* S3 (suspend to RAM) is off by default on q35. */
+    argv_add(&a, "-global");
+    argv_add(&a, "ICH9-LPC.disable_s3=0");
+    for (int i = 1; i <= GVM_ROOT_PORTS; i++) {
+        argv_add(&a, "-device");
+        argv_add(&a, "pcie-root-port,id=rp%d,bus=pcie.0,chassis=%d,slot=%d,"
+                 "addr=0x%x", i, i, i, 0x10 + i);
+    }
+    argv_add(&a, "-chardev");
+    argv_add(&a, "file,id=con,path=%s", vm->console);
+    argv_add(&a, "-serial");
+    argv_add(&a, "chardev:con");
+    argv_add(&a, "-chardev");
+    argv_add(&a, "socket,id=agent,path=%s,server=on,wait=off", vm->agent_sock);
+    argv_add(&a, "-device");
+    argv_add(&a, "isa-serial,chardev=agent,index=1");
+    argv_add(&a, "-qmp");
+    argv_add(&a, "unix:%s,server=on,wait=off", vm->qmp_sock);
+    argv_add(&a, "-kernel");
+    argv_add(&a, "%s", opt->kernel);
+    argv_add(&a, "-initrd");
+    argv_add(&a, "%s", opt->initrd);
+    argv_add(&a, "-append");
+    argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on "
+             "gauntlet.nokestrel=1 gauntlet.run=\"while :; do sleep 3600; done\""
+             "%s%s", opt->cmdline && *opt->cmdline ? " " : "",
+             opt->cmdline ? opt->cmdline : "");
+    for (size_t i = 0; opt->extra && opt->extra[i]; i++) {
+        argv_add(&a, "%s", opt->extra[i]);
+    }
+
+    /* The exact command, shell-quoted, for the artifacts. */
+    snprintf(path, sizeof(path), "%s/qemu-cmdline.txt", opt->dir);
+    cl = fopen(path, "w");
+    for (size_t i = 0; cl && i < a.n; i++) {
+        fputc('\'', cl);
+        for (const char *s = a.v[i]; *s; s++) {
+            if (*s == '\'') {
+                fputs("'\\''", cl);
+            } else {
+                fputc(*s, cl);
+            }
+        }
+        fputs(i + 1 < a.n ? "' " : "'\n", cl);
+    }
+    if (cl) {
+        fclose(cl);
+    }
+
+    t0 = now_s();
+    vm->pid = fork();
+    if (vm->pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        argv_free(&a);
+        free(vm);
+        return NULL;
+    }
+    if (vm->pid == 0) {
+        int fd = open(vm->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      0644);
+        int nul = open("/dev/null", O_RDONLY);
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (nul >= 0) {
+            dup2(nul, 0);
+        }
+        execv(a.v[0], a.v);
+        fprintf(stderr, "exec %s: %s\n", a.v[0], strerror(errno));
+        _exit(127);
+    }
+    argv_free(&a);
+
+    vm->qmp = gq_connect_unix(vm->qmp_sock, 15000, cerr, sizeof(cerr));
+    if (!vm->qmp) {
+        char *tail = gvm_file_tail(vm->qemu_log, 2000);
+        char how[64];
+
+        reap_bounded(vm, 100);
+        snprintf(err, errlen, "QEMU did not come up (%s): %s\nqemu.log:\n%s",
+                 gvm_describe_exit(vm, how, sizeof(how)), cerr, tail);
+        free(tail);
+        free(vm);
+        return NULL;
+    }
+    if (opt->qmp_transcript) {
+        gq_set_transcript(vm->qmp, opt->qmp_transcript);
+    }
+    vm->agent = ga_new();
+    if (opt->agent_transcript) {
+        ga_set_transcript_file(vm->agent, opt->agent_transcript);
+    }
+    rc = ga_connect_unix(vm->agent, vm->agent_sock, 5000);
+    if (rc == GA_OK) {
+        rc = ga_wait_ready(vm->agent, opt->boot_timeout_ms > 0 ?
+                           opt->boot_timeout_ms : 120000);
+    }
+    if (rc != GA_OK) {
+        char *tail = gvm_file_tail(vm->console, 3000);
+        char how[64];
+
+        *boot_timed_out = rc == GA_ETIMEOUT;
+        snprintf(err, errlen, "guest agent not ready (%s; QEMU %s); console "
+                 "tail:\n%s", ga_last_error(vm->agent),
+                 gvm_describe_exit(vm, how, sizeof(how)), tail);
+        free(tail);
+        gvm_stop(vm, 3000);
+        return NULL;
+    }
+    vm->boot_s = now_s() - t0;
+    return vm;
+}
+
+Gvm *gvm_start(const GvmOptions *opt, char *err, size_t errlen)
+{
+    const char *accel = opt->accel && *opt->accel ? opt->accel : "auto";
+    bool timed_out;
+    Gvm *vm;
+
+    if (!strcmp(accel, "auto")) {
+        if (kvm_usable()) {
+            GvmOptions o = *opt;
+
+            if (!o.boot_timeout_ms || o.boot_timeout_ms > 60000) {
+                o.boot_timeout_ms = 60000;
+            }
+            vm = start_once(&o, "kvm", err, errlen, &timed_out);
+            if (vm) {
+                return vm;
+            }
+            /* KVM that does not boot (nested KVM hangs): fall back. */
+            fprintf(stderr, "gauntlet: KVM guest did not start; using TCG\n");
+        }
+        accel = "tcg";
+    }
+    return start_once(opt, accel, err, errlen, &timed_out);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Gauntlet VM control: start our QEMU on a q35 machine with PCIe root ports
+ * (hotplug), S3 enabled and -nodefaults; the serial console goes to a file,
+ * QMP and the guest agent (second UART) to unix sockets in the run's
+ * directory.  QEMU is never waited for without a bound, and always killed
+ * in the end.
+ */
+#ifndef GAUNTLET_VM_H
+#define GAUNTLET_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "agent_client.h"
+#include "qmp.h"
+
+#define GVM_ROOT_PORTS 4
+
+typedef struct GvmOptions {
+    const char *qemu;           /* qemu-system-x86_64 */
+    const char *kernel, *initrd;
+    const char *cmdline;        /* extra kernel arguments (may be NULL) */
+    const char *const *fw_dirs; /* -L dirs, NULL-terminated (NULL: Debian's) */
+    const char *dir;            /* run directory (sockets, logs) */
+    const char *accel;          /* "auto" (default), "kvm" or "tcg" */
+    int mem_mb, smp;
+    const char *const *extra;   /* more QEMU arguments, NULL-terminated */
+    int boot_timeout_ms;        /* QEMU start to agent ready */
+    FILE *qmp_transcript, *agent_transcript;
+} GvmOptions;
+
+typedef struct Gvm {
+    pid_t pid;
+    bool exited;
+    int status;                 /* waitpid status once exited */
+    char accel[8];              /* accelerator in use */
+    char console[4096], qemu_log[4096], qmp_sock[4096], agent_sock[4096];
+    GqQmp *qmp;
+    ga_client *agent;
+    double boot_s;              /* QEMU start to agent ready */
+} Gvm;
+
+/* Start QEMU and wait for QMP and the agent.  With accel "auto", KVM is
+ * used when /dev/kvm is usable and the host is not itself a VM (nested KVM
+ * hangs there); if a KVM guest does not come up in time, the VM is started
+ * again under TCG.  Returns NULL with a reason in err (QEMU's log tail and
+ * the console tail included) and leaves no process behind. */
+Gvm *gvm_start(const GvmOptions *opt, char *err, size_t errlen);
+
+/* true while QEMU runs (reaps it when it has exited). */
+bool gvm_running(Gvm *vm);
+
+/* Quit over QMP, wait up to timeout_ms, then SIGKILL.  Frees vm. */
+void gvm_stop(Gvm *vm, int timeout_ms);
+
+/* Describe how QEMU ended ("exit 0", "killed by signal 9", "running"). */
+const char *gvm_describe_exit(Gvm *vm, char *buf, size_t len);
+
+/* Last n bytes of a file, NUL-terminated, into a malloc'd string. */
+char *gvm_file_tail(const char *path, size_t n);
+
+#endif /* GAUNTLET_VM_H */
