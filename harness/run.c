@@ -518,6 +518,8 @@ static bool any_faults_armed(Run *r)
     return r->kfault_armed;
 }
 
+static int do_unload(Run *r, GsExpect expect);
+
 static int do_load(Run *r, const GsStep *st)
 {
     char err[512], *cmd, *sc;
@@ -573,6 +575,10 @@ static int do_load(Run *r, const GsStep *st)
                        "but the device became ready", cmd);
         } else if (r->status != GR_PASS) {
             rc = -1;
+        } else if (ok) {
+            /* insmod worked and probe failed: the module must still
+             * unload cleanly, and the next load starts from scratch */
+            rc = do_unload(r, GS_EXPECT_OK);
         }
     }
     free(cmd);
@@ -1180,7 +1186,7 @@ static int read_counter(Run *r, const GsStep *st, int64_t *v)
 static int do_counter(Run *r, const GsStep *st)
 {
     static const char *const ops[] = { "==", "!=", "<", "<=", ">", ">=" };
-    int64_t v, want = st->u.counter.value;
+    int64_t v = 0, want = st->u.counter.value;
     bool ok = false;
 
     if (read_counter(r, st, &v) < 0) {
@@ -1404,6 +1410,7 @@ static int boot(Run *r, const GsStep *st)
     o.extra = (const char *const *)extra;
     o.boot_timeout_ms = 180000;
     o.qmp_transcript = r->qmp_tx;
+    o.interactive = r->cfg->shell;
     o.agent_transcript = r->agent_tx;
     logf_(r, "boot: kernel %s, initrd %s", o.kernel, o.initrd);
     r->vm = gvm_start(&o, err, sizeof(err));
@@ -1701,8 +1708,9 @@ static void judge(Run *r)
 
     /* the first failed verdict becomes the reason, unless a step failed */
     for (int i = 0; i < r->nverdicts; i++) {
-        if (r->verdicts[i].status == GR_FAIL && before == GR_PASS &&
-            r->status == GR_PASS) {
+        if (r->verdicts[i].status == GR_FAIL &&
+            (before == GR_PASS || before == GR_SKIP) &&
+            (r->status == GR_PASS || r->status == GR_SKIP)) {
             r->status = GR_FAIL;
             r->kind = r->verdicts[i].name;
             snprintf(r->reason, sizeof(r->reason), "verdict %s: %s",
@@ -1809,6 +1817,26 @@ static bool boot_misplaced(const GsStep *steps, size_t n, bool top, int *line, i
     return false;
 }
 
+/* A hotplug step naming a device that found no root port. */
+static bool too_many_devices(const GsStep *steps, size_t n, Run *r, int *line,
+                             int *col)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (steps[i].type == GS_STEP_HOTPLUG &&
+            !find_dev(r, steps[i].u.hotplug.device)) {
+            *line = steps[i].line;
+            *col = steps[i].col;
+            return true;
+        }
+        if (steps[i].type == GS_STEP_REPEAT &&
+            too_many_devices(steps[i].u.repeat.steps, steps[i].u.repeat.nsteps,
+                             r, line, col)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
                 char *err, size_t errlen)
 {
@@ -1829,11 +1857,10 @@ int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
     r.t = t;
     add_dev(&r, "k1");
     collect_devices(&r, s->steps, s->nsteps);
-    if (r.ndev >= MAX_DEVICES && r.ndev > 0) {
-        /* add_dev stops at MAX_DEVICES: count again to report */
-        snprintf(err, errlen, "%s: at most %d devices (PCIe root ports)",
-                 s->file, MAX_DEVICES - 1);
-        return r.ndev > MAX_DEVICES - 1 ? -1 : 0;
+    if (too_many_devices(s->steps, s->nsteps, &r, &line, &col)) {
+        snprintf(err, errlen, "%s:%d:%d: at most %d devices (one per PCIe root "
+                 "port)", s->file, line, col, MAX_DEVICES);
+        return -1;
     }
     (void)cfg;
     return 0;
@@ -1870,8 +1897,13 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
           "stock", r.seed);
 
     if (cfg->shell) {
-        fprintf(stderr, "gauntlet shell: use the run's QMP socket %s/qmp.sock\n",
-                dir);
+        /* the scenario's devices and boot options, a shell instead of steps */
+        const GsStep *b = s->nsteps && s->steps[0].type == GS_STEP_BOOT ?
+                          &s->steps[0] : NULL;
+
+        boot(&r, b);
+        fprintf(stderr, "gauntlet shell: %s\n", r.reason);
+        return GR_ERROR;
     }
     run_steps(&r, s->steps, s->nsteps);
     judge(&r);

@@ -42,7 +42,7 @@ typedef struct Item {
     double start, end;
     GrStatus status;
     char *reason, *kind;
-    bool done;
+    bool done, killed;
 } Item;
 
 static double now_s(void)
@@ -58,10 +58,11 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: gauntlet-runner [OPTIONS] [SCENARIO.yaml | DIR ...]\n"
 "  --qemu PATH            our qemu-system-x86_64 (required)\n"
-"  --kernel PATH --initrd PATH            the stock guest kernel and image\n"
+"  --stock-kernel PATH --stock-initrd PATH  the stock guest kernel and image\n"
 "  --debug-kernel PATH --debug-initrd PATH  the debug kernel and its image\n"
 "  --kernel-version STR / --debug-kernel-version STR   shown in reports\n"
-"  --kernel-flavour stock|debug   run every scenario on this kernel\n"
+"  --kernel stock|debug   run every scenario on this kernel (default: the\n"
+"                         one each scenario names)\n"
 "  --targets DIR          target descriptions (NAME.yaml)\n"
 "  --target NAME|FILE     run the scenarios against this target instead of\n"
 "                         the one they name\n"
@@ -334,10 +335,12 @@ static void collect(Item *it, int wstatus)
     if (!o) {
         it->status = GR_ERROR;
         it->kind = xstrdup("error");
-        if (asprintf(&it->reason, "the runner process for this scenario died (%s "
-                     "%d) without a result", WIFSIGNALED(wstatus) ? "signal" :
-                     "status", WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) :
-                     WEXITSTATUS(wstatus)) < 0) {
+        if (asprintf(&it->reason, "%s (%s %d) without a result; see %s/steps.log",
+                     it->killed ? "killed after overrunning its timeout by 300 s" :
+                     "the runner process for this scenario died",
+                     WIFSIGNALED(wstatus) ? "signal" : "status",
+                     WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) :
+                     WEXITSTATUS(wstatus), it->dir) < 0) {
             abort();
         }
         return;
@@ -368,13 +371,13 @@ int main(int argc, char **argv)
     };
     static const struct option lopts[] = {
         { "qemu", required_argument, NULL, O_QEMU },
-        { "kernel", required_argument, NULL, O_KERNEL },
-        { "initrd", required_argument, NULL, O_INITRD },
+        { "stock-kernel", required_argument, NULL, O_KERNEL },
+        { "stock-initrd", required_argument, NULL, O_INITRD },
         { "debug-kernel", required_argument, NULL, O_DKERNEL },
         { "debug-initrd", required_argument, NULL, O_DINITRD },
         { "kernel-version", required_argument, NULL, O_KVER },
         { "debug-kernel-version", required_argument, NULL, O_DKVER },
-        { "kernel-flavour", required_argument, NULL, O_FLAVOUR },
+        { "kernel", required_argument, NULL, O_FLAVOUR },
         { "targets", required_argument, NULL, O_TARGETS },
         { "target", required_argument, NULL, O_TARGET },
         { "suite", required_argument, NULL, O_SUITE },
@@ -438,7 +441,7 @@ int main(int argc, char **argv)
         }
     }
     if (flavour && strcmp(flavour, "stock") && strcmp(flavour, "debug")) {
-        fprintf(stderr, "gauntlet: --kernel-flavour wants stock or debug, got '%s'\n",
+        fprintf(stderr, "gauntlet: --kernel wants stock or debug, got '%s'\n",
                 flavour);
         return 2;
     }
@@ -583,8 +586,23 @@ int main(int argc, char **argv)
             }
             {
                 int ws;
-                pid_t p = waitpid(-1, &ws, 0);
+                pid_t p = waitpid(-1, &ws, WNOHANG);
 
+                if (p == 0) {
+                    /* Belt and braces: a scenario process that outlives its
+                     * own timeout by 5 minutes is killed with its VM. */
+                    for (size_t i = 0; i < npaths; i++) {
+                        Item *it = &items[i];
+
+                        if (it->pid > 0 && !it->done && !it->killed &&
+                            now_s() > it->start + (double)it->s->timeout + 300) {
+                            kill(-it->pid, SIGKILL);
+                            it->killed = true;
+                        }
+                    }
+                    usleep(200000);
+                    continue;
+                }
                 if (p < 0) {
                     if (errno == EINTR) {
                         continue;

@@ -235,8 +235,16 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         argv_add(&a, "pcie-root-port,id=rp%d,bus=pcie.0,chassis=%d,slot=%d,"
                  "addr=0x%x", i, i, i, 0x10 + i);
     }
-    argv_add(&a, "-chardev");
-    argv_add(&a, "file,id=con,path=%s", vm->console);
+    if (opt->interactive) {
+        /* the console and the monitor on this terminal (Ctrl-A C) */
+        argv_add(&a, "-chardev");
+        argv_add(&a, "stdio,id=con,mux=on,signal=off,logfile=%s", vm->console);
+        argv_add(&a, "-mon");
+        argv_add(&a, "chardev=con,mode=readline");
+    } else {
+        argv_add(&a, "-chardev");
+        argv_add(&a, "file,id=con,path=%s", vm->console);
+    }
     argv_add(&a, "-serial");
     argv_add(&a, "chardev:con");
     argv_add(&a, "-chardev");
@@ -251,8 +259,10 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "%s", opt->initrd);
     argv_add(&a, "-append");
     argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on "
-             "gauntlet.nokestrel=1 gauntlet.run=\"while :; do sleep 3600; done\""
-             "%s%s", opt->cmdline && *opt->cmdline ? " " : "",
+             "gauntlet.nokestrel=1%s%s%s",
+             opt->interactive ? "" :
+             " gauntlet.run=\"while :; do sleep 3600; done\"",
+             opt->cmdline && *opt->cmdline ? " " : "",
              opt->cmdline ? opt->cmdline : "");
     for (size_t i = 0; opt->extra && opt->extra[i]; i++) {
         argv_add(&a, "%s", opt->extra[i]);
@@ -276,6 +286,17 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         fclose(cl);
     }
 
+    if (opt->interactive) {
+        fprintf(stderr, "gauntlet shell: console on this terminal (Ctrl-A X "
+                "quits, Ctrl-A C the monitor); QMP at %s, agent at %s, "
+                "command in %s/qemu-cmdline.txt\n", vm->qmp_sock,
+                vm->agent_sock, opt->dir);
+        execv(a.v[0], a.v);
+        snprintf(err, errlen, "exec %s: %s", a.v[0], strerror(errno));
+        argv_free(&a);
+        free(vm);
+        return NULL;
+    }
     t0 = now_s();
     vm->pid = fork();
     if (vm->pid < 0) {

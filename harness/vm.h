@@ -29,6 +29,7 @@ typedef struct GvmOptions {
     const char *const *extra;   /* more QEMU arguments, NULL-terminated */
     int boot_timeout_ms;        /* QEMU start to agent ready */
     FILE *qmp_transcript, *agent_transcript;
+    bool interactive;           /* exec QEMU with the console on stdio */
 } GvmOptions;
 
 typedef struct Gvm {
@@ -48,6 +49,9 @@ typedef struct Gvm {
  * again under TCG.  Returns NULL with a reason in err (QEMU's log tail and
  * the console tail included) and leaves no process behind. */
 Gvm *gvm_start(const GvmOptions *opt, char *err, size_t errlen);
+
+/* With opt->interactive, gvm_start() replaces the process with QEMU (the
+ * console and monitor on the terminal) and returns only on failure. */
 
 /* true while QEMU runs (reaps it when it has exited). */
 bool gvm_running(Gvm *vm);

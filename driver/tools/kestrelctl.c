@@ -5,7 +5,8 @@
  *   kestrelctl [-d /dev/kestrelN] COMMAND [OPTIONS]
  *
  * Commands: info, stats, reset, timeout, flush, read, write, stress,
- * selftest-ioctl, and (no device needed) write-file / verify-file.
+ * selftest-ioctl, fuzz-ioctl (kestrel_fuzz_ioctl.c), and (no device
+ * needed) write-file / verify-file.
  * `kestrelctl help` prints the options of each.
  *
  * Data patterns are pure functions of (pattern, seed, lba, byte offset), so
@@ -38,6 +39,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -52,6 +54,7 @@
 #include <unistd.h>
 
 #include "uapi/kestrel.h"
+#include "kestrel_fuzz_ioctl.h"
 
 #define DEFAULT_DEV		"/dev/kestrel0"
 #define PAGE			4096u
@@ -997,6 +1000,14 @@ struct stress_thread {
 };
 
 static atomic_int stress_stop;
+/* SIGTERM/SIGINT: finish the current batch, then the final read-back. */
+static volatile sig_atomic_t stress_term;
+
+static void stress_on_term(int sig)
+{
+	(void)sig;
+	stress_term = 1;
+}
 static atomic_ulong stress_reported;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -1216,7 +1227,8 @@ static void *stress_main(void *arg)
 		uint32_t n, completed = 0;
 		int ret;
 
-		if (c->batches ? t->batches >= c->batches : now_s() >= end)
+		if (stress_term ||
+		    (c->batches ? t->batches >= c->batches : now_s() >= end))
 			break;
 		n = (rnd(t) & 1) ? c->qd : 1 + (uint32_t)(rnd(t) % c->qd);
 		uint32_t built = 0;
@@ -1395,6 +1407,12 @@ static int cmd_stress(int argc, char **argv)
 		die("out of memory");
 	uint64_t per = c.blocks / c.threads;
 	double t0 = now_s();
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = stress_on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
 
 	for (uint32_t i = 0; i < c.threads; i++) {
 		struct stress_thread *t = &th[i];
@@ -1805,6 +1823,11 @@ static int cmd_selftest_ioctl(int argc, char **argv)
 	return st_fail ? 1 : 0;
 }
 
+static int cmd_fuzz_ioctl(int argc, char **argv)
+{
+	return kestrel_fuzz_ioctl_main(dev_path, argc, argv);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -1830,13 +1853,16 @@ static void usage(FILE *f)
 "        --prefill writes the whole range first (then every read is checked).\n"
 "        --allow-errors tolerates I/O errors (EIO, ENODEV, ETIMEDOUT...),\n"
 "        never a mismatch on a read that succeeded.\n"
-"  selftest-ioctl                check the ioctl error contract\n"
+"  selftest-ioctl                check the ioctl error contract\n",
+		DEFAULT_DEV, KESTREL_TIMEOUT_MIN_MS, KESTREL_TIMEOUT_MAX_MS);
+	kestrel_fuzz_ioctl_usage(f);
+	fputs(
 "  write-file FILE --lba L --blocks N [--pattern P] [--seed S] [--block-size B]\n"
 "  verify-file FILE --lba L --blocks N [--pattern P] [--seed S] [--block-size B]\n"
 "        the same patterns on a plain file (e.g. the VM's backing file)\n"
 "\n"
 "Exit status: 0 ok, 1 failure (I/O error, data mismatch, contract), 2 usage.\n",
-		DEFAULT_DEV, KESTREL_TIMEOUT_MIN_MS, KESTREL_TIMEOUT_MAX_MS);
+	      f);
 }
 
 int main(int argc, char **argv)
@@ -1854,6 +1880,7 @@ int main(int argc, char **argv)
 		{ "write", cmd_write },
 		{ "stress", cmd_stress },
 		{ "selftest-ioctl", cmd_selftest_ioctl },
+		{ "fuzz-ioctl", cmd_fuzz_ioctl },
 	};
 	int i = 1;
 
