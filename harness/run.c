@@ -42,6 +42,7 @@ typedef struct Device {
     char id[GS_MAX_NAME + 1];
     char backing[4096];
     bool present;
+    bool hotplugged;            /* a hotplug step names it */
     int live[MAX_RULES_LIVE];   /* scenario rule index of each device rule */
     int nlive;
 } Device;
@@ -357,14 +358,12 @@ static void collect_devices(Run *r, const GsStep *steps, size_t n)
         const GsStep *st = &steps[i];
 
         if (st->type == GS_STEP_HOTPLUG) {
-            Device *d = find_dev(r, st->u.hotplug.device);
+            Device *d = add_dev(r, st->u.hotplug.device);
 
-            if (!d) {
-                d = add_dev(r, st->u.hotplug.device);
-                /* a device first plugged in by the scenario is absent at boot */
-                if (d && st->u.hotplug.action == GS_HOTPLUG_ADD) {
-                    d->present = false;
-                }
+            /* a device first plugged in by the scenario is absent at boot */
+            if (d && !d->hotplugged) {
+                d->hotplugged = true;
+                d->present = st->u.hotplug.action != GS_HOTPLUG_ADD;
             }
         } else if (st->type == GS_STEP_REPEAT) {
             collect_devices(r, st->u.repeat.steps, st->u.repeat.nsteps);
@@ -520,6 +519,41 @@ static bool any_faults_armed(Run *r)
 
 static int do_unload(Run *r, GsExpect expect);
 
+static bool any_present(Run *r)
+{
+    for (int i = 0; i < r->ndev; i++) {
+        if (r->dev[i].present) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first time the driver is ready with no fault armed, write the
+ * integrity region: acknowledged writes the verdicts check at the end. */
+static int maybe_write_integrity(Run *r)
+{
+    char *w;
+    int ok;
+
+    if (r->integrity_written || !r->t->integrity_write[0] ||
+        any_faults_armed(r) || !r->dev[0].present) {
+        return 0;
+    }
+    w = expand_integrity(r, r->t->integrity_write, NULL);
+    if (!w) {
+        return -1;
+    }
+    ok = guest_ok(r, w, 300);
+    if (ok > 0) {
+        r->integrity_written = true;
+    } else if (ok == 0) {
+        fail_(r, GR_FAIL, "integrity", "writing the integrity region failed: %s", w);
+    }
+    free(w);
+    return ok > 0 ? 0 : -1;
+}
+
 static int do_load(Run *r, const GsStep *st)
 {
     char err[512], *cmd, *sc;
@@ -547,24 +581,11 @@ static int do_load(Run *r, const GsStep *st)
         if (!ok) {
             rc = fail_(r, GR_FAIL, "step", "load '%s' failed (exit %d): %s",
                        cmd, exit_status(&res), tail_of(res.err, 300));
-        } else if (wait_ready(r, (double)r->t->ready_timeout, false) == 0 &&
-                   !r->integrity_written && r->t->integrity_write[0] &&
-                   !any_faults_armed(r)) {
-            /* acknowledged writes the verdicts check at the end */
-            char *w = expand_integrity(r, r->t->integrity_write, NULL);
-
-            if (w) {
-                int wok = guest_ok(r, w, 300);
-
-                if (wok > 0) {
-                    r->integrity_written = true;
-                } else if (wok == 0) {
-                    rc = fail_(r, GR_FAIL, "integrity", "writing the integrity "
-                               "region failed: %s", w);
-                }
-                free(w);
-            }
-        } else if (r->status != GR_PASS) {
+        } else if (!any_present(r)) {
+            /* nothing to bind yet (a scenario that hot-plugs it later) */
+        } else if (wait_ready(r, (double)r->t->ready_timeout, false) == 0) {
+            rc = maybe_write_integrity(r);
+        } else {
             rc = -1;
         }
     } else {
@@ -842,7 +863,10 @@ static int do_hotplug(Run *r, const GsStep *st)
         d->present = true;
         d->nlive = 0;
         if (r->module_loaded) {
-            return wait_ready(r, (double)r->t->ready_timeout, false);
+            if (wait_ready(r, (double)r->t->ready_timeout, false) < 0) {
+                return -1;
+            }
+            return maybe_write_integrity(r);
         }
         return 0;
     }
@@ -874,9 +898,30 @@ static int do_hotplug(Run *r, const GsStep *st)
         }
         gq_reply_free(rep);
     }
-    /* pciehp: attention button, 5 s grace, then the driver's remove() */
-    rc = gq_wait_event(r->vm->qmp, "DEVICE_DELETED", 60000, &ev);
-    json_object_put(ev);
+    /* pciehp: attention button, 5 s grace, then the driver's remove();
+     * QEMU also reports the deletion of the device's children (its MSI-X
+     * and such, by QOM path only): wait for the one with our id. */
+    {
+        double end = now_s() + 60;
+
+        for (;;) {
+            json_object *data, *dev;
+            int left = (int)((end - now_s()) * 1000);
+
+            rc = left > 0 ? gq_wait_event(r->vm->qmp, "DEVICE_DELETED", left, &ev) :
+                 GQ_ERR_TIMEOUT;
+            if (rc != GQ_OK) {
+                break;
+            }
+            if (json_object_object_get_ex(ev, "data", &data) &&
+                json_object_object_get_ex(data, "device", &dev) &&
+                !strcmp(json_object_get_string(dev), d->id)) {
+                json_object_put(ev);
+                break;
+            }
+            json_object_put(ev);
+        }
+    }
     if (rc != GQ_OK) {
         return vm_trouble(r, "hot-unplug: no DEVICE_DELETED within 60 s "
                           "(the guest did not release the device)") < 0 &&

@@ -142,12 +142,13 @@ static int read_suite(const char *file, char ***v, size_t *n)
     }
     /* paths in a suite are relative to the repository (the suite's
      * directory's parent's parent: scenarios/suites/x.txt) */
-    snprintf(dir, sizeof(dir), "%s", file);
+    if (!realpath(file, dir)) {
+        fprintf(stderr, "gauntlet: suite %s: %s\n", file, strerror(errno));
+        fclose(f);
+        return -1;
+    }
     for (int i = 0; i < 3 && (slash = strrchr(dir, '/')); i++) {
         *slash = 0;
-    }
-    if (!strchr(file, '/') || !dir[0]) {
-        snprintf(dir, sizeof(dir), ".");
     }
     while (fgets(line, sizeof(line), f)) {
         char *p = line, *e, full[8300];

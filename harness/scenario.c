@@ -803,11 +803,203 @@ static bool is_ident(const char *s, size_t len)
     return true;
 }
 
+/*
+ * glibc's regcomp() builds its tree by copying what a repetition repeats
+ * (E+ becomes E E*, E{n,m} m copies of E), so stacked or nested
+ * repetitions grow exponentially: "a+++...+" with 130 '+' asks for 2^130
+ * nodes (fuzz/fuzz_scenario found it: the parser ran out of memory on a
+ * 518-byte file, fuzz/regressions/fuzz_scenario/regex-stacked-plus).
+ * re_cost() bounds that size from the text before regcomp() sees it: the
+ * number of nodes the pattern expands to, saturated at RE_MAX_COST + 1.
+ * Parentheses nested deeper than RE_MAX_DEPTH are refused too (both this
+ * scanner and regcomp() recurse on them).
+ */
+#define RE_MAX_COST     4096
+#define RE_MAX_DEPTH    32
+
+typedef struct ReScan {
+    const char *p, *end;
+    int depth;
+    bool too_deep;
+} ReScan;
+
+static uint64_t re_sat(uint64_t v)
+{
+    return v > RE_MAX_COST ? RE_MAX_COST + 1 : v;
+}
+
+static uint64_t re_alt(ReScan *r);
+
+/* "{n}", "{n,}" or "{n,m}" after the '{': the copies made, or -1. */
+static long re_interval(ReScan *r)
+{
+    const char *q = r->p;
+    long n = 0, m;
+
+    if (q >= r->end || *q < '0' || *q > '9') {
+        return -1;
+    }
+    while (q < r->end && *q >= '0' && *q <= '9') {
+        int d = *q++ - '0';
+
+        n = n > 100000 ? n : n * 10 + d;    /* saturates, never wraps */
+    }
+    m = n;
+    if (q < r->end && *q == ',') {
+        q++;
+        m = n + 1;                      /* {n,}: n copies and a star */
+        if (q < r->end && *q >= '0' && *q <= '9') {
+            m = 0;
+            while (q < r->end && *q >= '0' && *q <= '9') {
+                int d = *q++ - '0';
+
+                m = m > 100000 ? m : m * 10 + d;
+            }
+        }
+    }
+    if (q >= r->end || *q != '}') {
+        return -1;
+    }
+    r->p = q + 1;
+    return m > n ? m : n;
+}
+
+/* A group, a bracket expression, an escaped or a plain character. */
+static uint64_t re_atom(ReScan *r)
+{
+    char ch = *r->p++;
+    uint64_t c;
+
+    if (ch == '(') {
+        if (++r->depth > RE_MAX_DEPTH) {
+            r->too_deep = true;
+            r->p = r->end;
+            return RE_MAX_COST + 1;
+        }
+        c = re_alt(r);
+        if (r->p < r->end && *r->p == ')') {
+            r->p++;
+        }
+        r->depth--;
+        return re_sat(c + 1);
+    }
+    if (ch == '[') {
+        /* a leading ']' (after an optional '^') is literal */
+        if (r->p < r->end && *r->p == '^') {
+            r->p++;
+        }
+        if (r->p < r->end && *r->p == ']') {
+            r->p++;
+        }
+        while (r->p < r->end && *r->p != ']') {
+            if (*r->p == '[' && r->p + 1 < r->end &&
+                (r->p[1] == ':' || r->p[1] == '.' || r->p[1] == '=')) {
+                char close = r->p[1];
+
+                r->p += 2;
+                while (r->p + 1 < r->end &&
+                       !(r->p[0] == close && r->p[1] == ']')) {
+                    r->p++;
+                }
+                r->p = r->p + 2 < r->end ? r->p + 2 : r->end;
+            } else {
+                r->p++;
+            }
+        }
+        if (r->p < r->end) {
+            r->p++;
+        }
+        return 1;
+    }
+    if (ch == '\\' && r->p < r->end) {
+        r->p++;
+    }
+    return 1;
+}
+
+/* An atom and its repetitions. */
+static uint64_t re_piece(ReScan *r)
+{
+    uint64_t c = re_atom(r);
+    long k;
+
+    while (r->p < r->end) {
+        if (*r->p == '*' || *r->p == '?') {
+            c = re_sat(c + 1);
+        } else if (*r->p == '+') {
+            c = re_sat(2 * c + 1);
+        } else if (*r->p == '{') {
+            r->p++;
+            k = re_interval(r);
+            if (k < 0) {
+                r->p--;                 /* a literal '{' */
+                break;
+            }
+            c = re_sat(c * (uint64_t)(k + 1) + 1);
+            continue;
+        } else {
+            break;
+        }
+        r->p++;
+    }
+    return c;
+}
+
+static uint64_t re_branch(ReScan *r)
+{
+    uint64_t c = 0;
+
+    while (r->p < r->end && *r->p != '|' && *r->p != ')') {
+        c = re_sat(c + re_piece(r));
+    }
+    return c;
+}
+
+static uint64_t re_alt(ReScan *r)
+{
+    uint64_t c = re_branch(r);
+
+    while (r->p < r->end && *r->p == '|') {
+        r->p++;
+        c = re_sat(c + re_branch(r) + 1);
+    }
+    return c;
+}
+
+static uint64_t re_cost(const char *s, bool *too_deep)
+{
+    ReScan r = { s, s + strlen(s), 0, false };
+    uint64_t c = 0;
+
+    while (r.p < r.end) {
+        c = re_sat(c + re_alt(&r));
+        if (r.p < r.end) {
+            r.p++;                      /* a ')' without its '(' */
+        }
+    }
+    *too_deep = r.too_deep;
+    return c;
+}
+
 static void check_regex(Ctx *c, const Node *v)
 {
     regex_t re;
-    int rc = regcomp(&re, v->val, REG_EXTENDED | REG_NOSUB);
+    bool too_deep;
+    uint64_t cost = re_cost(v->val, &too_deep);
+    int rc;
 
+    if (too_deep || cost > RE_MAX_COST) {
+        char b[72];
+
+        fail(c, v->line, v->col, "regular expression %s is too complex: %s "
+             "(expected at most %d nested groups and at most %d elements "
+             "once repetitions are expanded; stacked or nested repetitions "
+             "such as (a+)+ or a{100}{100} multiply)",
+             show(v->val, v->len, b, sizeof(b)),
+             too_deep ? "groups nested too deep" : "repetitions expand too far",
+             RE_MAX_DEPTH, RE_MAX_COST);
+    }
+    rc = regcomp(&re, v->val, REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {
         char msg[256], b[72];
 
