@@ -230,6 +230,10 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     /* S3 (suspend to RAM) is off by default on q35. */
     argv_add(&a, "-global");
     argv_add(&a, "ICH9-LPC.disable_s3=0");
+    /* Native PCIe hotplug (pciehp, the attention button), as on real
+     * hardware; QEMU 7.2's q35 defaults to ACPI hotplug instead. */
+    argv_add(&a, "-global");
+    argv_add(&a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
     for (int i = 1; i <= GVM_ROOT_PORTS; i++) {
         argv_add(&a, "-device");
         argv_add(&a, "pcie-root-port,id=rp%d,bus=pcie.0,chassis=%d,slot=%d,"
