@@ -17,7 +17,9 @@
 # the checkout this script lives in is used.)
 #
 # Every target compiles the project's own sources, unchanged: the device
-# core and host double from qemu-device/, kestrel_lib.c from driver/.
+# core and host double from qemu-device/, kestrel_lib.c from driver/,
+# scenario.c from harness/ (fuzz_scenario links the system's libyaml:
+# libyaml-dev, found with pkg-config when it is there).
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${GAUNTLET_SRC:-}" ]; then
@@ -58,10 +60,17 @@ cc fault  "$QD/src/kestrel_fault.c"       "$CORE_INC"
 cc host   "$QD/standalone/kestrel_host.c" "$CORE_INC"
 cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
 cc ioctl_dev "$FZ/fuzz_ioctl_dev.c"       "$CORE_INC"
+cc scenario "$S/harness/scenario.c"       "-I$S/harness $CORE_INC $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
+YAML_LIBS=$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 
 link() { # target objs... (incs for the harness first)
-    local t=$1 incs=$2; shift 2
-    $CC $CFLAGS $STD $incs -c "$FZ/$t.c" -o "$W/$t.o"
+    local t=$1 incs=$2 extra=
+    shift 2
+    # fuzz_ioctl's own comparisons are not traced (see fuzz/CMakeLists.txt)
+    case "$t:$CFLAGS" in
+        fuzz_ioctl:*fuzzer*) extra=-fno-sanitize-coverage=trace-cmp ;;
+    esac
+    $CC $CFLAGS $STD $extra $incs -c "$FZ/$t.c" -o "$W/$t.o"
     $CXX_OR_CC $CFLAGS "$W/$t.o" "$@" $LIB_FUZZING_ENGINE -o "$OUT/$t"
 }
 # libFuzzer is C++: link with $CXX when OSS-Fuzz provides it.
@@ -71,9 +80,9 @@ link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
 link fuzz_completion  "$LIB_INC"  "$W/lib.o"
 link fuzz_ioctl       "$LIB_INC"  "$W/lib.o" "$W/ioctl_dev.o" \
                       "$W/core.o" "$W/fault.o" "$W/host.o"
-# fuzz_scenario: the scenario parser's target goes here (later).
+link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/fault.o" $YAML_LIBS -lm
 
-for t in fuzz_device fuzz_completion fuzz_ioctl fuzz_fault_rules; do
+for t in fuzz_device fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario; do
     cp "$FZ/dict/$t.dict" "$OUT/$t.dict"
     rm -f "$OUT/${t}_seed_corpus.zip"
     (cd "$FZ/corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)

@@ -808,11 +808,16 @@ static bool is_ident(const char *s, size_t len)
  * (E+ becomes E E*, E{n,m} m copies of E), so stacked or nested
  * repetitions grow exponentially: "a+++...+" with 130 '+' asks for 2^130
  * nodes (fuzz/fuzz_scenario found it: the parser ran out of memory on a
- * 518-byte file, fuzz/regressions/fuzz_scenario/regex-stacked-plus).
- * re_cost() bounds that size from the text before regcomp() sees it: the
- * number of nodes the pattern expands to, saturated at RE_MAX_COST + 1.
- * Parentheses nested deeper than RE_MAX_DEPTH are refused too (both this
- * scanner and regcomp() recurse on them).
+ * 518-byte file, fuzz/regressions/fuzz_scenario/regex-stacked-plus), and
+ * even a small stack of them over something optional takes minutes
+ * ("6????????????????????+++++": 117 s, regex-stacked-optional).
+ * re_cost() checks the text before regcomp() sees it:
+ *   - repetition operators in a row ("a+*", "a?+", "a{2}{3}") are refused:
+ *     POSIX leaves them undefined in an ERE, and a group says what is
+ *     meant ("(a+)*");
+ *   - the number of nodes the pattern expands to is bounded (RE_MAX_COST);
+ *   - parentheses nest at most RE_MAX_DEPTH deep (both this scanner and
+ *     regcomp() recurse on them).
  */
 #define RE_MAX_COST     4096
 #define RE_MAX_DEPTH    32
@@ -821,6 +826,7 @@ typedef struct ReScan {
     const char *p, *end;
     int depth;
     bool too_deep;
+    bool stacked;           /* two repetition operators in a row */
 } ReScan;
 
 static uint64_t re_sat(uint64_t v)
@@ -921,9 +927,26 @@ static uint64_t re_atom(ReScan *r)
 static uint64_t re_piece(ReScan *r)
 {
     uint64_t c = re_atom(r);
+    int ops = 0;
     long k;
 
     while (r->p < r->end) {
+        if (ops++ == 1) {
+            const char *q = r->p;
+
+            /* a second operator (a '{' that is no interval is a literal) */
+            if (*q == '{') {
+                r->p++;
+                k = re_interval(r);
+                r->p = q;
+                if (k < 0) {
+                    break;
+                }
+            } else if (*q != '*' && *q != '?' && *q != '+') {
+                break;
+            }
+            r->stacked = true;
+        }
         if (*r->p == '*' || *r->p == '?') {
             c = re_sat(c + 1);
         } else if (*r->p == '+') {
@@ -966,9 +989,9 @@ static uint64_t re_alt(ReScan *r)
     return c;
 }
 
-static uint64_t re_cost(const char *s, bool *too_deep)
+static uint64_t re_cost(const char *s, bool *too_deep, bool *stacked)
 {
-    ReScan r = { s, s + strlen(s), 0, false };
+    ReScan r = { s, s + strlen(s), 0, false, false };
     uint64_t c = 0;
 
     while (r.p < r.end) {
@@ -978,16 +1001,25 @@ static uint64_t re_cost(const char *s, bool *too_deep)
         }
     }
     *too_deep = r.too_deep;
+    *stacked = r.stacked;
     return c;
 }
 
 static void check_regex(Ctx *c, const Node *v)
 {
     regex_t re;
-    bool too_deep;
-    uint64_t cost = re_cost(v->val, &too_deep);
+    bool too_deep, stacked;
+    uint64_t cost = re_cost(v->val, &too_deep, &stacked);
     int rc;
 
+    if (stacked) {
+        char b[72];
+
+        fail(c, v->line, v->col, "regular expression %s has repetition "
+             "operators in a row (expected one of *, +, ?, {n,m} after an "
+             "atom: several in a row are undefined in POSIX; group them, "
+             "as in (a+)*)", show(v->val, v->len, b, sizeof(b)));
+    }
     if (too_deep || cost > RE_MAX_COST) {
         char b[72];
 
