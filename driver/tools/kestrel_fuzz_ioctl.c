@@ -120,6 +120,7 @@ struct fz {
 	uint64_t rng;
 	int fd;
 	uint64_t nops;
+	bool clean;		/* this SUBMIT: nothing broken on purpose */
 	/* one mapping, see fz_map() */
 	uint8_t *args, *args_guard, *ro, *ios, *ios_guard, *ro_ios;
 	uint8_t *data, *data_guard, *rodata;
@@ -360,7 +361,7 @@ static uint64_t place(struct fz *t, const void *obj, size_t len,
 	if (!one_in(t, 4))
 		off &= ~7ull;
 	*at = NULL;
-	if (r < 11) {
+	if (r < 11 || t->clean) {
 		*pl = P_OK;
 		*at = t->args + off;
 		memcpy(*at, obj, len);
@@ -712,7 +713,7 @@ static enum buf_class gen_io(struct fz *t, struct kestrel_io *io,
 	if (io->opcode != KESTREL_IO_FLUSH) {
 		io->buf_len = (uint64_t)io->nblocks * g.bs;
 		io->buf = pick_buf(t, t->data, io->buf_len);
-		switch (below(t, 24)) {
+		switch (t->clean ? 24 : below(t, 24)) {
 		case 0:		/* unpinnable: the ioctl fails with -EFAULT */
 			io->buf = 0;
 			bc = BUF_BAD;
@@ -748,7 +749,7 @@ static enum buf_class gen_io(struct fz *t, struct kestrel_io *io,
 			bc = BUF_SEGS;
 	}
 	*what = bc == BUF_BAD ? "unpinnable buffer" : "";
-	if (r >= 12) {		/* one field broken */
+	if (r >= 12 && !t->clean) {	/* one field broken */
 		switch (below(t, 12)) {
 		case 0:
 			io->opcode = one_in(t, 4) ? 0 : 4 + below(t, 252);
@@ -852,6 +853,8 @@ static void op_submit(struct fz *t)
 	size_t len;
 	int err;
 
+	/* half the batches are valid: the rest break one thing or more */
+	t->clean = one_in(t, 2);
 	n = 1 + (uint32_t)(one_in(t, 8) ? below(t, KESTREL_MAX_BATCH) : below(t, 4));
 	for (i = 0; i < n; i++)
 		bc[i] = gen_io(t, &loc[i], &what[i]);
@@ -859,7 +862,7 @@ static void op_submit(struct fz *t)
 
 	/* where the requests are: RW, read-only, partly or wholly unreadable */
 	readable = n;
-	r = below(t, 16);
+	r = t->clean ? 0 : below(t, 16);
 	if (r < 12) {
 		iat = t->ios + (one_in(t, 4) ? below(t, 2 * PAGE - len + 1) & ~7ull : 0);
 		memcpy(iat, loc, len);
@@ -888,7 +891,7 @@ static void op_submit(struct fz *t)
 	s.ios = (uintptr_t)iat;
 	if (one_in(t, 4))
 		s.completed = (uint32_t)rnd(t);	/* output: ignored */
-	if (one_in(t, 8)) {
+	if (!t->clean && one_in(t, 8)) {
 		switch (below(t, 6)) {
 		case 0: s.size = bad_size(t, s.size); break;
 		case 1: s.flags = 1u << below(t, 32); break;
@@ -913,6 +916,7 @@ static void op_submit(struct fz *t)
 		 "flags %#x ios %#" PRIx64 "%s%s", s.count, s.size, s.io_size,
 		 s.flags, (uint64_t)s.ios, ios_what, hdr_ok ? "" : " (invalid header)");
 	arg = place(t, &s, sizeof(s), &hpl, &hat);
+	t->clean = false;
 
 	/* The driver's order: header, then request by request, then buffers. */
 	if (hpl == P_BAD) {

@@ -6,11 +6,15 @@
 #   boot-stress.sh --qemu QEMU --kernel VMLINUZ --initrd BASE.cpio.gz \
 #                  --host-tool KESTRELCTL --workdir DIR [OPTIONS]
 #
-#   --scenario stress|ioctl  what the guest runs (default stress):
+#   --scenario stress|ioctl|fuzzioctl  what the guest runs (default stress):
 #        stress: read a host-written pattern, write a pattern, selftest-ioctl
 #                (reported only), `kestrelctl stress --verify`, re-verify;
 #                afterwards the host checks the pattern in the backing file
 #        ioctl:  `kestrelctl selftest-ioctl` (the ioctl error contract)
+#        fuzzioctl: write a pattern, `kestrelctl fuzz-ioctl` for --duration
+#                seconds with --threads threads and --seed, writing only in
+#                the stress region (lba 128...), then re-read the pattern;
+#                the host checks both fixed regions (lba 0..127) afterwards
 #   --duration S        stress duration in seconds (default 20)
 #   --threads N --qd N  stress shape (default 2 threads, qd 16)
 #   --seed S            stress seed (default: random, printed)
@@ -88,7 +92,7 @@ done
 [[ -f "$initrd" ]] || die "no initramfs at '$initrd' (--initrd)"
 [[ -x "$host_tool" ]] || die "no host kestrelctl at '$host_tool' (--host-tool)"
 [[ -n "$workdir" ]] || die "--workdir is required"
-case "$scenario" in stress|ioctl) ;; *) die "unknown scenario '$scenario'" ;; esac
+case "$scenario" in stress|ioctl|fuzzioctl) ;; *) die "unknown scenario '$scenario'" ;; esac
 case "$block_size" in 512|4096) ;; *) die "--block-size must be 512 or 4096" ;; esac
 [[ -n "$seed" ]] || seed=$(( (RANDOM << 15) | RANDOM ))
 
@@ -181,6 +185,16 @@ step selftest-ioctl kestrelctl -d $dev selftest-ioctl
 step stats kestrelctl -d $dev stats
 EOF
         ;;
+    fuzzioctl)
+        cat <<EOF
+step read-host-pattern kestrelctl -d \$dev read --lba $host_lba --blocks $host_blocks --pattern random --seed $host_seed --verify
+step write-pattern kestrelctl -d \$dev write --lba $pat_lba --blocks $pat_blocks --pattern seq --seed $pat_seed
+step fuzz-ioctl kestrelctl -d \$dev fuzz-ioctl --seed $seed --threads $threads --duration $duration --lba $stress_lba --blocks $stress_blocks
+step reread-pattern kestrelctl -d \$dev read --lba $pat_lba --blocks $pat_blocks --pattern seq --seed $pat_seed --verify
+step reread-host-pattern kestrelctl -d \$dev read --lba $host_lba --blocks $host_blocks --pattern random --seed $host_seed --verify
+step stats kestrelctl -d \$dev stats
+EOF
+        ;;
     esac
     # shellcheck disable=SC2016  # expands in the guest
     echo 'exit $failed'
@@ -240,6 +254,10 @@ stress)
 ioctl)
     grep -q '^GAUNTLET-STEP: selftest-ioctl pass' "$log" || fail "kestrelctl selftest-ioctl did not pass"
     ;;
+fuzzioctl)
+    grep -q '^GAUNTLET-STEP: fuzz-ioctl pass' "$log" || fail "kestrelctl fuzz-ioctl did not pass"
+    grep -q '^GAUNTLET-STEP: reread-pattern pass' "$log" || fail "pattern re-read did not pass"
+    ;;
 esac
 grep -q '^GAUNTLET-RESULT: pass 0' "$log" ||
     fail "no 'GAUNTLET-RESULT: pass 0' ($(grep -a '^GAUNTLET-RESULT' "$log" || echo 'no result line'))"
@@ -252,7 +270,7 @@ fi
 
 # The host's view of what the guest wrote (and of what it only read).
 host_check=""
-if [[ "$scenario" == stress ]]; then
+if [[ "$scenario" == stress || "$scenario" == fuzzioctl ]]; then
     if ! out="$("$host_tool" verify-file "$disk" --lba "$pat_lba" --blocks "$pat_blocks" \
             --pattern seq --seed "$pat_seed" --block-size "$block_size" 2>&1)"; then
         fail "backing file does not hold the guest's pattern (lba $pat_lba+$pat_blocks seq seed $pat_seed):"$'\n'"$(echo "$out" | head -n 12)"
@@ -268,7 +286,7 @@ fi
 booted="$(grep -a -m1 '^GAUNTLET-BOOTED' "$log" | sed -n 's/.*uptime=//p')"
 {
     echo "scenario=$scenario accel=$accel seed=$seed wall=${wall}s guest_uptime_at_init=${booted:-?}s qemu_rc=$qrc"
-    grep -a -E '^stress: |^selftest-ioctl: [0-9]|^GAUNTLET-STEP: |^GAUNTLET-RESULT' "$log" || true
+    grep -a -E '^stress: |^selftest-ioctl: [0-9]|^fuzz-ioctl: |^GAUNTLET-STEP: |^GAUNTLET-RESULT' "$log" || true
     [[ -n "$host_check" ]] && echo "host: $host_check"
     echo "kernel lines mentioning kestrel:"
     grep -a -i 'kestrel' "$log" | grep -a '^\[' | grep -a -v -i 'command line' | head -n 15 || true
