@@ -92,14 +92,6 @@ typedef struct Run {
     double deadline;            /* the scenario's own timeout */
 } Run;
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 const char *gr_status_name(GrStatus st)
 {
     static const char *const n[] = { "pass", "fail", "skip", "error" };
@@ -115,7 +107,7 @@ static void logf_(Run *r, const char *fmt, ...)
     if (!r->steps_log) {
         return;
     }
-    fprintf(r->steps_log, "[%8.3f] ", now_s() - r->t0);
+    fprintf(r->steps_log, "[%8.3f] ", gvm_now() - r->t0);
     va_start(ap, fmt);
     vfprintf(r->steps_log, fmt, ap);
     va_end(ap);
@@ -190,11 +182,22 @@ static bool console_has(Run *r, const char *needle)
     return yes;
 }
 
-/* After an agent or QMP failure: QEMU gone (panic?), or guest hung. */
-static int vm_trouble(Run *r, const char *what)
+/*
+ * After an agent or QMP failure, find out why and record it: QEMU gone
+ * (panic?), a guest that no longer answers (hang), or, when the guest is
+ * fine, the caller's own failure of the given kind (NULL: none, only the
+ * VM's death is recorded).  Returns -1.
+ */
+static int vm_trouble(Run *r, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int vm_trouble(Run *r, const char *kind, const char *fmt, ...)
 {
-    char how[64], *tail;
+    char how[64], what[1024], *tail;
+    va_list ap;
 
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
     if (!r->vm) {
         return fail_(r, GR_ERROR, "error", "%s: no VM", what);
     }
@@ -210,7 +213,8 @@ static int vm_trouble(Run *r, const char *what)
 
         if (ga_ping(r->vm->agent, 5000, &rtt) == GA_OK) {
             free(tail);
-            return -1;      /* the guest answers: the caller's failure stands */
+            /* the guest answers: the caller's failure stands */
+            return kind ? fail_(r, GR_FAIL, kind, "%s", what) : -1;
         }
         fail_(r, GR_FAIL, "hang", "%s: guest hung (agent does not answer a "
               "ping in 5 s); console tail: %s", what, tail_of(tail, 600));
@@ -279,14 +283,8 @@ static int guest(Run *r, const char *cmd, double timeout, ga_result *res)
     logf_(r, "guest$ %s", cmd);
     rc = ga_run_cmd(r->vm->agent, &c, (int)(timeout * 1000) + CMD_GRACE_MS, res);
     if (rc != GA_OK) {
-        char what[1024];
-
-        snprintf(what, sizeof(what), "guest command '%s': %s", cmd,
-                 ga_last_error(r->vm->agent));
-        if (vm_trouble(r, what) < 0 && r->status == GR_PASS) {
-            fail_(r, GR_FAIL, "step", "%s", what);
-        }
-        return -1;
+        return vm_trouble(r, "step", "guest command '%s': %s", cmd,
+                          ga_last_error(r->vm->agent));
     }
     {
         char d[256];
@@ -352,23 +350,54 @@ static Device *add_dev(Run *r, const char *id)
     return d;
 }
 
-static void collect_devices(Run *r, const GsStep *steps, size_t n)
+/*
+ * Visit every step in file order, repeat bodies included (once each).
+ * fn gets the step and whether it is anything but the first top-level
+ * step; the walk stops at, and returns, the first step fn returns true
+ * for (NULL when none does).
+ */
+typedef bool (*StepFn)(const GsStep *st, bool not_first, void *ctx);
+
+static const GsStep *walk_steps(const GsStep *steps, size_t n, bool top,
+                                StepFn fn, void *ctx)
 {
     for (size_t i = 0; i < n; i++) {
-        const GsStep *st = &steps[i];
+        const GsStep *st = &steps[i], *hit;
 
-        if (st->type == GS_STEP_HOTPLUG) {
-            Device *d = add_dev(r, st->u.hotplug.device);
-
-            /* a device first plugged in by the scenario is absent at boot */
-            if (d && !d->hotplugged) {
-                d->hotplugged = true;
-                d->present = st->u.hotplug.action != GS_HOTPLUG_ADD;
-            }
-        } else if (st->type == GS_STEP_REPEAT) {
-            collect_devices(r, st->u.repeat.steps, st->u.repeat.nsteps);
+        if (fn(st, !top || i > 0, ctx)) {
+            return st;
+        }
+        if (st->type == GS_STEP_REPEAT &&
+            (hit = walk_steps(st->u.repeat.steps, st->u.repeat.nsteps, false,
+                              fn, ctx))) {
+            return hit;
         }
     }
+    return NULL;
+}
+
+static bool collect_device(const GsStep *st, bool not_first, void *ctx)
+{
+    Run *r = ctx;
+    Device *d;
+
+    if (st->type != GS_STEP_HOTPLUG) {
+        return false;
+    }
+    d = add_dev(r, st->u.hotplug.device);
+    /* a device first plugged in by the scenario is absent at boot */
+    if (d && !d->hotplugged) {
+        d->hotplugged = true;
+        d->present = st->u.hotplug.action != GS_HOTPLUG_ADD;
+    }
+    return false;
+}
+
+/* k1, then every device a hotplug step names, with its state at boot. */
+static void collect_devices(Run *r)
+{
+    add_dev(r, "k1");
+    walk_steps(r->s->steps, r->s->nsteps, true, collect_device, r);
 }
 
 static char *device_arg(Run *r, Device *d, char *err, size_t errlen)
@@ -390,30 +419,39 @@ static const char *qom_path(Device *d)
 
 /* Add the device's live rules' fire counts to the harvest and forget them
  * (before the rules are replaced or the device goes away). */
-static int harvest(Run *r, Device *d, bool forget)
+/* Add the fire counts of d's live rules into acc (indexed by scenario
+ * rule), read from the device now. */
+static int live_fired(Run *r, Device *d, uint64_t *acc)
 {
     json_object *list = NULL;
-    int rc;
 
     if (!gt_has_faults(r->t) || !d->present || !r->vm || d->nlive == 0) {
-        if (forget) {
-            d->nlive = 0;
-        }
         return 0;
     }
-    rc = gq_qom_get(r->vm->qmp, qom_path(d), r->t->fault_stats, &list);
-    if (rc != GQ_OK) {
+    if (gq_qom_get(r->vm->qmp, qom_path(d), r->t->fault_stats, &list) != GQ_OK) {
         logf_(r, "fault-stats of %s: %s", d->id, gq_error(r->vm->qmp));
         return -1;
     }
     for (int i = 0; i < d->nlive && i < (int)json_object_array_length(list); i++) {
-        json_object *e = json_object_array_get_idx(list, i), *f;
+        json_object *f;
 
-        if (json_object_object_get_ex(e, "fired", &f) && d->live[i] >= 0) {
-            r->fired[d->live[i]] += (uint64_t)json_object_get_int64(f);
+        if (d->live[i] >= 0 &&
+            json_object_object_get_ex(json_object_array_get_idx(list, i),
+                                      "fired", &f)) {
+            acc[d->live[i]] += (uint64_t)json_object_get_int64(f);
         }
     }
     json_object_put(list);
+    return 0;
+}
+
+/* Add the device's live rules' fire counts to the harvest and forget them
+ * (before the rules are replaced or the device goes away). */
+static int harvest(Run *r, Device *d, bool forget)
+{
+    if (live_fired(r, d, r->fired) < 0) {
+        return -1;
+    }
     if (forget) {
         d->nlive = 0;
     }
@@ -423,32 +461,19 @@ static int harvest(Run *r, Device *d, bool forget)
 /* Fire count of scenario rule idx now (harvested + live); -1 all. */
 static int64_t rule_fired(Run *r, int idx)
 {
+    uint64_t *now = calloc((size_t)r->s->nrules + 1, sizeof(*now));
     int64_t sum = 0;
 
+    memcpy(now, r->fired, (size_t)r->s->nrules * sizeof(*now));
+    for (int i = 0; i < r->ndev; i++) {
+        live_fired(r, &r->dev[i], now);
+    }
     for (int k = 0; k < r->s->nrules; k++) {
         if (idx < 0 || idx == k) {
-            sum += (int64_t)r->fired[k];
+            sum += (int64_t)now[k];
         }
     }
-    for (int i = 0; i < r->ndev; i++) {
-        Device *d = &r->dev[i];
-        json_object *list = NULL;
-
-        if (!d->present || !d->nlive || !r->vm ||
-            gq_qom_get(r->vm->qmp, qom_path(d), r->t->fault_stats, &list)) {
-            continue;
-        }
-        for (int j = 0; j < d->nlive && j < (int)json_object_array_length(list); j++) {
-            json_object *f;
-
-            if ((idx < 0 || d->live[j] == idx) && d->live[j] >= 0 &&
-                json_object_object_get_ex(json_object_array_get_idx(list, j),
-                                          "fired", &f)) {
-                sum += json_object_get_int64(f);
-            }
-        }
-        json_object_put(list);
-    }
+    free(now);
     return sum;
 }
 
@@ -467,7 +492,7 @@ static int set_faults(Run *r, Device *d, const char *prop, const char *rules)
 
 static int wait_ready(Run *r, double timeout, bool quiet)
 {
-    double end = now_s() + timeout;
+    double end = gvm_now() + timeout;
 
     for (;;) {
         int ok = guest_ok(r, r->t->ready, 10);
@@ -475,7 +500,7 @@ static int wait_ready(Run *r, double timeout, bool quiet)
         if (ok != 0) {
             return ok > 0 ? 0 : -1;
         }
-        if (now_s() >= end) {
+        if (gvm_now() >= end) {
             if (!quiet) {
                 fail_(r, GR_FAIL, "step", "device not ready after %.0f s "
                       "('%s' keeps failing)", timeout, r->t->ready);
@@ -713,14 +738,8 @@ static int do_workload(Run *r, const GsStep *st)
     rc = ga_start_cmd(r->vm->agent, &c, &w->id);
     free(cmd);
     if (rc != GA_OK) {
-        char what[600];
-
-        snprintf(what, sizeof(what), "starting workload '%s': %s",
-                 st->u.workload.name, ga_last_error(r->vm->agent));
-        if (vm_trouble(r, what) < 0 && r->status == GR_PASS) {
-            fail_(r, GR_FAIL, "step", "%s", what);
-        }
-        return -1;
+        return vm_trouble(r, "step", "starting workload '%s': %s",
+                          st->u.workload.name, ga_last_error(r->vm->agent));
     }
     w->name = st->u.workload.name;
     w->running = true;
@@ -743,15 +762,10 @@ static int stop_workload(Run *r, Workload *w, bool wait, double timeout,
     }
     w->running = false;
     if (rc != GA_OK) {
-        char what[600];
-
-        snprintf(what, sizeof(what), "workload '%s' did not end within %.0f s: %s",
-                 w->name, timeout, ga_last_error(r->vm->agent));
         ga_result_free(&res);
-        if (vm_trouble(r, what) < 0 && r->status == GR_PASS && judge) {
-            fail_(r, GR_FAIL, "step", "%s", what);
-        }
-        return -1;
+        return vm_trouble(r, judge ? "step" : NULL, "workload '%s' did not end "
+                          "within %.0f s: %s", w->name, timeout,
+                          ga_last_error(r->vm->agent));
     }
     {
         char d[256];
@@ -902,11 +916,11 @@ static int do_hotplug(Run *r, const GsStep *st)
      * QEMU also reports the deletion of the device's children (its MSI-X
      * and such, by QOM path only): wait for the one with our id. */
     {
-        double end = now_s() + 60;
+        double end = gvm_now() + 60;
 
         for (;;) {
             json_object *data, *dev;
-            int left = (int)((end - now_s()) * 1000);
+            int left = (int)((end - gvm_now()) * 1000);
 
             rc = left > 0 ? gq_wait_event(r->vm->qmp, "DEVICE_DELETED", left, &ev) :
                  GQ_ERR_TIMEOUT;
@@ -923,11 +937,8 @@ static int do_hotplug(Run *r, const GsStep *st)
         }
     }
     if (rc != GQ_OK) {
-        return vm_trouble(r, "hot-unplug: no DEVICE_DELETED within 60 s "
-                          "(the guest did not release the device)") < 0 &&
-               r->status == GR_PASS ?
-               fail_(r, GR_FAIL, "step", "hot-unplug: the guest did not release "
-                     "%s within 60 s", d->id) : -1;
+        return vm_trouble(r, "step", "hot-unplug: the guest did not release %s "
+                          "within 60 s (no DEVICE_DELETED)", d->id);
     }
     d->present = false;
     return 0;
@@ -977,10 +988,8 @@ static int do_suspend(Run *r, const GsStep *st)
                       "echo mem > /sys/power/state";
             c.timeout_ms = 180000;
             if (ga_start_cmd(r->vm->agent, &c, &id) != GA_OK) {
-                return vm_trouble(r, "suspend: cannot start") < 0 &&
-                       r->status == GR_PASS ?
-                       fail_(r, GR_FAIL, "step", "suspend: %s",
-                             ga_last_error(r->vm->agent)) : -1;
+                return vm_trouble(r, "step", "suspend: cannot start: %s",
+                                  ga_last_error(r->vm->agent));
             }
             rc = gq_wait_event(r->vm->qmp, "SUSPEND", 60000, &ev);
             json_object_put(ev);
@@ -988,19 +997,19 @@ static int do_suspend(Run *r, const GsStep *st)
                 rc = ga_wait(r->vm->agent, id, 1000, &res);
                 if (rc == GA_OK) {
                     char e[300];
+                    int st = exit_status(&res);
 
                     snprintf(e, sizeof(e), "%s", tail_of(res.err, 250));
                     one_line(e);
                     ga_result_free(&res);
                     return fail_(r, GR_FAIL, "step", "suspend: the guest did not "
                                  "suspend: 'echo mem > /sys/power/state' exited "
-                                 "%d: %s", exit_status(&res), e);
+                                 "%d: %s", st, e);
                 }
                 ga_kill(r->vm->agent, id, SIGKILL);
-                return vm_trouble(r, "suspend: no SUSPEND event in 60 s") < 0 &&
-                       r->status == GR_PASS ?
-                       fail_(r, GR_FAIL, "hang", "suspend: the guest did not "
-                             "reach S3 within 60 s (a driver's suspend blocked?)") : -1;
+                return vm_trouble(r, "hang", "suspend: the guest did not reach S3 "
+                                  "within 60 s (no SUSPEND event; a driver's "
+                                  "suspend blocked?)");
             }
             usleep(100000);
             rep = gq_execute(r->vm->qmp, "system_wakeup", NULL, 10000);
@@ -1012,11 +1021,9 @@ static int do_suspend(Run *r, const GsStep *st)
             }
             rc = ga_wait(r->vm->agent, id, 120000, &res);
             if (rc != GA_OK) {
-                return vm_trouble(r, "resume: the suspend command did not "
-                                  "return within 120 s") < 0 &&
-                       r->status == GR_PASS ?
-                       fail_(r, GR_FAIL, "hang", "resume: the guest did not "
-                             "come back within 120 s") : -1;
+                return vm_trouble(r, "hang", "resume: the guest did not come "
+                                  "back within 120 s (the suspend command did "
+                                  "not return)");
             }
             rc = exit_status(&res);
             ga_result_free(&res);
@@ -1145,7 +1152,7 @@ static long match_lines(const regex_t *re, const char *text)
 static int do_expect_log(Run *r, const GsStep *st)
 {
     regex_t re;
-    double end = now_s() + st->u.expect_log.timeout;
+    double end = gvm_now() + st->u.expect_log.timeout;
     long pos = r->log_consumed;
     int rc = -1;
 
@@ -1164,7 +1171,7 @@ static int do_expect_log(Run *r, const GsStep *st)
             break;
         }
         free(chunk);
-        if (now_s() >= end || !gvm_running(r->vm)) {
+        if (gvm_now() >= end || !gvm_running(r->vm)) {
             rc = fail_(r, GR_FAIL, "step", "no kernel log line matched /%s/ "
                        "within %.1f s", st->u.expect_log.pattern,
                        st->u.expect_log.timeout);
@@ -1260,13 +1267,13 @@ static int do_counter(Run *r, const GsStep *st)
 
 static int do_wait(Run *r, double seconds)
 {
-    double end = now_s() + seconds;
+    double end = gvm_now() + seconds;
 
-    while (now_s() < end) {
-        double left = end - now_s();
+    while (gvm_now() < end) {
+        double left = end - gvm_now();
 
         if (r->vm && !gvm_running(r->vm)) {
-            return vm_trouble(r, "during wait");
+            return vm_trouble(r, "step", "during wait");
         }
         /* keep background output flowing meanwhile */
         if (r->vm) {
@@ -1286,7 +1293,7 @@ static int run_steps(Run *r, const GsStep *steps, size_t n)
         const GsStep *st = &steps[i];
         int rc = 0;
 
-        if (now_s() > r->deadline) {
+        if (gvm_now() > r->deadline) {
             return fail_(r, GR_FAIL, "timeout", "scenario timeout (%" PRId64
                          " s) reached before step %s at %s:%d:%d",
                          r->s->timeout, gs_step_name(st->type), r->s->file,
@@ -1385,7 +1392,7 @@ static int run_steps(Run *r, const GsStep *steps, size_t n)
             return -1;
         }
         if (r->vm && !gvm_running(r->vm)) {
-            return vm_trouble(r, "after the step");
+            return vm_trouble(r, "step", "after the step");
         }
         r->steps_done++;
     }
@@ -1699,22 +1706,13 @@ static void judge(Run *r)
     /* the kernel log: oops, BUG, WARNING, lockdep, KASAN, hung tasks... */
     {
         char path[4200];
-        FILE *f;
-        char *log = NULL;
-        size_t len = 0;
+        char *log;
+        size_t len;
 
         snprintf(path, sizeof(path), "%s/console.log", r->dir);
-        f = fopen(path, "rb");
-        if (f) {
-            fseek(f, 0, SEEK_END);
-            len = (size_t)ftell(f);
-            fseek(f, 0, SEEK_SET);
-            log = malloc(len + 1);
-            len = fread(log, 1, len, f);
-            log[len] = 0;
-            fclose(f);
-        }
-        if (!log) {
+        log = gvm_file_tail(path, SIZE_MAX);
+        len = strlen(log);
+        if (!len) {
             add_verdict(r, "kernel-log", GR_SKIP, "no console log");
         } else {
             GvReport *rep = gv_judge(log, len, NULL, NULL);
@@ -1745,10 +1743,12 @@ static void judge(Run *r)
                                     r->forbid[i].pattern);
                     }
                 }
-                regfree(&r->forbid[i].re);
             }
-            free(log);
         }
+        for (int i = 0; i < r->nforbid; i++) {
+            regfree(&r->forbid[i].re);
+        }
+        free(log);
     }
 
     /* the first failed verdict becomes the reason, unless a step failed */
@@ -1803,108 +1803,71 @@ static void write_result(Run *r, double dur)
     json_object_put(o);
 }
 
-static void rule_texts(Run *r, const GsStep *steps, size_t n)
+/* Split a faults step's text on ';' (the grammar's separator), one text
+ * per scenario rule, for faults.json. */
+static bool rule_text(const GsStep *st, bool not_first, void *ctx)
 {
-    for (size_t i = 0; i < n; i++) {
-        const GsStep *st = &steps[i];
+    Run *r = ctx;
+    char *copy, *save, *tok;
+    int k = st->u.faults.first_rule;
 
-        if (st->type == GS_STEP_FAULTS && st->u.faults.nrules) {
-            /* split on ';' (the grammar's separator), one text per rule */
-            char *copy = strdup(st->u.faults.rules), *save, *tok;
-            int k = st->u.faults.first_rule;
-
-            for (tok = strtok_r(copy, ";", &save); tok && k < r->s->nrules;
-                 tok = strtok_r(NULL, ";", &save)) {
-                while (*tok == ' ' || *tok == '\n') {
-                    tok++;
-                }
-                if (*tok) {
-                    r->rule_text[k++] = strdup(tok);
-                }
-            }
-            free(copy);
-        } else if (st->type == GS_STEP_REPEAT) {
-            rule_texts(r, st->u.repeat.steps, st->u.repeat.nsteps);
+    if (st->type != GS_STEP_FAULTS || !st->u.faults.nrules) {
+        return false;
+    }
+    copy = strdup(st->u.faults.rules);
+    for (tok = strtok_r(copy, ";", &save); tok && k < r->s->nrules;
+         tok = strtok_r(NULL, ";", &save)) {
+        while (*tok == ' ' || *tok == '\n') {
+            tok++;
+        }
+        if (*tok) {
+            r->rule_text[k++] = strdup(tok);
         }
     }
-}
-
-static bool uses_faults(const GsStep *steps, size_t n, int *line, int *col)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (steps[i].type == GS_STEP_FAULTS) {
-            *line = steps[i].line;
-            *col = steps[i].col;
-            return true;
-        }
-        if (steps[i].type == GS_STEP_REPEAT &&
-            uses_faults(steps[i].u.repeat.steps, steps[i].u.repeat.nsteps, line, col)) {
-            return true;
-        }
-    }
+    free(copy);
     return false;
 }
 
-static bool boot_misplaced(const GsStep *steps, size_t n, bool top, int *line, int *col)
+static bool is_faults(const GsStep *st, bool not_first, void *ctx)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (steps[i].type == GS_STEP_BOOT && (!top || i > 0)) {
-            *line = steps[i].line;
-            *col = steps[i].col;
-            return true;
-        }
-        if (steps[i].type == GS_STEP_REPEAT &&
-            boot_misplaced(steps[i].u.repeat.steps, steps[i].u.repeat.nsteps,
-                           false, line, col)) {
-            return true;
-        }
-    }
-    return false;
+    return st->type == GS_STEP_FAULTS;
+}
+
+static bool is_late_boot(const GsStep *st, bool not_first, void *ctx)
+{
+    return st->type == GS_STEP_BOOT && not_first;
 }
 
 /* A hotplug step naming a device that found no root port. */
-static bool too_many_devices(const GsStep *steps, size_t n, Run *r, int *line,
-                             int *col)
+static bool is_portless_hotplug(const GsStep *st, bool not_first, void *ctx)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (steps[i].type == GS_STEP_HOTPLUG &&
-            !find_dev(r, steps[i].u.hotplug.device)) {
-            *line = steps[i].line;
-            *col = steps[i].col;
-            return true;
-        }
-        if (steps[i].type == GS_STEP_REPEAT &&
-            too_many_devices(steps[i].u.repeat.steps, steps[i].u.repeat.nsteps,
-                             r, line, col)) {
-            return true;
-        }
-    }
-    return false;
+    return st->type == GS_STEP_HOTPLUG && !find_dev(ctx, st->u.hotplug.device);
 }
 
 int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
                 char *err, size_t errlen)
 {
-    int line = 0, col = 0;
     Run r = { 0 };
+    const GsStep *st;
 
-    if (uses_faults(s->steps, s->nsteps, &line, &col) && !gt_has_faults(t)) {
+    if ((st = walk_steps(s->steps, s->nsteps, true, is_faults, NULL)) &&
+        !gt_has_faults(t)) {
         snprintf(err, errlen, "%s:%d:%d: step 'faults' needs a device fault "
-                 "engine, and target '%s' has none", s->file, line, col, t->name);
+                 "engine, and target '%s' has none", s->file, st->line, st->col,
+                 t->name);
         return -1;
     }
-    if (boot_misplaced(s->steps, s->nsteps, true, &line, &col)) {
+    if ((st = walk_steps(s->steps, s->nsteps, true, is_late_boot, NULL))) {
         snprintf(err, errlen, "%s:%d:%d: 'boot' may only be the first step "
-                 "(it starts the VM)", s->file, line, col);
+                 "(it starts the VM)", s->file, st->line, st->col);
         return -1;
     }
     r.s = s;
     r.t = t;
-    add_dev(&r, "k1");
-    collect_devices(&r, s->steps, s->nsteps);
-    if (too_many_devices(s->steps, s->nsteps, &r, &line, &col)) {
+    collect_devices(&r);
+    if ((st = walk_steps(s->steps, s->nsteps, true, is_portless_hotplug, &r))) {
         snprintf(err, errlen, "%s:%d:%d: at most %d devices (one per PCIe root "
-                 "port)", s->file, line, col, MAX_DEVICES);
+                 "port)", s->file, st->line, st->col, MAX_DEVICES);
         return -1;
     }
     (void)cfg;
@@ -1921,7 +1884,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     r.cfg = cfg;
     r.s = s;
     r.t = t;
-    r.t0 = now_s();
+    r.t0 = gvm_now();
     r.deadline = r.t0 + (double)s->timeout;
     r.seed = cfg->seed;
     snprintf(r.dir, sizeof(r.dir), "%s", dir);
@@ -1934,9 +1897,8 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     r.agent_tx = fopen(path, "w");
     r.fired = calloc((size_t)s->nrules + 1, sizeof(*r.fired));
     r.rule_text = calloc((size_t)s->nrules + 1, sizeof(*r.rule_text));
-    rule_texts(&r, s->steps, s->nsteps);
-    add_dev(&r, "k1");
-    collect_devices(&r, s->steps, s->nsteps);
+    walk_steps(s->steps, s->nsteps, true, rule_text, &r);
+    collect_devices(&r);
     logf_(&r, "scenario %s (%s), target %s, kernel %s, seed %" PRIu64,
           s->name, s->file, t->name, s->kernel == GS_KERNEL_DEBUG ? "debug" :
           "stock", r.seed);
@@ -1955,7 +1917,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     if (r.vm) {
         gvm_stop(r.vm, 5000);
     }
-    dur = now_s() - r.t0;
+    dur = gvm_now() - r.t0;
     logf_(&r, "result: %s%s%s (%.1f s)", gr_status_name(r.status),
           r.reason[0] ? ": " : "", r.reason, dur);
     write_result(&r, dur);

@@ -45,14 +45,6 @@ typedef struct Item {
     bool done, killed;
 } Item;
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -329,7 +321,7 @@ static void collect(Item *it, int wstatus)
     char rp[4200];
     json_object *o, *v;
 
-    it->end = now_s();
+    it->end = gvm_now();
     it->done = true;
     snprintf(rp, sizeof(rp), "%s/result.json", it->dir);
     o = json_object_from_file(rp);
@@ -402,7 +394,7 @@ int main(int argc, char **argv)
     bool list = false;
     Item *items;
     char outbuf[4096];
-    double t0 = now_s();
+    double t0 = gvm_now();
     size_t counts[4] = { 0 };
 
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -567,7 +559,7 @@ int main(int argc, char **argv)
             while (running < (size_t)jobs && next < npaths) {
                 Item *it = &items[next++];
 
-                it->start = now_s();
+                it->start = gvm_now();
                 it->pid = fork();
                 if (it->pid == 0) {
                     GrStatus st;
@@ -596,7 +588,7 @@ int main(int argc, char **argv)
                         Item *it = &items[i];
 
                         if (it->pid > 0 && !it->done && !it->killed &&
-                            now_s() > it->start + (double)it->s->timeout + 300) {
+                            gvm_now() > it->start + (double)it->s->timeout + 300) {
                             kill(-it->pid, SIGKILL);
                             it->killed = true;
                         }
@@ -635,11 +627,11 @@ int main(int argc, char **argv)
             }
         }
     }
-    write_reports(out, items, npaths, now_s() - t0, repro, target_override, flavour,
+    write_reports(out, items, npaths, gvm_now() - t0, repro, target_override, flavour,
                   cfg.kernel_version[GS_KERNEL_STOCK]);
     printf("gauntlet: %zu passed, %zu failed, %zu skipped, %zu errors in %.0f s; "
            "reports: %s/{junit.xml,report.json,report.tap}\n",
            counts[GR_PASS], counts[GR_FAIL], counts[GR_SKIP], counts[GR_ERROR],
-           now_s() - t0, out);
+           gvm_now() - t0, out);
     return counts[GR_FAIL] || counts[GR_ERROR] ? 1 : 0;
 }

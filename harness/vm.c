@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void)
+double gvm_now(void)
 {
     struct timespec ts;
 
@@ -114,9 +114,9 @@ const char *gvm_describe_exit(Gvm *vm, char *buf, size_t len)
 
 static void reap_bounded(Gvm *vm, int timeout_ms)
 {
-    double end = now_s() + timeout_ms / 1000.0;
+    double end = gvm_now() + timeout_ms / 1000.0;
 
-    while (gvm_running(vm) && now_s() < end) {
+    while (gvm_running(vm) && gvm_now() < end) {
         usleep(20000);
     }
     if (gvm_running(vm)) {
@@ -301,7 +301,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         free(vm);
         return NULL;
     }
-    t0 = now_s();
+    t0 = gvm_now();
     vm->pid = fork();
     if (vm->pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -364,7 +364,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         gvm_stop(vm, 3000);
         return NULL;
     }
-    vm->boot_s = now_s() - t0;
+    vm->boot_s = gvm_now() - t0;
     return vm;
 }
 

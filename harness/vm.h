@@ -62,6 +62,9 @@ void gvm_stop(Gvm *vm, int timeout_ms);
 /* Describe how QEMU ended ("exit 0", "killed by signal 9", "running"). */
 const char *gvm_describe_exit(Gvm *vm, char *buf, size_t len);
 
+/* Monotonic clock, seconds (every deadline of the harness uses it). */
+double gvm_now(void);
+
 /* Last n bytes of a file, NUL-terminated, into a malloc'd string. */
 char *gvm_file_tail(const char *path, size_t n);
 
