@@ -201,21 +201,28 @@ static int vm_trouble(Run *r, const char *kind, const char *fmt, ...)
     if (!r->vm) {
         return fail_(r, GR_ERROR, "error", "%s: no VM", what);
     }
-    tail = gvm_file_tail(r->vm->console, 1500);
-    if (!gvm_running(r->vm)) {
-        const char *kind = console_has(r, "Kernel panic") ? "panic" : "qemu-exit";
-
-        fail_(r, GR_FAIL, kind, "%s: %s (QEMU %s); console tail: %s", what,
-              !strcmp(kind, "panic") ? "guest kernel panic" : "QEMU exited",
-              gvm_describe_exit(r->vm, how, sizeof(how)), tail_of(tail, 600));
-    } else {
+    if (gvm_running(r->vm)) {
         double rtt;
 
         if (ga_ping(r->vm->agent, 5000, &rtt) == GA_OK) {
-            free(tail);
             /* the guest answers: the caller's failure stands */
             return kind ? fail_(r, GR_FAIL, kind, "%s", what) : -1;
         }
+        /* A panicking guest's QEMU exits (panic=-1, -no-reboot) a moment
+         * after the agent's link drops: give it that moment. */
+        for (double end = gvm_now() + 3; gvm_running(r->vm) && gvm_now() < end;) {
+            usleep(50000);
+        }
+    }
+    tail = gvm_file_tail(r->vm->console, 1500);
+    if (console_has(r, "Kernel panic")) {
+        fail_(r, GR_FAIL, "panic", "%s: guest kernel panic (QEMU %s); console "
+              "tail: %s", what, gvm_describe_exit(r->vm, how, sizeof(how)),
+              tail_of(tail, 600));
+    } else if (!gvm_running(r->vm)) {
+        fail_(r, GR_FAIL, "qemu-exit", "%s: QEMU exited (%s); console tail: %s",
+              what, gvm_describe_exit(r->vm, how, sizeof(how)), tail_of(tail, 600));
+    } else {
         fail_(r, GR_FAIL, "hang", "%s: guest hung (agent does not answer a "
               "ping in 5 s); console tail: %s", what, tail_of(tail, 600));
     }
