@@ -69,6 +69,7 @@
 
 #include "uapi/kestrel.h"
 #include "kestrel_fuzz_ioctl.h"
+#include "kestrelctl_util.h"
 
 #define PAGE		4096u
 #define MAX_SHOWN	20	/* violations printed in full */
@@ -144,27 +145,11 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static double fz_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t fz_mix64(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* splitmix64: state += golden ratio, output = finaliser(state) */
 static uint64_t rnd(struct fz *t)
 {
 	t->rng += 0x9e3779b97f4a7c15ull;
-	return fz_mix64(t->rng - 0x9e3779b97f4a7c15ull);
+	return mix64(t->rng - 0x9e3779b97f4a7c15ull);
 }
 
 static uint64_t below(struct fz *t, uint64_t n)
@@ -185,6 +170,19 @@ static unsigned int slot_of(int e)
 		if (err_slots[i] == e)
 			return i;
 	return NSLOTS;
+}
+
+/*
+ * The results allowed for an ioctl on a struct placed at @pl whose fields
+ * are valid (@ok), in the driver's order: a removed device first, then
+ * copy-in (EFAULT), validation (EINVAL), then copy-out (EFAULT on a
+ * read-only placement) when the ioctl @writes_back.
+ */
+static unsigned int struct_errs(enum place pl, bool ok, bool writes_back)
+{
+	return SLOT(ENODEV) |
+	       (pl == P_BAD ? SLOT(EFAULT) : !ok ? SLOT(EINVAL) :
+		pl == P_RO && writes_back ? SLOT(EFAULT) : SLOT(0));
 }
 
 static const char *fz_err_name(int e)
@@ -433,9 +431,7 @@ static void op_info(struct fz *t)
 		 in.size, in.flags, ok ? "" : " (invalid)");
 	arg = place(t, &in, sizeof(in), &pl, &at);
 	err = do_ioctl(t, KESTREL_IOC_GET_INFO, arg);
-	judge(t, OP_INFO, err, SLOT(ENODEV) |
-	      (pl == P_BAD ? SLOT(EFAULT) : !ok ? SLOT(EINVAL) :
-	       pl == P_RO ? SLOT(EFAULT) : SLOT(0)));
+	judge(t, OP_INFO, err, struct_errs(pl, ok, true));
 	if (err || pl != P_OK)
 		return;
 	memcpy(&out, at, sizeof(out));
@@ -489,9 +485,7 @@ static void op_stats(struct fz *t)
 		 in.size, in.flags, ok ? "" : " (invalid)");
 	arg = place(t, &in, sizeof(in), &pl, &at);
 	err = do_ioctl(t, KESTREL_IOC_GET_STATS, arg);
-	judge(t, OP_STATS, err, SLOT(ENODEV) |
-	      (pl == P_BAD ? SLOT(EFAULT) : !ok ? SLOT(EINVAL) :
-	       pl == P_RO ? SLOT(EFAULT) : SLOT(0)));
+	judge(t, OP_STATS, err, struct_errs(pl, ok, true));
 	if (err || pl != P_OK)
 		return;
 	memcpy(&out, at, sizeof(out));
@@ -555,9 +549,7 @@ static void op_timeout(struct fz *t, bool set)
 	err = do_ioctl(t, set ? KESTREL_IOC_SET_TIMEOUT : KESTREL_IOC_GET_TIMEOUT,
 		       arg);
 	/* SET only reads its argument: a read-only one is fine */
-	judge(t, k, err, SLOT(ENODEV) |
-	      (pl == P_BAD ? SLOT(EFAULT) : !ok ? SLOT(EINVAL) :
-	       pl == P_RO && !set ? SLOT(EFAULT) : SLOT(0)));
+	judge(t, k, err, struct_errs(pl, ok, !set));
 	if (err || pl != P_OK || set)
 		return;
 	memcpy(&out, at, sizeof(out));
@@ -1017,7 +1009,7 @@ static void *fz_thread(void *arg)
 		else
 			op_reset(t);
 		t->nops++;
-		if (cfg.duration > 0 && !(t->nops & 15) && fz_now() > deadline)
+		if (cfg.duration > 0 && !(t->nops & 15) && now_s() > deadline)
 			break;
 	}
 	close(t->fd);
@@ -1077,11 +1069,11 @@ static int after_storm(int fd)
 		bad++;
 	}
 	/* a reset or a recovery still running settles; a dead device gets a RESET */
-	until = fz_now() + 30;
+	until = now_s() + 30;
 	for (;;) {
 		err = get_info(fd, &info);
 		if (err || info.state == KESTREL_STATE_LIVE ||
-		    info.state == KESTREL_STATE_REMOVED || fz_now() > until)
+		    info.state == KESTREL_STATE_REMOVED || now_s() > until)
 			break;
 		if (info.state == KESTREL_STATE_DEAD) {
 			printf("fuzz-ioctl: device dead after the storm; "
@@ -1124,7 +1116,7 @@ static int after_storm(int fd)
 	}
 	if (cfg.have_range) {
 		for (i = 0; i < nb * g.bs / 8; i++) {
-			uint64_t w = fz_mix64(cfg.seed ^ fz_mix64(cfg.lba * g.bs + i * 8));
+			uint64_t w = mix64(cfg.seed ^ mix64(cfg.lba * g.bs + i * 8));
 
 			memcpy(buf + i * 8, &w, 8);
 		}
@@ -1248,7 +1240,7 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		cfg.seed = fz_mix64(((uint64_t)ts.tv_sec * 1000000000ull +
+		cfg.seed = mix64(((uint64_t)ts.tv_sec * 1000000000ull +
 				     (uint64_t)ts.tv_nsec) ^ (uint64_t)getpid()) &
 			   0xffffffffull;
 	}
@@ -1294,11 +1286,11 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 	       g.capacity, g.bs, g.max_xfer, g.max_segs, g.timeout0);
 	fflush(stdout);
 
-	t0 = fz_now();
+	t0 = now_s();
 	deadline = t0 + cfg.duration;
 	for (i = 0; i < cfg.threads; i++) {
 		th[i].id = i;
-		th[i].rng = fz_mix64(cfg.seed ^ fz_mix64(0x6b65737472656cull + i));
+		th[i].rng = mix64(cfg.seed ^ mix64(0x6b65737472656cull + i));
 		th[i].data_len = ((size_t)g.max_xfer * g.bs + 2 * PAGE + PAGE - 1) &
 				 ~(size_t)(PAGE - 1);
 		fz_map(&th[i]);
@@ -1326,7 +1318,7 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 		batches += th[i].batches_run;
 	}
 	printf("fuzz-ioctl: %" PRIu64 " ops in %.1fs (per thread:", ops,
-	       fz_now() - t0);
+	       now_s() - t0);
 	for (i = 0; i < cfg.threads; i++)
 		printf(" %" PRIu64, th[i].nops);
 	printf(")\nfuzz-ioctl: ops:");

@@ -19,7 +19,7 @@
  *           seed: a misdirected or shifted block is obvious in a hex dump.
  *   random  word i of block lba = mix64(k + i * 0x9e3779b97f4a7c15) with
  *           k = mix64(seed ^ mix64(lba ^ 0xa0761d6478bd642f)) and mix64 the
- *           splitmix64 finaliser (see below).
+ *           splitmix64 finaliser (kestrelctl_util.h).
  *   zero    all bytes 0.
  *   0xNN    all bytes NN.
  *
@@ -55,6 +55,7 @@
 
 #include "uapi/kestrel.h"
 #include "kestrel_fuzz_ioctl.h"
+#include "kestrelctl_util.h"
 
 #define DEFAULT_DEV		"/dev/kestrel0"
 #define PAGE			4096u
@@ -120,22 +121,6 @@ static uint64_t parse_u64(const char *opt, const char *s)
 	if (*end)
 		usage_die("%s: bad number '%s'", opt, s);
 	return v;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 static void put_le64(uint8_t *p, uint64_t v)
