@@ -137,15 +137,9 @@ if ! complete; then
 fi
 
 if [[ -n "$out" ]]; then
-    mkdir -p "$out"
-    ln -sfn "$dir/vmlinuz" "$out/vmlinuz"
-    ln -sfn "$dir/config" "$out/kernel-config"
-    ln -sfn "$dir/modules" "$out/kernel-modules"
-    # A real file (not a link) so that a build system can depend on it.
-    tmpv="$(mktemp "$out/.kernel-version.XXXXXX")"
-    { cat "$dir/kernel-release"; cat "$dir/package"; } >"$tmpv"
-    chmod 0644 "$tmpv"
-    if cmp -s "$tmpv" "$out/kernel-version"; then rm -f "$tmpv"; else mv "$tmpv" "$out/kernel-version"; fi
+    # shellcheck source=scripts/kernel-publish.sh
+    . "$TOP/scripts/kernel-publish.sh"
+    kernel_publish "$dir" "$out" modules:kernel-modules
 fi
 
 case "$mode" in
