@@ -1101,37 +1101,16 @@ static int do_kfault(Run *r, const GsStep *st)
 /* New console lines since *from; returns a malloc'd chunk (complete lines). */
 static char *console_since(Run *r, long *from)
 {
-    FILE *f = fopen(r->vm->console, "rb");
-    char *buf = NULL, *last;
-    long size;
     size_t n;
+    char *buf = gvm_file_read(r->vm->console, *from, &n);
+    char *last = memrchr(buf, '\n', n);
 
-    if (!f) {
-        return strdup("");
-    }
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    if (size <= *from) {
-        fclose(f);
-        return strdup("");
-    }
-    fseek(f, *from, SEEK_SET);
-    buf = malloc((size_t)(size - *from) + 1);
-    n = fread(buf, 1, (size_t)(size - *from), f);
-    fclose(f);
-    buf[n] = 0;
-    last = memrchr(buf, '\n', n);
     if (!last) {
         buf[0] = 0;
         return buf;
     }
     last[1] = 0;
     *from += (long)(last + 1 - buf);
-    for (char *p = buf; p < last; p++) {
-        if (!*p) {
-            *p = '.';
-        }
-    }
     return buf;
 }
 
@@ -1717,8 +1696,7 @@ static void judge(Run *r)
         size_t len;
 
         snprintf(path, sizeof(path), "%s/console.log", r->dir);
-        log = gvm_file_tail(path, SIZE_MAX);
-        len = strlen(log);
+        log = gvm_file_read(path, 0, &len);
         if (!len) {
             add_verdict(r, "kernel-log", GR_SKIP, "no console log");
         } else {

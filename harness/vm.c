@@ -26,37 +26,41 @@ double gvm_now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-char *gvm_file_tail(const char *path, size_t n)
+char *gvm_file_read(const char *path, long from, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
-    long size;
-    size_t got;
+    long size = 0;
+    size_t got = 0;
 
-    if (!f) {
-        return strdup("");
+    if (f && !fseek(f, 0, SEEK_END)) {
+        size = ftell(f);
     }
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    if (size < 0) {
-        size = 0;
+    if (from < 0) {
+        from = size + from > 0 ? size + from : 0;
     }
-    if ((size_t)size > n) {
-        fseek(f, size - (long)n, SEEK_SET);
-    } else {
-        fseek(f, 0, SEEK_SET);
-        n = (size_t)size;
+    buf = malloc(size > from ? (size_t)(size - from) + 1 : 1);
+    if (f && size > from && !fseek(f, from, SEEK_SET)) {
+        got = fread(buf, 1, (size_t)(size - from), f);
     }
-    buf = malloc(n + 1);
-    got = fread(buf, 1, n, f);
     buf[got] = 0;
     for (size_t i = 0; i < got; i++) {
         if (buf[i] == 0) {
             buf[i] = '.';
         }
     }
-    fclose(f);
+    if (f) {
+        fclose(f);
+    }
+    if (len) {
+        *len = got;
+    }
     return buf;
+}
+
+char *gvm_file_tail(const char *path, size_t n)
+{
+    return gvm_file_read(path, -(long)n, NULL);
 }
 
 static bool kvm_usable(void)

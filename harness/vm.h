@@ -65,7 +65,11 @@ const char *gvm_describe_exit(Gvm *vm, char *buf, size_t len);
 /* Monotonic clock, seconds (every deadline of the harness uses it). */
 double gvm_now(void);
 
-/* Last n bytes of a file, NUL-terminated, into a malloc'd string. */
+/* A file's bytes from offset from (negative: the last -from bytes) to its
+ * end, as a malloc'd string with every NUL byte replaced by '.'; *len (may
+ * be NULL) gets the length.  A missing file reads as "".  Never NULL. */
+char *gvm_file_read(const char *path, long from, size_t *len);
+/* Last n bytes of a file (gvm_file_read(path, -n, NULL)). */
 char *gvm_file_tail(const char *path, size_t n);
 
 #endif /* GAUNTLET_VM_H */
