@@ -115,7 +115,17 @@ static void logf_(Run *r, const char *fmt, ...)
     fflush(r->steps_log);
 }
 
-/* The first failure wins; later ones only go to the step log. */
+static void one_line(char *s)
+{
+    for (char *p = s; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t') {
+            *p = ' ';
+        }
+    }
+}
+
+/* The first failure wins; later ones only go to the step log.  The
+ * reason is one line (a console tail in it is flattened). */
 static int fail_(Run *r, GrStatus st, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail_(Run *r, GrStatus st, const char *kind, const char *fmt, ...)
@@ -131,17 +141,9 @@ static int fail_(Run *r, GrStatus st, const char *kind, const char *fmt, ...)
         r->status = st;
         r->kind = kind;
         snprintf(r->reason, sizeof(r->reason), "%s", msg);
+        one_line(r->reason);
     }
     return -1;
-}
-
-static void one_line(char *s)
-{
-    for (char *p = s; *p; p++) {
-        if (*p == '\n' || *p == '\r' || *p == '\t') {
-            *p = ' ';
-        }
-    }
 }
 
 static const char *tail_of(const char *s, size_t n)
@@ -168,6 +170,7 @@ static void add_verdict(Run *r, const char *name, GrStatus st,
     va_start(ap, fmt);
     vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
     va_end(ap);
+    one_line(v->detail);
     logf_(r, "verdict %s: %s: %s", name, gr_status_name(st), v->detail);
 }
 
@@ -691,12 +694,9 @@ static int do_run(Run *r, const GsStep *st)
         rc = fail_(r, GR_FAIL, "step", "'%s' timed out after %.1f s",
                    st->u.run.cmd, st->u.run.timeout);
     } else if (exit_status(&res) != st->u.run.expect_exit) {
-        char e[400];
-
-        snprintf(e, sizeof(e), "%s", tail_of(res.err_len ? res.err : res.out, 300));
-        one_line(e);
         rc = fail_(r, GR_FAIL, "step", "'%s' exited %d, expected %" PRId64 ": %s",
-                   st->u.run.cmd, exit_status(&res), st->u.run.expect_exit, e);
+                   st->u.run.cmd, exit_status(&res), st->u.run.expect_exit,
+                   tail_of(res.err_len ? res.err : res.out, 300));
     } else if (st->u.run.expect_stdout &&
                (match_re(r, st->u.run.expect_stdout, res.out, &m) < 0 || !m)) {
         rc = fail_(r, GR_FAIL, "step", "'%s': stdout does not match /%s/",
@@ -790,12 +790,9 @@ static int stop_workload(Run *r, Workload *w, bool wait, double timeout,
             st = 0;
         }
         if (st != expect) {
-            char e[400];
-
-            snprintf(e, sizeof(e), "%s", tail_of(res.err_len ? res.err : res.out, 300));
-            one_line(e);
             rc = fail_(r, GR_FAIL, "step", "workload '%s' exited %d, expected "
-                       "%" PRId64 ": %s", w->name, st, expect, e);
+                       "%" PRId64 ": %s", w->name, st, expect,
+                       tail_of(res.err_len ? res.err : res.out, 300));
         }
     }
     ga_result_free(&res);
@@ -1003,15 +1000,11 @@ static int do_suspend(Run *r, const GsStep *st)
             if (rc != GQ_OK) {
                 rc = ga_wait(r->vm->agent, id, 1000, &res);
                 if (rc == GA_OK) {
-                    char e[300];
-                    int st = exit_status(&res);
-
-                    snprintf(e, sizeof(e), "%s", tail_of(res.err, 250));
-                    one_line(e);
+                    rc = fail_(r, GR_FAIL, "step", "suspend: the guest did not "
+                               "suspend: 'echo mem > /sys/power/state' exited "
+                               "%d: %s", exit_status(&res), tail_of(res.err, 250));
                     ga_result_free(&res);
-                    return fail_(r, GR_FAIL, "step", "suspend: the guest did not "
-                                 "suspend: 'echo mem > /sys/power/state' exited "
-                                 "%d: %s", st, e);
+                    return rc;
                 }
                 ga_kill(r->vm->agent, id, SIGKILL);
                 return vm_trouble(r, "hang", "suspend: the guest did not reach S3 "
@@ -1680,7 +1673,6 @@ static void judge(Run *r)
             } else {
                 char *t = gvm_file_tail(out, 400);
 
-                one_line(t);
                 add_verdict(r, "integrity-host", GR_FAIL, "backing file check "
                             "failed: %s", t);
                 free(t);
