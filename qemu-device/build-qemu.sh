@@ -12,9 +12,15 @@
 #                             build/qemu-system-x86_64
 #   CACHE/qemu-current        symlink to the last qemu-<key> built
 # <key> hashes the source package version, the configure flags, the overlay
-# build-system files (qemu/Kconfig, qemu/meson.build) and this script. Device
+# build-system files (qemu/Kconfig, qemu/meson.build, qemu/cc-gcov) and this
+# script. Device
 # sources and trace-events are NOT in the key: they are synced into
 # src/hw/kestrel (copied only when changed) and ninja rebuilds just them.
+#
+# Kestrel's sources are compiled with gcov (qemu/cc-gcov, the configure
+# --cc; nothing else is instrumented): every run of the binary writes their
+# .gcda files at exit, under $GCOV_PREFIX when set (the harness sets it per
+# scenario).  The .gcno notes stay in build/libcommon.fa.p/.
 #
 # The binary carries no firmware: run it with
 #   -L /usr/share/seabios -L /usr/share/qemu
@@ -58,7 +64,8 @@ if [[ -n "${GAUNTLET_QEMU_CONFIGURE_EXTRA:-}" ]]; then
     CONFIGURE_FLAGS+=("${_extra[@]}")
 fi
 # Build-system files of the overlay: they are part of the cache key.
-KEY_FILES=("$OVERLAY/qemu/Kconfig" "$OVERLAY/qemu/meson.build" "$SCRIPT")
+KEY_FILES=("$OVERLAY/qemu/Kconfig" "$OVERLAY/qemu/meson.build"
+           "$OVERLAY/qemu/cc-gcov" "$SCRIPT")
 
 log() { echo "[qemu] $*" >&2; }
 die() { echo "[qemu] error: $*" >&2; exit 1; }
@@ -269,7 +276,12 @@ if [[ ! -f "$DIR/.configured" || ! -f "$BUILD/build.ninja" ]]; then
     log "configure ..."
     rm -rf "$BUILD" "$DIR/.configured"
     mkdir -p "$BUILD"
-    if ! (cd "$BUILD" && "$SRC/configure" "${CONFIGURE_FLAGS[@]}") \
+    # The compiler wrapper (gcov for hw/kestrel) is copied into the cache
+    # dir, so the build never depends on where the checkout lives; its
+    # content is part of the key.
+    install -m 755 "$OVERLAY/qemu/cc-gcov" "$DIR/cc-gcov"
+    if ! (cd "$BUILD" && "$SRC/configure" "${CONFIGURE_FLAGS[@]}" \
+            "--cc=$DIR/cc-gcov") \
             >"$DIR/configure.log" 2>&1; then
         tail -n 40 "$DIR/configure.log" >&2
         die "configure failed (full log: $DIR/configure.log)"
@@ -332,6 +344,8 @@ prune() {
     while IFS= read -r d; do
         d="${d%/}"
         [[ -L "$d" || ! -d "$d" ]] && continue    # qemu-current
+        # only our own qemu-<key> dirs (not e.g. a nested cache root)
+        [[ "$(basename "$d")" =~ ^qemu-[0-9a-f]{16}$ ]] || continue
         n=$((n + 1))
         [[ "$d" == "$DIR" || $n -le $KEEP ]] && continue
         (
