@@ -28,6 +28,7 @@
 
 #include "agent_client.h"
 #include "agent_proto.h"
+#include "guestfiles.h"
 #include "qmp.h"
 #include "verdict.h"
 #include "vm.h"
@@ -1544,6 +1545,25 @@ static void disarm(Run *r)
     }
 }
 
+/* The guest's gcov data into gcov/guest/ (mirroring the build paths the
+ * kernel shows under /sys/kernel/debug/gcov); QEMU writes its own into
+ * gcov/qemu/ at exit (vm.c).  gauntlet coverage turns both into lcov
+ * tracefiles.  Missing data is not a verdict: a stock kernel has none. */
+static void collect_gcov(Run *r)
+{
+    char host[4200], err[512];
+    int n;
+
+    snprintf(host, sizeof(host), "%s/gcov/guest", r->dir);
+    n = gf_fetch(r->vm->agent, "/sys/kernel/debug/gcov", ".gcda", host, 30000,
+                 err, sizeof(err));
+    if (n < 0) {
+        logf_(r, "coverage: guest gcov data not collected: %s", err);
+    } else if (n > 0) {
+        logf_(r, "coverage: %d gcov data file(s) from the guest in gcov/guest", n);
+    }
+}
+
 static void judge(Run *r)
 {
     GrStatus before = r->status;
@@ -1638,6 +1658,13 @@ static void judge(Run *r)
         ga_result_free(&res);
     } else {
         add_verdict(r, "kmemleak", GR_SKIP, "the VM is gone");
+    }
+
+    /* coverage of the modules built with gcov (GCOV_PROFILE on a kernel
+     * with CONFIG_GCOV_KERNEL), after the unload: gcov_persist keeps an
+     * unloaded module's counts, so its exit path counts too */
+    if (alive && !vm_dead(r)) {
+        collect_gcov(r);
     }
 
     /* stop QEMU: the backing files are complete after this */

@@ -305,6 +305,10 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         free(vm);
         return NULL;
     }
+    /* Instrumented code in QEMU (Kestrel, qemu-device/qemu/cc-gcov) writes
+     * its gcov data at exit under the run's directory, not into the build
+     * tree: every run's device coverage stays its own. */
+    snprintf(path, sizeof(path), "%s/gcov/qemu", opt->dir);
     t0 = gvm_now();
     vm->pid = fork();
     if (vm->pid < 0) {
@@ -326,6 +330,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         if (nul >= 0) {
             dup2(nul, 0);
         }
+        setenv("GCOV_PREFIX", path, 1);
         execv(a.v[0], a.v);
         fprintf(stderr, "exec %s: %s\n", a.v[0], strerror(errno));
         _exit(127);
