@@ -33,7 +33,13 @@ GROUPS_PKGS[vm]="busybox-static cpio gzip"
 GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev"
 # libFuzzer targets: clang-14 with its fuzzer and sanitizer runtimes.
 GROUPS_PKGS[fuzz]="clang-14 libclang-rt-14-dev llvm-14 python3 zip"
-ALL_GROUPS="qemu unit json driver vm harness fuzz"
+# The debug guest kernel (scripts/debug-kernel.sh, from linux-source-6.1):
+# kconfig needs flex and bison, objtool libelf, timeconst bc; the source
+# package itself is installed by the script.
+GROUPS_PKGS[kernel]="make gcc bc flex bison libelf-dev libssl-dev xz-utils cpio"
+# gauntlet coverage: lcov (geninfo, genhtml) and gcovr (Cobertura XML).
+GROUPS_PKGS[coverage]="lcov gcovr"
+ALL_GROUPS="qemu unit json driver vm harness fuzz kernel coverage"
 
 # Files the qemu group must provide (checked after install).
 QEMU_FIRMWARE_FILES="/usr/share/seabios/bios-256k.bin
