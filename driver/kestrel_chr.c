@@ -9,6 +9,7 @@
  * Nothing copied to user space comes from uninitialised memory: every
  * struct is zeroed before it is filled.
  */
+#include <linux/error-injection.h>
 #include <linux/fs.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -178,6 +179,7 @@ int kestrel_chr_register(struct kestrel_dev *kd)
 	kd->misc_registered = true;
 	return 0;
 }
+ALLOW_ERROR_INJECTION(kestrel_chr_register, ERRNO);
 
 /* No new open after this; open files keep their reference. */
 void kestrel_chr_unregister(struct kestrel_dev *kd)

@@ -80,6 +80,7 @@
  */
 #include <linux/dma-mapping.h>
 #include <linux/dmapool.h>
+#include <linux/error-injection.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
@@ -141,7 +142,8 @@ static unsigned long kestrel_recovery_jiffies(struct kestrel_dev *kd)
  * Pin the request's buffer, map it for DMA and describe it as a chain of
  * segment lists.  On error the caller still calls kestrel_req_unmap().
  */
-static int kestrel_req_map(struct kestrel_dev *kd, struct kestrel_req *rq)
+static noinline int kestrel_req_map(struct kestrel_dev *kd,
+				    struct kestrel_req *rq)
 {
 	struct device *dev = &kd->pdev->dev;
 	const struct kestrel_io *io = &rq->io;
@@ -221,6 +223,8 @@ out_free_segs:
 	kfree(segs);
 	return ret;
 }
+/* fail_function: a request whose mapping fails (alloc-failure scenarios) */
+ALLOW_ERROR_INJECTION(kestrel_req_map, ERRNO);
 
 /* Undo kestrel_req_map(), whatever it got to.  Data read is dirty. */
 static void kestrel_req_unmap(struct kestrel_dev *kd, struct kestrel_req *rq)

@@ -25,6 +25,7 @@
  */
 #include <linux/dma-mapping.h>
 #include <linux/dmapool.h>
+#include <linux/error-injection.h>
 #include <linux/idr.h>
 #include <linux/interrupt.h>
 #include <linux/module.h>
@@ -225,7 +226,7 @@ static void kestrel_free_irqs(struct kestrel_dev *kd, unsigned int n)
  * vectors, vector 0 is the CQ and vector 1 the error; with one, the
  * handler reads INTR_STATUS.  The vectors themselves are device-managed.
  */
-static int kestrel_setup_irqs(struct kestrel_dev *kd)
+static noinline int kestrel_setup_irqs(struct kestrel_dev *kd)
 {
 	static const int order[] = {
 		KESTREL_IRQ_MSIX, KESTREL_IRQ_MSI, KESTREL_IRQ_INTX,
@@ -272,10 +273,15 @@ static int kestrel_setup_irqs(struct kestrel_dev *kd)
 	}
 	return 0;
 }
+/*
+ * Probe's setup stages can be made to fail from debugfs (fail_function), so
+ * that the alloc-failure scenarios reach every unwinding path of probe.
+ */
+ALLOW_ERROR_INJECTION(kestrel_setup_irqs, ERRNO);
 
 /* ---- probe and remove -------------------------------------------------- */
 
-static int kestrel_alloc_queues(struct kestrel_dev *kd)
+static noinline int kestrel_alloc_queues(struct kestrel_dev *kd)
 {
 	struct device *dev = &kd->pdev->dev;
 	u32 i;
@@ -310,6 +316,7 @@ static int kestrel_alloc_queues(struct kestrel_dev *kd)
 	}
 	return 0;
 }
+ALLOW_ERROR_INJECTION(kestrel_alloc_queues, ERRNO);
 
 static int kestrel_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {

@@ -79,6 +79,7 @@ typedef struct Run {
     bool module_loaded;
     bool kfault_armed;
     char kfault_dirs[4][64];
+    long kfault_from[4];        /* console offset when each was armed */
     int nkfault;
     bool integrity_written;
     uint64_t seed;
@@ -1068,7 +1069,9 @@ static int do_kfault(Run *r, const GsStep *st)
     snprintf(cmd, sizeof(cmd),
              "set -e; d=/sys/kernel/debug/%s; "
              "%s%s%s"
-             "echo Y > $d/task-filter; echo 1 > $d/verbose; "
+             "echo Y > $d/task-filter; echo 2 > $d/verbose; "
+             "echo 1000 > $d/verbose_ratelimit_interval_ms; "
+             "echo 5 > $d/verbose_ratelimit_burst; "
              "[ -e $d/ignore-gfp-wait ] && echo N > $d/ignore-gfp-wait; "
              "[ -e $d/ignore-gfp-highmem ] && echo N > $d/ignore-gfp-highmem; "
              "[ -e $d/min-order ] && echo 0 > $d/min-order; "
@@ -1086,10 +1089,75 @@ static int do_kfault(Run *r, const GsStep *st)
                                    "(function not injectable?)", dir);
     }
     r->kfault_armed = true;
+    for (int i = 0; i < r->nkfault; i++) {
+        if (!strcmp(r->kfault_dirs[i], dir)) {
+            return 0;           /* re-armed: counted from the first arming */
+        }
+    }
     if (r->nkfault < 4) {
+        struct stat sb;
+
+        r->kfault_from[r->nkfault] = stat(r->vm->console, &sb) ? 0 : sb.st_size;
         snprintf(r->kfault_dirs[r->nkfault++], sizeof(r->kfault_dirs[0]), "%s", dir);
     }
     return 0;
+}
+
+/* Every kernel fault a scenario arms must have been injected, and at least
+ * once with the target's module on the stack: a failure that only ever hit
+ * the shell's fork or the module loader proves nothing about the driver.
+ * The kernel reports each injection ("FAULT_INJECTION: forcing a failure.",
+ * "name <dir>, ...", then the stack: verbose=2, rate-limited to 5/s). */
+static void verdict_kfault(Run *r, const char *log, size_t len)
+{
+    for (int i = 0; i < r->nkfault; i++) {
+        const char *dir = r->kfault_dirs[i];
+        const char *p = log + (r->kfault_from[i] < (long)len ? r->kfault_from[i] : (long)len);
+        char name[96], mod[96];
+        long hits = 0, in_mod = 0;
+
+        snprintf(name, sizeof(name), "name %s,", dir);
+        snprintf(mod, sizeof(mod), " [%s]", r->t->kfault_module ? r->t->kfault_module : "");
+        while ((p = strstr(p, "FAULT_INJECTION: forcing a failure."))) {
+            const char *nl = strchr(p, '\n');
+            const char *next, *end;
+            bool found = false;
+
+            p += 35;
+            if (!nl || !strstr(nl, name) || strstr(nl, name) > nl + 200) {
+                continue;   /* another capability's report */
+            }
+            hits++;
+            next = strstr(p, "FAULT_INJECTION: forcing a failure.");
+            end = next ? next : log + len;
+            /* the stack ends at the first line without a frame; 8 KiB is
+             * far beyond any trace */
+            if (end - p > 8192) {
+                end = p + 8192;
+            }
+            if (r->t->kfault_module) {
+                const char *m = p;
+
+                while ((m = strstr(m, mod)) && m < end) {
+                    found = true;
+                    break;
+                }
+            }
+            in_mod += found;
+        }
+        if (!hits) {
+            add_verdict(r, "kfault-fired", GR_FAIL, "%s was armed but the kernel "
+                        "reported no injected failure", dir);
+        } else if (r->t->kfault_module && !in_mod) {
+            add_verdict(r, "kfault-fired", GR_FAIL, "%s: %ld failure(s) injected, "
+                        "none with %s on the stack (they hit other code)", dir,
+                        hits, r->t->kfault_module);
+        } else {
+            add_verdict(r, "kfault-fired", GR_PASS, "%s: %ld failure(s) reported, "
+                        "%ld in %s's code", dir, hits, in_mod,
+                        r->t->kfault_module ? r->t->kfault_module : "the driver");
+        }
+    }
 }
 
 /* New console lines since *from; returns a malloc'd chunk (complete lines). */
@@ -1720,6 +1788,8 @@ static void judge(Run *r)
             add_verdict(r, "kernel-log", GR_SKIP, "no console log");
         } else {
             GvReport *rep = gv_judge(log, len, NULL, NULL);
+
+            verdict_kfault(r, log, len);
 
             if (rep && gv_failed(rep)) {
                 char *sum = gv_format_summary(rep);
