@@ -278,10 +278,11 @@ if [[ ! -f "$DIR/.configured" || ! -f "$BUILD/build.ninja" ]]; then
     mkdir -p "$BUILD"
     # The compiler wrapper (gcov for hw/kestrel) is copied into the cache
     # dir, so the build never depends on where the checkout lives; its
-    # content is part of the key.
+    # content is part of the key.  QEMU links with c++, not the wrapper:
+    # --coverage on every link brings in gcov's run-time library.
     install -m 755 "$OVERLAY/qemu/cc-gcov" "$DIR/cc-gcov"
     if ! (cd "$BUILD" && "$SRC/configure" "${CONFIGURE_FLAGS[@]}" \
-            "--cc=$DIR/cc-gcov") \
+            "--cc=$DIR/cc-gcov" --extra-ldflags=--coverage) \
             >"$DIR/configure.log" 2>&1; then
         tail -n 40 "$DIR/configure.log" >&2
         die "configure failed (full log: $DIR/configure.log)"
