@@ -1047,7 +1047,7 @@ static int do_kfault(Run *r, const GsStep *st)
         "CONFIG_FAILSLAB", "CONFIG_FAIL_PAGE_ALLOC", "CONFIG_FAIL_FUNCTION"
     };
     const char *dir = dirs[st->u.kfault.type];
-    char cmd[2048], probe[256];
+    char cmd[2048], probe[256], fnret[256] = "";
     int ok;
 
     snprintf(probe, sizeof(probe), "test -d /sys/kernel/debug/%s", dir);
@@ -1064,11 +1064,17 @@ static int do_kfault(Run *r, const GsStep *st)
                      "/sys/kernel/debug/%s (%s; use kernel: debug)", dir, dir,
                      cfgs[st->u.kfault.type]);
     }
+    /* fail_function makes the function return -ENOMEM (its default,
+     * -EINVAL, is no allocation failure) */
+    if (st->u.kfault.function) {
+        snprintf(fnret, sizeof(fnret), "echo 0xfffffffffffffff4 > $d/%s/retval; ",
+                 st->u.kfault.function);
+    }
     /* Scoped: task-filter limits failures to tasks with make-it-fail, which
      * the harness sets only on the commands it runs for the scenario. */
     snprintf(cmd, sizeof(cmd),
              "set -e; d=/sys/kernel/debug/%s; "
-             "%s%s%s"
+             "%s%s%s%s"
              "echo Y > $d/task-filter; echo 2 > $d/verbose; "
              "echo 1000 > $d/verbose_ratelimit_interval_ms; "
              "echo 5 > $d/verbose_ratelimit_burst; "
@@ -1081,6 +1087,7 @@ static int do_kfault(Run *r, const GsStep *st)
              st->u.kfault.function ? "echo > $d/inject; echo " : "",
              st->u.kfault.function ? st->u.kfault.function : "",
              st->u.kfault.function ? " > $d/inject; " : "",
+             fnret,
              st->u.kfault.interval, st->u.kfault.times, st->u.kfault.space,
              st->u.kfault.probability);
     ok = guest_ok(r, cmd, 30);
