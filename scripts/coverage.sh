@@ -201,6 +201,7 @@ if [[ $do_device -eq 1 ]]; then
 fi
 
 # ---- scenarios on the debug kernel ------------------------------------------------
+explicit_results=${#results[@]}
 if [[ $do_vm -eq 1 && ${#results[@]} -eq 0 ]]; then
     [[ ${#suites[@]} -gt 0 ]] ||
         suites=("$TOP/scenarios/suites/default.txt" "$TOP/scenarios/suites/debug.txt")
@@ -242,7 +243,12 @@ if [[ $do_vm -eq 1 ]]; then
         done
     done
     say "$n scenario(s) with coverage data"
-    [[ $n -gt 0 ]] || say "warning: no scenario coverage (stock kernel? run them with --kernel debug)"
+    if [[ $n -eq 0 ]]; then
+        # asked for these results: having none is an error, not a warning
+        [[ $explicit_results -eq 0 ]] ||
+            die "no scenario coverage in ${results[*]} (run on the debug kernel?)"
+        say "warning: no scenario coverage (stock kernel? run them with --kernel debug)"
+    fi
 fi
 
 [[ ${#tracefiles[@]} -gt 0 ]] || die "no coverage data at all"
