@@ -1794,7 +1794,9 @@ static void judge(Run *r)
         if (!len) {
             add_verdict(r, "kernel-log", GR_SKIP, "no console log");
         } else {
-            GvReport *rep = gv_judge(log, len, NULL, NULL);
+            GvOptions gopt = { .allow = r->cfg->kernel_allow,
+                               .n_allow = r->cfg->n_kernel_allow };
+            GvReport *rep = gv_judge(log, len, NULL, &gopt);
 
             verdict_kfault(r, log, len);
 
@@ -1808,6 +1810,13 @@ static void judge(Run *r)
                             rep->n_unique);
                 free(sum);
                 free(first);
+            } else if (rep && rep->error) {
+                add_verdict(r, "kernel-log", GR_FAIL, "known-issues list: %s",
+                            rep->error);
+            } else if (rep && rep->n_allowed) {
+                add_verdict(r, "kernel-log", GR_PASS, "no kernel reports in %u lines "
+                            "but %zu known kernel issue(s) of the known-issues "
+                            "list", rep->n_lines, rep->n_allowed);
             } else if (rep) {
                 add_verdict(r, "kernel-log", GR_PASS, "no kernel reports in %u lines",
                             rep->n_lines);

@@ -24,6 +24,10 @@ typedef struct GrConfig {
     const char *host_tool;              /* host kestrelctl (verify-file) */
     const char *const *fw_dirs;
     uint64_t seed;                      /* integrity pattern seed */
+    /* known kernel issues: EREs on a kernel-log finding's signature or
+     * header that do not fail the kernel-log verdict (--known-issues) */
+    const char *const *kernel_allow;
+    size_t n_kernel_allow;
     bool shell;                         /* interactive console, no steps */
 } GrConfig;
 

@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,9 @@ static void usage(FILE *f)
 "  --accel auto|kvm|tcg   (default auto: KVM when usable, else TCG)\n"
 "  --seed N               seed of the integrity data (default 1)\n"
 "  --repro-prefix STR     how the repro line starts (default './gauntlet run')\n"
+"  --known-issues FILE    kernel reports that do not fail a scenario: one\n"
+"                         extended regex per line on a report's signature\n"
+"                         (blank lines and # comments ignored)\n"
 "  --list                 check and list the scenarios, run nothing\n"
 "  --shell                boot the first scenario's VM with the console on\n"
 "                         this terminal (gauntlet shell)\n");
@@ -79,6 +83,57 @@ static char *xstrdup(const char *s)
         abort();
     }
     return d;
+}
+
+/* The known-issues file: one ERE per line, matched against a kernel-log
+ * finding's signature ("LOCKDEP: ... in func") or header line; '#' starts
+ * a comment line.  Every regex is compiled here, so a bad one stops the
+ * run before any VM with file:line. */
+static int read_known_issues(const char *path, GrConfig *cfg)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL, **v = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t len;
+    unsigned no = 0;
+
+    if (!f) {
+        fprintf(stderr, "gauntlet: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        regex_t re;
+        int rc;
+
+        no++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == ' ')) {
+            line[--len] = 0;
+        }
+        if (!len || line[0] == '#') {
+            continue;
+        }
+        rc = regcomp(&re, line, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char msg[256];
+
+            regerror(rc, &re, msg, sizeof(msg));
+            fprintf(stderr, "%s:%u: bad regex: %s\n", path, no, msg);
+            fclose(f);
+            free(line);
+            return -1;
+        }
+        regfree(&re);
+        v = realloc(v, sizeof(*v) * (n + 1));
+        if (!v) {
+            abort();
+        }
+        v[n++] = xstrdup(line);
+    }
+    free(line);
+    fclose(f);
+    cfg->kernel_allow = (const char *const *)v;
+    cfg->n_kernel_allow = n;
+    return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -360,7 +415,7 @@ int main(int argc, char **argv)
     enum {
         O_QEMU = 256, O_KERNEL, O_INITRD, O_DKERNEL, O_DINITRD, O_KVER, O_DKVER,
         O_FLAVOUR, O_TARGETS, O_TARGET, O_SUITE, O_HOST_TOOL, O_OUT, O_ACCEL,
-        O_SEED, O_LIST, O_SHELL, O_REPRO,
+        O_SEED, O_LIST, O_SHELL, O_REPRO, O_KNOWN,
     };
     static const struct option lopts[] = {
         { "qemu", required_argument, NULL, O_QEMU },
@@ -381,13 +436,14 @@ int main(int argc, char **argv)
         { "list", no_argument, NULL, O_LIST },
         { "shell", no_argument, NULL, O_SHELL },
         { "repro-prefix", required_argument, NULL, O_REPRO },
+        { "known-issues", required_argument, NULL, O_KNOWN },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     GrConfig cfg = { .accel = "auto", .seed = 1 };
     const char *targets_dir = "harness/targets", *target_override = NULL;
     const char *suite = NULL, *out = NULL, *flavour = NULL;
-    const char *repro = "./gauntlet run";
+    const char *repro = "./gauntlet run", *known = NULL;
     char **paths = NULL;
     size_t npaths = 0;
     int jobs = 1, opt, bad = 0;
@@ -415,6 +471,7 @@ int main(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_ACCEL: cfg.accel = optarg; break;
         case O_SEED: cfg.seed = strtoull(optarg, NULL, 0); break;
+        case O_KNOWN: known = optarg; break;
         case O_LIST: list = true; break;
         case O_SHELL: cfg.shell = true; break;
         case O_REPRO: repro = optarg; break;
@@ -442,6 +499,9 @@ int main(int argc, char **argv)
         strcmp(cfg.accel, "tcg")) {
         fprintf(stderr, "gauntlet: --accel wants auto, kvm or tcg, got '%s'\n",
                 cfg.accel);
+        return 2;
+    }
+    if (known && read_known_issues(known, &cfg) < 0) {
         return 2;
     }
     for (int i = optind; i < argc; i++) {

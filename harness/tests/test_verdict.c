@@ -397,6 +397,44 @@ START_TEST(allow_list_bad_regex)
 }
 END_TEST
 
+/* The shipped known-issues list (harness/known-kernel-issues.txt) lets
+ * exactly the pciehp lockdep report through: a real log from a hot-plug
+ * scenario on the debug kernel, and a lockdep report elsewhere still fails. */
+START_TEST(known_issues_file)
+{
+    FILE *f = fopen(GV_KNOWN_ISSUES, "r");
+    const char *allow[16];
+    GvOptions opt = { .allow = allow };
+    char line[512];
+    GvReport *r;
+
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (line[0] && line[0] != '#') {
+            ck_assert_uint_lt(opt.n_allow, 16);
+            allow[opt.n_allow++] = strdup(line);
+        }
+    }
+    fclose(f);
+    ck_assert_uint_gt(opt.n_allow, 0);
+    r = judge_file("pciehp-lockdep.log", NULL, NULL);
+    ck_assert_uint_eq(r->n, 1);
+    ck_assert_int_eq(r->findings[0].kind, GV_LOCKDEP);
+    gv_report_free(r);
+    r = judge_file("pciehp-lockdep.log", NULL, &opt);
+    ck_assert_uint_eq(r->n, 0);
+    ck_assert_uint_eq(r->n_allowed, 1);
+    gv_report_free(r);
+    r = judge_file("doc-lockdep-rcu.log", NULL, &opt);
+    ck_assert_uint_gt(r->n, 0);
+    gv_report_free(r);
+    for (size_t i = 0; i < opt.n_allow; i++) {
+        free((char *)allow[i]);
+    }
+}
+END_TEST
+
 /* ---- console artefacts ---------------------------------------------------------------- */
 
 /* first N lines of a buffer */
@@ -889,6 +927,7 @@ Suite *verdict_suite(void)
     tcase_add_test(opt, marker_after_report);
     tcase_add_test(opt, allow_list);
     tcase_add_test(opt, allow_list_bad_regex);
+    tcase_add_test(opt, known_issues_file);
     suite_add_tcase(s, opt);
 
     tcase_add_test(con, truncated_log);
