@@ -457,6 +457,16 @@ static double pct(long hit, long found)
     return found ? 100.0 * (double)hit / (double)found : 100.0;
 }
 
+static void tot_add(Tot *a, const Tot *b)
+{
+    a->lf += b->lf;
+    a->lh += b->lh;
+    a->fnf += b->fnf;
+    a->fnh += b->fnh;
+    a->brf += b->brf;
+    a->brh += b->brh;
+}
+
 /* ---- outputs ----------------------------------------------------------- */
 
 static int cmp_str_idx(const void *a, const void *b)
@@ -602,6 +612,29 @@ static void say(const char *fmt, ...)
     }
 }
 
+static void say_row(const char *name, const Tot *t)
+{
+    say("%-44s %6.1f%% %6ld/%-7ld %6.1f%% %4ld/%-5ld %6.1f%% %5ld/%-6ld\n",
+        name, pct(t->lh, t->lf), t->lh, t->lf, pct(t->fnh, t->fnf), t->fnh,
+        t->fnf, pct(t->brh, t->brf), t->brh, t->brf);
+}
+
+/* Append "  what P% (goal G%) met|MISSED" to buf; 1 when missed, 0 when
+ * met or when there is no goal (min < 0). */
+static int goal_part(char *buf, int *n, size_t size, const char *what,
+                     long hit, long found, double min)
+{
+    bool ok;
+
+    if (min < 0 || (size_t)*n >= size) {
+        return 0;
+    }
+    ok = found && pct(hit, found) >= min;
+    *n += snprintf(buf + *n, size - (size_t)*n, "  %s %.1f%% (goal %.0f%%) %s",
+                   what, pct(hit, found), min, ok ? "met" : "MISSED");
+    return !ok;
+}
+
 static bool in_goal(const Goal *g, const char *file)
 {
     for (int i = 0; i < g->nprefix; i++) {
@@ -654,19 +687,10 @@ static int report(const int *order, bool fail_under)
 
         u[f] = union_of(f, -1);
         rec_totals(u[f], &t);
-        say("%-44s %6.1f%% %6ld/%-7ld %6.1f%% %4ld/%-5ld %6.1f%% %5ld/%-6ld\n",
-            files[f], pct(t.lh, t.lf), t.lh, t.lf, pct(t.fnh, t.fnf), t.fnh,
-            t.fnf, pct(t.brh, t.brf), t.brh, t.brf);
-        all.lf += t.lf;
-        all.lh += t.lh;
-        all.fnf += t.fnf;
-        all.fnh += t.fnh;
-        all.brf += t.brf;
-        all.brh += t.brh;
+        say_row(files[f], &t);
+        tot_add(&all, &t);
     }
-    say("%-44s %6.1f%% %6ld/%-7ld %6.1f%% %4ld/%-5ld %6.1f%% %5ld/%-6ld\n", "total",
-        pct(all.lh, all.lf), all.lh, all.lf, pct(all.fnh, all.fnf), all.fnh,
-        all.fnf, pct(all.brh, all.brf), all.brh, all.brf);
+    say_row("total", &all);
 
     if (ngoal) {
         say("\ngoals\n");
@@ -683,35 +707,15 @@ static int report(const int *order, bool fail_under)
                 continue;
             }
             rec_totals(u[f], &x);
-            t.lf += x.lf;
-            t.lh += x.lh;
-            t.fnf += x.fnf;
-            t.fnh += x.fnh;
-            t.brf += x.brf;
-            t.brh += x.brh;
+            tot_add(&t, &x);
         }
         buf[0] = 0;
-        if (goals[g].min_line >= 0) {
-            bool ok = t.lf && pct(t.lh, t.lf) >= goals[g].min_line;
-
-            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "  lines %.1f%% (goal %.0f%%) %s",
-                          pct(t.lh, t.lf), goals[g].min_line, ok ? "met" : "MISSED");
-            missed += !ok;
-        }
-        if (goals[g].min_branch >= 0) {
-            bool ok = t.brf && pct(t.brh, t.brf) >= goals[g].min_branch;
-
-            n += snprintf(buf + n, sizeof(buf) - (size_t)n, "  branches %.1f%% (goal %.0f%%) %s",
-                          pct(t.brh, t.brf), goals[g].min_branch, ok ? "met" : "MISSED");
-            missed += !ok;
-        }
-        if (goals[g].min_func >= 0) {
-            bool ok = t.fnf && pct(t.fnh, t.fnf) >= goals[g].min_func;
-
-            snprintf(buf + n, sizeof(buf) - (size_t)n, "  functions %.1f%% (goal %.0f%%) %s",
-                     pct(t.fnh, t.fnf), goals[g].min_func, ok ? "met" : "MISSED");
-            missed += !ok;
-        }
+        missed += goal_part(buf, &n, sizeof(buf), "lines", t.lh, t.lf,
+                            goals[g].min_line);
+        missed += goal_part(buf, &n, sizeof(buf), "branches", t.brh, t.brf,
+                            goals[g].min_branch);
+        missed += goal_part(buf, &n, sizeof(buf), "functions", t.fnh, t.fnf,
+                            goals[g].min_func);
         say("  %-14s%s\n", goals[g].name, buf);
     }
 
