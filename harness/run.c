@@ -262,17 +262,30 @@ static const char *const *guest_env(Run *r)
     return env;
 }
 
-/* Commands that run driver code carry make-it-fail once a kernel fault is
- * armed: the kernel's fault injection is then scoped to them (task-filter),
- * never to the agent, the shell or other tasks. */
+/* Commands that run driver code opt in to kernel faults once one is armed
+ * (GAUNTLET_MAKE_IT_FAIL): failslab and fail_page_alloc are then scoped to
+ * their workers (task-filter), never to the agent, the shell or other
+ * tasks. */
 static char *scoped(Run *r, const char *cmd)
 {
+    bool alloc = false;
     char *s;
 
     if (!r->kfault_armed) {
         return strdup(cmd);
     }
-    if (asprintf(&s, "echo 1 > /proc/self/make-it-fail && %s", cmd) < 0) {
+    for (int i = 0; i < r->nkfault; i++) {
+        alloc |= strcmp(r->kfault_dirs[i], "fail_function") != 0;
+    }
+    /* A failing allocation in the shell's fork or exec would end the
+     * command before it reaches the driver: with failslab or
+     * fail_page_alloc armed, the command opts in itself (kestrelctl's
+     * workers set /proc/thread-self/make-it-fail once they are ready).
+     * fail_function is not task-filtered (do_kfault): nothing to set. */
+    if (!alloc) {
+        return strdup(cmd);
+    }
+    if (asprintf(&s, "export GAUNTLET_MAKE_IT_FAIL=1; %s", cmd) < 0) {
         abort();
     }
     return s;
@@ -1075,7 +1088,7 @@ static int do_kfault(Run *r, const GsStep *st)
     snprintf(cmd, sizeof(cmd),
              "set -e; d=/sys/kernel/debug/%s; "
              "%s%s%s%s"
-             "echo Y > $d/task-filter; echo 2 > $d/verbose; "
+             "echo %s > $d/task-filter; echo 2 > $d/verbose; "
              "echo 1000 > $d/verbose_ratelimit_interval_ms; "
              "echo 5 > $d/verbose_ratelimit_burst; "
              "[ -e $d/ignore-gfp-wait ] && echo N > $d/ignore-gfp-wait; "
@@ -1088,6 +1101,10 @@ static int do_kfault(Run *r, const GsStep *st)
              st->u.kfault.function ? st->u.kfault.function : "",
              st->u.kfault.function ? " > $d/inject; " : "",
              fnret,
+             /* fail_function's kprobe is an int3 trap: its handler runs in
+              * NMI-like context, where in_task() is false and the task
+              * filter would never match.  The function is the scope. */
+             st->u.kfault.function ? "N" : "Y",
              st->u.kfault.interval, st->u.kfault.times, st->u.kfault.space,
              st->u.kfault.probability);
     ok = guest_ok(r, cmd, 30);

@@ -1002,10 +1002,13 @@ static uint64_t rnd(struct stress_thread *t)
 	return mix64(t->rng);
 }
 
+/* Errors a request may legitimately end with while the device or the
+ * kernel misbehaves on purpose (ENOMEM: an allocation failed under the
+ * kernel's fault injection). */
 static bool is_soft_error(int err)
 {
 	return err == EIO || err == ENODEV || err == ETIMEDOUT || err == EINTR ||
-	       err == EAGAIN || err == ECANCELED || err == ENXIO;
+	       err == EAGAIN || err == ECANCELED || err == ENXIO || err == ENOMEM;
 }
 
 /*
@@ -1168,6 +1171,28 @@ static bool stress_complete(struct stress_thread *t, struct kestrel_io *ios,
 	return good || c->keep_going;
 }
 
+/*
+ * Kernel fault injection (the harness's kfault step with failslab or
+ * fail_page_alloc, task-filter=Y) fails only tasks that set make-it-fail.
+ * The harness cannot set it on the shell: exec and thread creation would
+ * fail first.  With GAUNTLET_MAKE_IT_FAIL=1 each worker sets it on itself
+ * once its buffers and file are ready, so the failures land in its I/O.
+ */
+static void fail_self(void)
+{
+	const char *e = getenv("GAUNTLET_MAKE_IT_FAIL");
+	int fd;
+
+	if (!e || strcmp(e, "1"))
+		return;
+	fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		fprintf(stderr, "kestrelctl: cannot set make-it-fail: %s\n",
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static void *stress_main(void *arg)
 {
 	struct stress_thread *t = arg;
@@ -1179,6 +1204,8 @@ static void *stress_main(void *arg)
 	uint8_t *exp = xalloc(c->bs);
 	double end = now_s() + c->duration;
 	int fd = dev_open();
+
+	fail_self();
 
 	/* --prefill: write the whole range once so that every read is checked */
 	for (uint64_t idx = 0; c->prefill && idx < t->nblk && !atomic_load(&stress_stop);) {
@@ -1836,7 +1863,7 @@ static void usage(FILE *f)
 "        N threads on disjoint LBA ranges, batches of up to qd requests;\n"
 "        with --verify every read (and a final read-back) is checked;\n"
 "        --prefill writes the whole range first (then every read is checked).\n"
-"        --allow-errors tolerates I/O errors (EIO, ENODEV, ETIMEDOUT...),\n"
+"        --allow-errors tolerates I/O errors (EIO, ENODEV, ETIMEDOUT, ENOMEM...),\n"
 "        never a mismatch on a read that succeeded.\n"
 "  selftest-ioctl                check the ioctl error contract\n",
 		DEFAULT_DEV, KESTREL_TIMEOUT_MIN_MS, KESTREL_TIMEOUT_MAX_MS);
