@@ -17,7 +17,10 @@
 # Targets: fuzz_ioctl >= 100000/s, fuzz_completion and fuzz_device
 # >= 20000/s (the "goal" column); fuzz_fault_rules and fuzz_scenario have
 # no goal.  The machine should be otherwise idle: the figures are wall
-# clock on core 0, and the load average is printed with them.
+# clock on core 0, and the load average is printed with them.  On a shared
+# machine the "cpu" column helps: executions per second of CPU time the
+# target got (user + system, from /usr/bin/time), what one core of its own
+# would give, cache contention aside.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/fuzz/clang}
@@ -34,6 +37,9 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+timer=
+[ -x /usr/bin/time ] && timer=timed
+timed() { /usr/bin/time -f '%U %S' -o "$work/time" "$@"; }
 echo "fuzz-speed: $runs runs per target, $reps repeats; load average" \
     "$(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 rep=1
@@ -41,29 +47,39 @@ while [ "$rep" -le "$reps" ]; do
     for t in $targets; do
         seeds=$(ls "$root/fuzz/corpus/$t"/* | paste -sd, -)
         start=$(date +%s.%N)
-        taskset -c 0 "$bin/$t" -runs="$runs" -seed=1 -print_final_stats=1 \
-            -dict="$root/fuzz/dict/$t.dict" -seed_inputs="$seeds" \
-            >"$work/$t.log" 2>&1 ||
+        $timer taskset -c 0 "$bin/$t" -runs="$runs" -seed=1 \
+            -print_final_stats=1 -dict="$root/fuzz/dict/$t.dict" \
+            -seed_inputs="$seeds" >"$work/$t.log" 2>&1 ||
             { tail -n 30 "$work/$t.log" >&2; echo "$t failed" >&2; exit 1; }
         end=$(date +%s.%N)
         units=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log")
         echo "$units $start $end" |
             awk '{ printf "%d\n", $1 / ($3 - $2) }' >>"$work/$t.rates"
+        if [ -n "$timer" ]; then
+            echo "$units $(cat "$work/time")" |
+                awk '{ printf "%d\n", $1 / ($2 + $3) }' >>"$work/$t.cpu"
+        else
+            echo 0 >>"$work/$t.cpu"
+        fi
     done
     rep=$((rep + 1))
 done
-printf '%-18s %12s %18s %10s\n' target execs/s range goal
+median() { # file: "median min-max" of its numbers
+    sort -n "$1" | awk '{ r[NR] = $1 }
+        END {
+            m = NR % 2 ? r[(NR + 1) / 2] : int((r[NR / 2] + r[NR / 2 + 1]) / 2)
+            printf "%d %s\n", m, r[1] "-" r[NR]
+        }'
+}
+printf '%-18s %10s %16s %10s %16s %8s\n' target execs/s range cpu range goal
 for t in $targets; do
     case $t in
         fuzz_ioctl) goal=100000 ;;
         fuzz_device|fuzz_completion) goal=20000 ;;
         *) goal=- ;;
     esac
-    sort -n "$work/$t.rates" | awk -v t="$t" -v g="$goal" '
-        { r[NR] = $1 }
-        END {
-            med = NR % 2 ? r[(NR + 1) / 2] : int((r[NR / 2] + r[NR / 2 + 1]) / 2)
-            printf "%-18s %12d %18s %10s\n", t, med, r[1] "-" r[NR], g
-        }'
+    # shellcheck disable=SC2046
+    printf '%-18s %10s %16s %10s %16s %8s\n' "$t" $(median "$work/$t.rates") \
+        $(median "$work/$t.cpu") "$goal"
 done
 echo "fuzz-speed: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
