@@ -3,23 +3,29 @@
 #
 # Executions per second of each Gauntlet fuzz target, single core.
 #
-#   bench/fuzz-speed.sh [FUZZ_BIN_DIR] [RUNS]
+#   bench/fuzz-speed.sh [FUZZ_BIN_DIR] [RUNS] [REPEATS]
 #
 # FUZZ_BIN_DIR: where fuzz_<target> binaries are (default: build/fuzz/clang,
 # built first with a clang-14 sub-build in /tmp if missing).  RUNS: per
-# target (default 200000).  Each target starts from its checked-in seed
-# corpus (fuzz/corpus/<target>, given as -seed_inputs: no corpus directory,
-# so no time goes into writing new units to disk) with -seed=1 and its
-# dictionary; the rate is libFuzzer's own
-# stat::number_of_executed_units divided by the wall time of the run.
+# target (default 200000).  REPEATS: runs of each target (default 3; the
+# targets take turns, so a burst of load elsewhere spreads over all of
+# them); the table gives the median and the range.  Each run starts from
+# the target's checked-in seed corpus (fuzz/corpus/<target>, given as
+# -seed_inputs: no corpus directory, so no time goes into writing new
+# units to disk) with -seed=1 and its dictionary; the rate is libFuzzer's
+# own stat::number_of_executed_units divided by the wall time of the run.
 # Targets: fuzz_ioctl >= 100000/s, fuzz_completion and fuzz_device
 # >= 20000/s (the "goal" column); fuzz_fault_rules and fuzz_scenario have
 # no goal.  The machine should be otherwise idle: the figures are wall
-# clock on core 0.
+# clock on core 0, and the load average is printed with them.  On a shared
+# machine the "cpu" column helps: executions per second of CPU time the
+# target got (user + system, from /usr/bin/time), what one core of its own
+# would give, cache contention aside.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/fuzz/clang}
 runs=${2:-200000}
+reps=${3:-3}
 targets="fuzz_device fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario"
 
 if [ ! -x "$bin/fuzz_device" ] || [ ! -x "$bin/fuzz_scenario" ]; then
@@ -31,21 +37,49 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-printf '%-18s %12s %10s %8s\n' target execs/s goal units
+timer=
+[ -x /usr/bin/time ] && timer=timed
+timed() { /usr/bin/time -f '%U %S' -o "$work/time" "$@"; }
+echo "fuzz-speed: $runs runs per target, $reps repeats; load average" \
+    "$(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
+rep=1
+while [ "$rep" -le "$reps" ]; do
+    for t in $targets; do
+        seeds=$(ls "$root/fuzz/corpus/$t"/* | paste -sd, -)
+        start=$(date +%s.%N)
+        $timer taskset -c 0 "$bin/$t" -runs="$runs" -seed=1 \
+            -print_final_stats=1 -dict="$root/fuzz/dict/$t.dict" \
+            -seed_inputs="$seeds" >"$work/$t.log" 2>&1 ||
+            { tail -n 30 "$work/$t.log" >&2; echo "$t failed" >&2; exit 1; }
+        end=$(date +%s.%N)
+        units=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log")
+        echo "$units $start $end" |
+            awk '{ printf "%d\n", $1 / ($3 - $2) }' >>"$work/$t.rates"
+        if [ -n "$timer" ]; then
+            echo "$units $(cat "$work/time")" |
+                awk '{ printf "%d\n", $1 / ($2 + $3) }' >>"$work/$t.cpu"
+        else
+            echo 0 >>"$work/$t.cpu"
+        fi
+    done
+    rep=$((rep + 1))
+done
+median() { # file: "median min-max" of its numbers
+    sort -n "$1" | awk '{ r[NR] = $1 }
+        END {
+            m = NR % 2 ? r[(NR + 1) / 2] : int((r[NR / 2] + r[NR / 2 + 1]) / 2)
+            printf "%d %s\n", m, r[1] "-" r[NR]
+        }'
+}
+printf '%-18s %10s %16s %10s %16s %8s\n' target execs/s range cpu range goal
 for t in $targets; do
     case $t in
         fuzz_ioctl) goal=100000 ;;
         fuzz_device|fuzz_completion) goal=20000 ;;
         *) goal=- ;;
     esac
-    seeds=$(ls "$root/fuzz/corpus/$t"/* | paste -sd, -)
-    start=$(date +%s.%N)
-    taskset -c 0 "$bin/$t" -runs="$runs" -seed=1 -print_final_stats=1 \
-        -dict="$root/fuzz/dict/$t.dict" -seed_inputs="$seeds" \
-        >"$work/$t.log" 2>&1 ||
-        { tail -n 30 "$work/$t.log" >&2; echo "$t failed" >&2; exit 1; }
-    end=$(date +%s.%N)
-    units=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log")
-    rate=$(echo "$units $start $end" | awk '{ printf "%d", $1 / ($3 - $2) }')
-    printf '%-18s %12s %10s %8s\n' "$t" "$rate" "$goal" "$units"
+    # shellcheck disable=SC2046
+    printf '%-18s %10s %16s %10s %16s %8s\n' "$t" $(median "$work/$t.rates") \
+        $(median "$work/$t.cpu") "$goal"
 done
+echo "fuzz-speed: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

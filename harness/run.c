@@ -246,6 +246,7 @@ static bool vm_dead(Run *r)
 static const char *const *guest_env(Run *r)
 {
     static char dev[512], stress[1024], ioread[1024], stats[512], target[128];
+    static char seed[48];
     static const char *env[8];
 
     snprintf(dev, sizeof(dev), "GAUNTLET_DEV=%s", r->t->env_dev);
@@ -253,12 +254,14 @@ static const char *const *guest_env(Run *r)
     snprintf(ioread, sizeof(ioread), "GAUNTLET_IO_READ=%s", r->t->env_io_read);
     snprintf(stats, sizeof(stats), "GAUNTLET_STATS=%s", r->t->stats);
     snprintf(target, sizeof(target), "GAUNTLET_TARGET=%s", r->t->name);
+    snprintf(seed, sizeof(seed), "GAUNTLET_SEED=%" PRIu64, r->seed);
     env[0] = dev;
     env[1] = stress;
     env[2] = ioread;
     env[3] = stats;
     env[4] = target;
-    env[5] = NULL;
+    env[5] = seed;
+    env[6] = NULL;
     return env;
 }
 

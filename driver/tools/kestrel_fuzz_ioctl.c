@@ -4,7 +4,7 @@
  * checked against the contract of include/uapi/kestrel.h and datasheet 14.
  *
  *   kestrelctl [-d DEV] fuzz-ioctl [--seed S] [--threads N] [--duration SEC]
- *                                  [--ops N] [--lba L --blocks N]
+ *                                  [--ops N] [--lba L --blocks N] [--faults]
  *
  * Each of N threads opens the device and issues random ioctls: every
  * KESTREL_IOC_* command and arbitrary command numbers (random, 'K' with a
@@ -48,6 +48,22 @@
  * types 0x00, 'X', 'f', 0x94 and the FIO* numbers) are never sent: the
  * kernel answers them before the driver, some with side effects.
  *
+ * --faults: the device has fault rules active (completions dropped,
+ * delayed, duplicated or with a bogus status, interrupts lost, fatal
+ * errors...).  A request the driver validated may then fail in the ways a
+ * misbehaving device explains and the driver documents (kestrel_io.c):
+ * -EIO (transfer or media error, retries used up, dead controller),
+ * -EINVAL, -ERANGE or -EOPNOTSUPP (the device rejected it:
+ * kestrel_status_to_errno()), -ENODEV.  Everything else is checked as
+ * without faults: the ioctl return codes (a SUBMIT that validation accepts
+ * still returns 0 unless the device is dead or gone), what is written
+ * back, `completed`, the counters.  Valid timeouts set are at most
+ * FAULT_TIMEOUT_MS, so a dropped completion costs seconds, not minutes.
+ * After the storm the timeout is restored and the device is left to
+ * settle, but its state and data are not judged: the faults are still
+ * active.  That is the caller's next step, once the rules are cleared (a
+ * run without --faults, or `kestrelctl read --verify`).
+ *
  * Exit status: 0 when no contract violation was seen, 1 otherwise, 2 usage.
  */
 #define _GNU_SOURCE
@@ -74,6 +90,7 @@
 #define PAGE		4096u
 #define MAX_SHOWN	20	/* violations printed in full */
 #define MAX_THREADS	64
+#define FAULT_TIMEOUT_MS 2000	/* --faults: longest valid timeout set */
 
 enum op_kind {
 	OP_INFO, OP_STATS, OP_GET_TIMEOUT, OP_SET_TIMEOUT, OP_SUBMIT,
@@ -114,6 +131,7 @@ struct cfg {
 	uint64_t ops;		/* per thread; 0: until the duration is over */
 	uint64_t lba, blocks;	/* the only blocks a WRITE may name */
 	bool have_range;
+	bool faults;		/* device faults active: see the top */
 };
 
 struct fz {
@@ -534,6 +552,9 @@ static void op_timeout(struct fz *t, bool set)
 		in.timeout_ms = 100 + (uint32_t)below(t, 10000);
 	else
 		in.timeout_ms = bad[below(t, 5)];
+	if (cfg.faults && in.timeout_ms > FAULT_TIMEOUT_MS &&
+	    in.timeout_ms <= KESTREL_TIMEOUT_MAX_MS)
+		in.timeout_ms = FAULT_TIMEOUT_MS;
 	if (one_in(t, 6)) {
 		if (one_in(t, 2))
 			in.size = bad_size(t, in.size);
@@ -964,7 +985,9 @@ static void op_submit(struct fz *t)
 		t->results[slot_of(-res)]++;
 		if (res == 0)
 			completed++;
-		else if (res != -EIO && res != -ENODEV)
+		else if (res != -EIO && res != -ENODEV &&
+			 !(cfg.faults && (res == -EINVAL || res == -ERANGE ||
+					  res == -EOPNOTSUPP)))
 			violation(t, "request %u (%s lba %" PRIu64 " nblocks %u) "
 				  "of a valid batch has result %d (%s)", i,
 				  loc[i].opcode == KESTREL_IO_READ ? "READ" :
@@ -1048,6 +1071,39 @@ static int rw(int fd, uint8_t op, uint64_t lba, uint32_t nb, void *buf,
 		return errno;
 	*result = io.result;
 	return s.completed == (io.result == 0) ? 0 : EPROTO;
+}
+
+/*
+ * --faults: restore the timeout, let a reset or recovery settle, report
+ * the state.  Not judged beyond the timeout: the faults are still active.
+ */
+static int after_faulty_storm(int fd)
+{
+	struct kestrel_timeout to;
+	struct kestrel_info info;
+	double until = now_s() + 30;
+	int err;
+
+	memset(&to, 0, sizeof(to));
+	to.size = sizeof(to);
+	to.timeout_ms = g.timeout0;
+	if (ioctl(fd, KESTREL_IOC_SET_TIMEOUT, &to)) {
+		fprintf(stderr, "fuzz-ioctl: FAIL: restoring the timeout: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	do {
+		err = get_info(fd, &info);
+		if (err || info.state != KESTREL_STATE_RESETTING)
+			break;
+		usleep(50000);
+	} while (now_s() < until);
+	printf("fuzz-ioctl: after the storm (faults active, not judged): %s%s\n",
+	       err ? "GET_INFO: " : "state ",
+	       err ? strerror(err) : info.state == KESTREL_STATE_LIVE ? "LIVE" :
+	       info.state == KESTREL_STATE_DEAD ? "DEAD" :
+	       info.state == KESTREL_STATE_REMOVED ? "REMOVED" : "other");
+	return 0;
 }
 
 /* Returns the number of problems found. */
@@ -1155,13 +1211,15 @@ void kestrel_fuzz_ioctl_usage(FILE *f)
 {
 	fprintf(f,
 "  fuzz-ioctl [--seed S] [--threads N] [--duration SEC] [--ops N]\n"
-"             [--lba L --blocks N]\n"
+"             [--lba L --blocks N] [--faults]\n"
 "        N threads (default 4) of seeded random ioctls for SEC seconds\n"
 "        (default 30) or N ops per thread: every KESTREL_IOC_*, unknown\n"
 "        commands, bad sizes, fields and pointers, SUBMIT batches, RESETs\n"
 "        and timeout changes; every result is checked against the UAPI\n"
 "        contract, then the device must be LIVE and read/write correctly.\n"
-"        WRITEs stay inside [L, L+N) (none without --lba/--blocks).\n");
+"        WRITEs stay inside [L, L+N) (none without --lba/--blocks).\n"
+"        --faults: device faults are active; requests may fail as they\n"
+"        explain, and the device is not judged after the storm.\n");
 }
 
 static uint64_t fz_num(const char *opt, const char *s)
@@ -1214,6 +1272,8 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 			cfg.lba = fz_num(a, v), have_lba = true, i++;
 		else if (!strcmp(a, "--blocks"))
 			cfg.blocks = fz_num(a, v), have_blocks = true, i++;
+		else if (!strcmp(a, "--faults"))
+			cfg.faults = true;
 		else {
 			fprintf(stderr, "kestrelctl: fuzz-ioctl: unknown argument "
 				"'%s'\n", a);
@@ -1279,9 +1339,10 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 		return 2;
 	}
 	printf("fuzz-ioctl: seed %" PRIu64 " threads %u duration %gs ops/thread "
-	       "%" PRIu64 " write range %s%" PRIu64 "+%" PRIu64 " (device: %" PRIu64
-	       " blocks of %u, max_xfer %u, max_segs %u, timeout %u ms)\n",
+	       "%" PRIu64 "%s write range %s%" PRIu64 "+%" PRIu64 " (device: %"
+	       PRIu64 " blocks of %u, max_xfer %u, max_segs %u, timeout %u ms)\n",
 	       cfg.seed, cfg.threads, cfg.duration, cfg.ops,
+	       cfg.faults ? " faults active" : "",
 	       cfg.have_range ? "lba " : "none ", cfg.lba, cfg.blocks,
 	       g.capacity, g.bs, g.max_xfer, g.max_segs, g.timeout0);
 	fflush(stdout);
@@ -1335,7 +1396,7 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 			printf(" %s %" PRIu64, err_slot_names[k], results[k]);
 	printf("\n");
 
-	bad = after_storm(fd);
+	bad = cfg.faults ? after_faulty_storm(fd) : after_storm(fd);
 	close(fd);
 	printf("fuzz-ioctl: seed %" PRIu64 ": %" PRIu64 " contract violations, "
 	       "%d failures after the storm: %s\n", cfg.seed, violations, bad,

@@ -358,13 +358,17 @@ static void kestrel_free_cmd(KestrelCmd *cmd)
     cmd->state = KESTREL_CMD_FREE;
 }
 
-/* Forget every command; those with backend I/O in flight become orphans. */
+/*
+ * Forget every command; those with backend I/O in flight become orphans.
+ * Only the first cfg.queue_depth slots are ever handed out
+ * (kestrel_alloc_cmd), so the others are always free.
+ */
 static void kestrel_abort_all(KestrelCore *c)
 {
     unsigned i;
 
     c->generation++;
-    for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
+    for (i = 0; i < c->cfg.queue_depth; i++) {
         if (c->cmds[i].state != KESTREL_CMD_IO) {
             kestrel_free_cmd(&c->cmds[i]);
         }
