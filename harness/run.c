@@ -1730,8 +1730,12 @@ static int snapshot_find(Run *r, const char *dir, const char *key, Snapshot *sn)
         /* a truncated stream is refused here, with a clear reason */
         if (json_object_object_get_ex(m, "mig_bytes", &v) && !stat(sn->mig, &sb) &&
             sb.st_size != json_object_get_int64(v)) {
-            logf_(r, "snapshot %s: vm.mig has %lld bytes, %" PRId64 " were saved",
+            logf_(r, "snapshot %s: vm.mig has %lld bytes, %" PRId64 " were "
+                  "saved (truncated or damaged): discarded, saving a new one",
                   dir, (long long)sb.st_size, json_object_get_int64(v));
+            snprintf(r->snapshot_note, sizeof(r->snapshot_note), "discarded "
+                     "%s: vm.mig has %lld bytes, %" PRId64 " were saved; ", dir,
+                     (long long)sb.st_size, json_object_get_int64(v));
             ok = -1;
         } else {
             ok = sn->accel[0] ? 1 : 0;
@@ -1830,13 +1834,19 @@ static int snapshot_save(Run *r, const char *dir, const char *key)
             saved = -1;
         }
     }
-    if (saved == 0) {
-        logf_(r, "snapshot saved in %s (%.2f s)", dir, gvm_now() - t);
-        snprintf(r->snapshot_note, sizeof(r->snapshot_note), "saved %s", dir);
-    } else {
-        logf_(r, "snapshot not saved: %s", err);
-        snprintf(r->snapshot_note, sizeof(r->snapshot_note), "not saved: %s", err);
-        remove_tree(r, tmp);
+    {
+        size_t l = strlen(r->snapshot_note);   /* keep a "discarded" note */
+
+        if (saved == 0) {
+            logf_(r, "snapshot saved in %s (%.2f s)", dir, gvm_now() - t);
+            snprintf(r->snapshot_note + l, sizeof(r->snapshot_note) - l,
+                     "saved %s", dir);
+        } else {
+            logf_(r, "snapshot not saved: %s", err);
+            snprintf(r->snapshot_note + l, sizeof(r->snapshot_note) - l,
+                     "not saved: %s", err);
+            remove_tree(r, tmp);
+        }
     }
     if (r->vm && gvm_resume(r->vm, err, sizeof(err)) < 0) {
         return fail_(r, GR_ERROR, "snapshot", "continuing the VM after saving "
@@ -1862,6 +1872,27 @@ static int snapshot_restore(Run *r, const GsStep *boot_st, const Snapshot *sn)
     r->integrity_written = sn->integrity_written;
     snprintf(r->snapshot_note, sizeof(r->snapshot_note), "restored %s (saved by "
              "%s)", sn->dir, sn->built_by);
+    /* The guest's monotonic clocks go on from the save (QEMU migrates the
+     * virtual clock and the TSC offset: no jump, so no hung-task or RCU
+     * stall report), but its wall clock is as old as the snapshot.  Set it
+     * to the host's, which a cold boot reads from the RTC (libvirt does
+     * the same after a restore, with guest-set-time). */
+    {
+        char cmd[128];
+        struct timespec now;
+        int ok;
+
+        clock_gettime(CLOCK_REALTIME, &now);
+        snprintf(cmd, sizeof(cmd), "date -u -s @%lld >/dev/null",
+                 (long long)now.tv_sec);
+        ok = guest_ok(r, cmd, 10);
+        if (ok < 0) {
+            return -1;
+        }
+        if (!ok) {
+            logf_(r, "restore: setting the guest's wall clock failed");
+        }
+    }
     /* the restored driver must really be live, as after a load step */
     if (r->module_loaded && any_present(r)) {
         if (wait_ready(r, (double)r->t->ready_timeout, false) < 0) {

@@ -193,12 +193,15 @@ static void xml_escape(FILE *f, const char *s)
     }
 }
 
+static bool repro_snapshot;    /* --snapshot: the repro line says so too */
+
 static void repro_line(char *buf, size_t len, const char *prefix, const Item *it,
                        const char *target_override, const char *flavour)
 {
-    snprintf(buf, len, "%s %s%s%s%s%s", prefix, it->path,
+    snprintf(buf, len, "%s %s%s%s%s%s%s", prefix, it->path,
              target_override ? " --target " : "", target_override ? target_override : "",
-             flavour ? " --kernel " : "", flavour ? flavour : "");
+             flavour ? " --kernel " : "", flavour ? flavour : "",
+             repro_snapshot ? " --snapshot" : "");
 }
 
 static void write_reports(const char *out, Item *items, size_t n, double wall,
@@ -568,6 +571,7 @@ int main(int argc, char **argv)
         }
         /* absolute: QEMU's migration command runs it through a shell */
         cfg.snapshot_dir = realpath(snapshot_dir, NULL);
+        repro_snapshot = true;
         if (!cfg.snapshot_dir) {
             fprintf(stderr, "gauntlet: snapshot dir %s: %s\n", snapshot_dir,
                     strerror(errno));
