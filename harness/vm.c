@@ -215,9 +215,12 @@ static int migration_wait(Gvm *vm, const char *what, int timeout_ms, char *err,
 
         if (rep->rc != GQ_OK) {
             char msg[1024];
+            bool closed = gq_is_closed(vm->qmp);
 
-            snprintf(msg, sizeof(msg), "%s: query-migrate: %s", what,
-                     gq_error(vm->qmp));
+            /* QEMU gone is the news, not the QMP error it caused */
+            snprintf(msg, sizeof(msg), "%s: %s%s", what, closed ?
+                     "QEMU exited during the migration" : "query-migrate: ",
+                     closed ? "" : gq_error(vm->qmp));
             gq_reply_free(rep);
             qemu_trouble(vm, msg, err, errlen);
             return -1;
