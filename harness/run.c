@@ -1762,8 +1762,8 @@ static void snapshot_discard(Run *r, const Snapshot *sn)
 }
 
 /* Save the VM just booted and loaded into dir (under the lock), then let it
- * go on.  A failed save leaves this run cold; -1 only when the VM could not
- * be continued. */
+ * go on.  0 saved; 1 not saved (this run goes on cold; e.g. a device QEMU
+ * cannot migrate); -1 when the VM could not be continued. */
 static int snapshot_save(Run *r, const char *dir, const char *key)
 {
     char tmp[4200], path[4300], err[4096];
@@ -1852,7 +1852,7 @@ static int snapshot_save(Run *r, const char *dir, const char *key)
         return fail_(r, GR_ERROR, "snapshot", "continuing the VM after saving "
                      "it: %s", err);
     }
-    return 0;
+    return saved == 0 ? 0 : 1;
 }
 
 /* Start from sn instead of booting and loading. */
@@ -1904,8 +1904,9 @@ static int snapshot_restore(Run *r, const GsStep *boot_st, const Snapshot *sn)
     return 0;
 }
 
-/* Marker of a build that failed (boot or load) in this runner invocation:
- * later scenarios with the key boot cold at once, without waiting. */
+/* Marker of a snapshot that could not be made in this runner invocation
+ * (its boot or load failed, or the save did): later scenarios with the key
+ * boot cold at once instead of queueing behind the lock to fail again. */
 static bool snapshot_failed_here(const char *marker)
 {
     char *text = gvm_file_read(marker, 0, NULL);
@@ -1913,6 +1914,16 @@ static bool snapshot_failed_here(const char *marker)
 
     free(text);
     return pid == (long)getppid();
+}
+
+static void snapshot_mark_failed(const char *marker, const char *why)
+{
+    FILE *f = fopen(marker, "w");
+
+    if (f) {
+        fprintf(f, "%ld\n%s\n", (long)getppid(), why);
+        fclose(f);
+    }
 }
 
 /*
@@ -1961,10 +1972,15 @@ static int snapshot_start(Run *r)
         snapshot_discard(r, &sn);
     }
     if (snapshot_failed_here(failp)) {
-        logf_(r, "snapshot %s: its boot and load failed earlier in this run; "
-              "booting", dir);
-        snprintf(r->snapshot_note, sizeof(r->snapshot_note), "not used: its "
-                 "boot and load failed earlier in this run");
+        char *why = gvm_file_read(failp, 0, NULL);
+        char *nl = strchr(why, '\n');
+
+        logf_(r, "snapshot %s: could not be made earlier in this run (%s); "
+              "booting", dir, nl ? nl + 1 : "");
+        snprintf(r->snapshot_note, sizeof(r->snapshot_note), "not used: could "
+                 "not be made earlier in this run: %s", nl ? nl + 1 : "");
+        one_line(r->snapshot_note);
+        free(why);
         close(lock);
         free(key);
         return 0;
@@ -1972,15 +1988,15 @@ static int snapshot_start(Run *r)
     /* Build it: this scenario's own boot and load, judged as usual. */
     logf_(r, "snapshot %s: none yet; booting to save one", dir);
     if (run_steps(r, r->s->steps, n) < 0) {
-        FILE *f = fopen(failp, "w");
+        snapshot_mark_failed(failp, r->reason);
+        rc = -1;
+    } else {
+        int saved = snapshot_save(r, dir, key);
 
-        if (f) {
-            fprintf(f, "%ld\n%s\n", (long)getppid(), r->reason);
-            fclose(f);
+        if (saved > 0) {
+            snapshot_mark_failed(failp, r->snapshot_note);
         }
-        rc = -1;
-    } else if (snapshot_save(r, dir, key) < 0) {
-        rc = -1;
+        rc = saved < 0 ? -1 : (int)n;
     }
     close(lock);
     free(key);
