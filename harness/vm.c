@@ -196,8 +196,9 @@ static void qemu_trouble(Gvm *vm, const char *what, char *err, size_t errlen)
         usleep(20000);      /* a failed incoming migration exits QEMU */
     }
     tail = gvm_file_tail(vm->qemu_log, 1500);
-    snprintf(err, errlen, "%s (QEMU %s); qemu.log: %s", what,
-             gvm_describe_exit(vm, how, sizeof(how)), tail);
+    snprintf(err, errlen, "%s (QEMU %s)%s%s", what,
+             gvm_describe_exit(vm, how, sizeof(how)), *tail ? "; qemu.log: " : "",
+             tail);
     free(tail);
 }
 
