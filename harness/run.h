@@ -29,6 +29,11 @@ typedef struct GrConfig {
     const char *const *kernel_allow;
     size_t n_kernel_allow;
     bool shell;                         /* interactive console, no steps */
+    /* Fast reset: scenarios that start with boot + load restore a VM saved
+     * after the same boot and load (made by the first one that needs it)
+     * instead of booting; snapshots live in snapshot_dir. */
+    bool snapshot;
+    const char *snapshot_dir;
 } GrConfig;
 
 /* Run one scenario against target t, artifacts in dir (created).  Writes

@@ -70,6 +70,12 @@ static void usage(FILE *f)
 "  --known-issues FILE    kernel reports that do not fail a scenario: one\n"
 "                         extended regex per line on a report's signature\n"
 "                         (blank lines and # comments ignored)\n"
+"  --snapshot             fast reset: scenarios that start with boot + load\n"
+"                         restore a VM saved after the same boot and load\n"
+"                         (the first such scenario saves it) instead of\n"
+"                         booting (docs/scenarios.md, \"Fast reset\")\n"
+"  --snapshot-dir DIR     where snapshots live (default: snapshots/ next to\n"
+"                         the results folder); delete it to start afresh\n"
 "  --list                 check and list the scenarios, run nothing\n"
 "  --shell                boot the first scenario's VM with the console on\n"
 "                         this terminal (gauntlet shell)\n");
@@ -242,12 +248,15 @@ static void xml_escape(FILE *f, const char *s)
     }
 }
 
+static bool repro_snapshot;    /* --snapshot: the repro line says so too */
+
 static void repro_line(char *buf, size_t len, const char *prefix, const Item *it,
                        const char *target_override, const char *flavour)
 {
-    snprintf(buf, len, "%s %s%s%s%s%s", prefix, it->path,
+    snprintf(buf, len, "%s %s%s%s%s%s%s", prefix, it->path,
              target_override ? " --target " : "", target_override ? target_override : "",
-             flavour ? " --kernel " : "", flavour ? flavour : "");
+             flavour ? " --kernel " : "", flavour ? flavour : "",
+             repro_snapshot ? " --snapshot" : "");
 }
 
 static void write_reports(const char *out, Item *items, size_t n, double wall,
@@ -415,7 +424,7 @@ int main(int argc, char **argv)
     enum {
         O_QEMU = 256, O_KERNEL, O_INITRD, O_DKERNEL, O_DINITRD, O_KVER, O_DKVER,
         O_FLAVOUR, O_TARGETS, O_TARGET, O_SUITE, O_HOST_TOOL, O_OUT, O_ACCEL,
-        O_SEED, O_LIST, O_SHELL, O_REPRO, O_KNOWN,
+        O_SEED, O_LIST, O_SHELL, O_REPRO, O_KNOWN, O_SNAPSHOT, O_SNAPSHOT_DIR,
     };
     static const struct option lopts[] = {
         { "qemu", required_argument, NULL, O_QEMU },
@@ -437,6 +446,8 @@ int main(int argc, char **argv)
         { "shell", no_argument, NULL, O_SHELL },
         { "repro-prefix", required_argument, NULL, O_REPRO },
         { "known-issues", required_argument, NULL, O_KNOWN },
+        { "snapshot", no_argument, NULL, O_SNAPSHOT },
+        { "snapshot-dir", required_argument, NULL, O_SNAPSHOT_DIR },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -444,6 +455,8 @@ int main(int argc, char **argv)
     const char *targets_dir = "harness/targets", *target_override = NULL;
     const char *suite = NULL, *out = NULL, *flavour = NULL;
     const char *repro = "./gauntlet run", *known = NULL;
+    const char *snapshot_dir = NULL;
+    char snapbuf[4200];
     char **paths = NULL;
     size_t npaths = 0;
     int jobs = 1, opt, bad = 0;
@@ -475,6 +488,8 @@ int main(int argc, char **argv)
         case O_LIST: list = true; break;
         case O_SHELL: cfg.shell = true; break;
         case O_REPRO: repro = optarg; break;
+        case O_SNAPSHOT: cfg.snapshot = true; break;
+        case O_SNAPSHOT_DIR: snapshot_dir = optarg; break;
         case 'j':
             jobs = atoi(optarg);
             if (jobs < 1 || jobs > 64) {
@@ -588,6 +603,39 @@ int main(int argc, char **argv)
         unlink(link);
         if (symlink(slash ? slash + 1 : base, link)) {
             /* not fatal */
+        }
+    }
+    if (cfg.snapshot) {
+        /* default: beside the results folder, shared by later runs */
+        if (!snapshot_dir) {
+            char base[4096], *slash;
+
+            snprintf(base, sizeof(base), "%s", out);
+            while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
+                base[strlen(base) - 1] = 0;
+            }
+            slash = strrchr(base, '/');
+            snprintf(snapbuf, sizeof(snapbuf), "%.*ssnapshots",
+                     slash ? (int)(slash - base + 1) : 0, base);
+            snapshot_dir = snapbuf;
+        }
+        if (mkdir(snapshot_dir, 0755) && errno != EEXIST) {
+            fprintf(stderr, "gauntlet: cannot create snapshot dir %s: %s\n",
+                    snapshot_dir, strerror(errno));
+            return 2;
+        }
+        if (strchr(snapshot_dir, '\'')) {
+            fprintf(stderr, "gauntlet: --snapshot-dir %s: a single quote is not "
+                    "supported\n", snapshot_dir);
+            return 2;
+        }
+        /* absolute: QEMU's migration command runs it through a shell */
+        cfg.snapshot_dir = realpath(snapshot_dir, NULL);
+        repro_snapshot = true;
+        if (!cfg.snapshot_dir) {
+            fprintf(stderr, "gauntlet: snapshot dir %s: %s\n", snapshot_dir,
+                    strerror(errno));
+            return 2;
         }
     }
     for (size_t i = 0; i < npaths; i++) {

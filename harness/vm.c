@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +185,157 @@ static void argv_free(Argv *a)
     free(a->v);
 }
 
+/* ---- save and restore (migration to and from a file) ----------------------- */
+
+/* Why QEMU is gone or stuck, for an error message: its exit and log tail. */
+static void qemu_trouble(Gvm *vm, const char *what, char *err, size_t errlen)
+{
+    char how[64], *tail;
+
+    for (double end = gvm_now() + 2; gvm_running(vm) && gvm_now() < end;) {
+        usleep(20000);      /* a failed incoming migration exits QEMU */
+    }
+    tail = gvm_file_tail(vm->qemu_log, 1500);
+    snprintf(err, errlen, "%s (QEMU %s)%s%s", what,
+             gvm_describe_exit(vm, how, sizeof(how)), *tail ? "; qemu.log: " : "",
+             tail);
+    free(tail);
+}
+
+/* Poll query-migrate until the migration (outgoing or incoming) completes,
+ * fails, QEMU exits or timeout_ms passes. */
+static int migration_wait(Gvm *vm, const char *what, int timeout_ms, char *err,
+                          size_t errlen)
+{
+    double end = gvm_now() + timeout_ms / 1000.0;
+    char status[64] = "none";
+
+    for (;;) {
+        GqReply *rep = gq_execute(vm->qmp, "query-migrate", NULL, 5000);
+        json_object *st;
+
+        if (rep->rc != GQ_OK) {
+            char msg[1024];
+            bool closed = gq_is_closed(vm->qmp);
+
+            /* QEMU gone is the news, not the QMP error it caused */
+            snprintf(msg, sizeof(msg), "%s: %s%s", what, closed ?
+                     "QEMU exited during the migration" : "query-migrate: ",
+                     closed ? "" : gq_error(vm->qmp));
+            gq_reply_free(rep);
+            qemu_trouble(vm, msg, err, errlen);
+            return -1;
+        }
+        if (rep->ret && json_object_object_get_ex(rep->ret, "status", &st)) {
+            snprintf(status, sizeof(status), "%s", json_object_get_string(st));
+        }
+        gq_reply_free(rep);
+        if (!strcmp(status, "completed")) {
+            return 0;
+        }
+        if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
+            char msg[1024];
+
+            snprintf(msg, sizeof(msg), "%s: migration %s", what, status);
+            qemu_trouble(vm, msg, err, errlen);
+            return -1;
+        }
+        if (gvm_now() >= end) {
+            char msg[1024];
+
+            snprintf(msg, sizeof(msg), "%s: migration not completed within "
+                     "%d ms (status '%s')", what, timeout_ms, status);
+            qemu_trouble(vm, msg, err, errlen);
+            return -1;
+        }
+        usleep(10000);
+    }
+}
+
+static int qmp_simple(Gvm *vm, const char *cmd, json_object *args,
+                      const char *what, char *err, size_t errlen)
+{
+    GqReply *rep = gq_execute(vm->qmp, cmd, args, 10000);
+    int rc = rep->rc;
+
+    if (rc != GQ_OK) {
+        char msg[1024];
+
+        snprintf(msg, sizeof(msg), "%s: %s", what, gq_error(vm->qmp));
+        qemu_trouble(vm, msg, err, errlen);
+    }
+    gq_reply_free(rep);
+    json_object_put(args);
+    return rc == GQ_OK ? 0 : -1;
+}
+
+/* A path that goes into a shell command between single quotes. */
+static bool shell_safe(const char *path, char *err, size_t errlen)
+{
+    if (strchr(path, '\'')) {
+        snprintf(err, errlen, "snapshot path %s: a single quote is not "
+                 "supported", path);
+        return false;
+    }
+    return true;
+}
+
+int gvm_save(Gvm *vm, const char *file, int timeout_ms, char *err,
+             size_t errlen)
+{
+    json_object *args;
+    char uri[4200];
+
+    if (!shell_safe(file, err, errlen)) {
+        return -1;
+    }
+    /* QEMU's default limit (128 MiB/s) would throttle a stopped guest */
+    args = json_object_new_object();
+    json_object_object_add(args, "max-bandwidth",
+                           json_object_new_int64(INT64_C(1) << 40));
+    if (qmp_simple(vm, "migrate-set-parameters", args, "save", err, errlen) < 0 ||
+        qmp_simple(vm, "stop", NULL, "save: stop", err, errlen) < 0) {
+        return -1;
+    }
+    snprintf(uri, sizeof(uri), "exec:cat > '%s'", file);
+    args = json_object_new_object();
+    json_object_object_add(args, "uri", json_object_new_string(uri));
+    if (qmp_simple(vm, "migrate", args, "save: migrate", err, errlen) < 0) {
+        return -1;
+    }
+    return migration_wait(vm, "save", timeout_ms, err, errlen);
+}
+
+int gvm_resume(Gvm *vm, char *err, size_t errlen)
+{
+    return qmp_simple(vm, "cont", NULL, "resume: cont", err, errlen);
+}
+
+/* Load the saved state into a QEMU started with -incoming defer, then let
+ * the guest run.  A stream QEMU cannot load makes it exit (QEMU 7.2 has no
+ * exit-on-error=false): that is reported with its log. */
+static int restore_incoming(Gvm *vm, const GvmOptions *opt, char *err,
+                            size_t errlen)
+{
+    json_object *args;
+    char uri[4200], what[4200];
+    int timeout = opt->incoming_timeout_ms > 0 ? opt->incoming_timeout_ms : 60000;
+
+    if (!shell_safe(opt->incoming, err, errlen)) {
+        return -1;
+    }
+    snprintf(what, sizeof(what), "restore from %s", opt->incoming);
+    snprintf(uri, sizeof(uri), "exec:cat '%s'", opt->incoming);
+    args = json_object_new_object();
+    json_object_object_add(args, "uri", json_object_new_string(uri));
+    if (qmp_simple(vm, "migrate-incoming", args, what, err, errlen) < 0 ||
+        migration_wait(vm, what, timeout, err, errlen) < 0) {
+        return -1;
+    }
+    /* the saved guest was stopped: it stays paused until told */
+    return qmp_simple(vm, "cont", NULL, what, err, errlen);
+}
+
 static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
                        size_t errlen, bool *boot_timed_out)
 {
@@ -206,7 +359,9 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     snprintf(vm->agent_sock, sizeof(vm->agent_sock), "%s/agent.sock", opt->dir);
     unlink(vm->qmp_sock);
     unlink(vm->agent_sock);
-    unlink(vm->console);
+    if (!opt->incoming) {
+        unlink(vm->console);
+    }
 
     argv_add(&a, "%s", opt->qemu);
     for (size_t i = 0; fw[i]; i++) {
@@ -251,7 +406,8 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         argv_add(&a, "chardev=con,mode=readline");
     } else {
         argv_add(&a, "-chardev");
-        argv_add(&a, "file,id=con,path=%s", vm->console);
+        argv_add(&a, "file,id=con,path=%s%s", vm->console,
+                 opt->incoming ? ",append=on" : "");
     }
     argv_add(&a, "-serial");
     argv_add(&a, "chardev:con");
@@ -274,6 +430,11 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
              opt->cmdline ? opt->cmdline : "");
     for (size_t i = 0; opt->extra && opt->extra[i]; i++) {
         argv_add(&a, "%s", opt->extra[i]);
+    }
+    if (opt->incoming) {
+        /* the stream comes over QMP (migrate-incoming), after connecting */
+        argv_add(&a, "-incoming");
+        argv_add(&a, "defer");
     }
 
     /* The exact command, shell-quoted, for the artifacts. */
@@ -309,7 +470,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
      * its gcov data at exit under the run's directory, not into the build
      * tree: every run's device coverage stays its own. */
     snprintf(path, sizeof(path), "%s/gcov/qemu", opt->dir);
-    t0 = gvm_now();
+    t0 = vm->t_exec = gvm_now();
     vm->pid = fork();
     if (vm->pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -352,6 +513,13 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     if (opt->qmp_transcript) {
         gq_set_transcript(vm->qmp, opt->qmp_transcript);
     }
+    if (opt->incoming) {
+        if (restore_incoming(vm, opt, err, errlen) < 0) {
+            gvm_stop(vm, 3000);
+            return NULL;
+        }
+        vm->restore_s = gvm_now() - t0;
+    }
     vm->agent = ga_new();
     if (opt->agent_transcript) {
         ga_set_transcript_file(vm->agent, opt->agent_transcript);
@@ -383,6 +551,11 @@ Gvm *gvm_start(const GvmOptions *opt, char *err, size_t errlen)
     bool timed_out;
     Gvm *vm;
 
+    if (opt->incoming && !strcmp(accel, "auto")) {
+        snprintf(err, errlen, "restoring %s needs the saved VM's accelerator, "
+                 "not 'auto'", opt->incoming);
+        return NULL;
+    }
     if (!strcmp(accel, "auto")) {
         if (kvm_usable()) {
             GvmOptions o = *opt;

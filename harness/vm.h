@@ -30,6 +30,14 @@ typedef struct GvmOptions {
     int boot_timeout_ms;        /* QEMU start to agent ready */
     FILE *qmp_transcript, *agent_transcript;
     bool interactive;           /* exec QEMU with the console on stdio */
+    /* Restore instead of boot: a migration stream saved by gvm_save() from
+     * a VM with the same options.  QEMU starts with -incoming defer, loads
+     * the stream (bounded by incoming_timeout_ms, default 60 s), continues
+     * the guest and reconnects the agent.  accel must then be the saved
+     * VM's ("auto" is refused), and the console log is appended to, not
+     * started afresh (the caller puts the saved VM's log there first). */
+    const char *incoming;
+    int incoming_timeout_ms;
 } GvmOptions;
 
 typedef struct Gvm {
@@ -40,7 +48,9 @@ typedef struct Gvm {
     char console[4096], qemu_log[4096], qmp_sock[4096], agent_sock[4096];
     GqQmp *qmp;
     ga_client *agent;
+    double t_exec;              /* gvm_now() when QEMU was started */
     double boot_s;              /* QEMU start to agent ready */
+    double restore_s;           /* QEMU start to restored guest running */
 } Gvm;
 
 /* Start QEMU and wait for QMP and the agent.  With accel "auto", KVM is
@@ -58,6 +68,18 @@ bool gvm_running(Gvm *vm);
 
 /* Quit over QMP, wait up to timeout_ms, then SIGKILL.  Frees vm. */
 void gvm_stop(Gvm *vm, int timeout_ms);
+
+/* Save the whole VM (RAM, CPU and device state) into file: stop the
+ * guest, migrate to "exec:cat > file" without a bandwidth limit, and wait
+ * (bounded) until QEMU reports the migration completed.  The VM is left
+ * stopped with its block devices flushed and released: the backing files
+ * can be copied now, then gvm_resume() or gvm_stop().  0, or -1 with a
+ * reason in err (the VM is then in an unknown state: stop it). */
+int gvm_save(Gvm *vm, const char *file, int timeout_ms, char *err,
+             size_t errlen);
+
+/* Continue a VM stopped by gvm_save() (it takes its block devices back). */
+int gvm_resume(Gvm *vm, char *err, size_t errlen);
 
 /* Describe how QEMU ended ("exit 0", "killed by signal 9", "running"). */
 const char *gvm_describe_exit(Gvm *vm, char *buf, size_t len);
