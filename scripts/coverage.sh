@@ -15,9 +15,12 @@
 #                 numbers branches differently from gcc)
 #   device_qtest  the device tests (ctest -L device): the real QEMU, whose
 #                 Kestrel objects are compiled with gcov (qemu-device/qemu/cc-gcov)
-#   vm_<scenario> every scenario, run on the debug kernel: kestrel.ko's gcov
-#                 data copied out of the guest (/sys/kernel/debug/gcov) and
-#                 Kestrel's from QEMU (GCOV_PREFIX per scenario)
+#   vm_<scenario> every scenario, run on the debug kernel (with --snapshot:
+#                 scenarios that start with boot + load restore one saved
+#                 VM, whose counters already hold that boot and load):
+#                 kestrel.ko's gcov data copied out of the guest
+#                 (/sys/kernel/debug/gcov) and Kestrel's from QEMU
+#                 (GCOV_PREFIX per scenario)
 #
 # Options:
 #   --results DIR    use the scenarios already run in DIR (a gauntlet run
@@ -63,7 +66,7 @@ while [[ $# -gt 0 ]]; do
     --out) out="${2:?}"; shift 2 ;;
     --fail-under) fail_under=(--fail-under); shift ;;
     -j) JOBS="${2:?}"; shift 2 ;;
-    -h|--help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -211,7 +214,7 @@ if [[ $do_vm -eq 1 && ${#results[@]} -eq 0 ]]; then
     say "${#scen[@]} scenario(s) on the debug kernel -> $res"
     # a failing scenario still has coverage; the run's verdicts are its own
     (cd "$TOP" && GAUNTLET_NO_BUILD="${GAUNTLET_NO_BUILD:-0}" \
-        "$TOP/gauntlet" run --kernel debug -j "$JOBS" --out "$res" "${scen[@]}") ||
+        "$TOP/gauntlet" run --kernel debug --snapshot -j "$JOBS" --out "$res" "${scen[@]}") ||
         say "some scenarios did not pass (see $res); their coverage still counts"
     results=("$res")
 fi
