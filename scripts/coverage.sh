@@ -66,7 +66,7 @@ while [[ $# -gt 0 ]]; do
     --out) out="${2:?}"; shift 2 ;;
     --fail-under) fail_under=(--fail-under); shift ;;
     -j) JOBS="${2:?}"; shift 2 ;;
-    -h|--help) sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
