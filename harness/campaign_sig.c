@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Failure signatures of campaign runs (campaign_sig.h).
+ */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "campaign_sig.h"
+#include "verdict.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0, r;
+
+    if (!f) {
+        return NULL;
+    }
+    for (;;) {
+        if (n + 65536 > cap) {
+            cap = (cap + 65536) * 2;
+            buf = realloc(buf, cap);
+            if (!buf) {
+                abort();
+            }
+        }
+        r = fread(buf + n, 1, cap - n, f);
+        if (!r) {
+            break;
+        }
+        n += r;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* The first kernel report in the run's log, or NULL. */
+static bool kernel_signature(const char *artifacts, char *sig, size_t len)
+{
+    static const char *const logs[] = { "console.log", "kernel.log" };
+
+    for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+        char path[4200], *log;
+        size_t n = 0;
+        GvReport *rep;
+        bool found = false;
+
+        snprintf(path, sizeof(path), "%s/%s", artifacts, logs[i]);
+        log = slurp(path, &n);
+        if (!log) {
+            continue;
+        }
+        rep = gv_judge(log, n, NULL, NULL);
+        if (rep && rep->n > 0 && rep->findings[0].signature) {
+            snprintf(sig, len, "%s", rep->findings[0].signature);
+            found = true;
+        }
+        gv_report_free(rep);
+        free(log);
+        return found;   /* the console log is the whole log: no fallback */
+    }
+    return false;
+}
+
+/* Which step failed, from the runner's one-line reason (run.c words). */
+static const char *step_class(const char *reason)
+{
+    static const struct { const char *prefix, *cls; } map[] = {
+        { "workload ", "workload" }, { "load ", "load" }, { "unload", "unload" },
+        { "faults", "faults" }, { "hotplug", "hotplug" }, { "device_add", "hotplug" },
+        { "device_del", "hotplug" }, { "suspend", "suspend" }, { "kfault", "kfault" },
+        { "device not ready", "not-ready" }, { "'", "run" },
+    };
+
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (!strncmp(reason, map[i].prefix, strlen(map[i].prefix))) {
+            return map[i].cls;
+        }
+    }
+    return "other";
+}
+
+void cs_signature(const char *status, const char *kind, const char *reason,
+                  const char *artifacts, char *sig, size_t len)
+{
+    kind = kind && *kind ? kind : "unknown";
+    reason = reason ? reason : "";
+    if (status && !strcmp(status, "fail") && artifacts &&
+        kernel_signature(artifacts, sig, len)) {
+        return;
+    }
+    if (status && strcmp(status, "fail")) {
+        snprintf(sig, len, "%s:%s", status, kind);
+    } else if (!strcmp(kind, "step")) {
+        snprintf(sig, len, "step:%s", step_class(reason));
+    } else if (!strcmp(kind, "hang") || !strcmp(kind, "panic") ||
+               !strcmp(kind, "timeout") || !strcmp(kind, "qemu-exit")) {
+        snprintf(sig, len, "%s", kind);
+    } else {
+        snprintf(sig, len, "verdict:%s", kind);
+    }
+}
+
+void cs_signature_id(const char *sig, char *id, size_t len)
+{
+    uint32_t h = 2166136261u;
+    char slug[32];
+    size_t n = 0;
+    bool dash = false;
+
+    for (const char *p = sig; *p; p++) {
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    }
+    for (const char *p = sig; *p && n < sizeof(slug) - 1; p++) {
+        char c = *p;
+
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            slug[n++] = c;
+            dash = false;
+        } else if (!dash && n) {
+            slug[n++] = '-';
+            dash = true;
+        }
+    }
+    while (n && slug[n - 1] == '-') {
+        n--;
+    }
+    slug[n] = 0;
+    snprintf(id, len, "sig-%08x%s%s", h, n ? "-" : "", slug);
+}
