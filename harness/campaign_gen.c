@@ -571,10 +571,11 @@ int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
 
 int cs_size(const CsSchedule *s)
 {
-    int n = s->nsteps + s->nwopts + s->nparams;
+    int n = s->nsteps + s->nparams;
 
     for (int i = 0; i < s->nsteps; i++) {
         n += s->steps[i].nrules;
+        n += s->steps[i].kind == CS_WORKLOAD_START ? s->nwopts : 0;
     }
     return n;
 }
@@ -661,6 +662,15 @@ int cs_reduce(const CsSchedule *in, const CsReduction *r, CsSchedule *out)
     case CS_RED_STEP:
         if (r->a < 0 || r->a >= out->nsteps) {
             return -1;
+        }
+        /* an unplug goes with the plug that follows it */
+        if (out->steps[r->a].kind == CS_HOTPLUG && out->steps[r->a].hotplug != 0) {
+            for (int j = r->a + 1; j < out->nsteps; j++) {
+                if (out->steps[j].kind == CS_HOTPLUG && out->steps[j].hotplug == 0) {
+                    remove_step(out, j);
+                    break;
+                }
+            }
         }
         if (out->steps[r->a].kind == CS_WORKLOAD_START) {
             for (int j = out->nsteps - 1; j > r->a; j--) {

@@ -108,7 +108,8 @@ int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
 /* ---- shrinking: the reductions of a schedule --------------------------- */
 
 typedef enum CsReduceKind {
-    CS_RED_STEP,        /* drop step a (a workload start drops its stop) */
+    CS_RED_STEP,        /* drop step a (a workload start drops its stop, an
+                           unplug the plug that follows it) */
     CS_RED_RULE,        /* drop rule b of step a */
     CS_RED_WOPT,        /* drop workload option a */
     CS_RED_PARAM,       /* drop module parameter a */

@@ -60,25 +60,23 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
     if (type != FTW_F) {
         return FTW_CONTINUE;
     }
-    if (!strcmp(base, "junit.xml")) {
-        push(&f_junit, path);
-    } else if (!strcmp(base, "campaign.json")) {
-        push(&f_campaign, path);
-    } else if (!strcmp(base, "report.json")) {
-        /* a campaign's runner batches write report.json too: the shard's
-         * campaign.json already holds those runs */
+    if (!strcmp(base, "junit.xml") || !strcmp(base, "report.json")) {
+        /* a campaign's runner batches and shrink attempts write these too:
+         * the campaign's own junit.xml and campaign.json hold those runs */
         char dir[PATH_MAX], cj[PATH_MAX + 32];
         bool in_campaign = false;
 
-        snprintf(dir, sizeof(dir), "%.*s", (int)ftw->base, path);
-        for (int up = 0; up < 4 && !in_campaign; up++) {
+        snprintf(dir, sizeof(dir), "%.*s../", (int)ftw->base, path);
+        for (int up = 1; up <= 4 && !in_campaign; up++) {
             snprintf(cj, sizeof(cj), "%scampaign.json", dir);
             in_campaign = access(cj, F_OK) == 0;
             strncat(dir, "../", sizeof(dir) - strlen(dir) - 1);
         }
         if (!in_campaign) {
-            push(&f_report, path);
+            push(base[0] == 'j' ? &f_junit : &f_report, path);
         }
+    } else if (!strcmp(base, "campaign.json")) {
+        push(&f_campaign, path);
     } else if (l > 5 && !strcmp(base + l - 5, ".info")) {
         push(&f_info, path);
     }

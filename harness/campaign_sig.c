@@ -95,7 +95,9 @@ void cs_signature(const char *status, const char *kind, const char *reason,
         kernel_signature(artifacts, sig, len)) {
         return;
     }
-    if (status && strcmp(status, "fail")) {
+    if (status && !strcmp(status, "pass")) {
+        snprintf(sig, len, "pass");
+    } else if (status && strcmp(status, "fail")) {
         snprintf(sig, len, "%s:%s", status, kind);
     } else if (!strcmp(kind, "step")) {
         snprintf(sig, len, "step:%s", step_class(reason));

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A stand-in for gauntlet-runner, for the shrinker's tests only: it takes
+# the runner's options (-j N, --out DIR, others ignored) and scenario files,
+# and "fails" a scenario iff its file contains $GAUNTLET_FAKE_CULPRIT (a
+# fixed string), with a kernel WARNING in its console.log, as a driver bug
+# would.  It writes DIR/report.json and DIR/NAME/result.json like the
+# runner.  --help prints a usage without --snapshot.
+set -euo pipefail
+out="" files=()
+while (($#)); do
+    case "$1" in
+    --help) echo "usage: fake-runner [-j N] [--out DIR] FILE..."; exit 0 ;;
+    -j|--out|--qemu|--targets|--stock-kernel|--stock-initrd|--host-tool|--kernel-version)
+        [[ "$1" == --out ]] && out="$2"; shift 2 ;;
+    --*) shift ;;
+    *) files+=("$1"); shift ;;
+    esac
+done
+[[ -n "$out" ]] || { echo "fake-runner: --out is required" >&2; exit 2; }
+mkdir -p "$out"
+culprit="${GAUNTLET_FAKE_CULPRIT:?set GAUNTLET_FAKE_CULPRIT}"
+json='{"tool":"gauntlet","scenarios":['
+sep="" fail=0 pass=0
+for f in "${files[@]}"; do
+    name=$(sed -n 's/^name: "\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$f" | head -1)
+    [[ -n "$name" ]] || { echo "$f: no name" >&2; exit 2; }
+    dir="$out/$name"
+    mkdir -p "$dir"
+    if grep -qF -- "$culprit" "$f"; then
+        status=fail kind=kernel-log reason="kernel-log: WARNING in kestrel_fake_reap [kestrel]"
+        cat >"$dir/console.log" <<LOG
+[   10.000000] ------------[ cut here ]------------
+[   10.000001] WARNING: CPU: 0 PID: 99 at drivers/kestrel/kestrel_io.c:123 kestrel_fake_reap+0x10/0x20 [kestrel]
+[   10.000002] Modules linked in: kestrel
+[   10.000003] Call Trace:
+[   10.000004]  <TASK>
+[   10.000005]  kestrel_fake_reap+0x10/0x20 [kestrel]
+[   10.000006]  </TASK>
+[   10.000007] ---[ end trace 0000000000000000 ]---
+LOG
+        fail=$((fail + 1))
+    else
+        status=pass kind="" reason=""
+        echo "[    1.000000] nothing to see" >"$dir/console.log"
+        pass=$((pass + 1))
+    fi
+    r="{\"name\":\"$name\",\"file\":\"$f\",\"status\":\"$status\",\"kind\":\"$kind\",\"reason\":\"$reason\",\"duration_s\":0.1,\"artifacts\":\"$dir\"}"
+    echo "$r" >"$dir/result.json"
+    json+="$sep$r"
+    sep=","
+done
+json+="],\"pass\":$pass,\"fail\":$fail,\"skip\":0,\"error\":0}"
+echo "$json" >"$out/report.json"
+cat >"$out/junit.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="gauntlet" tests="$((pass + fail))" failures="$fail" errors="0" skipped="0" time="0.1">
+  <testsuite name="gauntlet" tests="$((pass + fail))" failures="$fail" errors="0" skipped="0" time="0.1">
+  </testsuite>
+</testsuites>
+XML
+((fail == 0))

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The shrinker against a stand-in runner (campaign-fake-runner.sh) that
+# fails a scenario iff it contains one chosen fault rule: the campaign must
+# group the failure under the WARNING's signature, shrink it to boot, load
+# and that one rule, write it as a scenario file that reproduces, and say
+# so in campaign.json.  Then `merge` over two shards of the same campaign.
+#   campaign-shrink.sh GAUNTLET_CAMPAIGN FAKE_RUNNER WORKDIR
+set -euo pipefail
+gc="$1" fake="$2" work="$3"
+rm -rf "$work"
+mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# jcheck FILE EXPR: a Python expression over the JSON document d is true
+jcheck() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"; }
+
+# a rule that is not alone in its faults step, from the generated runs
+"$gc" --seed 5 --runs 12 --generate-only "$work/gen" >/dev/null
+culprit="" victim=""
+for f in "$work"/gen/*.yaml; do
+    rules=$(sed -n 's/^  - faults: {\(set\|add\): "\(.*;.*\)"}$/\2/p' "$f" | head -1)
+    if [[ -n "$rules" ]]; then
+        culprit="${rules##*;}" victim="$f"
+        break
+    fi
+done
+[[ -n "$culprit" ]] || fail "no generated run has a faults step with two rules"
+echo "culprit rule: $culprit (first in $victim)"
+nbad=$(grep -lF -- "$culprit" "$work"/gen/*.yaml | wc -l)
+
+set +e
+GAUNTLET_FAKE_CULPRIT="$culprit" "$gc" --runner "$fake" --seed 5 --runs 12 -j 2 \
+    --shrink-attempts 200 --out "$work/c" >"$work/c.log" 2>&1
+rc=$?
+set -e
+cat "$work/c.log"
+((rc == 1)) || fail "exit status $rc, expected 1 (a run failed)"
+sig="WARNING in kestrel_fake_reap [kestrel]"
+jcheck "$work/c/campaign.json" "d['fail'] == $nbad and d['pass'] == 12 - $nbad and
+    len(d['signatures']) == 1 and d['signatures'][0]['signature'] == '$sig' and
+    d['signatures'][0]['count'] == $nbad and d['signatures'][0]['reproduced'] is True" ||
+    fail "campaign.json does not group $nbad failure(s) under '$sig' with a reproducing shrink"
+shrunk=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signatures"][0]["shrunk"])' "$work/c/campaign.json")
+[[ -f "$shrunk" ]] || fail "no shrunk file $shrunk"
+cat "$shrunk"
+# what is left: boot, load and one faults step holding exactly the culprit
+steps=$(sed -n 's/^  - \([a-z_]*\):.*/\1/p' "$shrunk" | tr '\n' ' ')
+[[ "$steps" == "boot load faults " ]] || fail "shrunk steps are '$steps', expected 'boot load faults'"
+grep -qE "^  - faults: \{(set|add): \"$(printf '%s' "$culprit" | sed 's/[][\.*^$()+?{}|]/\\&/g')\"\}$" "$shrunk" ||
+    fail "the shrunk faults step is not exactly the culprit rule"
+grep -q 'params: ""' "$shrunk" || fail "module parameters were not dropped"
+grep -q "seed 5, run" "$shrunk" || fail "the description does not say seed and run"
+# the shrunk file is an ordinary scenario: the stand-in fails it again
+GAUNTLET_FAKE_CULPRIT="$culprit" "$fake" --out "$work/again" "$shrunk" && fail "shrunk file passes"
+
+# shards: merge two halves of the same campaign, no shrinking
+for k in 1 2; do
+    GAUNTLET_FAKE_CULPRIT="$culprit" "$gc" --runner "$fake" --seed 5 --runs 12 -j 2 \
+        --shard "$k/2" --no-shrink --out "$work/shard$k" >/dev/null 2>&1 || true
+done
+have_lcov=0
+if command -v lcov >/dev/null; then
+    have_lcov=1
+    printf 'TN:\nSF:/src/a.c\nDA:1,1\nDA:2,0\nend_of_record\n' >"$work/shard1/coverage.info"
+    printf 'TN:\nSF:/src/a.c\nDA:1,0\nDA:2,3\nend_of_record\n' >"$work/shard2/coverage.info"
+else
+    echo "note: no lcov here, the tracefile merge is not tested"
+fi
+"$gc" merge "$work/shard1" "$work/shard2" --out "$work/merged"
+jcheck "$work/merged/campaign.json" "d['ran'] == 12 and d['fail'] == $nbad and
+    len(d['results']) == 12 and len(d['signatures']) == 1 and
+    d['signatures'][0]['count'] == $nbad" || fail "merged campaign.json is wrong"
+grep -q '<testsuites name="gauntlet" tests="12" failures="'"$nbad"'"' "$work/merged/junit.xml" ||
+    fail "merged junit.xml totals are wrong"
+[[ $(grep -c '<testsuite ' "$work/merged/junit.xml") == 2 ]] || fail "merged junit.xml lost a shard"
+if ((have_lcov)); then
+    grep -q '^DA:2,3$' "$work/merged/coverage.info" && grep -q '^DA:1,1$' "$work/merged/coverage.info" ||
+        fail "merged coverage.info is not the sum of both tracefiles"
+fi
+# bad input loses nothing and says where
+echo '<testsuites>' >"$work/shard2/junit.xml"
+set +e
+"$gc" merge "$work/shard1" "$work/shard2" --out "$work/merged2" 2>"$work/merge.err"
+rc=$?
+set -e
+((rc == 2)) || fail "merge of a broken junit.xml exited $rc, expected 2"
+grep -q "shard2/junit.xml" "$work/merge.err" || fail "merge error does not name the file"
+[[ ! -e "$work/merged2/junit.xml" ]] || fail "merge wrote output despite a bad input"
+echo "PASS"
