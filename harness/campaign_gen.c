@@ -262,17 +262,20 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
     snprintf(s->target, sizeof(s->target), "%s", target);
     s->kestrel = !strcmp(target, "kestrel");
 
-    /* module parameters */
+    /* Driver settings, made after the load so that every run loads the
+     * same way (`load: {}`) and can start from the runner's snapshot: the
+     * command timeout of the bound device and of devices probed later
+     * (hotplug), and the retry budget. */
     if (s->kestrel) {
         static const unsigned timeouts[] = { 1000, 1500, 2000, 3000 };
-        static const char *const irq_modes[] = { "msix", "msi", "intx" };
+        unsigned ms = PICK(&r, timeouts);
 
-        opt_add(s->params, &s->nparams, true, "timeout_ms=%u", PICK(&r, timeouts));
-        if (chance(&r, 20)) {
-            opt_add(s->params, &s->nparams, true, "irq_mode=%s", PICK(&r, irq_modes));
-        }
-        if (chance(&r, 20)) {
-            opt_add(s->params, &s->nparams, true, "max_retries=%u",
+        opt_add(s->params, &s->nparams, true,
+                "echo %u > /sys/module/kestrel/parameters/timeout_ms && "
+                "kestrelctl timeout set %u", ms, ms);
+        if (chance(&r, 25)) {
+            opt_add(s->params, &s->nparams, true,
+                    "echo %u > /sys/module/kestrel/parameters/max_retries",
                     (unsigned)cs_rng_range(&r, 0, 3));
         }
     }
@@ -478,10 +481,18 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
     if (nunsure) {
         bputf(&b, "]\n");
     }
-    bputf(&b, "steps:\n  - boot: {}\n  - load: {params: ");
-    join_opts(line, sizeof(line), "", s->params, s->nparams);
-    bquote(&b, line);
-    bputf(&b, "}\n");
+    bputf(&b, "steps:\n  - boot: {}\n  - load: {}\n");
+    if (s->nparams) {
+        line[0] = 0;
+        for (int i = 0; i < s->nparams; i++) {
+            size_t l = strlen(line);
+
+            snprintf(line + l, sizeof(line) - l, "%s%s", i ? " && " : "", s->params[i].text);
+        }
+        bputf(&b, "  - run: {cmd: ");
+        bquote(&b, line);
+        bputf(&b, "}\n");
+    }
     for (int i = 0; i < s->nsteps; i++) {
         const CsStep *st = &s->steps[i];
 
@@ -556,7 +567,7 @@ int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
         snprintf(err, errlen, "%s: cannot write: %m", path);
         rc = -1;
     } else {
-        gs_dump(sc, f);
+        fputs(text, f);
         if (fclose(f)) {
             snprintf(err, errlen, "%s: write failed: %m", path);
             rc = -1;
@@ -730,7 +741,7 @@ void cs_reduction_describe(const CsSchedule *s, const CsReduction *r, char *buf,
 {
     switch (r->kind) {
     case CS_RED_STEP:
-        snprintf(buf, len, "drop step %d (%s)", r->a + 3, kind_name(s->steps[r->a].kind));
+        snprintf(buf, len, "drop step %d (%s)", r->a + 3 + (s->nparams > 0), kind_name(s->steps[r->a].kind));
         break;
     case CS_RED_RULE:
         snprintf(buf, len, "drop rule '%s'", s->steps[r->a].rules[r->b].text);
@@ -739,7 +750,7 @@ void cs_reduction_describe(const CsSchedule *s, const CsReduction *r, char *buf,
         snprintf(buf, len, "drop workload option '%s'", s->wopts[r->a].text);
         break;
     case CS_RED_PARAM:
-        snprintf(buf, len, "drop module parameter '%s'", s->params[r->a].text);
+        snprintf(buf, len, "drop driver setting '%s'", s->params[r->a].text);
         break;
     }
 }

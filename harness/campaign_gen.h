@@ -6,7 +6,7 @@
  *
  * A schedule is kept in this small model (not as a GsScenario) because the
  * shrinker edits it: it drops steps, single fault rules of a faults step,
- * workload options and module parameters, then writes the result again.
+ * workload options and driver settings, then writes the result again.
  * Every written file is checked with gs_parse_string(), which runs the
  * device's own fault-rule parser on every rule.
  */
@@ -19,7 +19,7 @@
 
 #define CS_MAX_STEPS   32
 #define CS_MAX_RULES   6       /* per faults step */
-#define CS_MAX_OPTS    16      /* workload options, module parameters */
+#define CS_MAX_OPTS    16      /* workload options, driver settings */
 #define CS_TEXT        160     /* one rule or option, canonical size */
 
 /* The stream of run i of seed s: splitmix64 over a state derived from
@@ -48,8 +48,9 @@ typedef struct CsRule {
     bool sure;              /* its trigger surely fires: faults-fired applies */
 } CsRule;
 
-/* An option of the workload command or a module parameter: text is
- * written as is ("--threads 3", "timeout_ms=2000"). */
+/* An option of the workload command, or a driver setting (a guest shell
+ * command run after the load): text is written as is ("--threads 3",
+ * "echo 2 > /sys/module/kestrel/parameters/max_retries"). */
 typedef struct CsOpt {
     char text[CS_TEXT];
     bool droppable;         /* the shrinker may remove it */
@@ -73,7 +74,7 @@ typedef struct CsSchedule {
     bool debug;                     /* kernel: debug */
     bool kestrel;                   /* target has the Kestrel fault engine */
     char target[64];
-    CsOpt params[CS_MAX_OPTS];      /* load params */
+    CsOpt params[CS_MAX_OPTS];      /* driver settings, one run step */
     int nparams;
     char workload_cmd[CS_TEXT];     /* program and fixed arguments */
     CsOpt wopts[CS_MAX_OPTS];
@@ -99,9 +100,9 @@ void cs_run_name(char *buf, size_t len, uint64_t seed, uint64_t run);
 /* Write the schedule as YAML scenario text (malloc'd, NUL-terminated). */
 char *cs_to_yaml(const CsSchedule *s, const char *name);
 
-/* Write the schedule to path in canonical form: the YAML is parsed with
- * gs_parse_string() (so every rule passes the device's parser) and written
- * with gs_dump().  0, or -1 with a message in err. */
+/* Write the schedule to path once gs_parse_string() has accepted its text
+ * (so every rule has passed the device's parser).  0, or -1 with a
+ * message in err. */
 int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
                       char *err, size_t errlen);
 
@@ -112,7 +113,7 @@ typedef enum CsReduceKind {
                            unplug the plug that follows it) */
     CS_RED_RULE,        /* drop rule b of step a */
     CS_RED_WOPT,        /* drop workload option a */
-    CS_RED_PARAM,       /* drop module parameter a */
+    CS_RED_PARAM,       /* drop driver setting a */
 } CsReduceKind;
 
 typedef struct CsReduction {
