@@ -137,7 +137,8 @@ static void usage(FILE *f)
 "  --kernel stock|debug   guest kernel; debug adds kernel faults (kfault)\n"
 "  --target NAME          target (default kestrel; others get no device faults)\n"
 "  -j N                   runs in parallel (runner -j, default 2)\n"
-"  --batch N              runs per runner invocation (default 20)\n"
+"  --batch N              runs per runner invocation (default 20; with\n"
+"                         --time, 2 x -j so the limit is checked often)\n"
 "  --out DIR              results (default results/campaign-s<seed>-<time>)\n"
 "  --runner PATH          the gauntlet-runner to use\n"
 "  --runner-arg ARG       pass ARG to every runner invocation (repeat)\n"
@@ -766,7 +767,7 @@ int main(int argc, char **argv)
         .shrink = true, .shrink_attempts = 40, .shrink_time = 1800,
     };
     const char *gen_only = NULL;
-    bool have_seed = false, have_runs = false;
+    bool have_seed = false, have_runs = false, batch_given = false;
     char outbuf[4096];
     CsGenOptions go;
     uint64_t v;
@@ -857,6 +858,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             c.batch = (int)v;
+            batch_given = true;
             break;
         case 'j':
             if (parse_u64("-j", optarg, 1, 64, &v) < 0) {
@@ -884,6 +886,9 @@ int main(int argc, char **argv)
     }
     go.debug = c.debug;
     go.target = c.target;
+    if (c.time_limit > 0 && !batch_given) {
+        c.batch = 2 * c.jobs;   /* --time is checked between batches */
+    }
 
     /* this shard's runs: i % M == K-1 */
     c.runs = calloc(c.nruns / c.shard_m + 1, sizeof(*c.runs));

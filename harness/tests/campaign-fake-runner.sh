@@ -4,7 +4,8 @@
 # and "fails" a scenario iff its file contains $GAUNTLET_FAKE_CULPRIT (a
 # fixed string), with a kernel WARNING in its console.log, as a driver bug
 # would.  It writes DIR/report.json and DIR/NAME/result.json like the
-# runner.  --help prints a usage without --snapshot.
+# runner.  --help prints a usage without --snapshot.  GAUNTLET_FAKE_SLEEP:
+# seconds each invocation takes.
 set -euo pipefail
 out="" files=()
 while (($#)); do
@@ -19,6 +20,7 @@ done
 [[ -n "$out" ]] || { echo "fake-runner: --out is required" >&2; exit 2; }
 mkdir -p "$out"
 culprit="${GAUNTLET_FAKE_CULPRIT:?set GAUNTLET_FAKE_CULPRIT}"
+sleep "${GAUNTLET_FAKE_SLEEP:-0}"   # a batch that takes time (--time tests)
 json='{"tool":"gauntlet","scenarios":['
 sep="" fail=0 pass=0
 for f in "${files[@]}"; do

@@ -75,6 +75,16 @@ if ((have_lcov)); then
     grep -q '^DA:2,3$' "$work/merged/coverage.info" && grep -q '^DA:1,1$' "$work/merged/coverage.info" ||
         fail "merged coverage.info is not the sum of both tracefiles"
 fi
+# --time: no new batch once the time is up, and the report says how many ran
+GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_SLEEP=2 "$gc" --runner "$fake" \
+    --seed 5 --runs 12 -j 2 --time 1 --out "$work/timed" >"$work/timed.log" 2>&1 ||
+    fail "the timed campaign failed: $(cat "$work/timed.log")"
+jcheck "$work/timed/campaign.json" "d['ran'] == 4 and d['selected'] == 12 and
+    d['stopped_by_time'] is True and len(d['results']) == 4" ||
+    fail "--time 1 with 2 s batches of 4 should run 4 of 12"
+grep -q "4 of 12 selected runs ran (stopped by --time)" "$work/timed.log" ||
+    fail "the summary does not say how many runs ran"
+
 # bad input loses nothing and says where
 echo '<testsuites>' >"$work/shard2/junit.xml"
 set +e
