@@ -16,6 +16,7 @@
  * 2 bad usage or a harness problem (a generated file the runner refused).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -172,6 +173,43 @@ bad:
 
 /* ---- running the runner ---------------------------------------------------- */
 
+/* Kill the runner and the scenario processes it forked: each is the
+ * leader of its own process group (runner.c), and their QEMUs die with
+ * them (PR_SET_PDEATHSIG in vm.c). */
+static void kill_runner_tree(pid_t runner)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        char path[300], buf[512], *rp;
+        FILE *f;
+        int ppid = 0;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (!f) {
+            continue;
+        }
+        if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) &&
+            sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == runner) {
+            pid_t child = (pid_t)atoi(e->d_name);
+
+            kill(-child, SIGKILL);
+            kill(child, SIGKILL);
+        }
+        fclose(f);
+    }
+    if (d) {
+        closedir(d);
+    }
+    kill(-runner, SIGKILL);
+    kill(runner, SIGKILL);
+}
+
 /* Run the runner on files with --out dir; returns its exit status, or -1
  * when it could not be started or was killed at the deadline. */
 static int run_runner(const Campaign *c, const char *dir, char **files, size_t n,
@@ -231,8 +269,7 @@ static int run_runner(const Campaign *c, const char *dir, char **files, size_t n
         if (now_s() > end) {
             fprintf(stderr, "gauntlet-campaign: the runner overran its deadline "
                     "(%.0f s); killing it\n", deadline_s);
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
+            kill_runner_tree(pid);
             waitpid(pid, &ws, 0);
             return -1;
         }
