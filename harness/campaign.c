@@ -75,6 +75,7 @@ typedef struct Campaign {
     const char **runner_args;
     size_t nrunner_args;
     bool snapshot;
+    char snapshot_dir[4200];    /* "" when the runner has no --snapshot-dir */
     bool shrink;
     int shrink_attempts;
     double shrink_time;
@@ -233,6 +234,11 @@ static int run_runner(const Campaign *c, const char *dir, char **files, size_t n
     argv[argc++] = (char *)dir;
     if (c->snapshot) {
         argv[argc++] = "--snapshot";
+        if (c->snapshot_dir[0]) {
+            /* one snapshot for the whole campaign, shrinking included */
+            argv[argc++] = "--snapshot-dir";
+            argv[argc++] = (char *)c->snapshot_dir;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         argv[argc++] = files[i];
@@ -278,8 +284,8 @@ static int run_runner(const Campaign *c, const char *dir, char **files, size_t n
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
-/* Does the runner offer --snapshot (its usage says so)? */
-static bool runner_has_snapshot(const char *runner)
+/* Does the runner's usage (--help) mention this option? */
+static bool runner_has_option(const char *runner, const char *option)
 {
     char cmd[4400], line[1024];
     FILE *p;
@@ -294,7 +300,11 @@ static bool runner_has_snapshot(const char *runner)
         return false;
     }
     while (fgets(line, sizeof(line), p)) {
-        has |= strstr(line, "--snapshot") != NULL;
+        const char *m = strstr(line, option);
+
+        /* the whole option, not a prefix of a longer one */
+        has |= m && (m[strlen(option)] == ' ' || m[strlen(option)] == '\n' ||
+                     m[strlen(option)] == ',' || m[strlen(option)] == '=');
     }
     pclose(p);
     return has;
@@ -987,7 +997,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "gauntlet-campaign: runner %s: %s\n", c.runner, strerror(errno));
         return 2;
     }
-    c.snapshot = runner_has_snapshot(c.runner);
+    c.snapshot = runner_has_option(c.runner, "--snapshot");
+    if (c.snapshot && runner_has_option(c.runner, "--snapshot-dir")) {
+        snprintf(c.snapshot_dir, sizeof(c.snapshot_dir), "%s/snapshots", c.out);
+        if (mkdir_p(c.snapshot_dir) < 0) {
+            fprintf(stderr, "gauntlet-campaign: cannot create %s: %s\n", c.snapshot_dir,
+                    strerror(errno));
+            return 2;
+        }
+    }
     printf("gauntlet-campaign: seed %" PRIu64 ", %" PRIu64 " runs, shard %u/%u: %zu runs "
            "here, -j %d, batches of %d%s; results in %s\n", c.seed, c.nruns, c.shard_k,
            c.shard_m, c.nruns_sel, c.jobs, c.batch,

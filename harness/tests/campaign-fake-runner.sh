@@ -4,14 +4,25 @@
 # and "fails" a scenario iff its file contains $GAUNTLET_FAKE_CULPRIT (a
 # fixed string), with a kernel WARNING in its console.log, as a driver bug
 # would.  It writes DIR/report.json and DIR/NAME/result.json like the
-# runner.  --help prints a usage without --snapshot.  GAUNTLET_FAKE_SLEEP:
+# runner.  --help prints a usage without --snapshot, or with it when
+# GAUNTLET_FAKE_SNAPSHOT is set; GAUNTLET_FAKE_ARGS_LOG: a file that gets
+# each invocation's arguments.  GAUNTLET_FAKE_SLEEP:
 # seconds each invocation takes.
 set -euo pipefail
+if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
+    printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
+fi
 out="" files=()
 while (($#)); do
     case "$1" in
-    --help) echo "usage: fake-runner [-j N] [--out DIR] FILE..."; exit 0 ;;
-    -j|--out|--qemu|--targets|--stock-kernel|--stock-initrd|--host-tool|--kernel-version)
+    --help)
+        echo "usage: fake-runner [-j N] [--out DIR] FILE..."
+        if [[ -n "${GAUNTLET_FAKE_SNAPSHOT:-}" ]]; then
+            echo "  --snapshot             start from a snapshot"
+            echo "  --snapshot-dir DIR     where snapshots live"
+        fi
+        exit 0 ;;
+    -j|--out|--qemu|--targets|--stock-kernel|--stock-initrd|--host-tool|--kernel-version|--snapshot-dir|--extra)
         [[ "$1" == --out ]] && out="$2"; shift 2 ;;
     --*) shift ;;
     *) files+=("$1"); shift ;;

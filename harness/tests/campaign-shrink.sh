@@ -85,6 +85,23 @@ jcheck "$work/timed/campaign.json" "d['ran'] == 4 and d['selected'] == 12 and
 grep -q "4 of 12 selected runs ran (stopped by --time)" "$work/timed.log" ||
     fail "the summary does not say how many runs ran"
 
+# runner arguments pass through; --snapshot is passed when the runner has it
+for snap in "" 1; do
+    rm -f "$work/args.log"
+    GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_SNAPSHOT="$snap" \
+        GAUNTLET_FAKE_ARGS_LOG="$work/args.log" "$gc" --runner "$fake" --seed 5 --runs 3 \
+        --runner-arg --extra --runner-arg "two words" --out "$work/snap$snap" >/dev/null 2>&1 ||
+        fail "campaign with the stand-in failed"
+    grep -q -- "--extra two words -j 2 --out $work/snap$snap/runs/batch-0000" "$work/args.log" ||
+        fail "runner arguments not passed through: $(cat "$work/args.log")"
+    if [[ -n "$snap" ]]; then
+        grep -q -- "--snapshot --snapshot-dir $work/snap1/snapshots " "$work/args.log" ||
+            fail "--snapshot not passed to a runner that has it: $(cat "$work/args.log")"
+    else
+        grep -q -- "--snapshot" "$work/args.log" && fail "--snapshot passed to a runner without it"
+    fi
+done
+
 # bad input loses nothing and says where
 echo '<testsuites>' >"$work/shard2/junit.xml"
 set +e
