@@ -465,7 +465,7 @@ static int try_candidates(Campaign *c, Sig *g, const char *dir, CsSchedule *cand
 static void shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
 {
     const Run *first = &c->runs[g->first];
-    CsSchedule cur, cand[64];
+    CsSchedule cur, *cand = calloc((size_t)c->jobs, sizeof(*cand));
     CsReduction red[256], pick[64];
     char dir[4300], path[4400], name[96];
     int tryno = 0, start = 0;
@@ -502,7 +502,7 @@ static void shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
             shrink_log(log, "%s\n", g->shrink_note);
             break;
         }
-        while (start < nred && npick < c->jobs &&
+        while (start < nred && npick < c->jobs && npick < 64 &&
                g->attempts + npick < c->shrink_attempts) {
             if (cs_reduce(&cur, &red[start], &cand[npick]) == 0) {
                 pick[npick++] = red[start];
@@ -540,6 +540,7 @@ static void shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
             improved_this_pass = true;
         }
     }
+    free(cand);
     g->size_after = cs_size(&cur);
     snprintf(cur.origin, sizeof(cur.origin),
              "Shrunk by gauntlet campaign from seed %" PRIu64 ", run %" PRIu64
