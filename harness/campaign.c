@@ -1013,81 +1013,76 @@ int main(int argc, char **argv)
            c.snapshot ? ", runs start from a snapshot (--snapshot)" : "", c.out);
     signal(SIGPIPE, SIG_IGN);
 
-    /* the runs, batch by batch */
-    {
-        double t_runs = now_s();
-        bool harness_problem = false;
+    /* the runs, batch by batch; a new signature is shrunk as soon as its
+     * batch is done, so results come early in a long campaign */
+    c.sigs = calloc(c.nruns_sel + 1, sizeof(*c.sigs));
+    for (size_t b = 0; b < c.nruns_sel; b += (size_t)c.batch) {
+        size_t n = c.nruns_sel - b < (size_t)c.batch ? c.nruns_sel - b : (size_t)c.batch;
+        size_t nsigs_before = c.nsigs;
+        char dir[4300], **files = calloc(n, sizeof(*files));
+        double t_batch;
+        int rc;
 
-        for (size_t b = 0; b < c.nruns_sel; b += (size_t)c.batch) {
-            size_t n = c.nruns_sel - b < (size_t)c.batch ? c.nruns_sel - b : (size_t)c.batch;
-            char dir[4300], *files[10000];
-            int rc;
-
-            if (c.time_limit > 0 && now_s() - c.t0 >= c.time_limit) {
-                c.stopped_by_time = true;
-                printf("gauntlet-campaign: --time %.0f s reached; no new runs\n",
-                       c.time_limit);
-                break;
-            }
-            snprintf(dir, sizeof(dir), "%s/runs/batch-%04d", c.out, c.nbatch++);
-            for (size_t i = 0; i < n; i++) {
-                files[i] = c.runs[b + i].file;
-            }
-            rc = run_runner(&c, dir, files, n, c.jobs, batch_deadline(n, c.jobs));
-            if (rc == 2) {
-                fprintf(stderr, "gauntlet-campaign: the runner refused the batch in %s "
-                        "(bad usage or a generated file it does not accept: a harness "
-                        "problem, see above)\n", dir);
-                harness_problem = true;
-                break;
-            }
-            for (size_t i = 0; i < n; i++) {
-                Run *r = &c.runs[b + i];
-                Result res;
-
-                read_result(dir, r->name, &res);
-                r->ran = true;
-                snprintf(r->status, sizeof(r->status), "%s", res.status);
-                snprintf(r->kind, sizeof(r->kind), "%s", res.kind);
-                snprintf(r->start, sizeof(r->start), "%s", res.start);
-                snprintf(r->artifacts, sizeof(r->artifacts), "%s", res.artifacts);
-                r->reason = res.reason;
-                r->duration = res.duration;
-                if (strcmp(r->status, "pass")) {
-                    cs_signature(r->status, r->kind, r->reason, r->artifacts, r->sig,
-                                 sizeof(r->sig));
-                }
-            }
+        if (c.time_limit > 0 && now_s() - c.t0 >= c.time_limit) {
+            c.stopped_by_time = true;
+            printf("gauntlet-campaign: --time %.0f s reached; no new runs\n",
+                   c.time_limit);
+            free(files);
+            break;
         }
-        c.run_wall = now_s() - t_runs;
-        if (harness_problem) {
+        snprintf(dir, sizeof(dir), "%s/runs/batch-%04d", c.out, c.nbatch++);
+        for (size_t i = 0; i < n; i++) {
+            files[i] = c.runs[b + i].file;
+        }
+        t_batch = now_s();
+        rc = run_runner(&c, dir, files, n, c.jobs, batch_deadline(n, c.jobs));
+        c.run_wall += now_s() - t_batch;
+        free(files);
+        if (rc == 2) {
+            fprintf(stderr, "gauntlet-campaign: the runner refused the batch in %s "
+                    "(bad usage or a generated file it does not accept: a harness "
+                    "problem, see above)\n", dir);
             write_reports(&c);
             return 2;
         }
-    }
+        for (size_t i = 0; i < n; i++) {
+            Run *r = &c.runs[b + i];
+            Result res;
+            size_t k;
 
-    /* group failures by signature */
-    c.sigs = calloc(c.nruns_sel + 1, sizeof(*c.sigs));
-    for (size_t i = 0; i < c.nruns_sel; i++) {
-        Run *r = &c.runs[i];
-        size_t k;
-
-        if (!r->ran || strcmp(r->status, "fail")) {
-            continue;
+            read_result(dir, r->name, &res);
+            r->ran = true;
+            snprintf(r->status, sizeof(r->status), "%s", res.status);
+            snprintf(r->kind, sizeof(r->kind), "%s", res.kind);
+            snprintf(r->start, sizeof(r->start), "%s", res.start);
+            snprintf(r->artifacts, sizeof(r->artifacts), "%s", res.artifacts);
+            r->reason = res.reason;
+            r->duration = res.duration;
+            if (cs_boot_failure(r->status, r->reason)) {
+                /* the guest never came up: the driver was not involved */
+                snprintf(r->status, sizeof(r->status), "error");
+                snprintf(r->kind, sizeof(r->kind), "boot");
+            }
+            if (!strcmp(r->status, "pass")) {
+                continue;
+            }
+            cs_signature(r->status, r->kind, r->reason, r->artifacts, r->sig,
+                         sizeof(r->sig));
+            if (strcmp(r->status, "fail")) {
+                continue;
+            }
+            for (k = 0; k < c.nsigs && strcmp(c.sigs[k].sig, r->sig); k++) {
+            }
+            if (k == c.nsigs) {
+                snprintf(c.sigs[k].sig, sizeof(c.sigs[k].sig), "%s", r->sig);
+                cs_signature_id(r->sig, c.sigs[k].id, sizeof(c.sigs[k].id));
+                c.sigs[k].first = (size_t)(r - c.runs);
+                c.nsigs++;
+            }
+            c.sigs[k].count++;
         }
-        for (k = 0; k < c.nsigs && strcmp(c.sigs[k].sig, r->sig); k++) {
-        }
-        if (k == c.nsigs) {
-            snprintf(c.sigs[k].sig, sizeof(c.sigs[k].sig), "%s", r->sig);
-            cs_signature_id(r->sig, c.sigs[k].id, sizeof(c.sigs[k].id));
-            c.sigs[k].first = i;
-            c.nsigs++;
-        }
-        c.sigs[k].count++;
-    }
-    write_reports(&c);
-    if (c.shrink) {
-        for (size_t k = 0; k < c.nsigs; k++) {
+        write_reports(&c);
+        for (size_t k = nsigs_before; k < c.nsigs && c.shrink; k++) {
             shrink_signature(&c, &c.sigs[k], &go);
             write_reports(&c);
         }

@@ -251,6 +251,7 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
 {
     CsRng r;
     bool present = true, armed = false, any_rule = false, disturbing = false;
+    bool s3_used = false;
     int nevents, duration_s;
     const char *target = o && o->target ? o->target : "kestrel";
 
@@ -354,12 +355,12 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             CsStep *st = add_step(s, CS_SUSPEND);
             static const int levels[] = { 1, 2, 3, 4, 5 };
 
-            st->s3 = chance(&r, 70);
+            /* one real S3 per boot: a second one does not reach QEMU 7.2's
+             * suspend here (scenarios/suspend-resume-cycles.yaml); later
+             * suspends are pm_test, which runs every driver callback */
+            st->s3 = !s3_used && chance(&r, 70);
+            s3_used |= st->s3;
             st->level = st->s3 ? 0 : PICK(&r, levels);
-            /* S3 once per event: the runner starts a second cycle 0.1 s
-             * after the wake, and the guest's second entry then returns at
-             * once without QEMU's SUSPEND event (seen with seed 1, run 5),
-             * which the runner reports as a failed suspend */
             st->cycles = st->s3 ? 1 : (int)cs_rng_range(&r, 1, 2);
         } else {
             /* a hot-unplug (orderly or surprise), then the card comes back */

@@ -3,6 +3,7 @@
  * Failure signatures of campaign runs (campaign_sig.h).
  */
 #define _GNU_SOURCE
+#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,22 +69,32 @@ static bool kernel_signature(const char *artifacts, char *sig, size_t len)
     return false;
 }
 
-/* Which step failed, from the runner's one-line reason (run.c words). */
-static const char *step_class(const char *reason)
+/* Which step failed: run.c puts "FILE:LINE:COL: STEP: " in front of the
+ * reason of a failed step.  Empty when the reason has no position. */
+static void failed_step(const char *reason, char *step, size_t len)
 {
-    static const struct { const char *prefix, *cls; } map[] = {
-        { "workload ", "workload" }, { "load ", "load" }, { "unload", "unload" },
-        { "faults", "faults" }, { "hotplug", "hotplug" }, { "device_add", "hotplug" },
-        { "device_del", "hotplug" }, { "suspend", "suspend" }, { "kfault", "kfault" },
-        { "device not ready", "not-ready" }, { "'", "run" },
-    };
+    regex_t re;
+    regmatch_t m[2];
 
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        if (!strncmp(reason, map[i].prefix, strlen(map[i].prefix))) {
-            return map[i].cls;
-        }
+    step[0] = 0;
+    if (regcomp(&re, ":[0-9]+:[0-9]+: ([a-z_]+): ", REG_EXTENDED)) {
+        return;
     }
-    return "other";
+    if (!regexec(&re, reason, 2, m, 0)) {
+        snprintf(step, len, "%.*s", (int)(m[1].rm_eo - m[1].rm_so), reason + m[1].rm_so);
+    }
+    regfree(&re);
+}
+
+bool cs_boot_failure(const char *status, const char *reason)
+{
+    char step[64];
+
+    if (!status || strcmp(status, "fail") || !reason) {
+        return false;
+    }
+    failed_step(reason, step, sizeof(step));
+    return !strcmp(step, "boot");
 }
 
 void cs_signature(const char *status, const char *kind, const char *reason,
@@ -99,11 +110,12 @@ void cs_signature(const char *status, const char *kind, const char *reason,
         snprintf(sig, len, "pass");
     } else if (status && strcmp(status, "fail")) {
         snprintf(sig, len, "%s:%s", status, kind);
-    } else if (!strcmp(kind, "step")) {
-        snprintf(sig, len, "step:%s", step_class(reason));
-    } else if (!strcmp(kind, "hang") || !strcmp(kind, "panic") ||
+    } else if (!strcmp(kind, "step") || !strcmp(kind, "hang") || !strcmp(kind, "panic") ||
                !strcmp(kind, "timeout") || !strcmp(kind, "qemu-exit")) {
-        snprintf(sig, len, "%s", kind);
+        char step[64];
+
+        failed_step(reason, step, sizeof(step));
+        snprintf(sig, len, "%s%s%s", kind, step[0] ? ":" : "", step);
     } else {
         snprintf(sig, len, "verdict:%s", kind);
     }

@@ -4,18 +4,25 @@
  * failures and that a shrunk scenario must keep.  It is the first kernel
  * report's signature from harness/verdict.c ("WARNING in kestrel_reap
  * [kestrel]", "KASAN: slab-use-after-free Read in ..."), found in the
- * run's console log, or else the kind of verdict that failed
- * ("verdict:integrity-host", "hang", "step:workload").
+ * run's console log, or else the kind of failure with the step it
+ * happened in ("verdict:integrity-host", "hang:suspend",
+ * "step:workload_stop").
  */
 #ifndef GAUNTLET_CAMPAIGN_SIG_H
 #define GAUNTLET_CAMPAIGN_SIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* status, kind and reason as result.json has them; artifacts: the run's
  * folder (its console.log, else kernel.log, is judged). */
 void cs_signature(const char *status, const char *kind, const char *reason,
                   const char *artifacts, char *sig, size_t len);
+
+/* A run that failed in its boot step never reached the driver (the
+ * host was too slow to boot the guest, say): the campaign counts it as
+ * the harness's error, not as a failure. */
+bool cs_boot_failure(const char *status, const char *reason);
 
 /* A file-name-safe id: "sig-<8 hex of a hash>-<slug>" (at most 48 chars). */
 void cs_signature_id(const char *sig, char *id, size_t len);

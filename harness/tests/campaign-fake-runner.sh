@@ -6,7 +6,8 @@
 # would.  It writes DIR/report.json and DIR/NAME/result.json like the
 # runner.  --help prints a usage without --snapshot, or with it when
 # GAUNTLET_FAKE_SNAPSHOT is set; GAUNTLET_FAKE_ARGS_LOG: a file that gets
-# each invocation's arguments.  GAUNTLET_FAKE_SLEEP:
+# each invocation's arguments.  GAUNTLET_FAKE_BOOTFAIL / _STEPFAIL: a
+# string that makes a scenario fail in its boot step / its workload_stop.  GAUNTLET_FAKE_SLEEP:
 # seconds each invocation takes.
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
@@ -39,7 +40,15 @@ for f in "${files[@]}"; do
     [[ -n "$name" ]] || { echo "$f: no name" >&2; exit 2; }
     dir="$out/$name"
     mkdir -p "$dir"
-    if grep -qF -- "$culprit" "$f"; then
+    if [[ -n "${GAUNTLET_FAKE_BOOTFAIL:-}" ]] && grep -qF -- "$GAUNTLET_FAKE_BOOTFAIL" "$f"; then
+        status=fail kind=step reason="$f:9:5: boot: boot failed: guest agent not ready"
+        echo "[    1.000000] slow" >"$dir/console.log"
+        fail=$((fail + 1))
+    elif [[ -n "${GAUNTLET_FAKE_STEPFAIL:-}" ]] && grep -qF -- "$GAUNTLET_FAKE_STEPFAIL" "$f"; then
+        status=fail kind=step reason="$f:20:5: workload_stop: workload 'io' exited 1, expected 0: MISMATCH"
+        echo "[    1.000000] quiet kernel" >"$dir/console.log"
+        fail=$((fail + 1))
+    elif grep -qF -- "$culprit" "$f"; then
         status=fail kind=kernel-log reason="kernel-log: WARNING in kestrel_fake_reap [kestrel]"
         cat >"$dir/console.log" <<LOG
 [   10.000000] ------------[ cut here ]------------
