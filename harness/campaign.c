@@ -49,6 +49,7 @@ typedef struct Run {
     char start[16];             /* "snapshot" / "cold" when the runner says */
     double duration;
     char sig[512];
+    int boot_retries;           /* runs again once when its guest did not boot */
 } Run;
 
 typedef struct Sig {
@@ -663,6 +664,7 @@ static void write_reports(const Campaign *c)
         json_object_object_add(o, "signature", json_object_new_string(r->sig));
         json_object_object_add(o, "artifacts", json_object_new_string(r->artifacts));
         json_object_object_add(o, "duration_s", json_object_new_double(r->duration));
+        json_object_object_add(o, "boot_retries", json_object_new_int(r->boot_retries));
         if (r->start[0]) {
             json_object_object_add(o, "start", json_object_new_string(r->start));
         }
@@ -1016,8 +1018,15 @@ int main(int argc, char **argv)
     /* the runs, batch by batch; a new signature is shrunk as soon as its
      * batch is done, so results come early in a long campaign */
     c.sigs = calloc(c.nruns_sel + 1, sizeof(*c.sigs));
-    for (size_t b = 0; b < c.nruns_sel; b += (size_t)c.batch) {
-        size_t n = c.nruns_sel - b < (size_t)c.batch ? c.nruns_sel - b : (size_t)c.batch;
+    /* the queue of runs to do: each selected run once, and a run whose
+     * guest did not boot once more at the end */
+    size_t *queue = calloc(2 * c.nruns_sel + 1, sizeof(*queue)), qhead = 0, qtail = 0;
+
+    for (size_t i = 0; i < c.nruns_sel; i++) {
+        queue[qtail++] = i;
+    }
+    while (qhead < qtail) {
+        size_t n = qtail - qhead < (size_t)c.batch ? qtail - qhead : (size_t)c.batch;
         size_t nsigs_before = c.nsigs;
         char dir[4300], **files = calloc(n, sizeof(*files));
         double t_batch;
@@ -1032,7 +1041,7 @@ int main(int argc, char **argv)
         }
         snprintf(dir, sizeof(dir), "%s/runs/batch-%04d", c.out, c.nbatch++);
         for (size_t i = 0; i < n; i++) {
-            files[i] = c.runs[b + i].file;
+            files[i] = c.runs[queue[qhead + i]].file;
         }
         t_batch = now_s();
         rc = run_runner(&c, dir, files, n, c.jobs, batch_deadline(n, c.jobs));
@@ -1046,11 +1055,13 @@ int main(int argc, char **argv)
             return 2;
         }
         for (size_t i = 0; i < n; i++) {
-            Run *r = &c.runs[b + i];
+            Run *r = &c.runs[queue[qhead + i]];
             Result res;
             size_t k;
 
             read_result(dir, r->name, &res);
+            free(r->reason);
+            r->sig[0] = 0;
             r->ran = true;
             snprintf(r->status, sizeof(r->status), "%s", res.status);
             snprintf(r->kind, sizeof(r->kind), "%s", res.kind);
@@ -1062,6 +1073,11 @@ int main(int argc, char **argv)
                 /* the guest never came up: the driver was not involved */
                 snprintf(r->status, sizeof(r->status), "error");
                 snprintf(r->kind, sizeof(r->kind), "boot");
+                if (!r->boot_retries++) {
+                    printf("gauntlet-campaign: %s did not boot (%s); it runs again "
+                           "at the end\n", r->name, r->artifacts);
+                    queue[qtail++] = queue[qhead + i];
+                }
             }
             if (!strcmp(r->status, "pass")) {
                 continue;
@@ -1081,12 +1097,14 @@ int main(int argc, char **argv)
             }
             c.sigs[k].count++;
         }
+        qhead += n;
         write_reports(&c);
         for (size_t k = nsigs_before; k < c.nsigs && c.shrink; k++) {
             shrink_signature(&c, &c.sigs[k], &go);
             write_reports(&c);
         }
     }
+    free(queue);
     write_reports(&c);
     print_summary(&c);
     {

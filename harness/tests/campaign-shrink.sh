@@ -85,13 +85,14 @@ jcheck "$work/timed/campaign.json" "d['ran'] == 4 and d['selected'] == 12 and
 grep -q "4 of 12 selected runs ran (stopped by --time)" "$work/timed.log" ||
     fail "the summary does not say how many runs ran"
 
-# a failed boot never reached the driver: an error, not shrunk; a failed
+# a failed boot never reached the driver: an error, run once more, not
+# shrunk; a failed
 # step is named by the step
 GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_BOOTFAIL="name: campaign-s5-r00001" \
     GAUNTLET_FAKE_STEPFAIL="name: campaign-s5-r00002" "$gc" --runner "$fake" --seed 5 \
     --runs 4 --no-shrink --out "$work/kinds" >"$work/kinds.log" 2>&1 && fail "failures but exit 0"
 jcheck "$work/kinds/campaign.json" "d['pass'] == 2 and d['error'] == 1 and d['fail'] == 1 and
-    [r['signature'] for r in d['results'] if r['run'] == 1] == ['error:boot'] and
+    [(r['signature'], r['boot_retries']) for r in d['results'] if r['run'] == 1] == [('error:boot', 2)] and
     [s['signature'] for s in d['signatures']] == ['step:workload_stop']" ||
     fail "boot failure / step failure misclassified: $(cat "$work/kinds/campaign.json")"
 
