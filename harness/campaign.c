@@ -1069,13 +1069,19 @@ int main(int argc, char **argv)
             snprintf(r->artifacts, sizeof(r->artifacts), "%s", res.artifacts);
             r->reason = res.reason;
             r->duration = res.duration;
-            if (cs_boot_failure(r->status, r->reason)) {
-                /* the guest never came up: the driver was not involved */
+            if (cs_boot_failure(r->status, r->reason) ||
+                (!strcmp(r->status, "fail") && !strcmp(r->kind, "kernel-log") &&
+                 cs_report_before_load(r->artifacts, c.target))) {
+                /* the guest never came up, or its kernel was in trouble
+                 * before the driver was loaded: not the driver's doing */
+                snprintf(r->kind, sizeof(r->kind), "%s",
+                         !strcmp(r->kind, "kernel-log") ? "before-load" : "boot");
                 snprintf(r->status, sizeof(r->status), "error");
-                snprintf(r->kind, sizeof(r->kind), "boot");
                 if (!r->boot_retries++) {
-                    printf("gauntlet-campaign: %s did not boot (%s); it runs again "
-                           "at the end\n", r->name, r->artifacts);
+                    printf("gauntlet-campaign: %s: %s before the driver was loaded "
+                           "(%s); it runs again at the end\n", r->name,
+                           !strcmp(r->kind, "boot") ? "the guest did not boot" :
+                           "a kernel report", r->artifacts);
                     queue[qtail++] = queue[qhead + i];
                 }
             }

@@ -86,6 +86,47 @@ static void failed_step(const char *reason, char *step, size_t len)
     regfree(&re);
 }
 
+bool cs_report_before_load(const char *artifacts, const char *module)
+{
+    char path[4200], *log;
+    size_t n = 0, mlen = strlen(module);
+    unsigned line = 1, module_line = 0;
+    GvReport *rep;
+    bool before = false;
+
+    snprintf(path, sizeof(path), "%s/console.log", artifacts);
+    log = slurp(path, &n);
+    if (!log || !mlen) {
+        free(log);
+        return false;
+    }
+    /* the first message of the module itself, its load or its probe:
+     * "[   1.23] kestrel: loading ..." or "[   1.24] kestrel 0000:01:00.0: ..."
+     * (not the command line, which may name it too) */
+    for (size_t i = 0; i < n && !module_line; line++) {
+        const char *eol = memchr(log + i, '\n', n - i);
+        size_t l = eol ? (size_t)(eol - (log + i)) : n - i;
+
+        for (size_t k = 0; k + mlen + 3 <= l; k++) {
+            const char *p = log + i + k;
+
+            if (p[0] == ']' && p[1] == ' ' && !memcmp(p + 2, module, mlen) &&
+                (p[2 + mlen] == ':' || p[2 + mlen] == ' ')) {
+                module_line = line;
+                break;
+            }
+        }
+        i += l + 1;
+    }
+    rep = gv_judge(log, n, NULL, NULL);
+    if (rep && rep->n > 0) {
+        before = !module_line || rep->findings[0].line < module_line;
+    }
+    gv_report_free(rep);
+    free(log);
+    return before;
+}
+
 bool cs_boot_failure(const char *status, const char *reason)
 {
     char step[64];

@@ -24,6 +24,11 @@ void cs_signature(const char *status, const char *kind, const char *reason,
  * the harness's error, not as a failure. */
 bool cs_boot_failure(const char *status, const char *reason);
 
+/* The first kernel report in the run's console log came before the log
+ * first names the module (its load): the kernel was in trouble before the
+ * driver existed, e.g. an RCU stall of a guest starved by its host. */
+bool cs_report_before_load(const char *artifacts, const char *module);
+
 /* A file-name-safe id: "sig-<8 hex of a hash>-<slug>" (at most 48 chars). */
 void cs_signature_id(const char *sig, char *id, size_t len);
 

@@ -7,7 +7,8 @@
 # runner.  --help prints a usage without --snapshot, or with it when
 # GAUNTLET_FAKE_SNAPSHOT is set; GAUNTLET_FAKE_ARGS_LOG: a file that gets
 # each invocation's arguments.  GAUNTLET_FAKE_BOOTFAIL / _STEPFAIL: a
-# string that makes a scenario fail in its boot step / its workload_stop.  GAUNTLET_FAKE_SLEEP:
+# string that makes a scenario fail in its boot step / its workload_stop.
+# GAUNTLET_FAKE_EARLY: the WARNING comes before the module is loaded.  GAUNTLET_FAKE_SLEEP:
 # seconds each invocation takes.
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
@@ -51,6 +52,7 @@ for f in "${files[@]}"; do
     elif grep -qF -- "$culprit" "$f"; then
         status=fail kind=kernel-log reason="kernel-log: WARNING in kestrel_fake_reap [kestrel]"
         cat >"$dir/console.log" <<LOG
+$([[ -n "${GAUNTLET_FAKE_EARLY:-}" ]] || echo "[    9.000000] kestrel: loading out-of-tree module taints kernel.")
 [   10.000000] ------------[ cut here ]------------
 [   10.000001] WARNING: CPU: 0 PID: 99 at drivers/kestrel/kestrel_io.c:123 kestrel_fake_reap+0x10/0x20 [kestrel]
 [   10.000002] Modules linked in: kestrel

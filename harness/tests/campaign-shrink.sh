@@ -96,6 +96,15 @@ jcheck "$work/kinds/campaign.json" "d['pass'] == 2 and d['error'] == 1 and d['fa
     [s['signature'] for s in d['signatures']] == ['step:workload_stop']" ||
     fail "boot failure / step failure misclassified: $(cat "$work/kinds/campaign.json")"
 
+# a kernel report before the driver was loaded (a guest starved by its host
+# stalls in boot) is not the driver's either
+GAUNTLET_FAKE_CULPRIT="name: campaign-s5-r00003" GAUNTLET_FAKE_EARLY=1 "$gc" --runner "$fake" \
+    --seed 5 --runs 4 --no-shrink --out "$work/early" >"$work/early.log" 2>&1 && fail "exit 0"
+jcheck "$work/early/campaign.json" "d['error'] == 1 and d['fail'] == 0 and
+    [(r['signature'], r['boot_retries']) for r in d['results'] if r['run'] == 3] ==
+    [('error:before-load', 2)]" ||
+    fail "a report before the load was not an error: $(cat "$work/early/campaign.json")"
+
 # runner arguments pass through; --snapshot is passed when the runner has it
 for snap in "" 1; do
     rm -f "$work/args.log"
