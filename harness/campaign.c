@@ -417,7 +417,8 @@ static int try_candidates(Campaign *c, Sig *g, const char *dir, CsSchedule *cand
     for (int i = 0; i < ncand && i < 64; i++) {
         char err[8192], path[4300];
 
-        snprintf(names[n], sizeof(names[n]), "shrink-%.40s-t%03d", g->id + 4, ++*tryno);
+        /* short: QEMU's sockets live in the run folder, 107 bytes at most */
+        snprintf(names[n], sizeof(names[n]), "s%zut%03d", (size_t)(g - c->sigs), ++*tryno);
         snprintf(path, sizeof(path), "%s/%s.yaml", dir, names[n]);
         if (cs_write_scenario(&cand[i], names[n], path, err, sizeof(err)) < 0) {
             shrink_log(log, "candidate %s not written: %s\n", names[n], err);
@@ -427,7 +428,8 @@ static int try_candidates(Campaign *c, Sig *g, const char *dir, CsSchedule *cand
         }
         n++;
     }
-    snprintf(batchdir, sizeof(batchdir), "%s/try-%03d", dir, *tryno);
+    snprintf(batchdir, sizeof(batchdir), "%s/shrink/%zu/%03d", c->out,
+             (size_t)(g - c->sigs), *tryno);
     {
         char *valid[64];
         size_t nv = 0;
@@ -547,7 +549,7 @@ static void shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
              "Shrunk by gauntlet campaign from seed %" PRIu64 ", run %" PRIu64
              " (%d of %d schedule items left). It failed with signature: %s",
              c->seed, first->index, g->size_after, g->size_before, g->sig);
-    snprintf(name, sizeof(name), "shrunk-%.48s", g->id + 4);
+    snprintf(name, sizeof(name), "shrunk-%.8s", g->id + 4);
     snprintf(g->shrunk, sizeof(g->shrunk), "%s/shrunk.yaml", dir);
     {
         char err[8192];
@@ -567,7 +569,8 @@ static void shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
         char *files[1] = { g->shrunk }, cdir[4400], sig[512];
         Result r;
 
-        snprintf(cdir, sizeof(cdir), "%s/confirm", dir);
+        snprintf(cdir, sizeof(cdir), "%s/shrink/%zu/confirm", c->out,
+                 (size_t)(g - c->sigs));
         run_runner(c, cdir, files, 1, 1, batch_deadline(1, 1));
         read_result(cdir, name, &r);
         cs_signature(r.status, r.kind, r.reason, r.artifacts, sig, sizeof(sig));
@@ -1000,6 +1003,22 @@ int main(int argc, char **argv)
         fprintf(stderr, "gauntlet-campaign: runner %s: %s\n", c.runner, strerror(errno));
         return 2;
     }
+    {
+        /* QEMU's unix sockets sit in each run's folder and sun_path holds
+         * 107 bytes: OUT/runs/batch-NNNN/<name>/agent.sock must fit */
+        char abs[PATH_MAX], longest[128];
+
+        mkdir_p(c.out);
+        cs_run_name(longest, sizeof(longest), c.seed, c.nruns - 1);
+        if (realpath(c.out, abs) &&
+            strlen(abs) + strlen("/runs/batch-0000/") + strlen(longest) +
+            strlen("/agent.sock") > 107) {
+            fprintf(stderr, "gauntlet-campaign: --out %s is too long: QEMU's sockets "
+                    "in %s/runs/batch-NNNN/%s/ would pass the 107-byte limit; choose "
+                    "a shorter --out\n", c.out, abs, longest);
+            return 2;
+        }
+    }
     c.snapshot = runner_has_option(c.runner, "--snapshot");
     if (c.snapshot && runner_has_option(c.runner, "--snapshot-dir")) {
         snprintf(c.snapshot_dir, sizeof(c.snapshot_dir), "%s/snapshots", c.out);
@@ -1069,19 +1088,26 @@ int main(int argc, char **argv)
             snprintf(r->artifacts, sizeof(r->artifacts), "%s", res.artifacts);
             r->reason = res.reason;
             r->duration = res.duration;
-            if (cs_boot_failure(r->status, r->reason) ||
-                (!strcmp(r->status, "fail") && !strcmp(r->kind, "kernel-log") &&
-                 cs_report_before_load(r->artifacts, c.target))) {
-                /* the guest never came up, or its kernel was in trouble
-                 * before the driver was loaded: not the driver's doing */
-                snprintf(r->kind, sizeof(r->kind), "%s",
-                         !strcmp(r->kind, "kernel-log") ? "before-load" : "boot");
-                snprintf(r->status, sizeof(r->status), "error");
+            {
+                /* the guest never came up, its kernel was in trouble before
+                 * the driver was loaded, or the host starved it: not the
+                 * driver's doing */
+                bool klog = !strcmp(r->status, "fail") && !strcmp(r->kind, "kernel-log");
+                const char *why = cs_boot_failure(r->status, r->reason) ? "boot" :
+                    klog && cs_report_before_load(r->artifacts, c.target) ? "before-load" :
+                    klog && cs_host_starved(r->artifacts, c.target) ? "host-starved" : NULL;
+
+                if (why) {
+                    snprintf(r->kind, sizeof(r->kind), "%s", why);
+                    snprintf(r->status, sizeof(r->status), "error");
+                }
+            }
+            if (!strcmp(r->status, "error") &&
+                (!strcmp(r->kind, "boot") || !strcmp(r->kind, "before-load") ||
+                 !strcmp(r->kind, "host-starved"))) {
                 if (!r->boot_retries++) {
-                    printf("gauntlet-campaign: %s: %s before the driver was loaded "
-                           "(%s); it runs again at the end\n", r->name,
-                           !strcmp(r->kind, "boot") ? "the guest did not boot" :
-                           "a kernel report", r->artifacts);
+                    printf("gauntlet-campaign: %s: not the driver's doing (%s, %s); "
+                           "it runs again at the end\n", r->name, r->kind, r->artifacts);
                     queue[qtail++] = queue[qhead + i];
                 }
             }

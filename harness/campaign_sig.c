@@ -127,6 +127,32 @@ bool cs_report_before_load(const char *artifacts, const char *module)
     return before;
 }
 
+bool cs_host_starved(const char *artifacts, const char *module)
+{
+    char path[4200], frame[160], *log;
+    size_t n = 0;
+    GvReport *rep;
+    bool starved = false;
+
+    snprintf(path, sizeof(path), "%s/console.log", artifacts);
+    log = slurp(path, &n);
+    if (!log) {
+        return false;
+    }
+    snprintf(frame, sizeof(frame), "[%s]", module);
+    rep = gv_judge(log, n, NULL, NULL);
+    if (rep && rep->n > 0 && rep->findings[0].kind == GV_RCU_STALL &&
+        rep->findings[0].block) {
+        const char *b = rep->findings[0].block;
+
+        starved = (strstr(b, "starved for") || strstr(b, "timer wakeup didn't happen")) &&
+                  !strstr(b, frame);
+    }
+    gv_report_free(rep);
+    free(log);
+    return starved;
+}
+
 bool cs_boot_failure(const char *status, const char *reason)
 {
     char step[64];

@@ -29,6 +29,12 @@ bool cs_boot_failure(const char *status, const char *reason);
  * driver existed, e.g. an RCU stall of a guest starved by its host. */
 bool cs_report_before_load(const char *artifacts, const char *module);
 
+/* The first kernel report is an RCU stall that the kernel itself blames on
+ * a CPU that did not run ("kthread starved for N jiffies", "timer wakeup
+ * didn't happen"), with no frame of the module in it: the host starved the
+ * guest (TCG on a loaded machine), not the driver. */
+bool cs_host_starved(const char *artifacts, const char *module);
+
 /* A file-name-safe id: "sig-<8 hex of a hash>-<slug>" (at most 48 chars). */
 void cs_signature_id(const char *sig, char *id, size_t len);
 

@@ -8,7 +8,9 @@
 # GAUNTLET_FAKE_SNAPSHOT is set; GAUNTLET_FAKE_ARGS_LOG: a file that gets
 # each invocation's arguments.  GAUNTLET_FAKE_BOOTFAIL / _STEPFAIL: a
 # string that makes a scenario fail in its boot step / its workload_stop.
-# GAUNTLET_FAKE_EARLY: the WARNING comes before the module is loaded.  GAUNTLET_FAKE_SLEEP:
+# GAUNTLET_FAKE_EARLY: the WARNING comes before the module is loaded.
+# GAUNTLET_FAKE_STARVED: a string that gives a scenario the RCU stall of a
+# guest its host starved (from a real log of this campaign).  GAUNTLET_FAKE_SLEEP:
 # seconds each invocation takes.
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
@@ -48,6 +50,23 @@ for f in "${files[@]}"; do
     elif [[ -n "${GAUNTLET_FAKE_STEPFAIL:-}" ]] && grep -qF -- "$GAUNTLET_FAKE_STEPFAIL" "$f"; then
         status=fail kind=step reason="$f:20:5: workload_stop: workload 'io' exited 1, expected 0: MISMATCH"
         echo "[    1.000000] quiet kernel" >"$dir/console.log"
+        fail=$((fail + 1))
+    elif [[ -n "${GAUNTLET_FAKE_STARVED:-}" ]] && grep -qF -- "$GAUNTLET_FAKE_STARVED" "$f"; then
+        status=fail kind=kernel-log reason="kernel-log: INFO: rcu detected stall in handle_softirqs"
+        cat >"$dir/console.log" <<LOG
+[   17.719451] kestrel: loading out-of-tree module taints kernel.
+[   42.864011] rcu: INFO: rcu_preempt self-detected stall on CPU
+[   42.867682] rcu: 	0-...!: (2 ticks this GP) idle=098c/1/0x4000000000000000 softirq=365/365 fqs=0
+[   46.831685] 	(t=5471 jiffies g=-507 q=4 ncpus=1)
+[   46.832179] rcu: rcu_preempt kthread timer wakeup didn't happen for 5470 jiffies! g-507 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x402
+[   46.832816] rcu: rcu_preempt kthread starved for 5471 jiffies! g-507 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x402 ->cpu=0
+[   46.833111] rcu: 	Unless rcu_preempt kthread gets sufficient CPU time, OOM is now expected behavior.
+[   46.850517] CPU: 0 PID: 114 Comm: kestrelctl Tainted: G           OE      6.1.0-50-amd64 #1
+[   46.886115] RIP: 0010:handle_softirqs+0x7d/0x280
+[   46.887000] Call Trace:
+[   46.887922]  __irq_exit_rcu+0xac/0xe0
+[   46.888006]  sysvec_apic_timer_interrupt+0x3a/0x90
+LOG
         fail=$((fail + 1))
     elif grep -qF -- "$culprit" "$f"; then
         status=fail kind=kernel-log reason="kernel-log: WARNING in kestrel_fake_reap [kestrel]"

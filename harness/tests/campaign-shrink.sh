@@ -105,6 +105,14 @@ jcheck "$work/early/campaign.json" "d['error'] == 1 and d['fail'] == 0 and
     [('error:before-load', 2)]" ||
     fail "a report before the load was not an error: $(cat "$work/early/campaign.json")"
 
+# an RCU stall the kernel blames on a starved CPU, with no driver frame
+GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_STARVED="name: campaign-s5-r00002" \
+    "$gc" --runner "$fake" --seed 5 --runs 4 --no-shrink --out "$work/starved" \
+    >"$work/starved.log" 2>&1 && fail "exit 0"
+jcheck "$work/starved/campaign.json" "d['error'] == 1 and d['fail'] == 0 and
+    [r['signature'] for r in d['results'] if r['run'] == 2] == ['error:host-starved']" ||
+    fail "a starved guest's RCU stall was not an error: $(cat "$work/starved/campaign.json")"
+
 # runner arguments pass through; --snapshot is passed when the runner has it
 for snap in "" 1; do
     rm -f "$work/args.log"
