@@ -179,6 +179,7 @@ int kestrel_chr_register(struct kestrel_dev *kd)
 	kd->misc_registered = true;
 	return 0;
 }
+
 ALLOW_ERROR_INJECTION(kestrel_chr_register, ERRNO);
 
 /* No new open after this; open files keep their reference. */

@@ -223,6 +223,7 @@ out_free_segs:
 	kfree(segs);
 	return ret;
 }
+
 /* fail_function: a request whose mapping fails (alloc-failure scenarios) */
 ALLOW_ERROR_INJECTION(kestrel_req_map, ERRNO);
 

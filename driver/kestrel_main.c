@@ -273,6 +273,7 @@ static noinline int kestrel_setup_irqs(struct kestrel_dev *kd)
 	}
 	return 0;
 }
+
 /*
  * Probe's setup stages can be made to fail from debugfs (fail_function), so
  * that the alloc-failure scenarios reach every unwinding path of probe.
@@ -316,6 +317,7 @@ static noinline int kestrel_alloc_queues(struct kestrel_dev *kd)
 	}
 	return 0;
 }
+
 ALLOW_ERROR_INJECTION(kestrel_alloc_queues, ERRNO);
 
 static int kestrel_probe(struct pci_dev *pdev, const struct pci_device_id *id)
