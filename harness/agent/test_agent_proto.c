@@ -108,11 +108,14 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 	{
 		const char *argv[] = { "sh", "-c", "echo \"$FOO:$(pwd)\"", NULL };
 		const char *env[] = { "FOO=bar baz", NULL };
-		ga_cmd cmd = { .argv = argv, .env = env, .cwd = "/tmp", .timeout_ms = 5000 };
+		/* generous bounds: this checks argv, env and cwd, not speed (a
+		 * loaded CI host took over 5 s for this shell once) */
+		ga_cmd cmd = { .argv = argv, .env = env, .cwd = "/tmp", .timeout_ms = 60000 };
 
-		rc = ga_run_cmd(c, &cmd, 10000, &r);
+		rc = ga_run_cmd(c, &cmd, 90000, &r);
 		CHECK(rc == GA_OK && ga_result_ok(&r) && !strcmp(r.out, "bar baz:/tmp\n"),
-		      "rc %d out '%s'", rc, r.out);
+		      "rc %d exit kind %d code %d timed out %d out '%s'", rc,
+		      r.exit_kind, r.exit_code, r.timed_out, r.out);
 		ga_result_free(&r);
 	}
 
