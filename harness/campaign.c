@@ -36,6 +36,7 @@
 #include "campaign.h"
 #include "campaign_gen.h"
 #include "campaign_sig.h"
+#include "xmlesc.h"
 
 typedef struct Run {
     uint64_t index;
@@ -587,22 +588,6 @@ static void shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
 
 /* ---- reports ---------------------------------------------------------------------- */
 
-static void xml_escape(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        switch (ch) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            fputc(ch < 0x20 && ch != '\n' && ch != '\t' ? '?' : ch, f);
-        }
-    }
-}
-
 static void count_status(const Campaign *c, size_t counts[4], size_t *ran)
 {
     static const char *const st[] = { "pass", "fail", "skip", "error" };
@@ -730,22 +715,22 @@ static void write_reports(const Campaign *c)
             continue;
         }
         fprintf(f, "    <testcase classname=\"gauntlet.campaign\" name=\"%s\" file=\"", r->name);
-        xml_escape(f, r->file);
+        gx_escape(f, r->file);
         fprintf(f, "\" time=\"%.3f\">\n", r->duration);
         if (strcmp(r->status, "pass")) {
             const char *tag = !strcmp(r->status, "fail") ? "failure" :
                               !strcmp(r->status, "skip") ? "skipped" : "error";
 
             fprintf(f, "      <%s message=\"", tag);
-            xml_escape(f, r->reason);
+            gx_escape(f, r->reason);
             fprintf(f, "\" type=\"");
-            xml_escape(f, r->sig);
+            gx_escape(f, r->sig);
             fprintf(f, "\">signature: ");
-            xml_escape(f, r->sig);
+            gx_escape(f, r->sig);
             fprintf(f, "\n");
-            xml_escape(f, r->reason);
+            gx_escape(f, r->reason);
             fprintf(f, "\nartifacts: ");
-            xml_escape(f, r->artifacts);
+            gx_escape(f, r->artifacts);
             fprintf(f, "</%s>\n", tag);
         }
         fprintf(f, "    </testcase>\n");

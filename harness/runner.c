@@ -33,6 +33,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "vm.h"
+#include "xmlesc.h"
 
 typedef struct Item {
     char *path;
@@ -228,26 +229,6 @@ static int read_suite(const char *file, char ***v, size_t *n)
     return 0;
 }
 
-static void xml_escape(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        switch (c) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default:
-            if (c < 0x20 && c != '\n' && c != '\t') {
-                fputc('?', f);
-            } else {
-                fputc(c, f);
-            }
-        }
-    }
-}
-
 static bool repro_snapshot;    /* --snapshot: the repro line says so too */
 
 static void repro_line(char *buf, size_t len, const char *prefix, const Item *it,
@@ -321,28 +302,28 @@ static void write_reports(const char *out, Item *items, size_t n, double wall,
 
             repro_line(repro, sizeof(repro), prefix, it, target_override, flavour);
             fprintf(f, "    <testcase classname=\"gauntlet.%s\" name=\"", it->t->name);
-            xml_escape(f, it->s->name);
+            gx_escape(f, it->s->name);
             fprintf(f, "\" file=\"");
-            xml_escape(f, it->path);
+            gx_escape(f, it->path);
             fprintf(f, "\" time=\"%.3f\">\n", it->end - it->start);
             if (it->status != GR_PASS) {
                 const char *tag = it->status == GR_FAIL ? "failure" :
                                   it->status == GR_SKIP ? "skipped" : "error";
 
                 fprintf(f, "      <%s message=\"", tag);
-                xml_escape(f, it->reason);
+                gx_escape(f, it->reason);
                 fprintf(f, "\" type=\"");
-                xml_escape(f, it->kind);
+                gx_escape(f, it->kind);
                 fprintf(f, "\">");
-                xml_escape(f, it->reason);
+                gx_escape(f, it->reason);
                 fprintf(f, "\nrepro: ");
-                xml_escape(f, repro);
+                gx_escape(f, repro);
                 fprintf(f, "\nartifacts: ");
-                xml_escape(f, it->dir);
+                gx_escape(f, it->dir);
                 fprintf(f, "</%s>\n", tag);
             }
             fprintf(f, "      <system-out>artifacts: ");
-            xml_escape(f, it->dir);
+            gx_escape(f, it->dir);
             fprintf(f, "</system-out>\n    </testcase>\n");
         }
         fprintf(f, "  </testsuite>\n</testsuites>\n");
