@@ -1152,32 +1152,26 @@ static void verdict_kfault(Run *r, const char *log, size_t len)
 
         snprintf(name, sizeof(name), "name %s,", dir);
         snprintf(mod, sizeof(mod), " [%s]", r->t->kfault_module ? r->t->kfault_module : "");
-        while ((p = strstr(p, "FAULT_INJECTION: forcing a failure."))) {
-            const char *nl = strchr(p, '\n');
-            const char *next, *end;
-            bool found = false;
+        static const char hdr[] = "FAULT_INJECTION: forcing a failure.";
 
-            p += 35;
+        while ((p = strstr(p, hdr))) {
+            const char *nl = strchr(p, '\n');
+            const char *next, *end, *m;
+
+            p += sizeof(hdr) - 1;
             if (!nl || !strstr(nl, name) || strstr(nl, name) > nl + 200) {
                 continue;   /* another capability's report */
             }
             hits++;
-            next = strstr(p, "FAULT_INJECTION: forcing a failure.");
+            next = strstr(p, hdr);
             end = next ? next : log + len;
-            /* the stack ends at the first line without a frame; 8 KiB is
-             * far beyond any trace */
+            /* this report's stack: up to the next report, at most 8 KiB
+             * (far beyond any trace) */
             if (end - p > 8192) {
                 end = p + 8192;
             }
-            if (r->t->kfault_module) {
-                const char *m = p;
-
-                while ((m = strstr(m, mod)) && m < end) {
-                    found = true;
-                    break;
-                }
-            }
-            in_mod += found;
+            m = r->t->kfault_module ? strstr(p, mod) : NULL;
+            in_mod += m && m < end;
         }
         if (!hits) {
             add_verdict(r, "kfault-fired", GR_FAIL, "%s was armed but the kernel "
