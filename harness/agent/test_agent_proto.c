@@ -82,7 +82,7 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 	printf("     ping rtt %.3f ms\n", rtt);
 
 	/* exit code, stdout, stderr */
-	rc = ga_run(c, "echo hello; echo oops >&2; exit 3", 5000, &r);
+	rc = ga_run(c, "echo hello; echo oops >&2; exit 3", 60000, &r);
 	CHECK(rc == GA_OK && r.exited && r.exit_kind == GA_EXIT_CODE && r.exit_code == 3,
 	      "rc %d code %d: %s", rc, r.exit_code, ga_last_error(c));
 	CHECK(!strcmp(r.out, "hello\n") && !strcmp(r.err, "oops\n"), "out '%s' err '%s'", r.out,
@@ -94,7 +94,7 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 	double best = 1e9, sum = 0;
 
 	for (int i = 0; i < 20; i++) {
-		rc = ga_run(c, "true", 5000, &r);
+		rc = ga_run(c, "true", 60000, &r);
 		if (rc == GA_OK) {
 			sum += r.wall_ms;
 			if (r.wall_ms < best)
@@ -123,7 +123,7 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 	{
 		const char *argv[] = { "cat", NULL };
 		ga_cmd cmd = { .argv = argv, .stdin_data = "abc\0def", .stdin_len = 7,
-			       .timeout_ms = 5000 };
+			       .timeout_ms = 60000 };
 
 		rc = ga_run_cmd(c, &cmd, 10000, &r);
 		CHECK(rc == GA_OK && r.out_len == 7 && !memcmp(r.out, "abc\0def", 7),
@@ -132,7 +132,7 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 	}
 
 	/* binary-safe output */
-	rc = ga_run(c, "printf 'a\\000b\\377\\033[0m\\r\\n'", 5000, &r);
+	rc = ga_run(c, "printf 'a\\000b\\377\\033[0m\\r\\n'", 60000, &r);
 	CHECK(rc == GA_OK && r.out_len == 10 && !memcmp(r.out, "a\0b\377\033[0m\r\n", 10),
 	      "len %zu", r.out_len);
 	ga_result_free(&r);
@@ -142,7 +142,7 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 	rc = ga_run(c, "sleep 30", 300, &r);
 	CHECK(rc == GA_OK && r.timed_out && r.exit_kind == GA_EXIT_SIGNAL && r.signal == SIGTERM,
 	      "rc %d timed_out %d kind %d sig %d", rc, r.timed_out, r.exit_kind, r.signal);
-	CHECK(now_ms() - t0 < 2500, "took %.0f ms", now_ms() - t0);
+	CHECK(now_ms() - t0 < 20000, "took %.0f ms", now_ms() - t0);
 	show("sleep 30 with timeout 300 ms", &r);
 	ga_result_free(&r);
 
@@ -152,10 +152,10 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 			       .timeout_ms = 200, .kill_grace_ms = 300 };
 
 		t0 = now_ms();
-		rc = ga_run_cmd(c, &cmd, 5000, &r);
+		rc = ga_run_cmd(c, &cmd, 60000, &r);
 		CHECK(rc == GA_OK && r.timed_out && r.exit_kind == GA_EXIT_SIGNAL &&
 		      r.signal == SIGKILL, "rc %d kind %d sig %d", rc, r.exit_kind, r.signal);
-		CHECK(now_ms() - t0 < 2500, "took %.0f ms", now_ms() - t0);
+		CHECK(now_ms() - t0 < 20000, "took %.0f ms", now_ms() - t0);
 		show("TERM-ignoring group", &r);
 		ga_result_free(&r);
 	}
@@ -192,23 +192,23 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 	}
 
 	/* a child that closes stdout/stderr early */
-	rc = ga_run(c, "exec 1>&- 2>&-; sleep 0.2; exit 5", 5000, &r);
+	rc = ga_run(c, "exec 1>&- 2>&-; sleep 0.2; exit 5", 60000, &r);
 	CHECK(rc == GA_OK && r.exit_code == 5, "rc %d code %d", rc, r.exit_code);
 	ga_result_free(&r);
 
 	/* a grandchild that keeps the pipe open must not hold the EXIT */
 	t0 = now_ms();
-	rc = ga_run(c, "sleep 3 & echo started", 5000, &r);
+	rc = ga_run(c, "sleep 30 & echo started", 60000, &r);
 	CHECK(rc == GA_OK && ga_result_ok(&r) && !strcmp(r.out, "started\n") &&
-	      now_ms() - t0 < 2000, "rc %d out '%s' %.0f ms", rc, r.out, now_ms() - t0);
+	      now_ms() - t0 < 20000, "rc %d out '%s' %.0f ms", rc, r.out, now_ms() - t0);
 	ga_result_free(&r);
 
 	/* exec failure */
 	{
 		const char *argv[] = { "/nonexistent/prog", NULL };
-		ga_cmd cmd = { .argv = argv, .timeout_ms = 5000 };
+		ga_cmd cmd = { .argv = argv, .timeout_ms = 60000 };
 
-		rc = ga_run_cmd(c, &cmd, 5000, &r);
+		rc = ga_run_cmd(c, &cmd, 60000, &r);
 		CHECK(rc == GA_OK && r.exit_kind == GA_EXIT_EXEC && r.error &&
 		      strstr(r.error, "No such file"), "rc %d kind %d error %s", rc, r.exit_kind,
 		      r.error ? r.error : "(none)");
@@ -222,8 +222,8 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 
 		t0 = now_ms();
 		for (int i = 0; i < 3; i++) {
-			snprintf(cmdline, sizeof(cmdline), "sleep 0.%d; echo job%d", 5 - i, i);
-			rc = ga_start(c, cmdline, 5000, &ids[i]);
+			snprintf(cmdline, sizeof(cmdline), "sleep %d; echo job%d", 6 - i, i);
+			rc = ga_start(c, cmdline, 60000, &ids[i]);
 			CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
 		}
 		rc = ga_wait(c, ids[0], 50, &r);
@@ -233,11 +233,12 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 			char want[16];
 
 			snprintf(want, sizeof(want), "job%d\n", i);
-			rc = ga_wait(c, ids[i], 5000, &r);
+			rc = ga_wait(c, ids[i], 60000, &r);
 			CHECK(rc == GA_OK && !strcmp(r.out, want), "rc %d out '%s'", rc, r.out);
 			ga_result_free(&r);
 		}
-		CHECK(now_ms() - t0 < 1500, "concurrent took %.0f ms", now_ms() - t0);
+		/* 6 + 5 + 4 s one after the other */
+		CHECK(now_ms() - t0 < 12000, "concurrent took %.0f ms", now_ms() - t0);
 		rc = ga_wait(c, ids[0], 10, &r);
 		CHECK(rc == GA_EINVAL, "second wait: rc %d", rc);
 	}
@@ -263,7 +264,7 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 
 		t0 = now_ms();
 		rc = ga_run_cmd(c, &cmd, 300, &r);
-		CHECK(rc == GA_ETIMEOUT && now_ms() - t0 < 2000 && r.out &&
+		CHECK(rc == GA_ETIMEOUT && now_ms() - t0 < 20000 && r.out &&
 		      !strcmp(r.out, "partial\n"), "rc %d %.0f ms out '%s'", rc, now_ms() - t0,
 		      r.out ? r.out : "(null)");
 		printf("     %s\n", ga_last_error(c));
@@ -295,7 +296,7 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 		raw_frame(rawfd, GA_MSG_KILL, 1003, "", 0);                           /* no such id */
 		rc = ga_ping(c, 3000, &rtt);
 		CHECK(rc == GA_OK, "ping after garbage: %s", ga_last_error(c));
-		rc = ga_run(c, "echo still-alive", 5000, &r);
+		rc = ga_run(c, "echo still-alive", 60000, &r);
 		CHECK(rc == GA_OK && !strcmp(r.out, "still-alive\n"), "rc %d", rc);
 		ga_result_free(&r);
 		/* a RUN refused by the agent reaches ga_wait as GA_EAGENT */
@@ -400,7 +401,7 @@ static void over_pty(void)
 	ga_attach_fd(c, m);
 	rc = ga_wait_ready(c, 5000);
 	CHECK(rc == GA_OK, "ready over pty: %s", ga_last_error(c));
-	rc = ga_run(c, "printf 'a\\000b\\377\\021\\023\\r\\n'", 5000, &r);
+	rc = ga_run(c, "printf 'a\\000b\\377\\021\\023\\r\\n'", 60000, &r);
 	CHECK(rc == GA_OK && r.out_len == 8 && !memcmp(r.out, "a\0b\377\021\023\r\n", 8),
 	      "binary over the pty: rc %d len %zu", rc, r.out_len);
 	ga_result_free(&r);
