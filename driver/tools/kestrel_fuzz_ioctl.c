@@ -1077,12 +1077,10 @@ static int rw(int fd, uint8_t op, uint64_t lba, uint32_t nb, void *buf,
  * --faults: restore the timeout, let a reset or recovery settle, report
  * the state.  Not judged beyond the timeout: the faults are still active.
  */
-static int after_faulty_storm(int fd)
+/* Put back the command timeout the storm started with; 1 on failure. */
+static int restore_timeout(int fd)
 {
 	struct kestrel_timeout to;
-	struct kestrel_info info;
-	double until = now_s() + 30;
-	int err;
 
 	memset(&to, 0, sizeof(to));
 	to.size = sizeof(to);
@@ -1092,6 +1090,17 @@ static int after_faulty_storm(int fd)
 			strerror(errno));
 		return 1;
 	}
+	return 0;
+}
+
+static int after_faulty_storm(int fd)
+{
+	struct kestrel_info info;
+	double until = now_s() + 30;
+	int err;
+
+	if (restore_timeout(fd))
+		return 1;
 	do {
 		err = get_info(fd, &info);
 		if (err || info.state != KESTREL_STATE_RESETTING)
@@ -1109,21 +1118,14 @@ static int after_faulty_storm(int fd)
 /* Returns the number of problems found. */
 static int after_storm(int fd)
 {
-	struct kestrel_timeout to;
 	struct kestrel_info info;
 	uint32_t nb, i;
 	uint8_t *buf, *back;
 	int bad = 0, err, res;
 	double until;
 
-	memset(&to, 0, sizeof(to));
-	to.size = sizeof(to);
-	to.timeout_ms = g.timeout0;
-	if (ioctl(fd, KESTREL_IOC_SET_TIMEOUT, &to)) {
-		fprintf(stderr, "fuzz-ioctl: FAIL: restoring the timeout: %s\n",
-			strerror(errno));
+	if (restore_timeout(fd))
 		bad++;
-	}
 	/* a reset or a recovery still running settles; a dead device gets a RESET */
 	until = now_s() + 30;
 	for (;;) {
