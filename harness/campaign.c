@@ -720,18 +720,10 @@ static void write_reports(const Campaign *c)
         if (strcmp(r->status, "pass")) {
             const char *tag = !strcmp(r->status, "fail") ? "failure" :
                               !strcmp(r->status, "skip") ? "skipped" : "error";
+            const char *body[] = { "signature: ", r->sig, "\n", r->reason,
+                                   "\nartifacts: ", r->artifacts, NULL };
 
-            fprintf(f, "      <%s message=\"", tag);
-            gx_escape(f, r->reason);
-            fprintf(f, "\" type=\"");
-            gx_escape(f, r->sig);
-            fprintf(f, "\">signature: ");
-            gx_escape(f, r->sig);
-            fprintf(f, "\n");
-            gx_escape(f, r->reason);
-            fprintf(f, "\nartifacts: ");
-            gx_escape(f, r->artifacts);
-            fprintf(f, "</%s>\n", tag);
+            gx_junit_outcome(f, tag, r->reason, r->sig, body);
         }
         fprintf(f, "    </testcase>\n");
     }

@@ -309,18 +309,10 @@ static void write_reports(const char *out, Item *items, size_t n, double wall,
             if (it->status != GR_PASS) {
                 const char *tag = it->status == GR_FAIL ? "failure" :
                                   it->status == GR_SKIP ? "skipped" : "error";
+                const char *body[] = { it->reason, "\nrepro: ", repro,
+                                       "\nartifacts: ", it->dir, NULL };
 
-                fprintf(f, "      <%s message=\"", tag);
-                gx_escape(f, it->reason);
-                fprintf(f, "\" type=\"");
-                gx_escape(f, it->kind);
-                fprintf(f, "\">");
-                gx_escape(f, it->reason);
-                fprintf(f, "\nrepro: ");
-                gx_escape(f, repro);
-                fprintf(f, "\nartifacts: ");
-                gx_escape(f, it->dir);
-                fprintf(f, "</%s>\n", tag);
+                gx_junit_outcome(f, tag, it->reason, it->kind, body);
             }
             fprintf(f, "      <system-out>artifacts: ");
             gx_escape(f, it->dir);
