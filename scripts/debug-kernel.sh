@@ -34,8 +34,8 @@
 #                        KCOV_INSTRUMENT := y (kcov) in its Kbuild
 #       modules/         lib/modules/<release>, only if any module is built
 #                        (the fragment builds everything in: normally absent)
-# <key> = first 16 hex digits of sha256(linux-source-6.1 package version,
-# the fragment, this script).  The build runs in a temporary directory in the
+# <key> = first 16 hex digits of sha256(the pinned linux-source-6.1
+# version, the fragment, this script).  The build runs in a temporary directory in the
 # cache (log: debug-kernel-<key>.log next to it) that is renamed into place
 # only when complete; a complete cache hit returns at once.  The first build
 # takes ~16 min on 2 cores (about 1150 objects) and ~2.5 GB of disk while
@@ -47,7 +47,7 @@ TOP="$(cd "$(dirname "$SELF")/.." && pwd)"
 FRAGMENT="$TOP/scripts/debug-kernel.config"
 CACHE_ROOT="${GAUNTLET_CACHE:-$HOME/.cache/gauntlet}"
 SRC_PKG=linux-source-6.1
-SRC_TAR=/usr/src/linux-source-6.1.tar.xz
+PIN_FILE="$TOP/scripts/debug-kernel.version"
 
 die() { echo "debug-kernel: $*" >&2; exit 1; }
 say() { [[ $quiet -eq 1 ]] || echo "debug-kernel: $*" >&2; }
@@ -75,18 +75,44 @@ done
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "bad -j '$jobs'"
 [[ -r "$FRAGMENT" ]] || die "no config fragment $FRAGMENT"
 
-src_version() { dpkg-query -W -f='${Version}' "$SRC_PKG" 2>/dev/null || true; }
+[[ -r "$PIN_FILE" ]] || die "no $PIN_FILE (the pinned $SRC_PKG version)"
+version="$(tr -d ' \t\r\n' <"$PIN_FILE")"
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+-[0-9a-z.+~]+$ ]] || die "bad version '$version' in $PIN_FILE"
+SRC_TAR="$CACHE_ROOT/linux-source-$version/linux-source-6.1.tar.xz"
 
-version="$(src_version)"
-if [[ -z "$version" || ! -r "$SRC_TAR" ]]; then
-    [[ $(id -u) -eq 0 ]] ||
-        die "$SRC_PKG is not installed; run 'sudo apt-get install $SRC_PKG'"
-    say "installing $SRC_PKG (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$SRC_PKG" >&2 ||
-        die "apt-get install $SRC_PKG failed"
-    version="$(src_version)"
-    [[ -n "$version" && -r "$SRC_TAR" ]] || die "$SRC_PKG installed but no $SRC_TAR"
-fi
+# The pinned source package, downloaded (not installed) and unpacked once.
+fetch_source() {
+    local d="$CACHE_ROOT/linux-source-$version" tmp deb
+    [[ -f "$d/.complete" && -r "$SRC_TAR" ]] && return 0
+    command -v apt-get >/dev/null || die "apt-get not found"
+    mkdir -p "$CACHE_ROOT"
+    tmp="$(mktemp -d "$CACHE_ROOT/.linux-source-$version.XXXXXX")"
+    chmod 0755 "$tmp"   # _apt, the download sandbox user, writes here
+    say "downloading $SRC_PKG=$version (apt-get download)"
+    if ! (cd "$tmp" && apt-get download -q "$SRC_PKG=$version" >"$tmp/download.log" 2>&1); then
+        if [[ $(id -u) -eq 0 ]]; then
+            apt-get update -q >"$tmp/update.log" 2>&1 || true
+            (cd "$tmp" && apt-get download -q "$SRC_PKG=$version" >"$tmp/download.log" 2>&1) ||
+                { cat "$tmp/download.log" >&2; rm -rf "$tmp"; die "apt-get download $SRC_PKG=$version failed"; }
+        else
+            cat "$tmp/download.log" >&2; rm -rf "$tmp"
+            die "apt-get download $SRC_PKG=$version failed (run 'apt-get update' as root?)"
+        fi
+    fi
+    deb="$(find "$tmp" -maxdepth 1 -name "${SRC_PKG}_*.deb" | head -n 1)"
+    [[ -n "$deb" ]] || { rm -rf "$tmp"; die "apt-get download produced no .deb"; }
+    [[ "$(dpkg-deb -f "$deb" Version)" == "$version" ]] ||
+        { rm -rf "$tmp"; die "$deb is not version $version"; }
+    dpkg-deb -x "$deb" "$tmp/root"
+    [[ -r "$tmp/root/usr/src/linux-source-6.1.tar.xz" ]] ||
+        { rm -rf "$tmp"; die "$deb has no usr/src/linux-source-6.1.tar.xz"; }
+    rm -rf "$d"
+    mkdir -p "$d"
+    mv "$tmp/root/usr/src/linux-source-6.1.tar.xz" "$d/"
+    echo "$version" >"$d/version"
+    touch "$d/.complete"
+    rm -rf "$tmp"
+}
 
 key="$({ echo "$SRC_PKG $version"; cat "$FRAGMENT"; cat "$SELF"; } | sha256sum | cut -c1-16)"
 dir="$CACHE_ROOT/debug-kernel-$key"
@@ -128,6 +154,7 @@ run_logged() {  # what, command...
 
 build() {
     command -v gcc >/dev/null || die "gcc not found (apt-get install build-essential)"
+    fetch_source
     local t0 tmp tree release k
     t0="$(date +%s)"
     mkdir -p "$CACHE_ROOT"
