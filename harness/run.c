@@ -543,21 +543,29 @@ static int wait_ready(Run *r, double timeout, bool quiet)
     }
 }
 
+/* A target's integrity command: the region, the seed, the backing file and
+ * the target's host tools ({NAME}) as placeholders. */
 static char *expand_integrity(Run *r, const char *tmpl, const char *backing)
 {
     char lba[32], blocks[32], seed[32], bs[32], err[512];
-    const char *vars[] = {
+    const char *base[] = {
         "lba", lba, "blocks", blocks, "seed", seed, "block_size", bs,
         "backing", backing ? backing : "", "kestrelctl",
-        r->cfg->host_tool ? r->cfg->host_tool : "kestrelctl", NULL
+        r->cfg->host_tool ? r->cfg->host_tool : "kestrelctl",
+        "target_dir", r->t->dir, r->cfg->build ? "build" : NULL, r->cfg->build,
+        NULL
     };
-    char *s;
+    char **vars, *s = NULL;
 
     snprintf(lba, sizeof(lba), "%ld", r->t->integrity_lba);
     snprintf(blocks, sizeof(blocks), "%ld", r->t->integrity_blocks);
     snprintf(seed, sizeof(seed), "%" PRIu64, r->seed);
     snprintf(bs, sizeof(bs), "%ld", r->t->block_size);
-    s = gt_expand(tmpl, vars, err, sizeof(err));
+    vars = gt_tool_vars(r->t, r->cfg->build, base, err, sizeof(err));
+    if (vars) {
+        s = gt_expand(tmpl, (const char *const *)vars, err, sizeof(err));
+        gt_vars_free(vars);
+    }
     if (!s) {
         fail_(r, GR_ERROR, "error", "target %s: %s", r->t->name, err);
     }
@@ -2495,17 +2503,61 @@ static bool is_portless_hotplug(const GsStep *st, bool not_first, void *ctx)
     return st->type == GS_STEP_HOTPLUG && !find_dev(ctx, st->u.hotplug.device);
 }
 
+/* Every faults step's rules through the target's checker: the first one
+ * refused or unusable stops the walk with its message in the context. */
+typedef struct RuleCheck {
+    const GsScenario *s;
+    const GtTarget *t;
+    const GrConfig *cfg;
+    char *err;
+    size_t errlen;
+} RuleCheck;
+
+static bool rules_refused(const GsStep *st, bool not_first, void *ctx)
+{
+    RuleCheck *c = ctx;
+    char msg[1024];
+    int n, rc;
+
+    if (st->type != GS_STEP_FAULTS || st->u.faults.op == GS_FAULTS_CLEAR) {
+        return false;
+    }
+    rc = gt_check_rules(c->t, c->cfg->build, st->u.faults.rules, &n, msg,
+                        sizeof(msg));
+    if (rc > 0) {
+        gs_rule_error(c->s, st, msg, c->err, c->errlen);
+        return true;
+    }
+    if (rc < 0) {
+        snprintf(c->err, c->errlen, "%s:%d:%d: %s", c->s->file, st->line,
+                 st->col, msg);
+        return true;
+    }
+    if (n >= 0 && n != st->u.faults.nrules) {
+        snprintf(c->err, c->errlen, "%s:%d:%d: the fault checker of target '%s' "
+                 "counts %d rule(s) where the scenario has %d (rules are "
+                 "separated by ';')", c->s->file, st->line, st->col, c->t->name,
+                 n, st->u.faults.nrules);
+        return true;
+    }
+    return false;
+}
+
 int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
                 char *err, size_t errlen)
 {
     Run r = { 0 };
     const GsStep *st;
+    RuleCheck rc = { s, t, cfg, err, errlen };
 
     if ((st = walk_steps(s->steps, s->nsteps, true, is_faults, NULL)) &&
         !gt_has_faults(t)) {
         snprintf(err, errlen, "%s:%d:%d: step 'faults' needs a device fault "
                  "engine, and target '%s' has none", s->file, st->line, st->col,
                  t->name);
+        return -1;
+    }
+    if (walk_steps(s->steps, s->nsteps, true, rules_refused, &rc)) {
         return -1;
     }
     if ((st = walk_steps(s->steps, s->nsteps, true, is_late_boot, NULL))) {
@@ -2521,7 +2573,6 @@ int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
                  "port)", s->file, st->line, st->col, MAX_DEVICES);
         return -1;
     }
-    (void)cfg;
     return 0;
 }
 

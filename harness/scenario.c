@@ -27,7 +27,6 @@
 
 #include <yaml.h>
 
-#include "kestrel_fault.h"
 
 /* ---- arena ------------------------------------------------------------ */
 
@@ -123,7 +122,6 @@ typedef struct Ctx {
     yaml_event_t ev;
     bool ev_live;
     GsScenario *sc;
-    bool kestrel;
     int nrules;
     size_t total_steps;
     Running *running;
@@ -1459,9 +1457,10 @@ const char *gs_step_name(GsStepType t)
 static void parse_steps(Ctx *c, const Node *seq, int depth, GsStep **out,
                         size_t *nout, const char *where);
 
-/* Number of rules in an opaque (non-kestrel) rule text: ';'-separated,
- * non-blank parts. */
-static int count_opaque_rules(const char *s)
+/* Number of rules in a rule text: ';'-separated, non-blank parts (every
+ * target's rule grammar separates rules with ';'; the target's own checker
+ * judges the rules themselves, gr_validate()). */
+static int count_rules(const char *s)
 {
     int n = 0;
     bool content = false;
@@ -1489,45 +1488,52 @@ static int utf8_chars(const char *s, size_t n)
     return k;
 }
 
-static int check_fault_rules(Ctx *c, const Node *v, const char *key)
+/* Where a faults step's rule text stands in the file, so that a checker's
+ * "column C" can be shown at its file:line:col: the text is the source
+ * verbatim when it is a one-line plain or quoted scalar without escapes. */
+static void note_rule_pos(Ctx *c, const Node *v, GsStep *st)
 {
-    KestrelFaultEngine *e;
-    char kerr[KESTREL_FAULT_ERR_MAX];
-    unsigned long col = 0;
-    const char *what = kerr;
-    size_t q;
-    int r;
+    size_t q = v->style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1;
 
-    if (!c->kestrel) {
-        return count_opaque_rules(v->val);
-    }
-    e = tmp_alloc(c, sizeof(*e));
-    kestrel_fault_init(e, 0);
-    kerr[0] = '\0';
-    r = kestrel_fault_set(e, v->val, kerr, sizeof(kerr));
-    if (r >= 0) {
-        return r;
-    }
-    kerr[sizeof(kerr) - 1] = '\0';
-    if (sscanf(kerr, "column %lu:", &col) == 1) {
-        const char *p = strstr(kerr, ": ");
-
-        what = p ? p + 2 : kerr;
-    }
-    /* Map column col of the value onto the file when the value's text is
-     * the source text verbatim (no escapes, folding or line breaks). */
-    q = v->style == YAML_PLAIN_SCALAR_STYLE ? 0 : 1;
-    if (col >= 1 && col <= v->len + 1 && !memchr(v->val, '\n', v->len) &&
+    st->u.faults.text_line = v->line;
+    st->u.faults.text_col = v->col + (int)q;
+    st->u.faults.text_verbatim =
+        !memchr(v->val, '\n', v->len) &&
         (v->style == YAML_PLAIN_SCALAR_STYLE ||
          v->style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
          v->style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) &&
         v->off + q + v->len <= c->len &&
-        memcmp(c->text + v->off + q, v->val, v->len) == 0) {
-        fail(c, v->line, v->col + (int)q + utf8_chars(v->val, col - 1),
-             "bad fault rule in '%s': %s", key, what);
+        memcmp(c->text + v->off + q, v->val, v->len) == 0;
+    if (!st->u.faults.text_verbatim) {
+        st->u.faults.text_col = v->col;
     }
-    fail(c, v->line, v->col, "bad fault rule in '%s' (column %lu of the "
-         "rule text): %s", key, col, what);
+}
+
+void gs_rule_error(const GsScenario *s, const GsStep *st, const char *msg,
+                   char *err, size_t errlen)
+{
+    unsigned long col = 0;
+    const char *what = msg, *p = strstr(msg, ": ");
+    const char *key = st->u.faults.op == GS_FAULTS_ADD ? "add" : "set";
+    size_t len = strlen(st->u.faults.rules);
+
+    if (sscanf(msg, "column %lu:", &col) == 1 && p) {
+        what = p + 2;
+    }
+    if (col >= 1 && col <= len + 1 && st->u.faults.text_verbatim) {
+        snprintf(err, errlen, "%s:%d:%d: bad fault rule in '%s': %.*s", s->file,
+                 st->u.faults.text_line, st->u.faults.text_col +
+                 utf8_chars(st->u.faults.rules, col - 1), key,
+                 (int)strcspn(what, "\n"), what);
+    } else if (col >= 1) {
+        snprintf(err, errlen, "%s:%d:%d: bad fault rule in '%s' (column %lu of "
+                 "the rule text): %.*s", s->file, st->u.faults.text_line,
+                 st->u.faults.text_col, key, col, (int)strcspn(what, "\n"), what);
+    } else {
+        snprintf(err, errlen, "%s:%d:%d: bad fault rule in '%s': %.*s", s->file,
+                 st->u.faults.text_line, st->u.faults.text_col, key,
+                 (int)strcspn(what, "\n"), what);
+    }
 }
 
 static Running *find_running(Ctx *c, const char *name)
@@ -1630,7 +1636,8 @@ static void step_checks(Ctx *c, GsStep *st, const Node *map,
         v = set ? set : add;
         st->u.faults.op = set ? GS_FAULTS_SET : GS_FAULTS_ADD;
         st->u.faults.rules = out_strdup(c, v->val, v->len);
-        st->u.faults.nrules = check_fault_rules(c, v, set ? "set" : "add");
+        st->u.faults.nrules = count_rules(st->u.faults.rules);
+        note_rule_pos(c, v, st);
         st->u.faults.first_rule = c->nrules;
         c->nrules += st->u.faults.nrules;
         break;
@@ -1887,7 +1894,7 @@ static const KeySpec top_keys[] = {
     { .name = "description", .type = K_STR, .off = TOFF(description),
       .required = true, .imin = 1, .imax = 65536 },
     { .name = "target", .type = K_IDENT, .off = TOFF(target),
-      .ds = "kestrel" },
+      .ds = "" },
     { .name = "kernel", .type = K_ENUM, .off = TOFF(kernel),
       .names = kernel_names },
     { .name = "timeout", .type = K_INT, .off = TOFF(timeout), .imin = 1,
@@ -1924,7 +1931,6 @@ static void parse_top(Ctx *c, const Node *root)
     sc->target = top.target;
     sc->kernel = (GsKernel)top.kernel;
     sc->timeout = top.timeout;
-    c->kestrel = !strcmp(sc->target, "kestrel");
 
     tags = spec_found(top_keys, found, "tags");
     if (tags && !is_null(tags)) {
@@ -2307,8 +2313,10 @@ void gs_dump(const GsScenario *s, FILE *f)
     dump_str(f, s->name);
     fputs("\ndescription: ", f);
     dump_str(f, s->description);
-    fputs("\ntarget: ", f);
-    dump_str(f, s->target);
+    if (s->target[0]) {
+        fputs("\ntarget: ", f);
+        dump_str(f, s->target);
+    }
     fprintf(f, "\nkernel: %s\ntimeout: %" PRId64 "\ntags: [",
             kernel_names[s->kernel], s->timeout);
     for (i = 0; i < s->ntags; i++) {

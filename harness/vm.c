@@ -422,8 +422,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "-initrd");
     argv_add(&a, "%s", opt->initrd);
     argv_add(&a, "-append");
-    argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on "
-             "gauntlet.nokestrel=1%s%s%s",
+    argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on%s%s%s",
              opt->interactive ? "" :
              " gauntlet.run=\"while :; do sleep 3600; done\"",
              opt->cmdline && *opt->cmdline ? " " : "",

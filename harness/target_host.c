@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What the host does for a target before any VM starts (target.h): run
+ * its fault-rule checker on a scenario's rules, and compose its guest
+ * image, the base image plus a cached overlay of the target's files.
+ */
+#define _GNU_SOURCE
+#include "target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK_TIMEOUT_MS    10000
+#define IMAGE_TIMEOUT_MS    300000
+#define OUTPUT_MAX          8192
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/* Run argv with input on stdin; stdout and stderr together into out (at
+ * most outlen - 1 bytes kept, NUL-terminated).  Kills the process group
+ * after timeout_ms.  Returns the wait status, or -1 with out describing
+ * what went wrong (spawn failure, timeout). */
+static int run_capture(char *const argv[], const char *input, int timeout_ms,
+                       char *out, size_t outlen)
+{
+    int in[2], o[2], st;
+    size_t n = 0, ilen = input ? strlen(input) : 0, ioff = 0;
+    double end = now_ms() + timeout_ms;
+    pid_t pid;
+
+    out[0] = 0;
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        snprintf(out, outlen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(o, O_CLOEXEC) < 0) {
+        snprintf(out, outlen, "pipe: %s", strerror(errno));
+        close(in[0]);
+        close(in[1]);
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(out, outlen, "fork: %s", strerror(errno));
+        close(in[0]);
+        close(in[1]);
+        close(o[0]);
+        close(o[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(in[0], 0);
+        dup2(o[1], 1);
+        dup2(o[1], 2);
+        execvp(argv[0], argv);
+        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(in[0]);
+    close(o[1]);
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    if (!ilen) {
+        close(in[1]);
+        in[1] = -1;
+    }
+    for (;;) {
+        struct pollfd p[2] = { { o[0], POLLIN, 0 }, { in[1], POLLOUT, 0 } };
+        double left = end - now_ms();
+        int r;
+
+        if (left <= 0) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            close(o[0]);
+            if (in[1] >= 0) {
+                close(in[1]);
+            }
+            snprintf(out, outlen, "%s: killed after %d ms", argv[0], timeout_ms);
+            return -1;
+        }
+        r = poll(p, in[1] >= 0 ? 2 : 1, (int)left + 1);
+        if (r < 0 && errno != EINTR) {
+            break;
+        }
+        if (in[1] >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t w = write(in[1], input + ioff, ilen - ioff);
+
+            if (w > 0) {
+                ioff += (size_t)w;
+            }
+            if (w < 0 && errno != EAGAIN) {
+                ioff = ilen;
+            }
+            if (ioff >= ilen) {
+                close(in[1]);
+                in[1] = -1;
+            }
+        }
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char buf[1024];
+            ssize_t k = read(o[0], buf, sizeof(buf));
+
+            if (k <= 0) {
+                break;      /* EOF: the child closed its output */
+            }
+            if (n + 1 < outlen) {
+                size_t c = (size_t)k < outlen - 1 - n ? (size_t)k : outlen - 1 - n;
+
+                memcpy(out + n, buf, c);
+                n += c;
+                out[n] = 0;
+            }
+        }
+    }
+    close(o[0]);
+    if (in[1] >= 0) {
+        close(in[1]);
+    }
+    /* the output is closed; the process itself gets what is left */
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        if (now_ms() > end) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            snprintf(out, outlen, "%s: killed after %d ms", argv[0], timeout_ms);
+            return -1;
+        }
+        usleep(2000);
+    }
+    return st;
+}
+
+/* ---- fault-rule checkers ------------------------------------------------ */
+
+int gt_check_rules(const GtTarget *t, const char *build, const char *text,
+                   int *nrules, char *msg, size_t msglen)
+{
+    const char *base[] = { "target_dir", t->dir, build ? "build" : NULL, build, NULL };
+    char **vars, *cmd, out[OUTPUT_MAX], e[1024];
+    char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+    int st;
+    long n;
+    char *end;
+
+    *nrules = -1;
+    if (!t->fault_check[0]) {
+        return 0;
+    }
+    vars = gt_tool_vars(t, build, base, e, sizeof(e));
+    if (!vars) {
+        snprintf(msg, msglen, "%s", e);
+        return -1;
+    }
+    cmd = gt_expand(t->fault_check, (const char *const *)vars, e, sizeof(e));
+    gt_vars_free(vars);
+    if (!cmd) {
+        snprintf(msg, msglen, "%s: fault_check: %s", t->file, e);
+        return -1;
+    }
+    argv[2] = cmd;
+    st = run_capture(argv, text, CHECK_TIMEOUT_MS, out, sizeof(out));
+    out[strcspn(out, "\n")] = 0;
+    if (st < 0) {
+        snprintf(msg, msglen, "target %s: fault checker '%s': %s", t->name,
+                 cmd, out);
+        free(cmd);
+        return -1;
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
+        snprintf(msg, msglen, "target %s: fault checker '%s' failed (%s %d)%s%s",
+                 t->name, cmd, WIFEXITED(st) ? "exit status" : "signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+                 out[0] ? ": " : "", out);
+        free(cmd);
+        return -1;
+    }
+    free(cmd);
+    if (WEXITSTATUS(st) == 1) {
+        snprintf(msg, msglen, "%s", out[0] ? out : "refused (the checker said "
+                 "nothing)");
+        return 1;
+    }
+    errno = 0;
+    n = strtol(out, &end, 10);
+    if (!out[0] || *end || errno || n < 0) {
+        snprintf(msg, msglen, "target %s: fault checker accepted the rules but "
+                 "printed '%s', expected the number of rules", t->name, out);
+        return -1;
+    }
+    *nrules = (int)n;
+    return 0;
+}
+
+/* ---- guest images --------------------------------------------------------- */
+
+static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *s = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ s[i]) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Hash a file's content into h; -1 when it cannot be read. */
+static int hash_file(const char *path, uint64_t *h)
+{
+    char buf[65536];
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (!f) {
+        return -1;
+    }
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+        *h = fnv1a(buf, n, *h);
+    }
+    n = ferror(f);
+    fclose(f);
+    return n ? -1 : 0;
+}
+
+static void argv_push(char ***v, size_t *n, const char *s)
+{
+    *v = realloc(*v, (*n + 2) * sizeof(**v));
+    if (!*v || !((*v)[*n] = strdup(s))) {
+        abort();
+    }
+    (*n)++;
+    (*v)[*n] = NULL;
+}
+
+char *gt_image(const GtTarget *t, const GtImageConfig *c, GtKernel k,
+               char *err, size_t errlen)
+{
+    const char *kname = k == GT_KERNEL_DEBUG ? "debug" : "stock";
+    const char *vars[] = {
+        "target_dir", t->dir, "kernel", kname, "kver", c->kver[k] ? c->kver[k] : "",
+        c->build ? "build" : NULL, c->build, NULL
+    };
+    uint64_t h = 0xcbf29ce484222325ULL;
+    char **argv = NULL, path[4096], tmp[4200], out[OUTPUT_MAX], e[512];
+    size_t argc = 0, nadd = 0;
+    struct stat sb;
+    int st;
+    char *result = NULL;
+
+    if (!c->base[k]) {
+        snprintf(err, errlen, "no %s guest image configured", kname);
+        return NULL;
+    }
+    if (hash_file(c->base[k], &h) < 0) {
+        snprintf(err, errlen, "base image %s: %s", c->base[k], strerror(errno));
+        return NULL;
+    }
+    argv_push(&argv, &argc, c->mkinitramfs ? c->mkinitramfs : "mkinitramfs.sh");
+    argv_push(&argv, &argc, "-o");
+    argv_push(&argv, &argc, "");            /* the output, below */
+    argv_push(&argv, &argc, "--append-to");
+    argv_push(&argv, &argc, c->base[k]);
+    for (size_t i = 0; i < t->nfiles; i++) {
+        const GtFile *f = &t->files[i];
+        char *src, *spec;
+
+        if (f->kernel != GT_KERNEL_ANY && f->kernel != k) {
+            continue;
+        }
+        src = gt_expand(f->src, vars, e, sizeof(e));
+        if (!src) {
+            snprintf(err, errlen, "%s:%d:%d: guest file: %s", t->file, f->line,
+                     f->col, e);
+            goto out;
+        }
+        if (stat(src, &sb) || !S_ISREG(sb.st_mode) || hash_file(src, &h) < 0) {
+            snprintf(err, errlen, "%s:%d:%d: guest file %s (for %s): %s", t->file,
+                     f->line, f->col, src, f->dest, errno ? strerror(errno) :
+                     "not a regular file");
+            free(src);
+            goto out;
+        }
+        h = fnv1a(f->dest, strlen(f->dest) + 1, h);
+        h = fnv1a(&sb.st_mode, sizeof(sb.st_mode), h);
+        if (asprintf(&spec, "%s:%s", src, f->dest) < 0) {
+            abort();
+        }
+        argv_push(&argv, &argc, "--add");
+        argv_push(&argv, &argc, spec);
+        free(spec);
+        free(src);
+        nadd++;
+    }
+    if (t->nkmods) {
+        if (!c->kmod_dir[k] || stat(c->kmod_dir[k], &sb)) {
+            snprintf(err, errlen, "target %s needs guest-kernel modules (%s...), "
+                     "and the %s kernel has no modules folder%s%s", t->name,
+                     t->kmods[0], kname, c->kmod_dir[k] ? " at " : "",
+                     c->kmod_dir[k] ? c->kmod_dir[k] : "");
+            goto out;
+        }
+        argv_push(&argv, &argc, "--kernel-modules");
+        argv_push(&argv, &argc, c->kmod_dir[k]);
+        h = fnv1a(c->kmod_dir[k], strlen(c->kmod_dir[k]) + 1, h);
+        h = fnv1a(c->kver[k] ? c->kver[k] : "", strlen(c->kver[k] ? c->kver[k] : "") + 1, h);
+        for (size_t i = 0; i < t->nkmods; i++) {
+            argv_push(&argv, &argc, "--kmod-lazy");
+            argv_push(&argv, &argc, t->kmods[i]);
+            h = fnv1a(t->kmods[i], strlen(t->kmods[i]) + 1, h);
+        }
+        nadd++;
+    }
+    if (!nadd) {
+        result = strdup(c->base[k]);
+        goto out;
+    }
+    if (c->mkinitramfs && hash_file(c->mkinitramfs, &h) < 0) {
+        snprintf(err, errlen, "%s: %s", c->mkinitramfs, strerror(errno));
+        goto out;
+    }
+    if (!c->cache_dir || (mkdir(c->cache_dir, 0755) && errno != EEXIST)) {
+        snprintf(err, errlen, "image cache %s: %s", c->cache_dir ? c->cache_dir :
+                 "(none given)", c->cache_dir ? strerror(errno) : "--image-cache");
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/%s-%s-%016" PRIx64 ".cpio.gz", c->cache_dir,
+             t->name, kname, h);
+    if (!stat(path, &sb) && sb.st_size > 0) {
+        result = strdup(path);
+        goto out;
+    }
+    /* made under a private name and renamed: concurrent runners make the
+     * same bytes, and a reader never sees half an image */
+    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+    free(argv[2]);
+    argv[2] = strdup(tmp);
+    st = run_capture(argv, NULL, IMAGE_TIMEOUT_MS, out, sizeof(out));
+    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+        size_t l = strlen(out);
+
+        while (l && out[l - 1] == '\n') {
+            out[--l] = 0;
+        }
+        snprintf(err, errlen, "composing the %s image of target %s failed: %s",
+                 kname, t->name, out[0] ? out : "(no output)");
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    result = strdup(path);
+out:
+    for (size_t i = 0; i < argc; i++) {
+        free(argv[i]);
+    }
+    free(argv);
+    return result;
+}
