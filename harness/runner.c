@@ -572,6 +572,46 @@ int main(int argc, char **argv)
         fprintf(stderr, "gauntlet: %d bad scenario file(s); nothing was run\n", bad);
         return 2;
     }
+    /* Each target's guest image per kernel, composed once (cached by
+     * content) before any VM starts, --list included: a missing guest file
+     * is an error of the whole run, with the target file's line. */
+    if (!img.cache_dir) {
+        char base[4096], *slash;
+
+        snprintf(base, sizeof(base), "%s", out ? out : "results/x");
+        while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
+            base[strlen(base) - 1] = 0;
+        }
+        slash = strrchr(base, '/');
+        snprintf(imgbuf, sizeof(imgbuf), "%.*simages",
+                 slash ? (int)(slash - base + 1) : 0, base);
+        img.cache_dir = imgbuf;
+    }
+    img.build = cfg.build;
+    for (int k = 0; k < 2; k++) {
+        img.base[k] = cfg.initrd[k];
+        img.kver[k] = cfg.kernel_version[k];
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        int k = items[i].s->kernel;
+        char ierr[4096];
+
+        for (size_t j = 0; j < i && !items[i].image; j++) {
+            if (items[j].image && items[j].s->kernel == items[i].s->kernel &&
+                !strcmp(items[j].t->file, items[i].t->file)) {
+                items[i].image = xstrdup(items[j].image);
+            }
+        }
+        if (items[i].image || !cfg.initrd[k]) {
+            continue;   /* no image for that kernel: the scenario skips */
+        }
+        items[i].image = gt_image(items[i].t, &img, (GtKernel)k, ierr, sizeof(ierr));
+        if (!items[i].image) {
+            fprintf(stderr, "gauntlet: %s\n", ierr);
+            return 2;
+        }
+    }
+
     if (list) {
         for (size_t i = 0; i < npaths; i++) {
             printf("%-32s %-8s %-6s %s\n", items[i].s->name, items[i].t->name,
@@ -647,46 +687,6 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    /* Each target's guest image per kernel, composed once (cached by
-     * content) before any VM starts: a missing guest file is an error of
-     * the whole run, with the target file's line. */
-    if (!img.cache_dir) {
-        char base[4096], *slash;
-
-        snprintf(base, sizeof(base), "%s", out);
-        while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
-            base[strlen(base) - 1] = 0;
-        }
-        slash = strrchr(base, '/');
-        snprintf(imgbuf, sizeof(imgbuf), "%.*simages",
-                 slash ? (int)(slash - base + 1) : 0, base);
-        img.cache_dir = imgbuf;
-    }
-    img.build = cfg.build;
-    for (int k = 0; k < 2; k++) {
-        img.base[k] = cfg.initrd[k];
-        img.kver[k] = cfg.kernel_version[k];
-    }
-    for (size_t i = 0; i < npaths; i++) {
-        int k = items[i].s->kernel;
-        char ierr[4096];
-
-        for (size_t j = 0; j < i && !items[i].image; j++) {
-            if (items[j].image && items[j].s->kernel == items[i].s->kernel &&
-                !strcmp(items[j].t->file, items[i].t->file)) {
-                items[i].image = xstrdup(items[j].image);
-            }
-        }
-        if (items[i].image || !cfg.initrd[k]) {
-            continue;   /* no image for that kernel: the scenario skips */
-        }
-        items[i].image = gt_image(items[i].t, &img, (GtKernel)k, ierr, sizeof(ierr));
-        if (!items[i].image) {
-            fprintf(stderr, "gauntlet: %s\n", ierr);
-            return 2;
-        }
-    }
-
     for (size_t i = 0; i < npaths; i++) {
         int dup = 0;
 
