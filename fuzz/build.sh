@@ -61,6 +61,7 @@ cc host   "$QD/standalone/kestrel_host.c" "$CORE_INC"
 cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
 cc ioctl_dev "$FZ/fuzz_ioctl_dev.c"       "$CORE_INC"
 cc scenario "$S/harness/scenario.c"       "-I$S/harness $CORE_INC $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
+cc yaml_writer "$S/harness/yaml_writer.c" "-I$S/harness $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
 YAML_LIBS=$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
 
 link() { # target objs... (incs for the harness first)
@@ -80,7 +81,7 @@ link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
 link fuzz_completion  "$LIB_INC"  "$W/lib.o"
 link fuzz_ioctl       "$LIB_INC"  "$W/lib.o" "$W/ioctl_dev.o" \
                       "$W/core.o" "$W/fault.o" "$W/host.o"
-link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/fault.o" $YAML_LIBS -lm
+link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/yaml_writer.o" "$W/fault.o" $YAML_LIBS -lm
 
 for t in fuzz_device fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario; do
     cp "$FZ/dict/$t.dict" "$OUT/$t.dict"
