@@ -30,6 +30,7 @@
 #include "agent_client.h"
 #include "agent_proto.h"
 #include "guestfiles.h"
+#include "proc.h"
 #include "qmp.h"
 #include "verdict.h"
 #include "vm.h"
@@ -1623,45 +1624,32 @@ static int boot(Run *r, const GsStep *st)
  */
 #define SNAPSHOT_FORMAT 1
 #define SNAPSHOT_LOCK_WAIT_S 900.0
+/* the target's host-side integrity check of a backing file */
+#define INTEGRITY_HOST_TIMEOUT_S 300.0
 
 /* Bounded host command (cp, rm): 0 on exit status 0. */
 static int host_cmd(Run *r, char *const argv[], int timeout_ms, char *err,
                     size_t errlen)
 {
-    double end = gvm_now() + timeout_ms / 1000.0;
-    pid_t pid = fork();
-    int st;
+    GpSpec sp = { .argv = argv, .timeout_s = timeout_ms / 1000.0,
+                  .output = GP_OUT_CAPTURE, .cap = 1000 };
+    GpResult res;
+    int rc = 0;
 
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        return -1;
+    if (gp_run(&sp, &res) < 0) {
+        snprintf(err, errlen, "%s", res.why);
+        rc = -1;
+    } else if (res.timed_out) {
+        snprintf(err, errlen, "%s %s: killed after %d ms", argv[0], argv[1],
+                 timeout_ms);
+        rc = -1;
+    } else if (gp_failed(&res)) {
+        snprintf(err, errlen, "%s %s ... failed (%s)%s%s", argv[0], argv[1], res.why,
+                 res.out_len ? ": " : "", res.out_len ? res.out : "");
+        rc = -1;
     }
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDWR);
-
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (gvm_now() > end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            snprintf(err, errlen, "%s %s: killed after %d ms", argv[0],
-                     argv[1], timeout_ms);
-            return -1;
-        }
-        usleep(5000);
-    }
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-        snprintf(err, errlen, "%s %s ... failed (status 0x%x)", argv[0],
-                 argv[1], st);
-        return -1;
-    }
-    return 0;
+    gp_result_free(&res);
+    return rc;
 }
 
 /* Copy a (sparse) file: a reflink where the file system has them. */
@@ -2314,16 +2302,22 @@ static void judge(Run *r)
 
             snprintf(out, sizeof(out), "%s/integrity-host.txt", r->dir);
             {
-                char *full;
+                /* the target's command line, so through the shell */
+                GpSpec sp = { .shell = cmd, .output = GP_OUT_FILE, .out_path = out,
+                              .timeout_s = INTEGRITY_HOST_TIMEOUT_S };
+                GpResult res;
 
-                if (asprintf(&full, "%s >'%s' 2>&1", cmd, out) < 0) {
-                    abort();
-                }
                 logf_(r, "host$ %s", cmd);
-                st = system(full);
-                free(full);
+                st = gp_run(&sp, &res) < 0 ? -1 : res.timed_out ? -2 : res.status;
+                if (st == -1) {
+                    logf_(r, "host: %s", res.why);
+                }
+                gp_result_free(&res);
             }
-            if (st == 0) {
+            if (st == -2) {
+                add_verdict(r, "integrity-host", GR_FAIL, "backing file check "
+                            "killed at its deadline (%.0f s)", INTEGRITY_HOST_TIMEOUT_S);
+            } else if (st == 0) {
                 add_verdict(r, "integrity-host", GR_PASS, "%ld blocks intact in %s",
                             r->t->integrity_blocks, r->dev[0].backing);
             } else {
