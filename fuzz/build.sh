@@ -62,7 +62,14 @@ cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
 cc ioctl_dev "$FZ/fuzz_ioctl_dev.c"       "$CORE_INC"
 cc scenario "$S/harness/scenario.c"       "-I$S/harness $CORE_INC $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
 cc yaml_writer "$S/harness/yaml_writer.c" "-I$S/harness $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
-YAML_LIBS=$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+# libyaml linked statically when its archive is there: OSS-Fuzz and
+# ClusterFuzzLite run the targets in an image without libyaml installed.
+YAML_A="$(pkg-config --variable=libdir yaml-0.1 2>/dev/null || echo /usr/lib)/libyaml.a"
+if [ -f "$YAML_A" ]; then
+    YAML_LIBS=$YAML_A
+else
+    YAML_LIBS=$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+fi
 
 link() { # target objs... (incs for the harness first)
     local t=$1 incs=$2 extra=
