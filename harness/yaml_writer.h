@@ -25,7 +25,8 @@
  *
  * Scalars: gy_str() writes a double-quoted string (every character safe:
  * quotes, backslashes, control characters are escaped), gy_plain() a
- * plain word the caller knows is safe (keys, enum names), gy_int(),
+ * word written plain (keys, enum names, numbers; libyaml quotes it when a
+ * plain scalar could not hold it, but "true" stays a boolean), gy_int(),
  * gy_num() (the shortest text that reads back to the same double),
  * gy_bool().  Lines are never folded, non-ASCII text is written as is.
  */
