@@ -120,6 +120,23 @@ START_TEST(deadline_kills_group)
 }
 END_TEST
 
+START_TEST(deadline_kills_child_groups)
+{
+    /* a child that made a session and group of its own (as the runner's
+     * scenario processes do) dies with its parent at the deadline */
+    GpResult r = run_capture(NULL, "setsid sleep 30 & echo $!; sleep 30", 0.5);
+    pid_t other = (pid_t)atoi(r.out);
+
+    ck_assert(r.timed_out);
+    ck_assert_int_gt(other, 1);
+    for (int i = 0; i < 100 && running(other); i++) {
+        usleep(10000);
+    }
+    ck_assert_msg(!running(other), "child in its own group %d survived", (int)other);
+    gp_result_free(&r);
+}
+END_TEST
+
 START_TEST(grandchild_holding_pipe)
 {
     /* the shell exits at once; its background child keeps stdout open */
@@ -193,6 +210,7 @@ Suite *proc_suite(void)
     tcase_add_test(tc, exec_failure_named);
     tcase_add_test(tc, capture_cap);
     tcase_add_test(tc, deadline_kills_group);
+    tcase_add_test(tc, deadline_kills_child_groups);
     tcase_add_test(tc, grandchild_holding_pipe);
     tcase_add_test(tc, output_file);
     tcase_add_test(tc, spawn_wait_kill);
