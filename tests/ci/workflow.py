@@ -203,6 +203,19 @@ def run(wf, gauntlet, workdir, runs, shards, seed):
           f"({fails} failed; {nxml} junit.xml files well-formed)")
 
 
+def check_ci(wf, top):
+    """ci.yml runs .ci/run, and .ci/run is ./gauntlet test (README: "CI runs
+    exactly this command")."""
+    need(isinstance(wf, dict) and "jobs" in wf, "ci: no jobs")
+    runs = [str(s.get("run", "")).strip() for j in wf["jobs"].values()
+            for s in j.get("steps", [])]
+    need(".ci/run" in runs, f"ci: no step runs .ci/run (runs: {runs})")
+    with open(os.path.join(top, ".ci", "run")) as f:
+        lines = [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
+    need(lines and lines[-1] == "exec ./gauntlet test",
+         f".ci/run does not end in 'exec ./gauntlet test': {lines[-1:]}")
+
+
 def negative(path):
     """Copies of the workflow with one thing broken must each be refused."""
     base = load(path)
@@ -240,6 +253,23 @@ def negative(path):
         raise Refused(f"a workflow with a broken {what} was accepted")
     check(base)
     print(f"workflow.py: {len(cases)} broken copies refused, the real one accepted")
+    # ci.yml, beside it
+    ci_path = os.path.join(os.path.dirname(path), "ci.yml")
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(path))))
+    ci = load(ci_path)
+    broken = yaml.safe_load(yaml.safe_dump(ci))
+    for j in broken["jobs"].values():
+        for st in j.get("steps", []):
+            if str(st.get("run", "")).strip() == ".ci/run":
+                st["run"] = "./gauntlet build"
+    try:
+        check_ci(broken, top)
+        raise Refused("a ci.yml that does not run .ci/run was accepted")
+    except Refused as e:
+        need("no step runs .ci/run" in str(e), f"broken ci.yml refused for another reason: {e}")
+    check_ci(ci, top)
+    print(f"workflow.py: {ci_path}: runs .ci/run (./gauntlet test); a copy that "
+          "does not is refused")
 
 
 def main(argv):
