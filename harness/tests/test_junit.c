@@ -15,6 +15,7 @@
 #include <libxml/tree.h>
 
 #include "junit.h"
+#include "proc.h"
 
 static char dir[] = "/tmp/gj-test-XXXXXX";
 
@@ -25,10 +26,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-    char cmd[64];
+    GpSpec sp = { .argv = (char *[]){ "rm", "-rf", "--", dir, NULL }, .timeout_s = 30 };
+    GpResult r;
 
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(gp_run(&sp, &r), 0);
+    ck_assert(!gp_failed(&r));
     strcpy(dir, "/tmp/gj-test-XXXXXX");
 }
 
