@@ -11,11 +11,12 @@
 #include <string.h>
 
 #include "agent_proto.h"
+#include "proc.h"
 #include "vm.h"
 #include <stdio.h>
 
 /* the host check of a backing file: it reads at most the drive */
-#define INTEGRITY_HOST_TIMEOUT_MS 300000
+#define INTEGRITY_HOST_TIMEOUT_S 300.0
 
 /* integrity-guest: read back in the guest, when the driver and device are still there */
 void gr_judge_integrity_guest(Judge *j)
@@ -57,8 +58,9 @@ void gr_judge_integrity_host(Judge *j)
 {
     Run *r = j->r;
 
-    char out[4200], err[512], *cmd, *full;
-    int rc;
+    char out[4200], *cmd;
+    GpResult res;
+    int st;
 
     if (!r->integrity_written) {
         gr_verdict(r, "integrity-host", GR_SKIP, "no integrity region was written");
@@ -69,25 +71,30 @@ void gr_judge_integrity_host(Judge *j)
         return;
     }
     snprintf(out, sizeof(out), "%s/integrity-host.txt", r->dir);
-    if (asprintf(&full, "%s >'%s' 2>&1", cmd, out) < 0) {
-        abort();
-    }
-    gr_log(r, "host$ %s", cmd);
     {
-        char *argv[] = { "/bin/sh", "-c", full, NULL };
+        /* the target's command line, so through the shell */
+        GpSpec sp = { .shell = cmd, .output = GP_OUT_FILE, .out_path = out,
+                      .timeout_s = INTEGRITY_HOST_TIMEOUT_S };
 
-        rc = gr_host_cmd(r, argv, INTEGRITY_HOST_TIMEOUT_MS, err, sizeof(err));
+        gr_log(r, "host$ %s", cmd);
+        st = gp_run(&sp, &res) < 0 ? -1 : res.timed_out ? -2 : res.status;
+        if (st == -1) {
+            gr_log(r, "host: %s", res.why);
+        }
+        gp_result_free(&res);
     }
-    if (rc == 0) {
+    if (st == -2) {
+        gr_verdict(r, "integrity-host", GR_FAIL, "backing file check killed at "
+                   "its deadline (%.0f s)", INTEGRITY_HOST_TIMEOUT_S);
+    } else if (st == 0) {
         gr_verdict(r, "integrity-host", GR_PASS, "%ld blocks intact in %s",
                    r->t->integrity_blocks, r->dev[0].backing);
     } else {
         char *t = gvm_file_tail(out, 400);
 
-        gr_verdict(r, "integrity-host", GR_FAIL, "backing file check failed "
-                   "(%s): %s", err, t ? t : "");
+        gr_verdict(r, "integrity-host", GR_FAIL, "backing file check failed: %s",
+                   t ? t : "");
         free(t);
     }
-    free(full);
     free(cmd);
 }

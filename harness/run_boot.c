@@ -24,6 +24,7 @@
 
 #include "agent_proto.h"
 #include "guestfiles.h"
+#include "proc.h"
 #include "qmp.h"
 #include "verdict.h"
 
@@ -147,45 +148,28 @@ int gr_boot(Run *r, const GsStep *st)
 
 /* Bounded host command (cp, rm): 0 on exit status 0. */
 int gr_host_cmd(Run *r, char *const argv[], int timeout_ms, char *err,
-                    size_t errlen)
+                size_t errlen)
 {
-    double end = gvm_now() + timeout_ms / 1000.0;
-    pid_t pid = fork();
-    int st;
+    GpSpec sp = { .argv = argv, .timeout_s = timeout_ms / 1000.0,
+                  .output = GP_OUT_CAPTURE, .cap = 1000 };
+    GpResult res;
+    int rc = 0;
 
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        return -1;
+    if (gp_run(&sp, &res) < 0) {
+        snprintf(err, errlen, "%s", res.why);
+        rc = -1;
+    } else if (res.timed_out) {
+        snprintf(err, errlen, "%s %s: killed after %d ms", argv[0],
+                 argv[1] ? argv[1] : "", timeout_ms);
+        rc = -1;
+    } else if (gp_failed(&res)) {
+        snprintf(err, errlen, "%s %s ... failed (%s)%s%s", argv[0],
+                 argv[1] ? argv[1] : "", res.why, res.out_len ? ": " : "",
+                 res.out_len ? res.out : "");
+        rc = -1;
     }
-    if (pid == 0) {
-        int nul = open("/dev/null", O_RDWR);
-
-        setpgid(0, 0);          /* a timeout kills the command's children too */
-        if (nul >= 0) {
-            dup2(nul, 0);
-            dup2(nul, 1);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (gvm_now() > end) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            snprintf(err, errlen, "%s %s: killed after %d ms", argv[0],
-                     argv[1], timeout_ms);
-            return -1;
-        }
-        usleep(5000);
-    }
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-        snprintf(err, errlen, "%s %s ... failed (status 0x%x)", argv[0],
-                 argv[1], st);
-        return -1;
-    }
-    return 0;
+    gp_result_free(&res);
+    return rc;
 }
 
 /* Copy a (sparse) file: a reflink where the file system has them. */

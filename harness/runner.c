@@ -33,7 +33,7 @@
 #include "scenario.h"
 #include "target.h"
 #include "vm.h"
-#include "xmlesc.h"
+#include "junit.h"
 
 typedef struct Item {
     char *path;
@@ -297,39 +297,39 @@ static void write_reports(const char *out, Item *items, size_t n, double wall,
 
     /* JUnit XML */
     snprintf(path, sizeof(path), "%s/junit.xml", out);
-    f = fopen(path, "w");
-    if (f) {
-        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                "<testsuites name=\"gauntlet\" tests=\"%zu\" failures=\"%zu\" "
-                "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n"
-                "  <testsuite name=\"gauntlet\" tests=\"%zu\" failures=\"%zu\" "
-                "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
-                n, counts[GR_FAIL], counts[GR_ERROR], counts[GR_SKIP], wall,
-                n, counts[GR_FAIL], counts[GR_ERROR], counts[GR_SKIP], wall);
-        for (size_t i = 0; i < n; i++) {
-            Item *it = &items[i];
-            char repro[8600];
+    {
+        char err[600];
+        GjCounts cnt = { (double)n, (double)counts[GR_FAIL], (double)counts[GR_ERROR],
+                         (double)counts[GR_SKIP], wall };
+        GjWriter *w = gj_open(path, err, sizeof(err));
 
-            repro_line(repro, sizeof(repro), prefix, it, target_override, flavour);
-            fprintf(f, "    <testcase classname=\"gauntlet.%s\" name=\"", it->t->name);
-            gx_escape(f, it->s->name);
-            fprintf(f, "\" file=\"");
-            gx_escape(f, it->path);
-            fprintf(f, "\" time=\"%.3f\">\n", it->end - it->start);
-            if (it->status != GR_PASS) {
-                const char *tag = it->status == GR_FAIL ? "failure" :
-                                  it->status == GR_SKIP ? "skipped" : "error";
-                const char *body[] = { it->reason, "\nrepro: ", repro,
-                                       "\nartifacts: ", it->dir, NULL };
+        if (w) {
+            gj_begin(w, "testsuites", "gauntlet", &cnt);
+            gj_begin(w, "testsuite", "gauntlet", &cnt);
+            for (size_t i = 0; i < n; i++) {
+                Item *it = &items[i];
+                char repro[8600], classname[300];
 
-                gx_junit_outcome(f, tag, it->reason, it->kind, body);
+                repro_line(repro, sizeof(repro), prefix, it, target_override, flavour);
+                snprintf(classname, sizeof(classname), "gauntlet.%s", it->t->name);
+                gj_case(w, classname, it->s->name, it->path, it->end - it->start);
+                if (it->status != GR_PASS) {
+                    const char *tag = it->status == GR_FAIL ? "failure" :
+                                      it->status == GR_SKIP ? "skipped" : "error";
+                    const char *body[] = { it->reason, "\nrepro: ", repro,
+                                           "\nartifacts: ", it->dir, NULL };
+
+                    gj_outcome(w, tag, it->reason, it->kind, body);
+                }
+                gj_system_out(w, (const char *const[]){ "artifacts: ", it->dir, NULL });
+                gj_end(w);
             }
-            fprintf(f, "      <system-out>artifacts: ");
-            gx_escape(f, it->dir);
-            fprintf(f, "</system-out>\n    </testcase>\n");
+            gj_end(w);
+            gj_end(w);
         }
-        fprintf(f, "  </testsuite>\n</testsuites>\n");
-        fclose(f);
+        if (!w || gj_close(w, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-runner: %s: %s\n", path, err);
+        }
     }
 
     /* TAP 13 */

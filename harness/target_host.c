@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "target.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,132 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK_TIMEOUT_MS    10000
-#define IMAGE_TIMEOUT_MS    300000
+#define CHECK_TIMEOUT_S     10.0
+#define IMAGE_TIMEOUT_S     300.0
 #define OUTPUT_MAX          8192
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-/* Run argv with input on stdin; stdout and stderr together into out (at
- * most outlen - 1 bytes kept, NUL-terminated).  Kills the process group
- * after timeout_ms.  Returns the wait status, or -1 with out describing
- * what went wrong (spawn failure, timeout). */
-static int run_capture(char *const argv[], const char *input, int timeout_ms,
-                       char *out, size_t outlen)
-{
-    int in[2], o[2], st;
-    size_t n = 0, ilen = input ? strlen(input) : 0, ioff = 0;
-    double end = now_ms() + timeout_ms;
-    pid_t pid;
-
-    out[0] = 0;
-    if (pipe2(in, O_CLOEXEC) < 0) {
-        snprintf(out, outlen, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    if (pipe2(o, O_CLOEXEC) < 0) {
-        snprintf(out, outlen, "pipe: %s", strerror(errno));
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(out, outlen, "fork: %s", strerror(errno));
-        close(in[0]);
-        close(in[1]);
-        close(o[0]);
-        close(o[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        dup2(in[0], 0);
-        dup2(o[1], 1);
-        dup2(o[1], 2);
-        execvp(argv[0], argv);
-        dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(in[0]);
-    close(o[1]);
-    fcntl(in[1], F_SETFL, O_NONBLOCK);
-    if (!ilen) {
-        close(in[1]);
-        in[1] = -1;
-    }
-    for (;;) {
-        struct pollfd p[2] = { { o[0], POLLIN, 0 }, { in[1], POLLOUT, 0 } };
-        double left = end - now_ms();
-        int r;
-
-        if (left <= 0) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            close(o[0]);
-            if (in[1] >= 0) {
-                close(in[1]);
-            }
-            snprintf(out, outlen, "%s: killed after %d ms", argv[0], timeout_ms);
-            return -1;
-        }
-        r = poll(p, in[1] >= 0 ? 2 : 1, (int)left + 1);
-        if (r < 0 && errno != EINTR) {
-            break;
-        }
-        if (in[1] >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t w = write(in[1], input + ioff, ilen - ioff);
-
-            if (w > 0) {
-                ioff += (size_t)w;
-            }
-            if (w < 0 && errno != EAGAIN) {
-                ioff = ilen;
-            }
-            if (ioff >= ilen) {
-                close(in[1]);
-                in[1] = -1;
-            }
-        }
-        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            char buf[1024];
-            ssize_t k = read(o[0], buf, sizeof(buf));
-
-            if (k <= 0) {
-                break;      /* EOF: the child closed its output */
-            }
-            if (n + 1 < outlen) {
-                size_t c = (size_t)k < outlen - 1 - n ? (size_t)k : outlen - 1 - n;
-
-                memcpy(out + n, buf, c);
-                n += c;
-                out[n] = 0;
-            }
-        }
-    }
-    close(o[0]);
-    if (in[1] >= 0) {
-        close(in[1]);
-    }
-    /* the output is closed; the process itself gets what is left */
-    while (waitpid(pid, &st, WNOHANG) == 0) {
-        if (now_ms() > end) {
-            kill(-pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            snprintf(out, outlen, "%s: killed after %d ms", argv[0], timeout_ms);
-            return -1;
-        }
-        usleep(2000);
-    }
-    return st;
-}
 
 /* ---- fault-rule checkers ------------------------------------------------ */
 
@@ -154,11 +32,9 @@ int gt_check_rules(const GtTarget *t, const char *build, const char *text,
                    int *nrules, char *msg, size_t msglen)
 {
     const char *base[] = { "target_dir", t->dir, build ? "build" : NULL, build, NULL };
-    char **vars, *cmd, out[OUTPUT_MAX], e[1024];
-    char *argv[] = { "/bin/sh", "-c", NULL, NULL };
-    int st;
+    char **vars, *cmd, e[1024], *out, *end;
+    GpResult res;
     long n;
-    char *end;
 
     *nrules = -1;
     if (!t->fault_check[0]) {
@@ -175,27 +51,33 @@ int gt_check_rules(const GtTarget *t, const char *build, const char *text,
         snprintf(msg, msglen, "%s: fault_check: %s", t->file, e);
         return -1;
     }
-    argv[2] = cmd;
-    st = run_capture(argv, text, CHECK_TIMEOUT_MS, out, sizeof(out));
-    out[strcspn(out, "\n")] = 0;
-    if (st < 0) {
-        snprintf(msg, msglen, "target %s: fault checker '%s': %s", t->name,
-                 cmd, out);
-        free(cmd);
-        return -1;
+    {
+        GpSpec sp = { .shell = cmd, .input = text, .output = GP_OUT_CAPTURE,
+                      .cap = OUTPUT_MAX, .timeout_s = CHECK_TIMEOUT_S };
+
+        if (gp_run(&sp, &res) < 0) {
+            snprintf(msg, msglen, "target %s: fault checker '%s': %s", t->name,
+                     cmd, res.why);
+            gp_result_free(&res);
+            free(cmd);
+            return -1;
+        }
     }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) > 1) {
-        snprintf(msg, msglen, "target %s: fault checker '%s' failed (%s %d)%s%s",
-                 t->name, cmd, WIFEXITED(st) ? "exit status" : "signal",
-                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
-                 out[0] ? ": " : "", out);
+    out = res.out ? res.out : "";
+    out[strcspn(out, "\n")] = 0;
+    if (res.timed_out || res.signo || res.status > 1) {
+        gp_failed(&res);
+        snprintf(msg, msglen, "target %s: fault checker '%s' failed (%s)%s%s",
+                 t->name, cmd, res.why, out[0] ? ": " : "", out);
+        gp_result_free(&res);
         free(cmd);
         return -1;
     }
     free(cmd);
-    if (WEXITSTATUS(st) == 1) {
+    if (res.status == 1) {
         snprintf(msg, msglen, "%s", out[0] ? out : "refused (the checker said "
                  "nothing)");
+        gp_result_free(&res);
         return 1;
     }
     errno = 0;
@@ -203,8 +85,10 @@ int gt_check_rules(const GtTarget *t, const char *build, const char *text,
     if (!out[0] || *end || errno || n < 0) {
         snprintf(msg, msglen, "target %s: fault checker accepted the rules but "
                  "printed '%s', expected the number of rules", t->name, out);
+        gp_result_free(&res);
         return -1;
     }
+    gp_result_free(&res);
     *nrules = (int)n;
     return 0;
 }
@@ -258,10 +142,9 @@ char *gt_image(const GtTarget *t, const GtImageConfig *c, GtKernel k,
         c->build ? "build" : NULL, c->build, NULL
     };
     uint64_t h = 0xcbf29ce484222325ULL;
-    char **argv = NULL, path[4096], tmp[4200], out[OUTPUT_MAX], e[512];
+    char **argv = NULL, path[4096], tmp[4200], e[512];
     size_t argc = 0, nadd = 0;
     struct stat sb;
-    int st;
     char *result = NULL;
 
     if (!c->base[k]) {
@@ -351,17 +234,27 @@ char *gt_image(const GtTarget *t, const GtImageConfig *c, GtKernel k,
     snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
     free(argv[2]);
     argv[2] = strdup(tmp);
-    st = run_capture(argv, NULL, IMAGE_TIMEOUT_MS, out, sizeof(out));
-    if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
-        size_t l = strlen(out);
+    {
+        GpSpec sp = { .argv = argv, .output = GP_OUT_CAPTURE, .cap = OUTPUT_MAX,
+                      .timeout_s = IMAGE_TIMEOUT_S };
+        GpResult res;
+        bool bad = gp_run(&sp, &res) < 0 || gp_failed(&res);
 
-        while (l && out[l - 1] == '\n') {
-            out[--l] = 0;
+        if (bad) {
+            size_t l = res.out_len;
+
+            while (l && res.out[l - 1] == '\n') {
+                res.out[--l] = 0;
+            }
+            snprintf(err, errlen, "composing the %s image of target %s failed "
+                     "(%s): %s", kname, t->name, res.why,
+                     l ? res.out : "(no output)");
         }
-        snprintf(err, errlen, "composing the %s image of target %s failed: %s",
-                 kname, t->name, out[0] ? out : "(no output)");
-        unlink(tmp);
-        goto out;
+        gp_result_free(&res);
+        if (bad) {
+            unlink(tmp);
+            goto out;
+        }
     }
     if (rename(tmp, path)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
