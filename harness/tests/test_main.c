@@ -10,6 +10,7 @@ Suite *verdict_suite(void);
 Suite *yaml_writer_suite(void);
 Suite *proc_suite(void);
 Suite *junit_suite(void);
+Suite *target_suite(void);
 
 GAUNTLET_SUITES(
     { "scenario", scenario_suite },
@@ -17,4 +18,5 @@ GAUNTLET_SUITES(
     { "yaml_writer", yaml_writer_suite },
     { "proc", proc_suite },
     { "junit", junit_suite },
+    { "target", target_suite },
 );
