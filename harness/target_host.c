@@ -6,21 +6,17 @@
  */
 #define _GNU_SOURCE
 #include "target.h"
-#include "proc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "proc.h"
 
 #define CHECK_TIMEOUT_S     10.0
 #define IMAGE_TIMEOUT_S     300.0
