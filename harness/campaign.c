@@ -36,6 +36,7 @@
 #include "campaign.h"
 #include "campaign_gen.h"
 #include "campaign_sig.h"
+#include "campaign_vocab.h"
 #include "xmlesc.h"
 
 typedef struct Run {
@@ -71,6 +72,8 @@ typedef struct Campaign {
     double time_limit;          /* 0: none */
     bool debug;
     const char *target;
+    const char *targets_dir;
+    CvVocab *vocab;             /* targets_dir/target/campaign.yaml */
     int jobs, batch;
     const char *out;
     const char *runner;
@@ -139,7 +142,9 @@ static void usage(FILE *f)
 "  --shard K/M            this shard's runs: index i with i %% M == K-1\n"
 "  --time T               start no new batch after T seconds\n"
 "  --kernel stock|debug   guest kernel; debug adds kernel faults (kfault)\n"
-"  --target NAME          target (default kestrel; others get no device faults)\n"
+"  --targets DIR          the targets folder: DIR/NAME/campaign.yaml is the\n"
+"                         vocabulary the runs are drawn from\n"
+"  --target NAME          the target (./gauntlet passes its default)\n"
 "  -j N                   runs in parallel (runner -j, default 2)\n"
 "  --batch N              runs per runner invocation (default 20; with\n"
 "                         --time, 2 x -j so the limit is checked often)\n"
@@ -622,6 +627,7 @@ static void write_reports(const Campaign *c)
     json_object_object_add(root, "shard", json_object_new_string(shard));
     json_object_object_add(root, "kernel", json_object_new_string(c->debug ? "debug" : "stock"));
     json_object_object_add(root, "target", json_object_new_string(c->target));
+    json_object_object_add(root, "vocabulary", json_object_new_string(c->vocab->path));
     json_object_object_add(root, "selected", json_object_new_uint64(c->nruns_sel));
     json_object_object_add(root, "ran", json_object_new_uint64(ran));
     json_object_object_add(root, "stopped_by_time", json_object_new_boolean(c->stopped_by_time));
@@ -773,6 +779,7 @@ int main(int argc, char **argv)
     enum {
         O_SEED = 256, O_RUNS, O_SHARD, O_TIME, O_KERNEL, O_TARGET, O_OUT, O_RUNNER,
         O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY, O_BATCH,
+        O_TARGETS,
     };
     static const struct option lopts[] = {
         { "seed", required_argument, NULL, O_SEED },
@@ -781,6 +788,7 @@ int main(int argc, char **argv)
         { "time", required_argument, NULL, O_TIME },
         { "kernel", required_argument, NULL, O_KERNEL },
         { "target", required_argument, NULL, O_TARGET },
+        { "targets", required_argument, NULL, O_TARGETS },
         { "out", required_argument, NULL, O_OUT },
         { "runner", required_argument, NULL, O_RUNNER },
         { "runner-arg", required_argument, NULL, O_RUNNER_ARG },
@@ -793,7 +801,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     Campaign c = {
-        .shard_k = 1, .shard_m = 1, .target = "kestrel", .jobs = 2, .batch = 20,
+        .shard_k = 1, .shard_m = 1, .jobs = 2, .batch = 20,
         .shrink = true, .shrink_attempts = 40, .shrink_time = 1800,
     };
     const char *gen_only = NULL;
@@ -866,6 +874,7 @@ int main(int argc, char **argv)
             c.target = optarg;
             break;
         }
+        case O_TARGETS: c.targets_dir = optarg; break;
         case O_OUT: c.out = optarg; break;
         case O_RUNNER: c.runner = optarg; break;
         case O_RUNNER_ARG: c.runner_args[c.nrunner_args++] = optarg; break;
@@ -914,8 +923,23 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!c.target || !c.targets_dir) {
+        fprintf(stderr, "gauntlet-campaign: --target NAME and --targets DIR are required "
+                "(./gauntlet campaign passes them)\n");
+        usage(stderr);
+        return 2;
+    }
+    {
+        char err[8192];
+
+        if (cv_load_target(c.targets_dir, c.target, &c.vocab, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-campaign: %s\n", err);
+            return 2;
+        }
+    }
     go.debug = c.debug;
     go.target = c.target;
+    go.vocab = c.vocab;
     if (c.time_limit > 0 && !batch_given) {
         c.batch = 2 * c.jobs;   /* --time is checked between batches */
     }
@@ -1071,8 +1095,8 @@ int main(int argc, char **argv)
                  * driver's doing */
                 bool klog = !strcmp(r->status, "fail") && !strcmp(r->kind, "kernel-log");
                 const char *why = cs_boot_failure(r->status, r->reason) ? "boot" :
-                    klog && cs_report_before_load(r->artifacts, c.target) ? "before-load" :
-                    klog && cs_host_starved(r->artifacts, c.target) ? "host-starved" : NULL;
+                    klog && cs_report_before_load(r->artifacts, c.vocab->module) ? "before-load" :
+                    klog && cs_host_starved(r->artifacts, c.vocab->module) ? "host-starved" : NULL;
 
                 if (why) {
                     snprintf(r->kind, sizeof(r->kind), "%s", why);
