@@ -74,7 +74,7 @@ static void opt_add(CsOpt *v, int *n, bool droppable, const char *fmt, ...)
 
 static bool trigger_ok(const CvItem *t, void *benign)
 {
-    return !t->benign_only || *(const bool *)benign;
+    return !t->benign_only || t->has_otherwise || *(const bool *)benign;
 }
 
 static const CvPoint *pick_point(const CvVocab *V, CsRng *r)
@@ -104,7 +104,7 @@ static void draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_ru
     const CvItem *filt = NULL, *act, *trig;
     const CvList *tl;
     char filter[CS_TEXT] = "", action[CS_TEXT], trigger[CS_TEXT], suffix[CS_TEXT] = "";
-    bool suffixed = false;
+    bool suffixed = false, other;
     int i;
 
     if (pt->filters.n) {
@@ -118,7 +118,8 @@ static void draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_ru
      * (the loader made sure every action has a trigger it may take) */
     i = cv_pick(tl, r, trigger_ok, (void *)&act->benign);
     trig = &tl->v[i < 0 ? 0 : i];
-    cv_expand(&trig->t, NULL, NULL, 0, r, trigger, sizeof(trigger));
+    other = trig->benign_only && !act->benign;     /* its `otherwise` text */
+    cv_expand(other ? &trig->otherwise : &trig->t, NULL, NULL, 0, r, trigger, sizeof(trigger));
     for (int k = 0; k < V->faults.suffixes.n; k++) {
         const CvItem *sx = &V->faults.suffixes.v[k];
 
@@ -129,7 +130,8 @@ static void draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_ru
             suffixed = true;
         }
     }
-    rule->sure = first_of_run && pt->every_command && !filter[0] && trig->sure && !suffixed;
+    rule->sure = first_of_run && pt->every_command && !filter[0] && trig->sure && !other &&
+                 !suffixed;
     snprintf(rule->text, sizeof(rule->text), "%s%s:%s:%s%s", pt->name.text, filter, action,
              trigger, suffix);
 }

@@ -457,6 +457,7 @@ enum {
     IT_WEIGHT = 1 << 0, IT_CHANCE = 1 << 1, IT_DROP = 1 << 2, IT_BENIGN = 1 << 3,
     IT_TRIGGERS = 1 << 4, IT_SURE = 1 << 5, IT_BENIGN_ONLY = 1 << 6,
 };
+#define IT_TRIGGER (IT_WEIGHT | IT_SURE | IT_BENIGN_ONLY)
 
 static void parse_list(Parser *P, CvList *l, const yaml_node_t *n, const char *what,
                        const char *key, unsigned flags, bool drop_default,
@@ -500,6 +501,7 @@ static void parse_item(Parser *P, CvItem *it, const yaml_node_t *n, const char *
     }
     if (flags & IT_BENIGN_ONLY) {
         allowed[na++] = "benign_only";
+        allowed[na++] = "otherwise";
     }
     allowed[na] = NULL;
     map_check(P, n, what, allowed);
@@ -523,9 +525,16 @@ static void parse_item(Parser *P, CvItem *it, const yaml_node_t *n, const char *
     if ((v = map_get(P, n, "benign_only"))) {
         it->benign_only = get_bool(P, v, "benign_only");
     }
+    if ((v = map_get(P, n, "otherwise"))) {
+        if (!it->benign_only) {
+            fail_at(P, v, "otherwise is the text for actions that are not benign: "
+                    "it needs benign_only: true");
+        }
+        parse_template(P, &it->otherwise, v, scalar(P, v, "otherwise"), NULL, NULL, 0);
+        it->has_otherwise = true;
+    }
     if ((v = map_get(P, n, "triggers"))) {
-        parse_list(P, &it->triggers, v, "a trigger", "trigger",
-                   IT_WEIGHT | IT_SURE | IT_BENIGN_ONLY, false, NULL, 0);
+        parse_list(P, &it->triggers, v, "a trigger", "trigger", IT_TRIGGER, false, NULL, 0);
         it->has_triggers = true;
     }
 }
@@ -569,6 +578,9 @@ static size_t list_maxlen(const CvList *l)
 
     for (int i = 0; i < l->n; i++) {
         m = l->v[i].t.maxlen > m ? l->v[i].t.maxlen : m;
+        if (l->v[i].has_otherwise && l->v[i].otherwise.maxlen > m) {
+            m = l->v[i].otherwise.maxlen;
+        }
     }
     return m;
 }
@@ -701,7 +713,7 @@ static void parse_events(Parser *P, CvVocab *V, const yaml_node_t *n)
     unsigned total = 0;
 
     map_check(P, n, "events", keys);
-    V->events.count = get_range(P, map_need(P, n, "count", "events"), "count", 0, 5);
+    V->events.count = get_range(P, map_need(P, n, "count", "events"), "count", 0, 20);
     V->events.first_wait = get_secs(P, map_need(P, n, "first_wait", "events"), "first_wait");
     V->events.gap = get_secs(P, map_need(P, n, "gap", "events"), "gap");
     w = map_need(P, n, "weights", "events");
@@ -739,8 +751,7 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
     V->faults.add_chance = get_uint(P, map_need(P, n, "add_chance", "faults"), "add_chance",
                                     0, 100);
     v = map_need(P, n, "triggers", "faults");
-    parse_list(P, &V->faults.triggers, v, "a trigger", "trigger",
-               IT_WEIGHT | IT_SURE | IT_BENIGN_ONLY, false, NULL, 0);
+    parse_list(P, &V->faults.triggers, v, "a trigger", "trigger", IT_TRIGGER, false, NULL, 0);
     need_weight(P, &V->faults.triggers, v, "faults triggers");
     trig_max = list_maxlen(&V->faults.triggers);
     if ((v = map_get(P, n, "suffixes"))) {
@@ -792,7 +803,8 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
                             "an action's triggers");
             }
             for (int k = 0; k < tl->n; k++) {
-                tw += !tl->v[k].benign_only || ac->benign ? tl->v[k].weight : 0;
+                tw += !tl->v[k].benign_only || tl->v[k].has_otherwise || ac->benign ?
+                      tl->v[k].weight : 0;
             }
             if (!tw) {
                 fail_at(P, seq_at(P, v, a), "action '%s' is not benign, and every trigger "
@@ -979,8 +991,20 @@ static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const cha
      * wait, the plug, a wait), the stop */
     steps = (V->has_kfaults ? (int)V->kfaults.count.hi : 0) + 3 + 5 * (int)V->events.count.hi;
     if (steps > CS_MAX_STEPS) {
-        fail_at(P, ev, "a run could have %d steps, at most %d: fewer events or kernel "
+        fail_at(P, map_get(P, ev, "count"), "a run could have %d steps, at most %d: fewer events or kernel "
                 "faults", steps, CS_MAX_STEPS);
+    }
+}
+
+/* libyaml's own message, at the problem, with where the construct began */
+static void yaml_error(const yaml_parser_t *p, const char *path, char *err, size_t errlen)
+{
+    int l = snprintf(err, errlen, "%s:%zu:%zu: YAML: %s", path, p->problem_mark.line + 1,
+                     p->problem_mark.column + 1, p->problem ? p->problem : "error");
+
+    if (p->context && l >= 0 && (size_t)l < errlen) {
+        snprintf(err + l, errlen - (size_t)l, " %s that starts at %zu:%zu", p->context,
+                 p->context_mark.line + 1, p->context_mark.column + 1);
     }
 }
 
@@ -1017,9 +1041,7 @@ int cv_load(const char *path, const char *target, CvVocab **out, char *err, size
         return -1;
     }
     if (!yaml_parser_load(&parser, &P.doc)) {
-        snprintf(err, errlen, "%s:%zu:%zu: YAML: %s%s%s", path, parser.problem_mark.line + 1,
-                 parser.problem_mark.column + 1, parser.problem ? parser.problem : "error",
-                 parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_error(&parser, path, err, errlen);
         longjmp(P.fail, 1);
     }
     have_doc = true;
@@ -1036,9 +1058,7 @@ int cv_load(const char *path, const char *target, CvVocab **out, char *err, size
         yaml_document_t extra;
 
         if (!yaml_parser_load(&parser, &extra)) {
-            snprintf(err, errlen, "%s:%zu:%zu: YAML: %s", path, parser.problem_mark.line + 1,
-                     parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "error");
+            yaml_error(&parser, path, err, errlen);
             longjmp(P.fail, 1);
         }
         if (yaml_document_get_root_node(&extra)) {

@@ -51,7 +51,9 @@ struct CvItem {
     unsigned chance;                /* settings, options, suffixes: % (default 100) */
     bool droppable;                 /* settings, options: the shrinker may drop it */
     bool benign;                    /* action: harmless on every event */
-    bool benign_only;               /* trigger: drawn only for benign actions */
+    bool benign_only;               /* trigger: drawn only for benign actions, */
+    bool has_otherwise;             /* or with this text instead for the others */
+    CvText otherwise;
     bool sure;                      /* trigger: fires on a point's first events */
     bool has_triggers;              /* action: triggers replaces the file's */
     CvList triggers;
