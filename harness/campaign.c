@@ -992,6 +992,9 @@ int main(int argc, char **argv)
         if (gen_only) {
             printf("gauntlet-campaign: %zu scenario files (seed %" PRIu64 ", shard %u/%u) "
                    "in %s\n", c.nruns_sel, c.seed, c.shard_k, c.shard_m, gen_only);
+            cv_free(c.vocab);
+            free(c.runs);
+            free(c.runner_args);
             return 0;
         }
     }
@@ -1144,6 +1147,7 @@ int main(int argc, char **argv)
         size_t counts[4] = { 0 }, ran;
 
         count_status(&c, counts, &ran);
+        cv_free(c.vocab);
         return counts[1] || counts[3] ? 1 : 0;
     }
 }

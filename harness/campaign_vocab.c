@@ -1014,7 +1014,7 @@ int cv_load(const char *path, const char *target, CvVocab **out, char *err, size
     yaml_parser_t parser;
     FILE *f;
     CvVocab *V;
-    bool have_doc = false;
+    volatile bool have_doc = false;     /* set after setjmp, read after longjmp */
     yaml_node_t *root;
 
     *out = NULL;
