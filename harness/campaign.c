@@ -985,7 +985,8 @@ int main(int argc, char **argv)
             snprintf(r->file, sizeof(r->file), "%s/%s.yaml", sched, r->name);
             cs_generate(&s, c.seed, r->index, &go);
             if (cs_write_scenario(&s, r->name, r->file, err, sizeof(err)) < 0) {
-                fprintf(stderr, "gauntlet-campaign: run %" PRIu64 ": %s\n", r->index, err);
+                fprintf(stderr, "gauntlet-campaign: run %" PRIu64 ": %s\n(vocabulary: %s)\n",
+                        r->index, err, c.vocab->path);
                 return 2;
             }
         }

@@ -477,7 +477,8 @@ int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
     int rc = 0;
 
     if (gs_parse_string(path, text, strlen(text), &sc, &e) < 0) {
-        snprintf(err, errlen, "generated scenario does not parse (generator bug): %s\n"
+        snprintf(err, errlen, "generated scenario does not parse (a rule or text of the vocabulary the "
+                 "target refuses, or a generator bug): %s\n"
                  "--- text ---\n%s", e.text, text);
         free(text);
         return -1;

@@ -340,6 +340,21 @@ grep -q '^  - \(hotplug\|kfault\):' "$work"/n2out/*.yaml &&
     fail "hotplug or kfault drawn with weight 0 / chance 0"
 grep -qF 'suspend: {mode: s3' "$work"/n2out/*.yaml || fail "the changed nvme file draws no suspend"
 
+# a rule the target refuses (the device's own parser, through the scenario
+# parser) stops the campaign before any file is written
+mkdir -p "$work/badrule/kestrel"
+sed 's/- {action: duplicate, weight: 10}/- {action: duplicate(twice), weight: 1000}/' \
+    "$vocab/kestrel/campaign.yaml" >"$work/badrule/kestrel/campaign.yaml"
+! cmp -s "$vocab/kestrel/campaign.yaml" "$work/badrule/kestrel/campaign.yaml" || fail "the sed changed nothing"
+set +e
+"$gc" --targets "$work/badrule" --target kestrel --seed 1 --runs 20 --generate-only "$work/br" \
+    >/dev/null 2>"$work/err.txt"
+rc=$?
+set -e
+((rc == 2)) && grep -q 'generated scenario does not parse' "$work/err.txt" &&
+    grep -q 'duplicate(twice)' "$work/err.txt" ||
+    fail "a rule the device refuses: exit $rc, '$(head -c 300 "$work/err.txt")'"
+
 # ---- no target named in the campaign's C files ------------------------------------
 # comments are stripped by the preprocessor; strings and code stay
 names_in() {
