@@ -414,74 +414,90 @@ static void yaml_error(const yaml_parser_t *p, const char *path, char *err, size
     }
 }
 
-int cv_load(const char *path, const char *target, CvVocab **out, char *err, size_t errlen)
-{
-    Parser P = { .path = path, .err = err, .errlen = errlen };
+/* The loader's state lives on the heap: it changes between setjmp and
+ * longjmp, and only memory that a pointer fixed before setjmp reaches is
+ * sure to hold its value afterwards. */
+typedef struct Load {
+    Parser P;
     yaml_parser_t parser;
     FILE *f;
+    bool have_doc;
+} Load;
+
+static void load_end(Load *L)
+{
+    if (L->have_doc) {
+        yaml_document_delete(&L->P.doc);
+    }
+    yaml_parser_delete(&L->parser);
+    fclose(L->f);
+    free(L);
+}
+
+int cv_load(const char *path, const char *target, CvVocab **out, char *err, size_t errlen)
+{
+    Load *L;
     CvVocab *V;
-    volatile bool have_doc = false;     /* set after setjmp, read after longjmp */
     yaml_node_t *root;
+    yaml_document_t extra;
 
     *out = NULL;
     err[0] = 0;
-    f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: no campaign vocabulary for target '%s' (%s); "
-                 "docs/campaigns.md says how to write one", path, target, strerror(errno));
+    L = calloc(1, sizeof(*L));
+    if (!L) {
+        snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
+    L->P = (Parser){ .path = path, .err = err, .errlen = errlen };
+    L->f = fopen(path, "rb");
+    if (!L->f) {
+        snprintf(err, errlen, "%s: no campaign vocabulary for target '%s' (%s); "
+                 "docs/campaigns.md says how to write one", path, target, strerror(errno));
+        free(L);
+        return -1;
+    }
+    if (!yaml_parser_initialize(&L->parser)) {
+        fclose(L->f);
+        free(L);
         snprintf(err, errlen, "%s: cannot initialise the YAML parser", path);
         return -1;
     }
-    yaml_parser_set_input_file(&parser, f);
-    if (setjmp(P.fail)) {
-        if (have_doc) {
-            yaml_document_delete(&P.doc);
-        }
-        yaml_parser_delete(&parser);
-        fclose(f);
-        cvp_arena_free(P.arena);
+    yaml_parser_set_input_file(&L->parser, L->f);
+    if (setjmp(L->P.fail)) {
+        cvp_arena_free(L->P.arena);
+        load_end(L);
         return -1;
     }
-    if (!yaml_parser_load(&parser, &P.doc)) {
-        yaml_error(&parser, path, err, errlen);
-        longjmp(P.fail, 1);
+    if (!yaml_parser_load(&L->parser, &L->P.doc)) {
+        yaml_error(&L->parser, path, err, errlen);
+        longjmp(L->P.fail, 1);
     }
-    have_doc = true;
-    root = yaml_document_get_root_node(&P.doc);
+    L->have_doc = true;
+    root = yaml_document_get_root_node(&L->P.doc);
     if (!root) {
-        cvp_fail(&P, NULL, "the file is empty (a campaign vocabulary needs at least "
-                "workload and events)");
+        cvp_fail(&L->P, NULL, "the file is empty (a campaign vocabulary needs at least "
+                 "workload and events)");
     }
-    V = cvp_alloc(&P, sizeof(*V));
+    V = cvp_alloc(&L->P, sizeof(*V));
     snprintf(V->path, sizeof(V->path), "%s", path);
-    parse_root(&P, V, root, target);
-    {
-        /* one document only */
-        yaml_document_t extra;
-
-        if (!yaml_parser_load(&parser, &extra)) {
-            yaml_error(&parser, path, err, errlen);
-            longjmp(P.fail, 1);
-        }
-        if (yaml_document_get_root_node(&extra)) {
-            yaml_node_t *x = yaml_document_get_root_node(&extra);
-
-            snprintf(err, errlen, "%s:%zu:%zu: a second YAML document; a campaign "
-                     "vocabulary is one document", path, x->start_mark.line + 1,
-                     x->start_mark.column + 1);
-            yaml_document_delete(&extra);
-            longjmp(P.fail, 1);
-        }
-        yaml_document_delete(&extra);
+    parse_root(&L->P, V, root, target);
+    /* one document only */
+    if (!yaml_parser_load(&L->parser, &extra)) {
+        yaml_error(&L->parser, path, err, errlen);
+        longjmp(L->P.fail, 1);
     }
-    yaml_document_delete(&P.doc);
-    yaml_parser_delete(&parser);
-    fclose(f);
-    V->arena = P.arena;
+    if (yaml_document_get_root_node(&extra)) {
+        yaml_node_t *x = yaml_document_get_root_node(&extra);
+
+        snprintf(err, errlen, "%s:%zu:%zu: a second YAML document; a campaign "
+                 "vocabulary is one document", path, x->start_mark.line + 1,
+                 x->start_mark.column + 1);
+        yaml_document_delete(&extra);
+        longjmp(L->P.fail, 1);
+    }
+    yaml_document_delete(&extra);
+    V->arena = L->P.arena;
+    load_end(L);
     *out = V;
     return 0;
 }
