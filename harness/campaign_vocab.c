@@ -104,7 +104,7 @@ static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
         cv_expand(&V->workload.timeout, V->workload.vars, vals, V->workload.nvars, NULL,
                   probe, sizeof(probe));
         if (cv_sum(probe) < 0) {
-            cvp_fail(P, tn, "timeout wants seconds, 1..86400, written N or N+M with "
+            cvp_fail(P, tn, "timeout wants seconds, 1..7200, written N or N+M with "
                     "workload variables (e.g. \"{duration}+120\"), got '%s' (as '%s')",
                     V->workload.timeout.text, probe);
         }
@@ -523,7 +523,7 @@ void cv_free(CvVocab *v)
     }
 }
 
-/* "N" or "N+M+..." in 1..86400, else -1. */
+/* "N" or "N+M+..." in 1..7200, else -1. */
 long cv_sum(const char *s)
 {
     long total = 0;
@@ -537,7 +537,7 @@ long cv_sum(const char *s)
         }
         errno = 0;
         t = strtol(s, &end, 10);
-        if (errno || t > 86400) {
+        if (errno || t > 7200) {
             return -1;
         }
         total += t;
@@ -551,15 +551,22 @@ long cv_sum(const char *s)
             return -1;
         }
     }
-    return total >= 1 && total <= 86400 ? total : -1;
+    return total >= 1 && total <= 7200 ? total : -1;
 }
 
 /* ---- drawing -------------------------------------------------------------------- */
 
+/* uniform in lo..hi, for any two long longs (in unsigned arithmetic: no
+ * signed overflow) */
+static long long offset(long long lo, long long hi, CsRng *r)
+{
+    return (long long)((uint64_t)lo + cs_rng_range(r, 0, (uint64_t)hi - (uint64_t)lo));
+}
+
 void cv_draw_var(const CvVar *v, CsRng *r, char *buf, size_t len)
 {
     if (v->range) {
-        long long x = v->lo + (long long)cs_rng_range(r, 0, (uint64_t)(v->hi - v->lo));
+        long long x = offset(v->lo, v->hi, r);
 
         if (v->hex) {
             snprintf(buf, len, "0x%llx", x);
@@ -640,7 +647,7 @@ int cv_pick(const CvList *l, CsRng *r, bool (*ok)(const CvItem *, void *), void 
 
 long long cv_range(const CvRange *g, CsRng *r)
 {
-    return g->lo + (long long)cs_rng_range(r, 0, (uint64_t)(g->hi - g->lo));
+    return offset(g->lo, g->hi, r);
 }
 
 double cv_secs(const CvSecs *g, CsRng *r)

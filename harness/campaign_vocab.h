@@ -146,7 +146,7 @@ void cv_draw_var(const CvVar *v, CsRng *r, char *buf, size_t len);
  * when ok is NULL); -1 when none has weight. */
 int cv_pick(const CvList *l, CsRng *r, bool (*ok)(const CvItem *, void *), void *arg);
 
-/* A workload timeout's expansion, "N" or "N+M+...", summed: 1..86400
+/* A workload timeout's expansion, "N" or "N+M+...", summed: 1..7200
  * seconds, or -1. */
 long cv_sum(const char *s);
 

@@ -254,8 +254,8 @@ CvSecs cvp_secs(Parser *P, const yaml_node_t *n, const char *what)
             goto bad;
         }
     }
-    if (!(lo >= 0 && hi <= 600 && lo <= hi)) {
-        cvp_fail(P, n, "%s wants seconds in 0..600 with LO <= HI, got '%s'", what, s);
+    if (!(lo >= 0.1 && hi <= 600 && lo <= hi)) {
+        cvp_fail(P, n, "%s wants seconds in 0.1..600 with LO <= HI, got '%s'", what, s);
     }
     g.lo_ds = (unsigned)(lo * 10 + 0.5);
     g.hi_ds = (unsigned)(hi * 10 + 0.5);

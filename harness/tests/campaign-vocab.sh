@@ -2,7 +2,8 @@
 # Campaign vocabularies (docs/campaigns.md, "Vocabulary files"), no VM:
 #  - a bad vocabulary gets "file:line:col: message" and exit 2, never a
 #    crash (hand-written cases, then every line of the kestrel file
-#    deleted in turn and the file cut at many places);
+#    deleted in turn, the file cut at many places, and its numbers
+#    replaced by bad ones);
 #  - a target without campaign.yaml gets an error naming the missing file;
 #  - the draws come from the file: a one-point test vocabulary
 #    (campaign-vocab/kestrel/campaign.yaml) gives only its point, actions,
@@ -186,7 +187,7 @@ faults:
       actions:
         - {action: "delay({x})", vars: {x: [$(printf 'a%.0s' {1..150})]}}
 EOF
-badcase bad-timeout "3:31: timeout wants seconds, 1..86400, written N or N+M with workload variables (e.g. \"{duration}+120\"), got 'soon' (as 'soon')" <<EOF
+badcase bad-timeout "3:31: timeout wants seconds, 1..7200, written N or N+M with workload variables (e.g. \"{duration}+120\"), got 'soon' (as 'soon')" <<EOF
 workload:
   cmd: x
   stop: {wait: true, timeout: soon}
@@ -266,6 +267,15 @@ done
 for ((i = 0; i < nbytes; i += 37)); do
     head -c "$i" "$orig" >"$m"
     mutant "kestrel vocabulary cut at byte $i"
+done
+# and every number of it replaced by 0, -1, a number too big for 64 bits
+# or a stray quote
+for v in 0 -1 99999999999999999999 '"'; do
+    for ((i = 1; i <= nlines; i++)); do
+        sed -n "${i}p" "$orig" | grep -q '[0-9]' || continue
+        sed "${i}s/[0-9][0-9]*/$v/" "$orig" >"$m"
+        mutant "kestrel vocabulary with the first number of line $i replaced by $v"
+    done
 done
 echo "mutants: $nok loaded, $nref refused with a position, none crashed"
 ((nok > 0 && nref > 0)) || fail "the mutants should include both kinds"
