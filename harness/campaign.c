@@ -36,8 +36,10 @@
 #include "campaign.h"
 #include "campaign_gen.h"
 #include "campaign_sig.h"
-#include "proc.h"
+#include "campaign_vocab.h"
+#include "target.h"
 #include "junit.h"
+#include "proc.h"
 
 typedef struct Run {
     uint64_t index;
@@ -72,6 +74,9 @@ typedef struct Campaign {
     double time_limit;          /* 0: none */
     bool debug;
     const char *target;
+    const char *targets_dir;
+    CvVocab *vocab;             /* targets_dir/target/campaign.yaml */
+    GtTarget *checker;          /* targets_dir/target/target.yaml, if any */
     int jobs, batch;
     const char *out;
     const char *runner;
@@ -140,7 +145,9 @@ static void usage(FILE *f)
 "  --shard K/M            this shard's runs: index i with i %% M == K-1\n"
 "  --time T               start no new batch after T seconds\n"
 "  --kernel stock|debug   guest kernel; debug adds kernel faults (kfault)\n"
-"  --target NAME          target (default kestrel; others get no device faults)\n"
+"  --targets DIR          the targets folder: DIR/NAME/campaign.yaml is the\n"
+"                         vocabulary the runs are drawn from\n"
+"  --target NAME          the target (./gauntlet passes its default)\n"
 "  -j N                   runs in parallel (runner -j, default 2)\n"
 "  --batch N              runs per runner invocation (default 20; with\n"
 "                         --time, 2 x -j so the limit is checked often)\n"
@@ -580,6 +587,7 @@ static void write_reports(const Campaign *c)
     json_object_object_add(root, "shard", json_object_new_string(shard));
     json_object_object_add(root, "kernel", json_object_new_string(c->debug ? "debug" : "stock"));
     json_object_object_add(root, "target", json_object_new_string(c->target));
+    json_object_object_add(root, "vocabulary", json_object_new_string(c->vocab->path));
     json_object_object_add(root, "selected", json_object_new_uint64(c->nruns_sel));
     json_object_object_add(root, "ran", json_object_new_uint64(ran));
     json_object_object_add(root, "stopped_by_time", json_object_new_boolean(c->stopped_by_time));
@@ -735,6 +743,7 @@ int main(int argc, char **argv)
     enum {
         O_SEED = 256, O_RUNS, O_SHARD, O_TIME, O_KERNEL, O_TARGET, O_OUT, O_RUNNER,
         O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY, O_BATCH,
+        O_TARGETS,
     };
     static const struct option lopts[] = {
         { "seed", required_argument, NULL, O_SEED },
@@ -743,6 +752,7 @@ int main(int argc, char **argv)
         { "time", required_argument, NULL, O_TIME },
         { "kernel", required_argument, NULL, O_KERNEL },
         { "target", required_argument, NULL, O_TARGET },
+        { "targets", required_argument, NULL, O_TARGETS },
         { "out", required_argument, NULL, O_OUT },
         { "runner", required_argument, NULL, O_RUNNER },
         { "runner-arg", required_argument, NULL, O_RUNNER_ARG },
@@ -755,7 +765,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     Campaign c = {
-        .shard_k = 1, .shard_m = 1, .target = "kestrel", .jobs = 2, .batch = 20,
+        .shard_k = 1, .shard_m = 1, .jobs = 2, .batch = 20,
         .shrink = true, .shrink_attempts = 40, .shrink_time = 1800,
     };
     const char *gen_only = NULL;
@@ -828,6 +838,7 @@ int main(int argc, char **argv)
             c.target = optarg;
             break;
         }
+        case O_TARGETS: c.targets_dir = optarg; break;
         case O_OUT: c.out = optarg; break;
         case O_RUNNER: c.runner = optarg; break;
         case O_RUNNER_ARG: c.runner_args[c.nrunner_args++] = optarg; break;
@@ -876,8 +887,36 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!c.target || !c.targets_dir) {
+        fprintf(stderr, "gauntlet-campaign: --target NAME and --targets DIR are required "
+                "(./gauntlet campaign passes them)\n");
+        usage(stderr);
+        return 2;
+    }
+    {
+        char err[8192];
+
+        char tpath[4200];
+
+        if (cv_load_target(c.targets_dir, c.target, &c.vocab, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-campaign: %s\n", err);
+            return 2;
+        }
+        /* the target's own rule checker judges every drawn rule before a
+         * file is written (as the runner will) */
+        snprintf(tpath, sizeof(tpath), "%s/%s/target.yaml", c.targets_dir, c.target);
+        if (!access(tpath, F_OK)) {
+            c.checker = gt_load(tpath, err, sizeof(err));
+            if (!c.checker) {
+                fprintf(stderr, "gauntlet-campaign: %s\n", err);
+                return 2;
+            }
+            cs_set_rule_checker(c.checker, getenv("GAUNTLET_BUILD"));
+        }
+    }
     go.debug = c.debug;
     go.target = c.target;
+    go.vocab = c.vocab;
     if (c.time_limit > 0 && !batch_given) {
         c.batch = 2 * c.jobs;   /* --time is checked between batches */
     }
@@ -923,13 +962,17 @@ int main(int argc, char **argv)
             snprintf(r->file, sizeof(r->file), "%s/%s.yaml", sched, r->name);
             cs_generate(&s, c.seed, r->index, &go);
             if (cs_write_scenario(&s, r->name, r->file, err, sizeof(err)) < 0) {
-                fprintf(stderr, "gauntlet-campaign: run %" PRIu64 ": %s\n", r->index, err);
+                fprintf(stderr, "gauntlet-campaign: run %" PRIu64 ": %s\n(vocabulary: %s)\n",
+                        r->index, err, c.vocab->path);
                 return 2;
             }
         }
         if (gen_only) {
             printf("gauntlet-campaign: %zu scenario files (seed %" PRIu64 ", shard %u/%u) "
                    "in %s\n", c.nruns_sel, c.seed, c.shard_k, c.shard_m, gen_only);
+            cv_free(c.vocab);
+            free(c.runs);
+            free(c.runner_args);
             return 0;
         }
     }
@@ -1033,8 +1076,8 @@ int main(int argc, char **argv)
                  * driver's doing */
                 bool klog = !strcmp(r->status, "fail") && !strcmp(r->kind, "kernel-log");
                 const char *why = cs_boot_failure(r->status, r->reason) ? "boot" :
-                    klog && cs_report_before_load(r->artifacts, c.target) ? "before-load" :
-                    klog && cs_host_starved(r->artifacts, c.target) ? "host-starved" : NULL;
+                    klog && cs_report_before_load(r->artifacts, c.vocab->module) ? "before-load" :
+                    klog && cs_host_starved(r->artifacts, c.vocab->module) ? "host-starved" : NULL;
 
                 if (why) {
                     snprintf(r->kind, sizeof(r->kind), "%s", why);
@@ -1082,6 +1125,7 @@ int main(int argc, char **argv)
         size_t counts[4] = { 0 }, ran;
 
         count_status(&c, counts, &ran);
+        cv_free(c.vocab);
         return counts[1] || counts[3] ? 1 : 0;
     }
 }
