@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "campaign_gen.h"
+#include "yaml_writer.h"
 #include "campaign_vocab.h"
 #include "scenario.h"
 #include "target.h"
@@ -316,49 +317,6 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
 
 /* ---- writing -------------------------------------------------------------------- */
 
-typedef struct Buf { char *p; size_t len, cap; } Buf;
-
-static void bputf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bputf(Buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            abort();
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = (b->cap + (size_t)n + 256) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p) {
-            abort();
-        }
-    }
-}
-
-/* A YAML double-quoted string. */
-static void bquote(Buf *b, const char *s)
-{
-    bputf(b, "\"");
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') {
-            bputf(b, "\\%c", *s);
-        } else if (*s == '\n') {
-            bputf(b, "\\n");
-        } else {
-            bputf(b, "%c", *s);
-        }
-    }
-    bputf(b, "\"");
-}
-
 static void join_opts(char *buf, size_t len, const char *head, const CsOpt *o, int n)
 {
     size_t l = (size_t)snprintf(buf, len, "%s", head);
@@ -368,15 +326,32 @@ static void join_opts(char *buf, size_t len, const char *head, const CsOpt *o, i
     }
 }
 
+/* A one-key step, "- key: {...}": opens its flow mapping; step_end closes it. */
+static void step_begin(GyWriter *w, const char *key)
+{
+    gy_map(w, GY_BLOCK);
+    gy_key(w, key);
+    gy_map(w, GY_FLOW);
+}
+
+static void step_end(GyWriter *w)
+{
+    gy_end(w);
+    gy_end(w);
+}
+
 char *cs_to_yaml(const CsSchedule *s, const char *name)
 {
-    Buf b = { 0 };
-    char line[4096];
+    GyWriter *w = gy_new();
+    char line[4096], err[300], *text = NULL;
     int rule_index = 0, nunsure = 0;
 
-    bputf(&b, "name: %s\ndescription: ", name);
+    gy_map(w, GY_BLOCK);
+    gy_key(w, "name");
+    gy_plain(w, name);
+    gy_key(w, "description");
     if (s->origin[0]) {
-        bquote(&b, s->origin);
+        gy_str(w, s->origin);
     } else {
         snprintf(line, sizeof(line), "Fault-injection campaign, seed %llu, run %llu "
                  "(gauntlet campaign --seed %llu; docs/campaigns.md). A workload with "
@@ -384,25 +359,42 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
                  "the seed; the driver must survive them with every verdict clean.",
                  (unsigned long long)s->seed, (unsigned long long)s->run,
                  (unsigned long long)s->seed);
-        bquote(&b, line);
+        gy_str(w, line);
     }
-    bputf(&b, "\ntarget: %s\nkernel: %s\ntimeout: 600\ntags: [campaign]\n",
-          s->target, s->debug ? "debug" : "stock");
+    gy_key(w, "target");
+    gy_plain(w, s->target);
+    gy_key(w, "kernel");
+    gy_plain(w, s->debug ? "debug" : "stock");
+    gy_key(w, "timeout");
+    gy_int(w, 600);
+    gy_key(w, "tags");
+    gy_seq(w, GY_FLOW);
+    gy_plain(w, "campaign");
+    gy_end(w);
     for (int i = 0; i < s->nsteps; i++) {
         const CsStep *st = &s->steps[i];
 
         if (st->kind == CS_FAULTS_SET || st->kind == CS_FAULTS_ADD) {
             for (int k = 0; k < st->nrules; k++, rule_index++) {
                 if (!st->rules[k].sure) {
-                    bputf(&b, "%s%d", nunsure++ ? ", " : "allow_unfired: [", rule_index);
+                    if (!nunsure++) {
+                        gy_key(w, "allow_unfired");
+                        gy_seq(w, GY_FLOW);
+                    }
+                    gy_int(w, rule_index);
                 }
             }
         }
     }
     if (nunsure) {
-        bputf(&b, "]\n");
+        gy_end(w);
     }
-    bputf(&b, "steps:\n  - boot: {}\n  - load: {}\n");
+    gy_key(w, "steps");
+    gy_seq(w, GY_BLOCK);
+    step_begin(w, "boot");
+    step_end(w);
+    step_begin(w, "load");
+    step_end(w);
     if (s->nparams) {
         line[0] = 0;
         for (int i = 0; i < s->nparams; i++) {
@@ -410,9 +402,10 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
 
             snprintf(line + l, sizeof(line) - l, "%s%s", i ? " && " : "", s->params[i].text);
         }
-        bputf(&b, "  - run: {cmd: ");
-        bquote(&b, line);
-        bputf(&b, "}\n");
+        step_begin(w, "run");
+        gy_key(w, "cmd");
+        gy_str(w, line);
+        step_end(w);
     }
     for (int i = 0; i < s->nsteps; i++) {
         const CsStep *st = &s->steps[i];
@@ -420,16 +413,29 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
         switch (st->kind) {
         case CS_WORKLOAD_START:
             join_opts(line, sizeof(line), s->workload_cmd, s->wopts, s->nwopts);
-            bputf(&b, "  - workload: {name: io, cmd: ");
-            bquote(&b, line);
-            bputf(&b, "}\n");
+            step_begin(w, "workload");
+            gy_key(w, "name");
+            gy_plain(w, "io");
+            gy_key(w, "cmd");
+            gy_str(w, line);
+            step_end(w);
             break;
         case CS_WORKLOAD_STOP:
-            bputf(&b, "  - workload_stop: {name: io, wait: %s, timeout: %.0f}\n",
-                  s->workload_wait ? "true" : "false", s->workload_timeout);
+            step_begin(w, "workload_stop");
+            gy_key(w, "name");
+            gy_plain(w, "io");
+            gy_key(w, "wait");
+            gy_bool(w, s->workload_wait);
+            gy_key(w, "timeout");
+            gy_num(w, s->workload_timeout);
+            step_end(w);
             break;
         case CS_WAIT:
-            bputf(&b, "  - wait: {seconds: %.1f}\n", st->seconds);
+            snprintf(line, sizeof(line), "%.1f", st->seconds);
+            step_begin(w, "wait");
+            gy_key(w, "seconds");
+            gy_plain(w, line);
+            step_end(w);
             break;
         case CS_FAULTS_SET:
         case CS_FAULTS_ADD:
@@ -439,33 +445,62 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
 
                 snprintf(line + l, sizeof(line) - l, "%s%s", k ? ";" : "", st->rules[k].text);
             }
-            bputf(&b, "  - faults: {%s: ", st->kind == CS_FAULTS_SET ? "set" : "add");
-            bquote(&b, line);
-            bputf(&b, "}\n");
+            step_begin(w, "faults");
+            gy_key(w, st->kind == CS_FAULTS_SET ? "set" : "add");
+            gy_str(w, line);
+            step_end(w);
             break;
         case CS_FAULTS_CLEAR:
-            bputf(&b, "  - faults: {clear: true}\n");
+            step_begin(w, "faults");
+            gy_key(w, "clear");
+            gy_bool(w, true);
+            step_end(w);
             break;
         case CS_HOTPLUG:
-            bputf(&b, "  - hotplug: {action: %s}\n",
-                  st->hotplug == 0 ? "add" : st->hotplug == 1 ? "remove" : "surprise");
+            step_begin(w, "hotplug");
+            gy_key(w, "action");
+            gy_plain(w, st->hotplug == 0 ? "add" : st->hotplug == 1 ? "remove" : "surprise");
+            step_end(w);
             break;
         case CS_SUSPEND:
-            if (st->s3) {
-                bputf(&b, "  - suspend: {mode: s3, cycles: %d}\n", st->cycles);
-            } else {
-                bputf(&b, "  - suspend: {mode: pm_test, level: %s, cycles: %d}\n",
-                      cv_pm_levels[st->level], st->cycles);
+            step_begin(w, "suspend");
+            gy_key(w, "mode");
+            gy_plain(w, st->s3 ? "s3" : "pm_test");
+            if (!st->s3) {
+                gy_key(w, "level");
+                gy_plain(w, cv_pm_levels[st->level]);
             }
+            gy_key(w, "cycles");
+            gy_int(w, st->cycles);
+            step_end(w);
             break;
         case CS_KFAULT:
-            bputf(&b, "  - kfault: {type: %s, probability: %d, times: %d, interval: %d, "
-                  "require: true}\n", cv_kfault_names[st->kf_type],
-                  st->kf_probability, st->kf_times, st->kf_interval);
+            step_begin(w, "kfault");
+            gy_key(w, "type");
+            gy_plain(w, cv_kfault_names[st->kf_type]);
+            gy_key(w, "probability");
+            gy_int(w, st->kf_probability);
+            gy_key(w, "times");
+            gy_int(w, st->kf_times);
+            gy_key(w, "interval");
+            gy_int(w, st->kf_interval);
+            gy_key(w, "require");
+            gy_bool(w, true);
+            step_end(w);
             break;
         }
     }
-    return b.p;
+    gy_end(w);      /* steps */
+    gy_end(w);      /* the scenario */
+    if (gy_finish(w, &text, NULL, err, sizeof(err)) < 0) {
+        /* the writer refuses only malformed structure or non-UTF-8 text:
+         * the vocabulary's text, said in the file the runner will refuse */
+        free(text);
+        if (asprintf(&text, "# cs_to_yaml: %s\n", err) < 0) {
+            abort();
+        }
+    }
+    return text;
 }
 
 static const GtTarget *rule_checker;
@@ -489,9 +524,16 @@ static bool rules_refused(const GsScenario *sc, GsError *e)
         if (st->type != GS_STEP_FAULTS || st->u.faults.op == GS_FAULTS_CLEAR) {
             continue;
         }
-        if (gt_check_rules(rule_checker, rule_checker_build, st->u.faults.rules,
-                           &n, msg, sizeof(msg)) != 0) {
+        switch (gt_check_rules(rule_checker, rule_checker_build, st->u.faults.rules,
+                               &n, msg, sizeof(msg))) {
+        case 0:
+            break;
+        case 1:
             gs_rule_error(sc, st, msg, e->text, sizeof(e->text));
+            return true;
+        default:    /* the checker itself did not work */
+            snprintf(e->text, sizeof(e->text), "%s:%d:%d: %s", sc->file, st->line,
+                     st->col, msg);
             return true;
         }
     }

@@ -38,7 +38,7 @@ for f in "$work"/a/*.yaml; do
 done
 ((ndiff >= 55)) || fail "seeds 42 and 43 share the steps of $((60 - ndiff)) of 60 runs"
 # different runs of one seed differ too
-[[ $(cat "$work"/a/*.yaml | grep -c '^  - faults:') -gt 20 ]] || fail "too few faults steps"
+[[ $(cat "$work"/a/*.yaml | grep -c '^- faults:') -gt 20 ]] || fail "too few faults steps"
 [[ $(sort -u <(for f in "$work"/a/*.yaml; do sed -n '/^steps:/,$p' "$f" | md5sum; done) | wc -l) -ge 58 ]] ||
     fail "runs of one seed repeat each other"
 # what a schedule contains, over 60 runs
@@ -50,7 +50,7 @@ done
 grep -q 'kfault' "$work"/a/*.yaml && fail "a stock-kernel run arms a kernel fault"
 # the debug kernel adds kernel faults
 gc --seed 42 --runs 60 --kernel debug --generate-only "$work/d" >/dev/null
-grep -q '^  - kfault: {type: \(failslab\|fail_page_alloc\)' "$work"/d/*.yaml ||
+grep -q '^- kfault: {type: \(failslab\|fail_page_alloc\)' "$work"/d/*.yaml ||
     fail "no debug run arms a kernel fault"
 grep -q '^kernel: debug' "$work"/d/*.yaml || fail "debug runs do not ask for the debug kernel"
 # the real runner accepts every file
@@ -58,12 +58,12 @@ grep -q '^kernel: debug' "$work"/d/*.yaml || fail "debug runs do not ask for the
     fail "gauntlet-runner --list refused a generated file"
 [[ $(wc -l <"$work/list.txt") == 120 ]] || fail "runner listed $(wc -l <"$work/list.txt") of 120"
 gc --seed 42 --runs 20 --target nvme --generate-only "$work/n" >/dev/null
-grep -q '^  - faults:' "$work"/n/*.yaml && fail "an nvme run has Kestrel faults"
+grep -q '^- faults:' "$work"/n/*.yaml && fail "an nvme run has Kestrel faults"
 "$runner" --list --targets "$targets" "$work/n" >/dev/null || fail "runner refused an nvme run"
 # virtio-blk has a vocabulary too (no device faults); its files parse
 gc --seed 42 --runs 20 --target virtio-blk --generate-only "$work/v" >/dev/null ||
     fail "virtio-blk runs were not generated"
-grep -q '^  - faults:' "$work"/v/*.yaml && fail "a virtio-blk run has device faults"
+grep -q '^- faults:' "$work"/v/*.yaml && fail "a virtio-blk run has device faults"
 grep -q '^target: virtio-blk$' "$work"/v/*.yaml || fail "virtio-blk runs name another target"
 
 # shards: 1/3, 2/3, 3/3 are the same files as the whole, each once

@@ -25,7 +25,7 @@ jcheck() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.e
 gc --seed 5 --runs 12 --generate-only "$work/gen" >/dev/null
 culprit="" victim=""
 for f in "$work"/gen/*.yaml; do
-    rules=$(sed -n 's/^  - faults: {\(set\|add\): "\(.*;.*\)"}$/\2/p' "$f" | head -1)
+    rules=$(sed -n 's/^- faults: {\(set\|add\): "\(.*;.*\)"}$/\2/p' "$f" | head -1)
     if [[ -n "$rules" ]]; then
         culprit="${rules##*;}" victim="$f"
         break
@@ -51,9 +51,9 @@ shrunk=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signa
 [[ -f "$shrunk" ]] || fail "no shrunk file $shrunk"
 cat "$shrunk"
 # what is left: boot, load and one faults step holding exactly the culprit
-steps=$(sed -n 's/^  - \([a-z_]*\):.*/\1/p' "$shrunk" | tr '\n' ' ')
+steps=$(sed -n 's/^- \([a-z_]*\):.*/\1/p' "$shrunk" | tr '\n' ' ')
 [[ "$steps" == "boot load faults " ]] || fail "shrunk steps are '$steps', expected 'boot load faults'"
-grep -qE "^  - faults: \{(set|add): \"$(printf '%s' "$culprit" | sed 's/[][\.*^$()+?{}|]/\\&/g')\"\}$" "$shrunk" ||
+grep -qE "^- faults: \{(set|add): \"$(printf '%s' "$culprit" | sed 's/[][\.*^$()+?{}|]/\\&/g')\"\}$" "$shrunk" ||
     fail "the shrunk faults step is not exactly the culprit rule"
 grep -q "seed 5, run" "$shrunk" || fail "the description does not say seed and run"
 # the shrunk file is an ordinary scenario: the stand-in fails it again

@@ -286,16 +286,16 @@ echo "mutants: $nok loaded, $nref refused with a position, none crashed"
 nrules=0 nsure=0
 for f in "$work"/t/*.yaml; do
     n=$(basename "$f")
-    grep -qE '^  - run: \{cmd: "echo [7-9] > /tmp/campaign-vocab-setting"\}$' "$f" ||
+    grep -qE '^- run: \{cmd: "echo [7-9] > /tmp/campaign-vocab-setting"\}$' "$f" ||
         fail "$n: not the test vocabulary's setting"
-    grep -qE '^  - workload: \{name: io, cmd: "kestrelctl stress --lba 9000 --duration ([23])( --verify)? --allow-errors"\}$' "$f" ||
+    grep -qE '^- workload: \{name: io, cmd: "kestrelctl stress --lba 9000 --duration ([23])( --verify)? --allow-errors"\}$' "$f" ||
         fail "$n: not the test vocabulary's workload: $(grep workload: "$f")"
     d=$(sed -n 's/.*--duration \([23]\).*/\1/p' "$f")
-    grep -qF "  - workload_stop: {name: io, wait: true, timeout: $((d + 30))}" "$f" ||
+    grep -qF -e "- workload_stop: {name: io, wait: true, timeout: $((d + 30))}" "$f" ||
         fail "$n: the timeout is not {d}+30"
-    grep -qE '^  - (suspend|hotplug|kfault):' "$f" && fail "$n: an event of weight 0 was drawn"
+    grep -qE '^- (suspend|hotplug|kfault):' "$f" && fail "$n: an event of weight 0 was drawn"
     # every rule: the one point, its two actions, the two triggers
-    rules=$(sed -n 's/^  - faults: {\(set\|add\): "\(.*\)"}$/\2/p' "$f" | tr ';' '\n')
+    rules=$(sed -n 's/^- faults: {\(set\|add\): "\(.*\)"}$/\2/p' "$f" | tr ';' '\n')
     [[ -n "$rules" ]] || fail "$n: no faults step, the only event with a weight"
     while read -r rule; do
         [[ "$rule" =~ ^cq\.post:(drop|delay\(1[0-9][0-9]us\)):(once|nth=[5-9])$ ]] ||
@@ -333,9 +333,9 @@ for what in 'hotplug: {action: remove' 'hotplug: {action: surprise' 'suspend: {m
             'workload_stop: {name: io, wait: false, timeout: 120}'; do
     grep -qF -- "$what" "$work"/n/*.yaml || fail "no nvme run contains '$what'"
 done
-grep -q '^  - faults:' "$work"/n/*.yaml "$work"/nd/*.yaml && fail "an nvme run has device faults"
-grep -q '^  - kfault:' "$work"/n/*.yaml && fail "a stock-kernel nvme run arms a kernel fault"
-grep -q '^  - kfault: {type: \(failslab\|fail_page_alloc\), probability: \([1-9]\|10\), times: -1, interval: 1, require: true}$' \
+grep -q '^- faults:' "$work"/n/*.yaml "$work"/nd/*.yaml && fail "an nvme run has device faults"
+grep -q '^- kfault:' "$work"/n/*.yaml && fail "a stock-kernel nvme run arms a kernel fault"
+grep -q '^- kfault: {type: \(failslab\|fail_page_alloc\), probability: \([1-9]\|10\), times: -1, interval: 1, require: true}$' \
     "$work"/nd/*.yaml || fail "no debug nvme run arms a kernel fault"
 "$runner" --list --targets "$rtargets" "$work/n" "$work/nd" >/dev/null ||
     fail "gauntlet-runner --list refused an nvme run"
@@ -346,7 +346,7 @@ sed -e 's/weights: {suspend: 50, hotplug: 50}/weights: {suspend: 50, hotplug: 0}
 ! cmp -s "$vocab/nvme/campaign.yaml" "$work/n2/nvme/campaign.yaml" || fail "the sed changed nothing"
 "$gc" --targets "$work/n2" --target nvme --seed 4 --runs 40 --kernel debug \
     --generate-only "$work/n2out" >/dev/null
-grep -q '^  - \(hotplug\|kfault\):' "$work"/n2out/*.yaml &&
+grep -q '^- \(hotplug\|kfault\):' "$work"/n2out/*.yaml &&
     fail "hotplug or kfault drawn with weight 0 / chance 0"
 grep -qF 'suspend: {mode: s3' "$work"/n2out/*.yaml || fail "the changed nvme file draws no suspend"
 
