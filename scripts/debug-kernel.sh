@@ -6,7 +6,8 @@
 #   scripts/debug-kernel.sh --print    build if needed, print the vmlinuz path
 #   scripts/debug-kernel.sh --out DIR  also link DIR/vmlinuz, DIR/kernel-config,
 #                                      DIR/kdir (the build tree, a KDIR for
-#                                      out-of-tree modules) and write
+#                                      out-of-tree modules), DIR/kernel-modules
+#                                      (its lib/modules/<release>) and write
 #                                      DIR/kernel-version
 #   options: --quiet, -j N (default: nproc)
 #
@@ -32,8 +33,8 @@
 #                        to coverage with GCOV_PROFILE := y (gcov, data in
 #                        /sys/kernel/debug/gcov/<module build dir>/) and
 #                        KCOV_INSTRUMENT := y (kcov) in its Kbuild
-#       modules/         lib/modules/<release>, only if any module is built
-#                        (the fragment builds everything in: normally absent)
+#       modules/         lib/modules/<release>: the in-tree drivers the
+#                        fragment builds as modules (nvme, virtio, vfio)
 # <key> = first 16 hex digits of sha256(the pinned linux-source-6.1
 # version, the fragment, this script).  The build runs in a temporary directory in the
 # cache (log: debug-kernel-<key>.log next to it) that is renamed into place
@@ -277,7 +278,11 @@ fi
 if [[ -n "$out" ]]; then
     # shellcheck source=scripts/kernel-publish.sh
     . "$TOP/scripts/kernel-publish.sh"
-    kernel_publish "$dir" "$out" build:kdir
+    if [[ -d "$dir/modules" ]]; then
+        kernel_publish "$dir" "$out" build:kdir modules:kernel-modules
+    else
+        kernel_publish "$dir" "$out" build:kdir
+    fi
 fi
 
 case "$mode" in
