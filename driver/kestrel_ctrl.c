@@ -534,11 +534,15 @@ static void kestrel_mark_gone(struct kestrel_dev *kd)
  */
 static void kestrel_ctrl_go_live(struct kestrel_dev *kd)
 {
+	bool live;
+
 	spin_lock_irq(&kd->lock);
 	kd->reset_pending = false;
 	kestrel_go_live_locked(kd);
+	live = kd->state == KESTREL_STATE_LIVE;	/* not if remove() won */
 	spin_unlock_irq(&kd->lock);
-	kestrel_set_intr_mask(kd, 0);
+	if (live)
+		kestrel_set_intr_mask(kd, 0);
 }
 
 /* ---- recovery ---------------------------------------------------------- */
