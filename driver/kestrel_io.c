@@ -79,7 +79,9 @@
  * uninterruptibly: the device may DMA to their buffers until it completes
  * them or a reset is seen to finish.  Such a wait also holds off the
  * freezer, so system suspend waits for it (a command resolves within
- * timeout_ms plus one recovery).
+ * timeout_ms plus one recovery); a command queued for a recovery or a
+ * resume is not on the device, and its waiter lets itself be frozen
+ * within a second.
  *
  * Power management.  Suspend lets in-flight commands drain for one
  * command timeout (at most KESTREL_PM_DRAIN_MAX_MS), resets the controller
@@ -101,6 +103,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dmapool.h>
 #include <linux/error-injection.h>
+#include <linux/freezer.h>
 #include <linux/highmem.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
@@ -777,6 +780,7 @@ static void kestrel_cmd_wait(struct kestrel_dev *kd, struct kestrel_cmd *cmd)
 {
 	for (;;) {
 		unsigned long timeout = HZ;
+		bool queued;
 
 		spin_lock_irq(&kd->lock);
 		if (cmd->state == KESTREL_CMD_DONE) {
@@ -791,9 +795,17 @@ static void kestrel_cmd_wait(struct kestrel_dev *kd, struct kestrel_cmd *cmd)
 			timeout = time_after(cmd->deadline, jiffies) ?
 				  min_t(unsigned long, cmd->deadline - jiffies,
 					KESTREL_WAIT_SLICE) : 0;
+		queued = cmd->state == KESTREL_CMD_QUEUED;
 		spin_unlock_irq(&kd->lock);
 		if (wait_for_completion_timeout(&cmd->done, timeout))
 			return;
+		/*
+		 * Queued for a recovery or a resume, the command is not on the
+		 * device: system suspend may freeze this task (it holds no
+		 * lock), so a recovery never keeps the freezer waiting.
+		 */
+		if (queued)
+			try_to_freeze();
 		kestrel_cmd_expired(kd, cmd);
 	}
 }
