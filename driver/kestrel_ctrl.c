@@ -517,14 +517,18 @@ static void kestrel_mark_dead(struct kestrel_dev *kd, int err)
 /* Surprise removal: the PCI core no longer finds the card. */
 static void kestrel_mark_gone(struct kestrel_dev *kd)
 {
+	bool removing;
+
 	pci_clear_master(kd->pdev);
 	spin_lock_irq(&kd->lock);
+	removing = kd->state == KESTREL_STATE_REMOVED;	/* remove() aborted us */
 	kestrel_set_state_locked(kd, KESTREL_STATE_REMOVED);
 	kd->cq_live = false;
 	kestrel_fail_all_locked(kd, -ENODEV);
 	spin_unlock_irq(&kd->lock);
-	dev_err(&kd->pdev->dev,
-		"device is gone (registers read all-ones and the card is not present): I/O fails with -ENODEV\n");
+	if (!removing)
+		dev_err(&kd->pdev->dev,
+			"device is gone (the card is not present any more): I/O fails with -ENODEV\n");
 }
 
 /*
