@@ -36,7 +36,8 @@
 #include "campaign.h"
 #include "campaign_gen.h"
 #include "campaign_sig.h"
-#include "xmlesc.h"
+#include "proc.h"
+#include "junit.h"
 
 typedef struct Run {
     uint64_t index;
@@ -176,43 +177,6 @@ bad:
 
 /* ---- running the runner ---------------------------------------------------- */
 
-/* Kill the runner and the scenario processes it forked: each is the
- * leader of its own process group (runner.c), and their QEMUs die with
- * them (PR_SET_PDEATHSIG in vm.c). */
-static void kill_runner_tree(pid_t runner)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-
-    while (d && (e = readdir(d))) {
-        char path[300], buf[512], *rp;
-        FILE *f;
-        int ppid = 0;
-
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (!f) {
-            continue;
-        }
-        if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) &&
-            sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == runner) {
-            pid_t child = (pid_t)atoi(e->d_name);
-
-            kill(-child, SIGKILL);
-            kill(child, SIGKILL);
-        }
-        fclose(f);
-    }
-    if (d) {
-        closedir(d);
-    }
-    kill(-runner, SIGKILL);
-    kill(runner, SIGKILL);
-}
-
 /* Run the runner on files with --out dir; returns its exit status, or -1
  * when it could not be started or was killed at the deadline. */
 static int run_runner(const Campaign *c, const char *dir, char **files, size_t n,
@@ -251,37 +215,36 @@ static int run_runner(const Campaign *c, const char *dir, char **files, size_t n
         free(argv);
         return -1;
     }
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        free(argv);
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        execv(c->runner, argv);
-        fprintf(stderr, "gauntlet-campaign: cannot run %s: %s\n", c->runner, strerror(errno));
-        _exit(127);
-    }
-    free(argv);
-    for (;;) {
-        pid_t p = waitpid(pid, &ws, WNOHANG);
+    {
+        /* the runner leads its own process group, and so does each of
+         * its scenario processes (runner.c); their QEMUs die with them
+         * (PR_SET_PDEATHSIG in vm.c): gp_kill_tree reaches them all */
+        GpSpec sp = { .argv = argv, .output = GP_OUT_INHERIT, .own_group = true };
+        char err[600];
 
-        if (p == pid) {
-            break;
-        }
-        if (p < 0 && errno != EINTR) {
+        pid = gp_spawn(&sp, err, sizeof(err));
+        free(argv);
+        if (pid < 0) {
+            fprintf(stderr, "gauntlet-campaign: %s\n", err);
             return -1;
         }
-        if (now_s() > end) {
+    }
+    for (;;) {
+        int w = gp_wait(pid, end - now_s(), &ws);
+
+        if (w == 1) {
+            break;
+        }
+        if (w < 0 && errno != EINTR) {
+            return -1;
+        }
+        if (w == 0) {
             fprintf(stderr, "gauntlet-campaign: the runner overran its deadline "
                     "(%.0f s); killing it\n", deadline_s);
-            kill_runner_tree(pid);
+            gp_kill_tree(pid);
             waitpid(pid, &ws, 0);
             return -1;
         }
-        usleep(100000);
     }
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
@@ -289,26 +252,22 @@ static int run_runner(const Campaign *c, const char *dir, char **files, size_t n
 /* Does the runner's usage (--help) mention this option? */
 static bool runner_has_option(const char *runner, const char *option)
 {
-    char cmd[4400], line[1024];
-    FILE *p;
+    GpSpec sp = { .argv = (char *[]){ (char *)runner, "--help", NULL },
+                  .output = GP_OUT_CAPTURE, .timeout_s = 20 };
+    GpResult res;
     bool has = false;
 
-    if (strchr(runner, '\'')) {
+    if (gp_run(&sp, &res) < 0) {
+        gp_result_free(&res);
         return false;
     }
-    snprintf(cmd, sizeof(cmd), "timeout 20 '%s' --help 2>&1", runner);
-    p = popen(cmd, "r");
-    if (!p) {
-        return false;
-    }
-    while (fgets(line, sizeof(line), p)) {
-        const char *m = strstr(line, option);
+    for (const char *m = res.out; (m = strstr(m, option)); m++) {
+        char after = m[strlen(option)];
 
         /* the whole option, not a prefix of a longer one */
-        has |= m && (m[strlen(option)] == ' ' || m[strlen(option)] == '\n' ||
-                     m[strlen(option)] == ',' || m[strlen(option)] == '=');
+        has |= after == ' ' || after == '\n' || after == ',' || after == '=';
     }
-    pclose(p);
+    gp_result_free(&res);
     return has;
 }
 
@@ -612,7 +571,6 @@ static void write_reports(const Campaign *c)
     size_t counts[4] = { 0 }, ran;
     json_object *root = json_object_new_object(), *arr = json_object_new_array();
     json_object *sarr = json_object_new_array();
-    FILE *f;
 
     count_status(c, counts, &ran);
     snprintf(shard, sizeof(shard), "%u/%u", c->shard_k, c->shard_m);
@@ -696,39 +654,43 @@ static void write_reports(const Campaign *c)
     json_object_put(root);
 
     snprintf(path, sizeof(path), "%s/junit.xml", c->out);
-    f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "gauntlet-campaign: cannot write %s: %s\n", path, strerror(errno));
-        return;
-    }
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<testsuites name=\"gauntlet-campaign\" tests=\"%zu\" failures=\"%zu\" "
-            "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n"
-            "  <testsuite name=\"campaign-s%" PRIu64 "-shard%u-of-%u\" tests=\"%zu\" "
-            "failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
-            ran, counts[1], counts[3], counts[2], c->run_wall, c->seed, c->shard_k,
-            c->shard_m, ran, counts[1], counts[3], counts[2], c->run_wall);
-    for (size_t i = 0; i < c->nruns_sel; i++) {
-        const Run *r = &c->runs[i];
+    {
+        char err[600], suite[128];
+        GjCounts cnt = { (double)ran, (double)counts[1], (double)counts[3],
+                         (double)counts[2], c->run_wall };
+        GjWriter *w = gj_open(path, err, sizeof(err));
 
-        if (!r->ran) {
-            continue;
+        if (!w) {
+            fprintf(stderr, "gauntlet-campaign: %s\n", err);
+            return;
         }
-        fprintf(f, "    <testcase classname=\"gauntlet.campaign\" name=\"%s\" file=\"", r->name);
-        gx_escape(f, r->file);
-        fprintf(f, "\" time=\"%.3f\">\n", r->duration);
-        if (strcmp(r->status, "pass")) {
-            const char *tag = !strcmp(r->status, "fail") ? "failure" :
-                              !strcmp(r->status, "skip") ? "skipped" : "error";
-            const char *body[] = { "signature: ", r->sig, "\n", r->reason,
-                                   "\nartifacts: ", r->artifacts, NULL };
+        snprintf(suite, sizeof(suite), "campaign-s%" PRIu64 "-shard%u-of-%u", c->seed,
+                 c->shard_k, c->shard_m);
+        gj_begin(w, "testsuites", "gauntlet-campaign", &cnt);
+        gj_begin(w, "testsuite", suite, &cnt);
+        for (size_t i = 0; i < c->nruns_sel; i++) {
+            const Run *r = &c->runs[i];
 
-            gx_junit_outcome(f, tag, r->reason, r->sig, body);
+            if (!r->ran) {
+                continue;
+            }
+            gj_case(w, "gauntlet.campaign", r->name, r->file, r->duration);
+            if (strcmp(r->status, "pass")) {
+                const char *tag = !strcmp(r->status, "fail") ? "failure" :
+                                  !strcmp(r->status, "skip") ? "skipped" : "error";
+                const char *body[] = { "signature: ", r->sig, "\n", r->reason,
+                                       "\nartifacts: ", r->artifacts, NULL };
+
+                gj_outcome(w, tag, r->reason, r->sig, body);
+            }
+            gj_end(w);
         }
-        fprintf(f, "    </testcase>\n");
+        gj_end(w);
+        gj_end(w);
+        if (gj_close(w, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-campaign: %s: %s\n", path, err);
+        }
     }
-    fprintf(f, "  </testsuite>\n</testsuites>\n");
-    fclose(f);
 }
 
 static void print_summary(const Campaign *c)
