@@ -14,6 +14,7 @@
 #ifndef KESTREL_H
 #define KESTREL_H
 
+#include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/device.h>
 #include <linux/io.h>
@@ -25,6 +26,7 @@
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "kestrel_lib.h"
 
@@ -36,6 +38,9 @@
 /* Enable attempts (each a reset plus a handshake) before giving up. */
 #define KESTREL_RESET_ATTEMPTS	3
 #define KESTREL_MAX_RETRIES	10
+
+/* Longest drain of in-flight commands at suspend, whatever timeout_ms. */
+#define KESTREL_PM_DRAIN_MAX_MS	5000
 
 /* Module parameters (kestrel_main.c). */
 extern unsigned int kestrel_param_timeout_ms;
@@ -111,20 +116,32 @@ struct kestrel_dev {
 	struct kestrel_tag_shadow *shadow;	/* ntags */
 	unsigned long *tag_map;		/* ntags bits */
 
+	/*
+	 * Pages that are the target of a READ mapped for DMA in place: one
+	 * such READ per page at a time, device-wide (kestrel_io.c).
+	 */
+	struct xarray dma_read_pages;
+
 	/* ---- protected by lock ---- */
 	spinlock_t lock;
-	int state;			/* KESTREL_STATE_*; READ_ONCE outside */
+	/* KESTREL_STATE_*: WRITE_ONCE under lock, READ_ONCE outside it */
+	int state;
 	bool cq_live;			/* completions may be reaped */
 	bool reset_pending;		/* reset_work has something to do */
-	bool fatal_seen;		/* STATUS.FATAL counted since reset */
-	bool abort_handshake;		/* remove(): running handshakes give up */
+	bool fatal_seen;		/* STATUS.FATAL counted since go-live */
+	bool abort_handshake;		/* remove(): handshakes give up */
+	u32 intr_mask;			/* INTR_MASK as last written */
 	u32 sq_tail;			/* next SQ slot the driver writes */
 	u32 sq_head;			/* device's SQ head, from completions */
 	u32 cq_head;			/* next CQ slot the driver reads */
 	u32 cq_phase;			/* phase expected at cq_head */
+	/*
+	 * These three, abort_handshake and intr_mask are also read without
+	 * the lock (READ_ONCE), so they are written with WRITE_ONCE.
+	 */
 	u32 nr_inflight;		/* commands in state INFLIGHT */
 	u32 tags_used;
-	unsigned int users;		/* ioctls running on this device */
+	unsigned int users;		/* ioctls using the hardware now */
 	struct list_head queued;	/* commands waiting for LIVE */
 	struct kestrel_stats stats;
 	u32 err_count_seen;		/* ERR_COUNT already logged */
@@ -133,6 +150,12 @@ struct kestrel_dev {
 	unsigned int timeout_ms;	/* command timeout; READ_ONCE */
 
 	struct mutex ctrl_lock;		/* enable, reset, PM, remove */
+	/*
+	 * Suspend, shutdown and the RESET ioctl waiting for ctrl_lock: a
+	 * recovery holding it gives up at its next poll (kestrel_ctrl.c).
+	 */
+	atomic_t abort_recovery;
+	const char *abort_why;		/* who asked last; READ/WRITE_ONCE */
 	struct work_struct reset_work;
 	wait_queue_head_t tag_wq;	/* a tag was freed, or state changed */
 	wait_queue_head_t drain_wq;	/* nr_inflight dropped to 0 */
@@ -152,6 +175,20 @@ static inline void kestrel_wr(struct kestrel_dev *kd, u32 reg, u32 val)
 static inline int kestrel_state(struct kestrel_dev *kd)
 {
 	return READ_ONCE(kd->state);
+}
+
+/* kd->lock held: the state is read lock-free elsewhere. */
+static inline void kestrel_set_state_locked(struct kestrel_dev *kd, int state)
+{
+	lockdep_assert_held(&kd->lock);
+	WRITE_ONCE(kd->state, state);
+}
+
+/* INTR_MASK and its shadow, which the interrupt handlers read. */
+static inline void kestrel_set_intr_mask(struct kestrel_dev *kd, u32 mask)
+{
+	WRITE_ONCE(kd->intr_mask, mask);
+	kestrel_wr(kd, KESTREL_REG_INTR_MASK, mask);
 }
 
 const char *kestrel_state_name(int state);
@@ -175,6 +212,7 @@ int kestrel_ctrl_suspend(struct kestrel_dev *kd);
 int kestrel_ctrl_resume(struct kestrel_dev *kd);
 bool kestrel_ctrl_gone(struct kestrel_dev *kd);
 void kestrel_ctrl_handle_error(struct kestrel_dev *kd);
+void kestrel_ctrl_shutdown(struct kestrel_dev *kd);
 int kestrel_err_log_read(struct kestrel_dev *kd, u32 log[][4], u32 *count);
 
 /* kestrel_io.c */

@@ -4,8 +4,11 @@
  * and the ioctls of include/uapi/kestrel.h.
  *
  * An open file holds a reference to the device structure, so it outlives
- * remove(); every ioctl runs between kestrel_dev_enter() and
- * kestrel_dev_exit() and fails with -ENODEV once the device is gone.
+ * remove(); every ioctl fails with -ENODEV once the device is gone.  Only
+ * the parts that touch the hardware run between kestrel_dev_enter() and
+ * kestrel_dev_exit(), which remove() waits for; copies from and to user
+ * space stay outside, so remove() never waits on user space (a buffer in
+ * a userfaultfd region that nobody resolves, say).
  * Nothing copied to user space comes from uninitialised memory: every
  * struct is zeroed before it is filled.
  */
@@ -44,6 +47,8 @@ static int kestrel_ioctl_get_info(struct kestrel_dev *kd,
 	ret = kestrel_validate_info(&info);
 	if (ret)
 		return ret;
+	if (kestrel_state(kd) == KESTREL_STATE_REMOVED)
+		return -ENODEV;
 
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
@@ -75,6 +80,8 @@ static int kestrel_ioctl_get_stats(struct kestrel_dev *kd,
 	ret = kestrel_validate_stats(&st);
 	if (ret)
 		return ret;
+	if (kestrel_state(kd) == KESTREL_STATE_REMOVED)
+		return -ENODEV;
 
 	spin_lock_irq(&kd->lock);
 	st = kd->stats;
@@ -98,6 +105,8 @@ static int kestrel_ioctl_timeout(struct kestrel_dev *kd, bool set,
 	ret = kestrel_validate_timeout(&t, set);
 	if (ret)
 		return ret;
+	if (kestrel_state(kd) == KESTREL_STATE_REMOVED)
+		return -ENODEV;
 	if (set) {
 		WRITE_ONCE(kd->timeout_ms, t.timeout_ms);
 		return 0;
@@ -128,7 +137,7 @@ static long kestrel_ioctl(struct file *file, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
-	if (!kestrel_dev_enter(kd))
+	if (kestrel_state(kd) == KESTREL_STATE_REMOVED)
 		return -ENODEV;
 
 	switch (cmd) {
@@ -139,7 +148,10 @@ static long kestrel_ioctl(struct file *file, unsigned int cmd,
 		ret = kestrel_submit_batch(kd, argp);
 		break;
 	case KESTREL_IOC_RESET:
+		if (!kestrel_dev_enter(kd))
+			return -ENODEV;
 		ret = kestrel_ctrl_user_reset(kd);
+		kestrel_dev_exit(kd);
 		break;
 	case KESTREL_IOC_GET_STATS:
 		ret = kestrel_ioctl_get_stats(kd, argp);
@@ -151,7 +163,6 @@ static long kestrel_ioctl(struct file *file, unsigned int cmd,
 		ret = kestrel_ioctl_timeout(kd, true, argp);
 		break;
 	}
-	kestrel_dev_exit(kd);
 	return ret;
 }
 

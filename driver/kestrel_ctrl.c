@@ -4,14 +4,35 @@
  * handshakes, IDENTIFY, recovery and the dead and gone states.
  *
  * Every handshake is a sleeping poll bounded by CAP_TIMEOUT_MS, clamped to
- * KESTREL_READY_TIMEOUT_MIN_MS..KESTREL_READY_TIMEOUT_MAX_MS: a device that
- * never becomes ready costs at most KESTREL_RESET_ATTEMPTS such waits, then
- * it is declared dead.  A register that reads all-ones means the device is
- * gone (surprise removal); nothing waits for it after that.
+ * KESTREL_READY_TIMEOUT_MIN_MS..KESTREL_READY_TIMEOUT_MAX_MS (the "ready
+ * timeout" R): the reset, the enable and IDENTIFY each wait at most R, and
+ * a device that never becomes ready costs at most KESTREL_RESET_ATTEMPTS
+ * such rounds, then it is declared dead.
+ *
+ * All-ones.  A register that reads all-ones is not proof that the card is
+ * gone: a read can fail once, and a link can drop and come back.  The card
+ * is gone only when the PCI core confirms it (pci_device_is_present(): its
+ * configuration space no longer answers); then nothing waits for it again.
+ * A present card whose registers read all-ones is unreachable for now: the
+ * handshakes keep polling it within their bounds, and if it does not come
+ * back it is dead (-EIO), which KESTREL_IOC_RESET can undo.
  *
  * ctrl_lock serialises everything here: probe, the reset work, the RESET
  * ioctl, suspend, resume, shutdown and remove.  kd->lock (a spinlock) is
  * taken inside it for the queue state.
+ *
+ * Recovery never holds up the others.  Suspend, shutdown and the RESET
+ * ioctl take ctrl_lock with kestrel_ctrl_lock_abort(): a recovery holding
+ * it gives up at its next poll (every poll sleeps at most 20 ms), leaves
+ * the controller RESETTING with its commands queued, and the caller takes
+ * over.  remove() aborts it for good (abort_handshake).  So each of them
+ * waits for a running recovery at most about 20 ms plus the register
+ * accesses in flight, and then only for its own bounded work:
+ *   suspend   drain min(timeout_ms, KESTREL_PM_DRAIN_MAX_MS), one reset (R)
+ *   resume    KESTREL_RESET_ATTEMPTS x (reset + enable + IDENTIFY): 9 R
+ *   shutdown  one reset (R)
+ *   RESET     one recovery: 9 R, and a fatal signal ends it sooner
+ * Bus mastering is on only after a reset was seen to complete.
  */
 #include <linux/delay.h>
 #include <linux/jiffies.h>
@@ -44,16 +65,57 @@ static const char *kestrel_err_name(u32 code)
 
 /* ---- register helpers -------------------------------------------------- */
 
+/* The card is gone: the PCI core no longer finds it (see above). */
 bool kestrel_ctrl_gone(struct kestrel_dev *kd)
 {
-	return kestrel_rd(kd, KESTREL_REG_STATUS) == 0xffffffffu ||
-	       !pci_device_is_present(kd->pdev);
+	return !pci_device_is_present(kd->pdev);
+}
+
+/* A register read all-ones: -ENODEV when the card is gone, else -EIO. */
+static int kestrel_allones_err(struct kestrel_dev *kd)
+{
+	return kestrel_ctrl_gone(kd) ? -ENODEV : -EIO;
+}
+
+/*
+ * Must a running handshake give up?  -ENODEV once remove() asked,
+ * -ECANCELED when suspend, shutdown or a RESET ioctl waits for ctrl_lock
+ * or the task doing it (a RESET ioctl) was killed; otherwise 0.
+ */
+static int kestrel_ctrl_aborted(struct kestrel_dev *kd)
+{
+	if (READ_ONCE(kd->abort_handshake))
+		return -ENODEV;
+	if (atomic_read(&kd->abort_recovery) || fatal_signal_pending(current))
+		return -ECANCELED;
+	return 0;
+}
+
+/*
+ * Take ctrl_lock for @who, making a recovery that holds it give up
+ * (kestrel_ctrl_aborted()) instead of waiting for it.
+ */
+static void kestrel_ctrl_lock_abort(struct kestrel_dev *kd, const char *who)
+{
+	WRITE_ONCE(kd->abort_why, who);
+	atomic_inc(&kd->abort_recovery);
+	mutex_lock(&kd->ctrl_lock);
+	atomic_dec(&kd->abort_recovery);
+}
+
+/* One sleep of a handshake poll: at most 20 ms, so aborts act fast. */
+static void kestrel_poll_sleep(unsigned int *delay_us)
+{
+	usleep_range(*delay_us, *delay_us * 2);
+	*delay_us = min(*delay_us * 2, 10000u);
 }
 
 /*
  * Poll STATUS until (STATUS & mask) == want, sleeping between reads.
- * Returns 0, -ENODEV (all-ones, or remove() asked us to stop), -EIO when
- * @fatal_fails and STATUS.FATAL is set, or -ETIMEDOUT.
+ * Returns 0, -ENODEV (the card is gone, or remove() asked us to stop),
+ * -ECANCELED (kestrel_ctrl_aborted()), -EIO when @fatal_fails and
+ * STATUS.FATAL is set, or -ETIMEDOUT.  All-ones from a card that is still
+ * present is polled on like any other not-yet value.
  */
 static int kestrel_wait_status(struct kestrel_dev *kd, u32 mask, u32 want,
 			       bool fatal_fails, u32 *last)
@@ -61,23 +123,27 @@ static int kestrel_wait_status(struct kestrel_dev *kd, u32 mask, u32 want,
 	unsigned long deadline = jiffies +
 		msecs_to_jiffies(kd->lim.ready_timeout_ms);
 	unsigned int delay_us = 50;
+	int ret;
 	u32 st;
 
 	for (;;) {
 		st = kestrel_rd(kd, KESTREL_REG_STATUS);
 		*last = st;
-		if (st == 0xffffffffu)
-			return -ENODEV;
-		if (fatal_fails && (st & KESTREL_STATUS_FATAL))
-			return -EIO;
-		if ((st & mask) == want)
-			return 0;
-		if (READ_ONCE(kd->abort_handshake))
-			return -ENODEV;
+		if (st == 0xffffffffu) {
+			if (kestrel_ctrl_gone(kd))
+				return -ENODEV;
+		} else {
+			if (fatal_fails && (st & KESTREL_STATUS_FATAL))
+				return -EIO;
+			if ((st & mask) == want)
+				return 0;
+		}
+		ret = kestrel_ctrl_aborted(kd);
+		if (ret)
+			return ret;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
-		usleep_range(delay_us, delay_us * 2);
-		delay_us = min(delay_us * 2, 10000u);
+		kestrel_poll_sleep(&delay_us);
 	}
 }
 
@@ -110,8 +176,9 @@ int kestrel_err_log_read(struct kestrel_dev *kd, u32 log[][4], u32 *count)
 						       i * KESTREL_ERR_LOG_ENTRY_SIZE +
 						       j * 4);
 		c2 = kestrel_rd(kd, KESTREL_REG_ERR_COUNT);
-		if (kestrel_rd(kd, KESTREL_REG_STATUS) == 0xffffffffu)
-			return -ENODEV;
+		if (c1 == 0xffffffffu && c2 == 0xffffffffu &&
+		    kestrel_rd(kd, KESTREL_REG_STATUS) == 0xffffffffu)
+			return kestrel_allones_err(kd);
 		if (c1 == c2) {
 			*count = c1;
 			return 0;
@@ -148,7 +215,8 @@ static void kestrel_log_new_errors(struct kestrel_dev *kd)
  * Controller reset (datasheet 5.2/5.4): RESET_MAGIC, wait for RESETTING to
  * clear, then check that the reset really happened (a dropped reset leaves
  * EN and RDY set).  On success the device holds no command and does no DMA
- * for anything submitted before.
+ * for anything submitted before, and its interrupts are masked again (the
+ * reset unmasked them).  An unreachable card is not waited for here.
  */
 static int kestrel_ctrl_disable(struct kestrel_dev *kd)
 {
@@ -157,7 +225,7 @@ static int kestrel_ctrl_disable(struct kestrel_dev *kd)
 
 	st = kestrel_rd(kd, KESTREL_REG_STATUS);
 	if (st == 0xffffffffu)
-		return -ENODEV;
+		return kestrel_allones_err(kd);
 	if (st & KESTREL_STATUS_RESETTING) {
 		ret = kestrel_wait_status(kd, KESTREL_STATUS_RESETTING, 0,
 					  false, &st);
@@ -169,12 +237,15 @@ static int kestrel_ctrl_disable(struct kestrel_dev *kd)
 	if (ret)
 		goto fail;
 	ctrl = kestrel_rd(kd, KESTREL_REG_CTRL);
+	if (ctrl == 0xffffffffu)
+		return kestrel_allones_err(kd);
 	if (st || ctrl) {
 		dev_err(&kd->pdev->dev,
 			"controller reset had no effect (STATUS %#x CTRL %#x)\n",
 			st, ctrl);
 		return -EIO;
 	}
+	kestrel_set_intr_mask(kd, KESTREL_INTR_ALL);
 	return 0;
 
 fail:
@@ -235,25 +306,31 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 	spin_unlock_irq(&kd->lock);
 	kestrel_wr(kd, KESTREL_REG_SQ_TAIL_DB, shadow.sq_head);
 
-	/* An admin command at bring-up: never less than a handshake. */
-	timeout_ms = max(READ_ONCE(kd->timeout_ms), kd->lim.ready_timeout_ms);
+	/*
+	 * An admin command at bring-up is a handshake: bounded by the ready
+	 * timeout, never by the (up to ten-minute) command timeout, so that
+	 * resume and recovery stay bounded whatever timeout_ms says.
+	 */
+	timeout_ms = kd->lim.ready_timeout_ms;
 	deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	while (!kestrel_cqe_phase_matches(READ_ONCE(kd->cq[head].status),
 					  phase)) {
 		st = kestrel_rd(kd, KESTREL_REG_STATUS);
-		if (st == 0xffffffffu || READ_ONCE(kd->abort_handshake))
+		if (st == 0xffffffffu && kestrel_ctrl_gone(kd))
 			return -ENODEV;
-		if (st & KESTREL_STATUS_FATAL) {
+		if (st != 0xffffffffu && (st & KESTREL_STATUS_FATAL)) {
 			dev_err(dev, "fatal error during IDENTIFY\n");
 			return -EIO;
 		}
+		ret = kestrel_ctrl_aborted(kd);
+		if (ret)
+			return ret;
 		if (time_after(jiffies, deadline)) {
 			dev_err(dev, "IDENTIFY did not complete within %u ms\n",
 				timeout_ms);
 			return -ETIMEDOUT;
 		}
-		usleep_range(delay_us, delay_us * 2);
-		delay_us = min(delay_us * 2, 10000u);
+		kestrel_poll_sleep(&delay_us);
 	}
 	dma_rmb();
 	memcpy(&cqe, &kd->cq[head], sizeof(cqe));
@@ -299,7 +376,9 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 
 /*
  * Program the queues and enable the controller (datasheet 5.4 steps 5-10).
- * The caller has reset it.  Interrupts stay masked until IDENTIFY passed.
+ * The caller has reset it.  Interrupts stay masked: the caller unmasks them
+ * after going live (kestrel_ctrl_go_live()), so that an error raised in
+ * between is delivered then, not acknowledged here and lost.
  */
 static int kestrel_ctrl_enable(struct kestrel_dev *kd, bool first)
 {
@@ -312,7 +391,7 @@ static int kestrel_ctrl_enable(struct kestrel_dev *kd, bool first)
 		/* Resume and recovery: it must still be the same device. */
 		kestrel_read_caps(kd, &caps);
 		if (caps.version == 0xffffffffu)
-			return -ENODEV;
+			return kestrel_allones_err(kd);
 		if (memcmp(&caps, &kd->caps, sizeof(caps))) {
 			dev_err(dev, "capability registers changed (capacity %llu, was %llu)\n",
 				caps.capacity, kd->caps.capacity);
@@ -329,7 +408,7 @@ static int kestrel_ctrl_enable(struct kestrel_dev *kd, bool first)
 	memset(kd->sq, 0, kd->qdepth * sizeof(*kd->sq));
 	memset(kd->cq, 0, kd->qdepth * sizeof(*kd->cq));
 
-	kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+	kestrel_set_intr_mask(kd, KESTREL_INTR_ALL);
 	kestrel_wr(kd, KESTREL_REG_INTR_STATUS, KESTREL_INTR_ALL);
 	kestrel_wr(kd, KESTREL_REG_SQ_BASE_LO, lower_32_bits(kd->sq_dma));
 	kestrel_wr(kd, KESTREL_REG_SQ_BASE_HI, upper_32_bits(kd->sq_dma));
@@ -357,15 +436,20 @@ static int kestrel_ctrl_enable(struct kestrel_dev *kd, bool first)
 		return ret;
 	}
 
-	kestrel_wr(kd, KESTREL_REG_INTR_STATUS, KESTREL_INTR_ALL);
-	kestrel_wr(kd, KESTREL_REG_INTR_MASK, 0);
+	/*
+	 * The polled IDENTIFY's completion cause only: an ERROR cause stays
+	 * pending and is delivered when the caller unmasks.
+	 */
+	kestrel_wr(kd, KESTREL_REG_INTR_STATUS, KESTREL_INTR_CQ);
 	return 0;
 }
 
 /*
  * Reset and re-enable, up to KESTREL_RESET_ATTEMPTS times.  Commands the
  * device held are requeued (or failed, past their retry limit) only after
- * a reset was seen to complete: until then it may still DMA to them.
+ * a reset was seen to complete: until then it may still DMA to them.  Bus
+ * mastering goes on only then too, whatever state the device was left in
+ * (a dead device, or one a previous remove() could not reset).
  */
 static int kestrel_ctrl_restart(struct kestrel_dev *kd, bool first)
 {
@@ -375,12 +459,14 @@ static int kestrel_ctrl_restart(struct kestrel_dev *kd, bool first)
 	for (attempt = 1; attempt <= KESTREL_RESET_ATTEMPTS; attempt++) {
 		ret = kestrel_ctrl_disable(kd);
 		if (!ret) {
+			pci_set_master(kd->pdev);
 			spin_lock_irq(&kd->lock);
 			kestrel_requeue_inflight_locked(kd);
 			spin_unlock_irq(&kd->lock);
 			ret = kestrel_ctrl_enable(kd, first);
 		}
-		if (!ret || ret == -ENODEV || ret == -ENOMEM)
+		if (!ret || ret == -ENODEV || ret == -ENOMEM ||
+		    ret == -ECANCELED)
 			return ret;
 		dev_warn(&kd->pdev->dev,
 			 "controller start attempt %u of %u failed: %d\n",
@@ -392,17 +478,26 @@ static int kestrel_ctrl_restart(struct kestrel_dev *kd, bool first)
 /* ---- dead and gone ----------------------------------------------------- */
 
 /*
+ * A device given up on: ask for a reset without waiting for it, then mask
+ * its interrupts (the reset unmasks them, so the mask comes after).
+ */
+static void kestrel_quiesce(struct kestrel_dev *kd)
+{
+	if (kestrel_ctrl_gone(kd))
+		return;
+	kestrel_wr(kd, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
+	kestrel_set_intr_mask(kd, KESTREL_INTR_ALL);
+}
+
+/*
  * Give up on a device that does not come back.  Bus mastering goes off
  * first: the device may still hold commands whose buffers are released
  * when they fail.
  */
 static void kestrel_mark_dead(struct kestrel_dev *kd, int err)
 {
-	if (!kestrel_ctrl_gone(kd)) {
-		kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
-		kestrel_wr(kd, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
-	}
 	pci_clear_master(kd->pdev);
+	kestrel_quiesce(kd);
 	spin_lock_irq(&kd->lock);
 	if (kd->state == KESTREL_STATE_REMOVED) {
 		/* remove() came first; its state stands. */
@@ -410,7 +505,7 @@ static void kestrel_mark_dead(struct kestrel_dev *kd, int err)
 		spin_unlock_irq(&kd->lock);
 		return;
 	}
-	kd->state = KESTREL_STATE_DEAD;
+	kestrel_set_state_locked(kd, KESTREL_STATE_DEAD);
 	kd->cq_live = false;
 	kestrel_fail_all_locked(kd, -EIO);
 	spin_unlock_irq(&kd->lock);
@@ -419,17 +514,39 @@ static void kestrel_mark_dead(struct kestrel_dev *kd, int err)
 		err);
 }
 
-/* Surprise removal: the registers read all-ones. */
+/* Surprise removal: the PCI core no longer finds the card. */
 static void kestrel_mark_gone(struct kestrel_dev *kd)
 {
+	bool removing;
+
 	pci_clear_master(kd->pdev);
 	spin_lock_irq(&kd->lock);
-	kd->state = KESTREL_STATE_REMOVED;
+	removing = kd->state == KESTREL_STATE_REMOVED;	/* remove() aborted us */
+	kestrel_set_state_locked(kd, KESTREL_STATE_REMOVED);
 	kd->cq_live = false;
 	kestrel_fail_all_locked(kd, -ENODEV);
 	spin_unlock_irq(&kd->lock);
-	dev_err(&kd->pdev->dev,
-		"device is gone (registers read all-ones): I/O fails with -ENODEV\n");
+	if (!removing)
+		dev_err(&kd->pdev->dev,
+			"device is gone (the card is not present any more): I/O fails with -ENODEV\n");
+}
+
+/*
+ * The controller is ready: go live with the queued I/O, then unmask its
+ * interrupts.  An error raised since the handshake is pending and arrives
+ * now, with the controller LIVE and fatal_seen clear, so it is handled.
+ */
+static void kestrel_ctrl_go_live(struct kestrel_dev *kd)
+{
+	bool live;
+
+	spin_lock_irq(&kd->lock);
+	kd->reset_pending = false;
+	kestrel_go_live_locked(kd);
+	live = kd->state == KESTREL_STATE_LIVE;	/* not if remove() won */
+	spin_unlock_irq(&kd->lock);
+	if (live)
+		kestrel_set_intr_mask(kd, 0);
 }
 
 /* ---- recovery ---------------------------------------------------------- */
@@ -452,7 +569,7 @@ static void kestrel_ctrl_recover(struct kestrel_dev *kd, bool revive)
 		spin_unlock_irq(&kd->lock);
 		return;
 	}
-	kd->state = KESTREL_STATE_RESETTING;
+	kestrel_set_state_locked(kd, KESTREL_STATE_RESETTING);
 	kd->cq_live = false;
 	kd->stats.resets++;
 	spin_unlock_irq(&kd->lock);
@@ -462,10 +579,18 @@ static void kestrel_ctrl_recover(struct kestrel_dev *kd, bool revive)
 		return;
 	}
 	kestrel_log_new_errors(kd);
-	if (st == KESTREL_STATE_DEAD)
-		pci_set_master(kd->pdev);
 
 	ret = kestrel_ctrl_restart(kd, false);
+	if (ret == -ECANCELED && atomic_read(&kd->abort_recovery)) {
+		/*
+		 * Suspend, shutdown or a RESET ioctl waits for ctrl_lock and
+		 * takes over: the controller stays RESETTING, its commands
+		 * queued (or in flight if the reset did not finish).
+		 */
+		dev_warn(&kd->pdev->dev, "recovery abandoned: %s\n",
+			 READ_ONCE(kd->abort_why));
+		return;
+	}
 	if (ret == -ENODEV || (ret && kestrel_ctrl_gone(kd))) {
 		kestrel_mark_gone(kd);
 		return;
@@ -474,9 +599,7 @@ static void kestrel_ctrl_recover(struct kestrel_dev *kd, bool revive)
 		kestrel_mark_dead(kd, ret);
 		return;
 	}
-	spin_lock_irq(&kd->lock);
-	kestrel_go_live_locked(kd);
-	spin_unlock_irq(&kd->lock);
+	kestrel_ctrl_go_live(kd);
 	dev_info(&kd->pdev->dev, "controller reset complete\n");
 }
 
@@ -550,12 +673,15 @@ void kestrel_ctrl_handle_error(struct kestrel_dev *kd)
 	}
 }
 
-/* KESTREL_IOC_RESET: a reset now, which may also revive a dead device. */
+/*
+ * KESTREL_IOC_RESET: a reset now, which may also revive a dead device (or
+ * one whose link came back).  A recovery in progress gives up for it.
+ */
 int kestrel_ctrl_user_reset(struct kestrel_dev *kd)
 {
 	int st, ret;
 
-	mutex_lock(&kd->ctrl_lock);
+	kestrel_ctrl_lock_abort(kd, "KESTREL_IOC_RESET");
 	st = kestrel_state(kd);
 	if (st == KESTREL_STATE_REMOVED) {
 		ret = -ENODEV;
@@ -612,14 +738,11 @@ int kestrel_ctrl_start(struct kestrel_dev *kd)
 	mutex_lock(&kd->ctrl_lock);
 	ret = kestrel_ctrl_restart(kd, true);
 	if (ret) {
-		if (!kestrel_ctrl_gone(kd)) {
-			kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
-			kestrel_wr(kd, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
-		}
+		/* No DMA from a device probe gives up on. */
+		pci_clear_master(kd->pdev);
+		kestrel_quiesce(kd);
 	} else {
-		spin_lock_irq(&kd->lock);
-		kestrel_go_live_locked(kd);
-		spin_unlock_irq(&kd->lock);
+		kestrel_ctrl_go_live(kd);
 	}
 	mutex_unlock(&kd->ctrl_lock);
 	return ret;
@@ -628,52 +751,73 @@ int kestrel_ctrl_start(struct kestrel_dev *kd)
 /*
  * remove() and shutdown(): quiesce the controller and fail every command
  * with @err.  The reset is waited for (bounded) before the buffers of
- * outstanding commands are released; bus mastering goes off in any case.
+ * outstanding commands are released; bus mastering goes off in any case,
+ * and the interrupts are masked after the reset (which unmasks them).
+ * The caller holds ctrl_lock.
  */
-void kestrel_ctrl_stop(struct kestrel_dev *kd, int err)
+static void kestrel_ctrl_stop_locked(struct kestrel_dev *kd, int err)
 {
-	mutex_lock(&kd->ctrl_lock);
+	lockdep_assert_held(&kd->ctrl_lock);
 	/* A handshake that remove() aborted is over: this one must wait. */
 	WRITE_ONCE(kd->abort_handshake, false);
-	if (!kestrel_ctrl_gone(kd)) {
-		kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
-		kestrel_ctrl_disable(kd);
-	}
+	if (!kestrel_ctrl_gone(kd) && kestrel_ctrl_disable(kd))
+		kestrel_set_intr_mask(kd, KESTREL_INTR_ALL);
 	pci_clear_master(kd->pdev);
 	spin_lock_irq(&kd->lock);
 	if (err == -ENODEV || kd->state == KESTREL_STATE_REMOVED)
-		kd->state = KESTREL_STATE_REMOVED;
+		kestrel_set_state_locked(kd, KESTREL_STATE_REMOVED);
 	else
-		kd->state = KESTREL_STATE_DEAD;
+		kestrel_set_state_locked(kd, KESTREL_STATE_DEAD);
 	kd->cq_live = false;
 	kestrel_fail_all_locked(kd, err);
 	spin_unlock_irq(&kd->lock);
+}
+
+/* remove() (and probe's unwinding); remove() already aborted recovery. */
+void kestrel_ctrl_stop(struct kestrel_dev *kd, int err)
+{
+	mutex_lock(&kd->ctrl_lock);
+	kestrel_ctrl_stop_locked(kd, err);
+	mutex_unlock(&kd->ctrl_lock);
+}
+
+/* Reboot or kexec: a recovery in progress gives up; stop all DMA. */
+void kestrel_ctrl_shutdown(struct kestrel_dev *kd)
+{
+	kestrel_ctrl_lock_abort(kd, "shutdown");
+	kestrel_ctrl_stop_locked(kd, -EIO);
 	mutex_unlock(&kd->ctrl_lock);
 }
 
 /*
  * System sleep: new I/O queues up (callers wait), in-flight commands get
- * one command timeout to drain, then the controller is reset and whatever
- * it still held is requeued for after resume.  Nothing is freed: resume
- * reprograms the same queues.
+ * one command timeout (at most KESTREL_PM_DRAIN_MAX_MS) to drain, then
+ * the controller is reset and whatever it still held is requeued for after
+ * resume.  Nothing is freed: resume reprograms the same queues.  A
+ * recovery in progress gives up (it left the controller RESETTING), and
+ * the controller is suspended like a live one.
  */
 int kestrel_ctrl_suspend(struct kestrel_dev *kd)
 {
 	unsigned long left;
-	int ret;
+	int ret, st;
 
-	mutex_lock(&kd->ctrl_lock);
+	kestrel_ctrl_lock_abort(kd, "suspend");
 	spin_lock_irq(&kd->lock);
-	if (kd->state != KESTREL_STATE_LIVE) {
+	st = kd->state;
+	if (st != KESTREL_STATE_LIVE && st != KESTREL_STATE_RESETTING) {
 		spin_unlock_irq(&kd->lock);
 		mutex_unlock(&kd->ctrl_lock);
 		return 0;
 	}
-	kd->state = KESTREL_STATE_SUSPENDED;
+	kestrel_set_state_locked(kd, KESTREL_STATE_SUSPENDED);
 	spin_unlock_irq(&kd->lock);
 
 	left = wait_event_timeout(kd->drain_wq, !READ_ONCE(kd->nr_inflight),
-				  msecs_to_jiffies(READ_ONCE(kd->timeout_ms)));
+				  st != KESTREL_STATE_LIVE ? 0 :
+				  msecs_to_jiffies(min_t(unsigned int,
+							 READ_ONCE(kd->timeout_ms),
+							 KESTREL_PM_DRAIN_MAX_MS)));
 	if (!left)
 		dev_warn(&kd->pdev->dev,
 			 "suspend: %u commands still outstanding, requeued for resume\n",
@@ -687,7 +831,7 @@ int kestrel_ctrl_suspend(struct kestrel_dev *kd)
 			dev_warn(&kd->pdev->dev,
 				 "suspend: controller reset failed (%d); D3hot will reset it\n",
 				 ret);
-		kestrel_wr(kd, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+		kestrel_set_intr_mask(kd, KESTREL_INTR_ALL);
 		spin_lock_irq(&kd->lock);
 		kd->cq_live = false;
 		kestrel_requeue_inflight_locked(kd);
@@ -711,18 +855,13 @@ int kestrel_ctrl_resume(struct kestrel_dev *kd)
 		mutex_unlock(&kd->ctrl_lock);
 		return 0;
 	}
-	pci_set_master(kd->pdev);
 	ret = kestrel_ctrl_restart(kd, false);
-	if (ret == -ENODEV) {
+	if (ret == -ENODEV || (ret && kestrel_ctrl_gone(kd)))
 		kestrel_mark_gone(kd);
-	} else if (ret) {
+	else if (ret)
 		kestrel_mark_dead(kd, ret);
-	} else {
-		spin_lock_irq(&kd->lock);
-		kd->reset_pending = false;
-		kestrel_go_live_locked(kd);
-		spin_unlock_irq(&kd->lock);
-	}
+	else
+		kestrel_ctrl_go_live(kd);
 	mutex_unlock(&kd->ctrl_lock);
 	return 0;
 }

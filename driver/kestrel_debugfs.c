@@ -9,6 +9,12 @@
  *
  * remove() takes the directory away before it tears anything down;
  * debugfs_remove() waits for readers that are inside a callback.
+ *
+ * The device's registers are read only while the controller is live and
+ * in D0: not while it is dead (a read would disturb a device the driver
+ * gave up on, and count in reg.read fault rules), resetting (its recovery
+ * owns the registers), suspended or in D3hot (they read all-ones), or
+ * removed.  The driver's own view is always shown.
  */
 #include <linux/debugfs.h>
 #include <linux/jiffies.h>
@@ -26,12 +32,11 @@ static const char *const kestrel_cmd_state_names[] = {
 	[KESTREL_CMD_DONE] = "done",
 };
 
-/* Registers are read only while the device can answer. */
+/* Registers are read only while the controller is live and in D0. */
 static bool kestrel_regs_readable(struct kestrel_dev *kd)
 {
-	int st = kestrel_state(kd);
-
-	return st != KESTREL_STATE_REMOVED && st != KESTREL_STATE_SUSPENDED;
+	return kestrel_state(kd) == KESTREL_STATE_LIVE &&
+	       READ_ONCE(kd->pdev->current_state) == PCI_D0;
 }
 
 static int queues_show(struct seq_file *s, void *unused)
@@ -64,6 +69,9 @@ static int queues_show(struct seq_file *s, void *unused)
 			   kestrel_rd(kd, KESTREL_REG_CQ_TAIL),
 			   kestrel_rd(kd, KESTREL_REG_INTR_STATUS),
 			   kestrel_rd(kd, KESTREL_REG_INTR_MASK));
+	else
+		seq_printf(s, "device: not read (controller %s)\n",
+			   kestrel_state_name(kestrel_state(kd)));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(queues);
@@ -121,7 +129,8 @@ static int error_log_show(struct seq_file *s, void *unused)
 	int ret;
 
 	if (!kestrel_regs_readable(kd)) {
-		seq_puts(s, "device not reachable\n");
+		seq_printf(s, "device not read (controller %s)\n",
+			   kestrel_state_name(kestrel_state(kd)));
 		return 0;
 	}
 	ret = kestrel_err_log_read(kd, log, &count);

@@ -16,14 +16,27 @@
  * for every earlier request of its batch to finish before it is sent, so
  * it covers every WRITE of the batch before it that succeeded.
  *
- * Acknowledged writes are durable.  A WRITE is acknowledged (result 0)
- * only when the device posted a successful, consistent completion for it.
- * A WRITE that was not acknowledged may or may not have reached the
- * medium (datasheet 5.2): its caller still holds the data, and resending
- * it writes the same blocks with the same data, so retrying it is safe.
- * Nothing is acknowledged on a guess.  One limit is the device's: a WRITE
- * abandoned by a reset while its media I/O runs on the backend still
- * lands later (datasheet 5.2), which the driver cannot fence.
+ * Durability.  A WRITE is acknowledged (result 0) only when the device
+ * posted a successful, consistent completion for it: its data reached the
+ * device's backend, not necessarily stable media.  Only a FLUSH that
+ * succeeds makes the WRITEs acknowledged before it durable (datasheet
+ * 6.3); a power loss before that may lose them.  A FLUSH covers every
+ * earlier WRITE of its batch (it waits for them) and every WRITE of any
+ * caller acknowledged before it was sent.  A WRITE that was not
+ * acknowledged may or may not have reached the medium (datasheet 5.2): its
+ * caller still holds the data, and resending it writes the same blocks
+ * with the same data, so retrying it is safe.  Nothing is acknowledged on
+ * a guess.  One limit is the device's: a WRITE abandoned by a reset while
+ * its media I/O runs on the backend still lands later (datasheet 5.2),
+ * which the driver cannot fence.
+ *
+ * DMA safety.  A READ is mapped for DMA in place only when its buffer
+ * starts and ends on a cache line and no other READ in flight on this
+ * device (of any batch or caller) targets one of its pages; otherwise the
+ * device reads into kernel pages and the data is copied into the pinned
+ * user pages after the command (a bounce).  So no two buffers the device
+ * writes ever share a cache line, which non-coherent machines need and
+ * DMA-API debugging checks; the caller sees no difference.
  *
  * Errors the device reports in a consistent completion are final and not
  * retried: MEDIA_ERROR and DATA_XFER_ERROR give -EIO, and the statuses
@@ -50,8 +63,10 @@
  *     CAP_TIMEOUT_MS, is dead: bus mastering is turned off, every command
  *     fails with -EIO, and so does new I/O until a KESTREL_IOC_RESET
  *     brings the controller back.
- * A device whose registers read all-ones is gone (surprise removal):
- * everything fails with -ENODEV, as after remove().
+ * A device whose registers read all-ones and that the PCI core no longer
+ * finds is gone (surprise removal): everything fails with -ENODEV, as
+ * after remove().  One that is still present is only unreachable: the
+ * recovery retries it within its bounds, then it is dead (kestrel_ctrl.c).
  *
  * Waits are bounded.  A submitter waits for its commands in slices that
  * end at the command's deadline, and each expiry escalates as above; the
@@ -64,15 +79,22 @@
  * uninterruptibly: the device may DMA to their buffers until it completes
  * them or a reset is seen to finish.  Such a wait also holds off the
  * freezer, so system suspend waits for it (a command resolves within
- * timeout_ms plus one recovery).
+ * timeout_ms plus one recovery); a command queued for a recovery or a
+ * resume is not on the device, and its waiter lets itself be frozen
+ * within a second.
  *
  * Power management.  Suspend lets in-flight commands drain for one
- * command timeout, resets the controller and requeues what it still held;
- * new I/O queues up.  Resume rebuilds the controller and sends the queue.
+ * command timeout (at most KESTREL_PM_DRAIN_MAX_MS), resets the controller
+ * and requeues what it still held; new I/O queues up.  A recovery in
+ * progress gives up for it.  Resume rebuilds the controller and sends the
+ * queue.
  *
  * Removal.  remove() fails every command with -ENODEV, wakes every
  * waiter and makes every later ioctl on an open file fail with -ENODEV;
- * the device structure lives until the last file is closed.
+ * the device structure lives until the last file is closed.  A batch
+ * copies its requests and pins its buffers before it enters the hardware
+ * section, and writes its results after leaving it, so remove() never
+ * waits for a page fault that only user space can resolve.
  *
  * Locking: kd->lock (a spinlock, taken in the interrupt handlers) covers
  * the SQ tail and doorbell, the CQ head and phase, the tag table, the
@@ -81,6 +103,8 @@
 #include <linux/dma-mapping.h>
 #include <linux/dmapool.h>
 #include <linux/error-injection.h>
+#include <linux/freezer.h>
+#include <linux/highmem.h>
 #include <linux/interrupt.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
@@ -100,6 +124,10 @@ struct kestrel_req {
 	struct kestrel_cmd *cmd;	/* while it holds a tag */
 	struct page **pages;
 	u32 nr_pages;			/* pinned */
+	struct page **bounce;		/* a READ the device does into these */
+	u32 nr_bounce;
+	bool claimed;			/* its pages are in kd->dma_read_pages */
+	bool done;			/* the command finished; result final */
 	struct sg_table sgt;
 	bool mapped;
 	enum dma_data_direction dir;
@@ -139,17 +167,13 @@ static unsigned long kestrel_recovery_jiffies(struct kestrel_dev *kd)
 /* ---- user buffers ------------------------------------------------------ */
 
 /*
- * Pin the request's buffer, map it for DMA and describe it as a chain of
- * segment lists.  On error the caller still calls kestrel_req_unmap().
+ * Pin the request's buffer.  User memory only, outside the hardware
+ * section: this may wait on a page fault as long as user space wants.
+ * On error the caller still calls kestrel_req_release().
  */
-static noinline int kestrel_req_map(struct kestrel_dev *kd,
-				    struct kestrel_req *rq)
+static int kestrel_req_pin(struct kestrel_req *rq)
 {
-	struct device *dev = &kd->pdev->dev;
 	const struct kestrel_io *io = &rq->io;
-	struct kestrel_seg *segs;
-	struct scatterlist *sg;
-	unsigned int i;
 	u64 nr;
 	int ret;
 
@@ -170,12 +194,111 @@ static noinline int kestrel_req_map(struct kestrel_dev *kd,
 	rq->nr_pages = ret;
 	if (rq->nr_pages != nr)
 		return -EFAULT;
+	return 0;
+}
 
-	ret = sg_alloc_table_from_pages_segment(&rq->sgt, rq->pages, nr,
-						offset_in_page(io->buf),
-						io->buf_len,
-						dma_get_max_seg_size(dev),
-						GFP_KERNEL);
+/* Give back the pages of a READ mapped in place (kd->dma_read_pages). */
+static void kestrel_req_unclaim(struct kestrel_dev *kd,
+				struct kestrel_req *rq, u32 n)
+{
+	while (n--)
+		xa_erase(&kd->dma_read_pages, page_to_pfn(rq->pages[n]));
+}
+
+/*
+ * May the device write this READ's pages in place?  Only when the buffer
+ * covers whole cache lines and no READ in flight has any of its pages;
+ * then they are claimed until kestrel_req_unmap().
+ */
+static bool kestrel_req_claim(struct kestrel_dev *kd, struct kestrel_req *rq)
+{
+	unsigned int align = max_t(unsigned int, dma_get_cache_alignment(),
+				   L1_CACHE_BYTES);
+	u32 i;
+
+	if (!IS_ALIGNED(rq->io.buf | rq->io.buf_len, align))
+		return false;
+	for (i = 0; i < rq->nr_pages; i++) {
+		if (xa_insert(&kd->dma_read_pages, page_to_pfn(rq->pages[i]),
+			      xa_mk_value(0), GFP_KERNEL)) {
+			kestrel_req_unclaim(kd, rq, i);
+			return false;
+		}
+	}
+	rq->claimed = true;
+	return true;
+}
+
+/* Kernel pages for a bounced READ. */
+static int kestrel_req_alloc_bounce(struct kestrel_req *rq)
+{
+	u32 nr = DIV_ROUND_UP(rq->io.buf_len, PAGE_SIZE);
+
+	rq->bounce = kvcalloc(nr, sizeof(*rq->bounce), GFP_KERNEL);
+	if (!rq->bounce)
+		return -ENOMEM;
+	for (; rq->nr_bounce < nr; rq->nr_bounce++) {
+		/* zeroed: a device that "succeeds" without DMA leaks nothing */
+		rq->bounce[rq->nr_bounce] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!rq->bounce[rq->nr_bounce])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A bounced READ succeeded: its data goes to the pinned user pages. */
+static void kestrel_req_copy_bounce(struct kestrel_req *rq)
+{
+	size_t first = offset_in_page(rq->io.buf), len = rq->io.buf_len;
+	size_t done = 0;
+
+	while (done < len) {
+		size_t d = first + done;
+		size_t n = min3(len - done, PAGE_SIZE - offset_in_page(d),
+				PAGE_SIZE - offset_in_page(done));
+
+		memcpy_page(rq->pages[d >> PAGE_SHIFT], offset_in_page(d),
+			    rq->bounce[done >> PAGE_SHIFT], offset_in_page(done),
+			    n);
+		done += n;
+	}
+}
+
+/*
+ * Map the pinned buffer (or, for a READ that may not be written in place,
+ * bounce pages) for DMA and describe it as a chain of segment lists.  In
+ * the hardware section.  On error the caller still calls
+ * kestrel_req_unmap().
+ */
+static noinline int kestrel_req_map(struct kestrel_dev *kd,
+				    struct kestrel_req *rq)
+{
+	struct device *dev = &kd->pdev->dev;
+	const struct kestrel_io *io = &rq->io;
+	struct kestrel_seg *segs;
+	struct scatterlist *sg;
+	unsigned int i;
+	int ret;
+
+	if (io->opcode == KESTREL_IO_FLUSH)
+		return 0;
+	if (rq->dir == DMA_FROM_DEVICE && !kestrel_req_claim(kd, rq)) {
+		ret = kestrel_req_alloc_bounce(rq);
+		if (ret)
+			return ret;
+		ret = sg_alloc_table_from_pages_segment(&rq->sgt, rq->bounce,
+							rq->nr_bounce, 0,
+							io->buf_len,
+							dma_get_max_seg_size(dev),
+							GFP_KERNEL);
+	} else {
+		ret = sg_alloc_table_from_pages_segment(&rq->sgt, rq->pages,
+							rq->nr_pages,
+							offset_in_page(io->buf),
+							io->buf_len,
+							dma_get_max_seg_size(dev),
+							GFP_KERNEL);
+	}
 	if (ret)
 		return ret;
 	ret = dma_map_sgtable(dev, &rq->sgt, rq->dir, 0);
@@ -227,7 +350,7 @@ out_free_segs:
 /* fail_function: a request whose mapping fails (alloc-failure scenarios) */
 ALLOW_ERROR_INJECTION(kestrel_req_map, ERRNO);
 
-/* Undo kestrel_req_map(), whatever it got to.  Data read is dirty. */
+/* Undo kestrel_req_map(), whatever it got to (hardware section). */
 static void kestrel_req_unmap(struct kestrel_dev *kd, struct kestrel_req *rq)
 {
 	u32 i;
@@ -237,10 +360,31 @@ static void kestrel_req_unmap(struct kestrel_dev *kd, struct kestrel_req *rq)
 			dma_pool_free(kd->sgl_pool, rq->lists[i].descs,
 				      rq->lists[i].dma);
 	kfree(rq->lists);
+	rq->lists = NULL;
 	if (rq->mapped)
 		dma_unmap_sgtable(&kd->pdev->dev, &rq->sgt, rq->dir, 0);
+	rq->mapped = false;
 	if (rq->sgt.sgl)
 		sg_free_table(&rq->sgt);
+	rq->sgt.sgl = NULL;
+	if (rq->claimed)
+		kestrel_req_unclaim(kd, rq, rq->nr_pages);
+	rq->claimed = false;
+}
+
+/*
+ * Undo kestrel_req_pin() and the bounce, after the hardware section: a
+ * bounced READ that succeeded delivers its data; data read is dirty.
+ */
+static void kestrel_req_release(struct kestrel_req *rq)
+{
+	u32 i;
+
+	if (rq->bounce && rq->done && !rq->result && rq->nr_pages)
+		kestrel_req_copy_bounce(rq);
+	for (i = 0; i < rq->nr_bounce; i++)
+		__free_page(rq->bounce[i]);
+	kvfree(rq->bounce);
 	if (rq->nr_pages)
 		unpin_user_pages_dirty_lock(rq->pages, rq->nr_pages,
 					    rq->dir == DMA_FROM_DEVICE);
@@ -274,7 +418,7 @@ static int kestrel_cmd_try_get(struct kestrel_dev *kd,
 		idx = find_first_zero_bit(kd->tag_map, kd->ntags);
 		if (idx < kd->ntags) {
 			__set_bit(idx, kd->tag_map);
-			kd->tags_used++;
+			WRITE_ONCE(kd->tags_used, kd->tags_used + 1);
 			cmd = &kd->cmds[idx];
 			cmd->state = KESTREL_CMD_PREP;
 			cmd->retries = 0;
@@ -295,12 +439,20 @@ static void kestrel_cmd_put(struct kestrel_dev *kd, struct kestrel_cmd *cmd)
 	kd->shadow[cmd->index].state = KESTREL_TAG_IDLE;
 	cmd->state = KESTREL_CMD_FREE;
 	__clear_bit(cmd->index, kd->tag_map);
-	kd->tags_used--;
+	WRITE_ONCE(kd->tags_used, kd->tags_used - 1);
 	spin_unlock_irq(&kd->lock);
 	wake_up(&kd->tag_wq);
 }
 
 /* ---- submission -------------------------------------------------------- */
+
+/* A command left the device; suspend's drain waits for the last one. */
+static void kestrel_inflight_dec_locked(struct kestrel_dev *kd)
+{
+	WRITE_ONCE(kd->nr_inflight, kd->nr_inflight - 1);
+	if (!kd->nr_inflight)
+		wake_up(&kd->drain_wq);
+}
 
 /* Write the command into the SQ and ring the doorbell. */
 static void kestrel_cmd_submit_locked(struct kestrel_dev *kd,
@@ -326,7 +478,7 @@ static void kestrel_cmd_submit_locked(struct kestrel_dev *kd,
 	cmd->deadline = cmd->start +
 			msecs_to_jiffies(READ_ONCE(kd->timeout_ms));
 	cmd->timed_out = false;
-	kd->nr_inflight++;
+	WRITE_ONCE(kd->nr_inflight, kd->nr_inflight + 1);
 	kd->stats.submitted++;
 	/* writel() orders the SQE stores before the doorbell. */
 	kestrel_wr(kd, KESTREL_REG_SQ_TAIL_DB, kd->sq_tail);
@@ -337,12 +489,10 @@ static void kestrel_cmd_finish_locked(struct kestrel_dev *kd,
 				      struct kestrel_cmd *cmd, int err)
 {
 	lockdep_assert_held(&kd->lock);
-	if (cmd->state == KESTREL_CMD_INFLIGHT) {
-		if (!--kd->nr_inflight)
-			wake_up(&kd->drain_wq);
-	} else if (cmd->state == KESTREL_CMD_QUEUED) {
+	if (cmd->state == KESTREL_CMD_INFLIGHT)
+		kestrel_inflight_dec_locked(kd);
+	else if (cmd->state == KESTREL_CMD_QUEUED)
 		list_del(&cmd->node);
-	}
 	kd->shadow[cmd->index].state = KESTREL_TAG_IDLE;
 	cmd->state = KESTREL_CMD_DONE;
 	cmd->result = err;
@@ -384,7 +534,7 @@ void kestrel_go_live_locked(struct kestrel_dev *kd)
 		kestrel_fail_all_locked(kd, -ENODEV);
 		return;
 	}
-	kd->state = KESTREL_STATE_LIVE;
+	kestrel_set_state_locked(kd, KESTREL_STATE_LIVE);
 	kd->cq_live = true;
 	kd->fatal_seen = false;
 	list_for_each_entry_safe(cmd, next, &kd->queued, node) {
@@ -418,7 +568,7 @@ void kestrel_requeue_inflight_locked(struct kestrel_dev *kd)
 			kestrel_cmd_finish_locked(kd, cmd, -EIO);
 			continue;
 		}
-		kd->nr_inflight--;
+		WRITE_ONCE(kd->nr_inflight, kd->nr_inflight - 1);
 		kd->shadow[i].state = KESTREL_TAG_IDLE;
 		cmd->retries++;
 		kd->stats.retries++;
@@ -456,8 +606,7 @@ static void kestrel_cmd_complete_locked(struct kestrel_dev *kd,
 
 	kd->shadow[info->index].state = KESTREL_TAG_DONE;
 	kd->sq_head = info->sq_head;
-	if (!--kd->nr_inflight)
-		wake_up(&kd->drain_wq);
+	kestrel_inflight_dec_locked(kd);
 	if (!err) {
 		kd->stats.completed++;
 		if (cmd->opcode == KESTREL_OP_READ)
@@ -559,7 +708,12 @@ irqreturn_t kestrel_irq_error(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-/* INTx, or MSI with a single vector: INTR_STATUS tells the cause. */
+/*
+ * INTx, or MSI with a single vector: INTR_STATUS tells the cause.  A cause
+ * that is masked did not raise this interrupt (datasheet 7.2: the bits are
+ * set whether or not they are masked): it is neither claimed nor
+ * acknowledged, and stays pending until it is unmasked.
+ */
 irqreturn_t kestrel_irq_shared(int irq, void *data)
 {
 	struct kestrel_dev *kd = data;
@@ -570,9 +724,9 @@ irqreturn_t kestrel_irq_shared(int irq, void *data)
 		kestrel_ctrl_schedule_reset(kd, "registers read all-ones");
 		return intx ? IRQ_NONE : IRQ_HANDLED;
 	}
-	st &= KESTREL_INTR_ALL;
+	st &= KESTREL_INTR_ALL & ~READ_ONCE(kd->intr_mask);
 	if (!st && intx)
-		return IRQ_NONE;	/* another device on the line */
+		return IRQ_NONE;	/* another device's, or a masked cause */
 	if (st)
 		kestrel_wr(kd, KESTREL_REG_INTR_STATUS, st);
 	if (st & KESTREL_INTR_ERROR)
@@ -626,6 +780,7 @@ static void kestrel_cmd_wait(struct kestrel_dev *kd, struct kestrel_cmd *cmd)
 {
 	for (;;) {
 		unsigned long timeout = HZ;
+		bool queued;
 
 		spin_lock_irq(&kd->lock);
 		if (cmd->state == KESTREL_CMD_DONE) {
@@ -640,9 +795,17 @@ static void kestrel_cmd_wait(struct kestrel_dev *kd, struct kestrel_cmd *cmd)
 			timeout = time_after(cmd->deadline, jiffies) ?
 				  min_t(unsigned long, cmd->deadline - jiffies,
 					KESTREL_WAIT_SLICE) : 0;
+		queued = cmd->state == KESTREL_CMD_QUEUED;
 		spin_unlock_irq(&kd->lock);
 		if (wait_for_completion_timeout(&cmd->done, timeout))
 			return;
+		/*
+		 * Queued for a recovery or a resume, the command is not on the
+		 * device: system suspend may freeze this task (it holds no
+		 * lock), so a recovery never keeps the freezer waiting.
+		 */
+		if (queued)
+			try_to_freeze();
 		kestrel_cmd_expired(kd, cmd);
 	}
 }
@@ -661,6 +824,7 @@ static void kestrel_batch_wait(struct kestrel_dev *kd,
 			continue;
 		kestrel_cmd_wait(kd, rq->cmd);
 		rq->result = rq->cmd->result;
+		rq->done = true;
 		kestrel_cmd_put(kd, rq->cmd);
 		rq->cmd = NULL;
 	}
@@ -699,7 +863,7 @@ int kestrel_submit_batch(struct kestrel_dev *kd,
 	struct kestrel_io __user *uios;
 	struct kestrel_submit hdr;
 	struct kestrel_req *reqs;
-	u32 i, nmapped = 0, waited = 0, completed = 0;
+	u32 i, npinned = 0, nmapped = 0, waited = 0, completed = 0;
 	int ret;
 
 	if (copy_from_user(&hdr, uarg, sizeof(hdr)))
@@ -730,6 +894,19 @@ int kestrel_submit_batch(struct kestrel_dev *kd,
 		goto out_free;
 	}
 
+	/* User memory: may wait on page faults, so before the hardware. */
+	for (npinned = 0; npinned < hdr.count; npinned++) {
+		ret = kestrel_req_pin(&reqs[npinned]);
+		if (ret) {
+			npinned++;	/* partly pinned: release it too */
+			goto out_release;
+		}
+	}
+
+	if (!kestrel_dev_enter(kd)) {
+		ret = -ENODEV;
+		goto out_release;
+	}
 	for (nmapped = 0; nmapped < hdr.count; nmapped++) {
 		ret = kestrel_req_map(kd, &reqs[nmapped]);
 		if (ret) {
@@ -767,6 +944,10 @@ int kestrel_submit_batch(struct kestrel_dev *kd,
 out_unmap:
 	for (i = 0; i < nmapped; i++)
 		kestrel_req_unmap(kd, &reqs[i]);
+	kestrel_dev_exit(kd);
+out_release:
+	for (i = 0; i < npinned; i++)
+		kestrel_req_release(&reqs[i]);
 	if (ret)
 		goto out_free;
 	for (i = 0; i < hdr.count; i++) {

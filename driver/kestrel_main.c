@@ -20,8 +20,11 @@
  *
  * Lifetime: struct kestrel_dev is reference counted.  Probe holds one
  * reference and every open file one more; remove() fails all I/O, waits
- * until no ioctl runs on the device, releases the hardware and drops the
- * probe's reference.  The last close frees the structure.
+ * until no ioctl uses the hardware, releases it and drops the probe's
+ * reference.  The last close frees the structure.  remove() never waits on
+ * user space: an ioctl touches user memory (copies, pinning, results) only
+ * outside its hardware section (kestrel_dev_enter()..kestrel_dev_exit()),
+ * and what it waits for inside ends when remove() fails every command.
  */
 #include <linux/dma-mapping.h>
 #include <linux/dmapool.h>
@@ -158,6 +161,7 @@ static void kestrel_dev_release(struct kref *kref)
 	struct kestrel_dev *kd = container_of(kref, struct kestrel_dev, kref);
 
 	ida_free(&kestrel_ida, kd->instance);
+	xa_destroy(&kd->dma_read_pages);
 	pci_dev_put(kd->pdev);
 	kfree(kd);
 }
@@ -167,7 +171,11 @@ void kestrel_dev_put(struct kestrel_dev *kd)
 	kref_put(&kd->kref, kestrel_dev_release);
 }
 
-/* An ioctl starts using the device; false once it is removed or gone. */
+/*
+ * An ioctl starts using the hardware (registers, DMA, the tag table);
+ * false once the device is removed or gone.  remove() waits for
+ * kestrel_dev_exit(), so nothing in between may wait on user space.
+ */
 bool kestrel_dev_enter(struct kestrel_dev *kd)
 {
 	bool ok;
@@ -175,7 +183,7 @@ bool kestrel_dev_enter(struct kestrel_dev *kd)
 	spin_lock_irq(&kd->lock);
 	ok = kd->state != KESTREL_STATE_REMOVED;
 	if (ok)
-		kd->users++;
+		WRITE_ONCE(kd->users, kd->users + 1);
 	spin_unlock_irq(&kd->lock);
 	return ok;
 }
@@ -183,7 +191,8 @@ bool kestrel_dev_enter(struct kestrel_dev *kd)
 void kestrel_dev_exit(struct kestrel_dev *kd)
 {
 	spin_lock_irq(&kd->lock);
-	if (!--kd->users)
+	WRITE_ONCE(kd->users, kd->users - 1);
+	if (!kd->users)
 		wake_up(&kd->users_wq);
 	spin_unlock_irq(&kd->lock);
 }
@@ -335,6 +344,8 @@ static int kestrel_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	mutex_init(&kd->ctrl_lock);
 	INIT_WORK(&kd->reset_work, kestrel_reset_work);
 	INIT_LIST_HEAD(&kd->queued);
+	xa_init(&kd->dma_read_pages);
+	atomic_set(&kd->abort_recovery, 0);
 	init_waitqueue_head(&kd->tag_wq);
 	init_waitqueue_head(&kd->drain_wq);
 	init_waitqueue_head(&kd->users_wq);
@@ -363,7 +374,12 @@ static int kestrel_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		goto err_put;
 	kd->regs = pcim_iomap_table(pdev)[KESTREL_BAR_REGS];
-	pci_set_master(pdev);
+	/*
+	 * No DMA before a reset was seen to complete (kestrel_ctrl_restart()
+	 * turns bus mastering on): a previous remove() may not have been
+	 * able to reset the device.
+	 */
+	pci_clear_master(pdev);
 
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	if (ret)
@@ -421,9 +437,9 @@ static void kestrel_remove(struct pci_dev *pdev)
 
 	/* New I/O fails; a handshake in progress gives up. */
 	spin_lock_irq(&kd->lock);
-	kd->state = KESTREL_STATE_REMOVED;
+	kestrel_set_state_locked(kd, KESTREL_STATE_REMOVED);
 	kd->cq_live = false;
-	kd->abort_handshake = true;
+	WRITE_ONCE(kd->abort_handshake, true);
 	spin_unlock_irq(&kd->lock);
 	wake_up_all(&kd->tag_wq);
 	cancel_work_sync(&kd->reset_work);
@@ -431,7 +447,11 @@ static void kestrel_remove(struct pci_dev *pdev)
 	/* Quiesce the device, then fail what it held with -ENODEV. */
 	kestrel_ctrl_stop(kd, -ENODEV);
 
-	/* Ioctls still inside were woken above and are on their way out. */
+	/*
+	 * Ioctls still inside the hardware section were woken above (their
+	 * commands failed) and are on their way out; none waits on user
+	 * space there.
+	 */
 	while (!wait_event_timeout(kd->users_wq, !READ_ONCE(kd->users),
 				   10 * HZ))
 		dev_warn(&pdev->dev, "remove: waiting for %u ioctls to finish\n",
@@ -449,7 +469,7 @@ static void kestrel_shutdown(struct pci_dev *pdev)
 	struct kestrel_dev *kd = pci_get_drvdata(pdev);
 
 	if (kd)
-		kestrel_ctrl_stop(kd, -EIO);
+		kestrel_ctrl_shutdown(kd);
 }
 
 /* ---- power management -------------------------------------------------- */

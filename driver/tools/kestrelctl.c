@@ -5,7 +5,7 @@
  *   kestrelctl [-d /dev/kestrelN] COMMAND [OPTIONS]
  *
  * Commands: info, stats, reset, timeout, flush, read, write, stress,
- * selftest-ioctl, fuzz-ioctl (kestrel_fuzz_ioctl.c), and (no device
+ * selftest-ioctl, fuzz-ioctl (kestrel_fuzz_ioctl.c), uffd-stall, and (no device
  * needed) write-file / verify-file.
  * `kestrelctl help` prints the options of each.
  *
@@ -50,8 +50,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #include "uapi/kestrel.h"
 #include "kestrel_fuzz_ioctl.h"
@@ -158,6 +160,15 @@ static const char *err_name(int err)
 	case 0: return "0";
 	default: return "?";
 	}
+}
+
+/* The errno err_name() names @name, 0 when it names none. */
+static int err_code(const char *name)
+{
+	for (int e = 1; e < 256; e++)
+		if (!strcmp(err_name(e), name))
+			return e;
+	return 0;
 }
 
 /* ---- option parsing ----------------------------------------------------- */
@@ -1840,6 +1851,150 @@ static int cmd_fuzz_ioctl(int argc, char **argv)
 	return kestrel_fuzz_ioctl_main(dev_path, argc, argv);
 }
 
+/* ---- uffd-stall ------------------------------------------------------------ */
+
+/*
+ * A READ whose buffer lies in a userfaultfd region that nobody resolves:
+ * the driver's pinning of the buffer blocks on a page fault only user
+ * space can end.  Proves (with a hot-unplug meanwhile) that remove()
+ * never waits for user space.  The fault is seen on the userfaultfd
+ * before "blocked" is reported; SIGTERM resolves it, the ioctl goes on
+ * and its outcome is checked against --expect.
+ */
+static volatile sig_atomic_t uffd_stop;
+
+static void uffd_on_signal(int sig)
+{
+	(void)sig;
+	uffd_stop = 1;
+}
+
+struct uffd_sub {
+	int fd;
+	struct kestrel_io io;
+	int ret;		/* 0 or -errno of the ioctl */
+};
+
+static void *uffd_submitter(void *arg)
+{
+	struct uffd_sub *u = arg;
+
+	u->ret = submit(u->fd, &u->io, 1, NULL);
+	return NULL;
+}
+
+static int cmd_uffd_stall(int argc, char **argv)
+{
+	struct optstate o = { argc, 0, argv, NULL, NULL };
+	const char *marker = NULL, *expect = "any";
+	uint64_t lba = 0, blocks = 8;
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg;
+	struct uffdio_zeropage zp;
+	struct kestrel_info info;
+	struct uffd_msg msg;
+	struct uffd_sub u;
+	struct sigaction sa;
+	pthread_t th;
+	size_t len;
+	void *area;
+	int uffd, got, ok;
+
+	while (opt_next(&o)) {
+		if (opt_is(&o, "lba"))
+			lba = parse_u64("--lba", opt_val(&o));
+		else if (opt_is(&o, "blocks"))
+			blocks = parse_u64("--blocks", opt_val(&o));
+		else if (opt_is(&o, "marker"))
+			marker = opt_val(&o);
+		else if (opt_is(&o, "expect"))
+			expect = opt_val(&o);
+		else
+			opt_bad(&o, "uffd-stall");
+	}
+	if (strcmp(expect, "any") && strcmp(expect, "ok") && !err_code(expect))
+		usage_die("uffd-stall: --expect ok, any or an errno name (ENODEV, EIO...)");
+	memset(&u, 0, sizeof(u));
+	u.fd = dev_open();
+	must_get_info(u.fd, &info);
+	if (!blocks || blocks > info.max_xfer_blocks)
+		usage_die("uffd-stall: --blocks 1..%u", info.max_xfer_blocks);
+	len = (size_t)blocks * info.block_size;
+	len = (len + PAGE - 1) / PAGE * PAGE;
+
+	uffd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (uffd < 0)
+		die("uffd-stall: userfaultfd: %s", strerror(errno));
+	if (ioctl(uffd, UFFDIO_API, &api))
+		die("uffd-stall: UFFDIO_API: %s", strerror(errno));
+	area = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		die("uffd-stall: mmap: %s", strerror(errno));
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)area;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg))
+		die("uffd-stall: UFFDIO_REGISTER: %s", strerror(errno));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = uffd_on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	io_init(&u.io, KESTREL_IO_READ, lba, (uint32_t)blocks, area,
+		info.block_size);
+	if (pthread_create(&th, NULL, uffd_submitter, &u))
+		die("uffd-stall: pthread_create failed");
+
+	/* The driver's page fault on the region arrives as a message. */
+	for (got = 0; !got && !uffd_stop;) {
+		ssize_t n = read(uffd, &msg, sizeof(msg));
+
+		if (n == (ssize_t)sizeof(msg) && msg.event == UFFD_EVENT_PAGEFAULT)
+			got = 1;
+		else
+			usleep(10000);
+	}
+	if (got) {
+		printf("uffd-stall: READ lba %llu blocks %llu blocked on a page fault at %#llx\n",
+		       (unsigned long long)lba, (unsigned long long)blocks,
+		       (unsigned long long)msg.arg.pagefault.address);
+		if (marker) {
+			FILE *f = fopen(marker, "w");
+
+			if (f)
+				fclose(f);
+		}
+	}
+	while (!uffd_stop)
+		pause();
+
+	/* Resolve the fault: the ioctl goes on. */
+	zp.range.start = (uintptr_t)area;
+	zp.range.len = len;
+	zp.mode = 0;
+	if (ioctl(uffd, UFFDIO_ZEROPAGE, &zp) && errno != EEXIST)
+		die("uffd-stall: UFFDIO_ZEROPAGE: %s", strerror(errno));
+	pthread_join(th, NULL);
+	if (u.ret)
+		printf("uffd-stall: ioctl failed: %s (%s)\n", strerror(-u.ret),
+		       err_name(-u.ret));
+	else
+		printf("uffd-stall: ioctl returned, request result %d (%s)\n",
+		       u.io.result, u.io.result ? err_name(-u.io.result) : "ok");
+	if (!strcmp(expect, "any"))
+		ok = 1;
+	else if (!strcmp(expect, "ok"))
+		ok = !u.ret && !u.io.result;
+	else
+		ok = (u.ret ? -u.ret : -u.io.result) == err_code(expect);
+	if (!got)
+		fprintf(stderr, "uffd-stall: no page fault seen on the region\n");
+	return got && ok ? 0 : 1;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -1865,7 +2020,11 @@ static void usage(FILE *f)
 "        --prefill writes the whole range first (then every read is checked).\n"
 "        --allow-errors tolerates I/O errors (EIO, ENODEV, ETIMEDOUT, ENOMEM...),\n"
 "        never a mismatch on a read that succeeded.\n"
-"  selftest-ioctl                check the ioctl error contract\n",
+"  selftest-ioctl                check the ioctl error contract\n"
+"  uffd-stall [--lba L] [--blocks N] [--marker FILE] [--expect ok|any|ENODEV...]\n"
+"        one READ into a userfaultfd region nobody resolves (the driver\n"
+"        blocks pinning it); SIGTERM resolves the fault and the ioctl's\n"
+"        outcome must match --expect (default any)\n",
 		DEFAULT_DEV, KESTREL_TIMEOUT_MIN_MS, KESTREL_TIMEOUT_MAX_MS);
 	kestrel_fuzz_ioctl_usage(f);
 	fputs(
@@ -1893,6 +2052,7 @@ int main(int argc, char **argv)
 		{ "stress", cmd_stress },
 		{ "selftest-ioctl", cmd_selftest_ioctl },
 		{ "fuzz-ioctl", cmd_fuzz_ioctl },
+		{ "uffd-stall", cmd_uffd_stall },
 	};
 	int i = 1;
 

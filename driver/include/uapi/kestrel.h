@@ -59,8 +59,13 @@ struct kestrel_info {
 
 /*
  * One request of a batch.  buf must be aligned to 4 bytes and buf_len must
- * equal nblocks * block_size (both 0 for FLUSH).  A WRITE that returns
- * result 0 is durable: it reached the device's medium.
+ * equal nblocks * block_size (both 0 for FLUSH).
+ *
+ * Durability: a WRITE that returns result 0 reached the device, not
+ * necessarily stable media; a power loss can still lose it.  It is durable
+ * once a FLUSH that returns result 0 was sent after it: a FLUSH covers
+ * every earlier WRITE of its own batch (it waits for them) and every WRITE
+ * of any batch that returned before the FLUSH's batch was submitted.
  */
 struct kestrel_io {
 	__u8 opcode;		/* KESTREL_IO_* */
