@@ -453,7 +453,7 @@ static bool kestrel_queue_config_ok(KestrelCore *c)
 {
     uint32_t qd = c->cfg.queue_depth;
 
-    /* A ring must not wrap past 2^64 (datasheet 5.2). */
+    /* A ring must not wrap past 2^64 (datasheet 4.2, queue registers). */
     return c->sq_size >= KESTREL_MIN_QDEPTH && c->sq_size <= qd &&
            c->cq_size >= KESTREL_MIN_QDEPTH && c->cq_size <= qd &&
            c->sq_base && !(c->sq_base % KESTREL_QUEUE_ALIGN) &&
@@ -1757,8 +1757,10 @@ static int kestrel_check_loaded(KestrelCore *c, char *err, size_t errlen)
         LOAD_CHECK((c->ctrl & KESTREL_CTRL_EN) && c->power_state == 0,
                    "RDY without CTRL.EN in D0");
     }
-    if ((c->ctrl & KESTREL_CTRL_EN) && !(c->status & KESTREL_STATUS_FATAL)) {
-        /* enabled and not failed: the rings passed kestrel_enable() */
+    if (((c->ctrl & KESTREL_CTRL_EN) && !(c->status & KESTREL_STATUS_FATAL)) ||
+        (c->status & KESTREL_STATUS_RDY)) {
+        /* enabled and not failed, or ready (a fatal error keeps RDY): the
+         * rings passed kestrel_enable() */
         LOAD_CHECK(kestrel_queue_config_ok(c),
                    "enabled with SQ %u at 0x%" PRIx64 ", CQ %u at 0x%" PRIx64
                    " (queue depth %u)", c->sq_size, c->sq_base, c->cq_size,

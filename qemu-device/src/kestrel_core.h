@@ -24,7 +24,7 @@
 
 #define KESTREL_MAX_XFER_BYTES  (1u << 20)
 /*
- * Host resources a guest can make the device use (datasheet 6.6): data
+ * Host resources a guest can make the device use (datasheet 6.8): data
  * buffers of commands in flight, at most KESTREL_MAX_BUF_BYTES together
  * (fetching waits for completions beyond), and at most
  * KESTREL_FETCH_BUDGET commands fetched per run of the engine (then it

@@ -330,6 +330,53 @@ START_TEST(stopped_migration_under_load)
 }
 END_TEST
 
+/* ---- prob= across migration (issue 13 item 4) ------------------------ */
+
+/*
+ * A rule's probability is kept as a 32-bit fraction; its canonical text
+ * has 6 digits.  With seed=1 the rule's first draw is 2474176199:
+ *   prob=0.576064037293211 is 2474176200 (the first completion is dropped)
+ *   prob=0.576064 (its canonical text) is 2474176040 (it is not).
+ * (Found with the core's own kestrel_fault_set/kestrel_fault_rand.)  A
+ * migration that restores the rule from its text drops nothing.
+ */
+#define PROB_EXACT "cq.post:drop:prob=0.576064037293211,seed=1"
+#define PROB_TEXT "cq.post:drop:prob=0.576064,seed=1"
+
+static bool first_flush_completes(void)
+{
+    struct kestrel_sqe sqe = { 0 };
+    struct kestrel_cqe cqe;
+
+    sqe.opcode = KESTREL_OP_FLUSH;
+    sqe.tag = 77;
+    kdev_submit(k, &sqe);
+    return kdev_reap(k, &cqe, 10 * MS);
+}
+
+START_TEST(prob_exact_across_migration)
+{
+    char err[2048];
+
+    /* control: the canonical text does not drop the first completion */
+    start(false, NULL);
+    ck_assert_int_eq(kdev_enable(k, 4, 4), 0);
+    ck_assert_int_eq(kdev_set_faults(k, PROB_TEXT, err, sizeof(err)), 0);
+    ck_assert_msg(first_flush_completes(), "control: dropped");
+    ck_assert_int_eq(kdev_fault_fired(k, 0), 0);
+    stop_checked();
+
+    /* the exact rule, migrated before its first draw, drops it */
+    start(false, NULL);
+    ck_assert_int_eq(kdev_enable(k, 4, 4), 0);
+    ck_assert_int_eq(kdev_set_faults(k, PROB_EXACT, err, sizeof(err)), 0);
+    ck_assert_msg(kdev_migrate(k, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(!first_flush_completes(),
+                  "after migration the rule fired as prob=0.576064");
+    ck_assert_int_eq(kdev_fault_fired(k, 0), 1);
+}
+END_TEST
+
 /* ---- hostile migration streams (issue 13 item 3) ---------------------- */
 
 /* Markers in the saved registers, to find the device's fields. */
@@ -576,6 +623,7 @@ static Suite *lifecycle_suite(void)
     tcase_set_timeout(t, 300);
     tcase_add_test(t, live_migration_under_load);
     tcase_add_test(t, stopped_migration_under_load);
+    tcase_add_test(t, prob_exact_across_migration);
     suite_add_tcase(s, t);
 
     t = tcase_create("stream");

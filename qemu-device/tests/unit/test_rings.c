@@ -365,7 +365,7 @@ START_TEST(test_async_many_in_flight)
 END_TEST
 
 /*
- * Host resources per doorbell (issue 13, datasheet 6.6): one doorbell for
+ * Host resources per doorbell (issue 13, datasheet 6.8): one doorbell for
  * 200 READs of 1 MiB.  One run of the engine fetches at most
  * KESTREL_FETCH_BUDGET of them and asks to run again; the data buffers of
  * commands in flight stay within KESTREL_MAX_BUF_BYTES, the rest waits in
