@@ -72,10 +72,12 @@ Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
     }
     close(fd);
     snprintf(k->log, sizeof(k->log), "%s.log", k->img);
+    /* native hotplug on the port: ACPI PCI hotplug off (q35 default on) */
     snprintf(k->args, sizeof(k->args),
              "%s-drive if=none,id=d0,file=%s,format=raw%s%s "
              "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s%s",
-             ko->root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+             ko->root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
+                             "bridge-support=off "
                              "-device pcie-root-port,id=rp0,chassis=1,slot=1 "
                            : "",
              k->img, ko->drive_opts ? "," : "",
