@@ -63,24 +63,29 @@ Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    snprintf(k->img, sizeof(k->img), "/tmp/kestrel-img-XXXXXX");
-    fd = mkstemp(k->img);
-    if (fd < 0 || ftruncate(fd, (off_t)blocks * 512) < 0) {
-        snprintf(err, errlen, "backing file: %s", strerror(errno));
-        free(k);
-        return NULL;
+    if (ko->image) {
+        snprintf(k->img, sizeof(k->img), "%s", ko->image);
+    } else {
+        snprintf(k->img, sizeof(k->img), "/tmp/kestrel-img-XXXXXX");
+        fd = mkstemp(k->img);
+        if (fd < 0 || ftruncate(fd, (off_t)blocks * 512) < 0) {
+            snprintf(err, errlen, "backing file: %s", strerror(errno));
+            free(k);
+            return NULL;
+        }
+        close(fd);
     }
-    close(fd);
     snprintf(k->log, sizeof(k->log), "%s.log", k->img);
     /* native hotplug on the port: ACPI PCI hotplug off (q35 default on) */
     snprintf(k->args, sizeof(k->args),
-             "%s-drive if=none,id=d0,file=%s,format=raw%s%s "
+             "%s-drive if=none,id=d0,file=%s,format=%s%s%s "
              "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s%s",
              ko->root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
                              "bridge-support=off "
                              "-device pcie-root-port,id=rp0,chassis=1,slot=1 "
                            : "",
-             k->img, ko->drive_opts ? "," : "",
+             k->img, ko->format ? ko->format : "raw",
+             ko->drive_opts ? "," : "",
              ko->drive_opts ? ko->drive_opts : "",
              dev_opts ? "," : "", dev_opts ? dev_opts : "",
              msix ? "" : ",msix=off", ko->root_port ? ",bus=rp0" : "");

@@ -41,6 +41,10 @@ Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
 typedef struct KdevOpts {
     const char *dev_opts;       /* appended to -device kestrel,... */
     const char *drive_opts;     /* appended to -drive ..., e.g. throttling */
+    /* An existing image (removed by kdev_stop) and its format, instead of
+     * a fresh raw file of `blocks` blocks. */
+    const char *image;
+    const char *format;
     uint64_t blocks;
     bool msix;
     /*

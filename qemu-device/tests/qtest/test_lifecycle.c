@@ -606,6 +606,160 @@ START_TEST(hostile_streams_refused)
 }
 END_TEST
 
+/* ---- a hostile snapshot, loaded into a running QEMU ------------------- */
+
+/* A QMP job command (blockdev-create, job id "c") run to its end. */
+static int qmp_job(QtClient *qt, const char *cmd)
+{
+    char st[64] = "";
+    int i;
+
+    if (qt_qmp_ok(qt, "%s", cmd)) {
+        return -1;
+    }
+    for (i = 0; i < 250; i++) {
+        QtQmpReply *r = qt_qmp(qt, "{'execute':'query-jobs'}");
+        json_object *status;
+
+        st[0] = '\0';
+        if (r->ret && json_object_array_length(r->ret) > 0 &&
+            json_object_object_get_ex(json_object_array_get_idx(r->ret, 0),
+                                      "status", &status)) {
+            snprintf(st, sizeof(st), "%s", json_object_get_string(status));
+        }
+        qt_qmp_free(r);
+        if (!strcmp(st, "concluded")) {
+            return qt_qmp_ok(qt, "{'execute':'job-dismiss','arguments':"
+                             "{'id':'c'}}") ? -1 : 0;
+        }
+        usleep(20 * 1000);
+    }
+    return -1;
+}
+
+/* A 4 MiB qcow2 image (internal snapshots), made by QEMU itself. */
+static void make_qcow2(const char *path)
+{
+    QtOptions o = { 0 };
+    QtClient *qt;
+    char err[2048], cmd[512];
+
+    o.qemu_binary = getenv("GAUNTLET_QEMU");
+    o.timeout_ms = 20000;
+    qt = qt_start(&o, err, sizeof(err));
+    ck_assert_msg(qt, "QEMU did not start: %s", err);
+    snprintf(cmd, sizeof(cmd), "{'execute':'blockdev-create','arguments':"
+             "{'job-id':'c','options':{'driver':'file','filename':'%s',"
+             "'size':0}}}", path);
+    ck_assert_msg(!qmp_job(qt, cmd), "create %s: %s", path, qt_error(qt));
+    snprintf(cmd, sizeof(cmd), "{'execute':'blockdev-add','arguments':"
+             "{'driver':'file','filename':'%s','node-name':'proto'}}", path);
+    ck_assert_msg(!qt_qmp_ok(qt, "%s", cmd), "%s", qt_error(qt));
+    ck_assert_msg(!qmp_job(qt, "{'execute':'blockdev-create','arguments':"
+                           "{'job-id':'c','options':{'driver':'qcow2',"
+                           "'file':'proto','size':4194304}}}"),
+                  "qcow2: %s", qt_error(qt));
+    ck_assert_int_eq(qt_stop(qt), 0);
+}
+
+/* An HMP command; its output (malloc'ed). */
+static char *hmp(const char *line)
+{
+    json_object *v = json_object_new_string(line);
+    QtQmpReply *r = qt_qmp(k->qt, "{'execute':'human-monitor-command',"
+                           "'arguments':{'command-line':%s}}",
+                           json_object_to_json_string(v));
+    char *out = strdup(r->ret ? json_object_get_string(r->ret) : "");
+
+    json_object_put(v);
+    ck_assert_msg(r->rc == 0, "%s: %s", line, qt_error(k->qt));
+    qt_qmp_free(r);
+    return out;
+}
+
+/* The whole file, and where the marker (core.sq_base) is in it. */
+static uint8_t *read_all(const char *path, long *len, long *mark_at)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t mark[8], *p;
+    long i;
+
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = malloc((size_t)*len);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fread(p, 1, (size_t)*len, f), (size_t)*len);
+    fclose(f);
+    put_be(mark, MARK_SQ_BASE, 8);
+    *mark_at = -1;
+    for (i = 0; i + 8 <= *len; i++) {
+        if (!memcmp(p + i, mark, 8)) {
+            ck_assert_msg(*mark_at < 0, "the marker is in the image twice");
+            *mark_at = i;
+        }
+    }
+    return p;
+}
+
+/*
+ * "QEMU refuses it and keeps running", literally: a running QEMU told to
+ * load an internal snapshot (HMP loadvm) whose Kestrel state lists a free
+ * slot as a waiting completion.  The load fails with the reason, QEMU
+ * keeps running, and Kestrel is at its power-on state and works.
+ */
+START_TEST(hostile_snapshot_refused_qemu_runs)
+{
+    KdevOpts o = { .blocks = 8192, .msix = false, .format = "qcow2" };
+    char img[64], err[2048], *out;
+    struct kestrel_identify id;
+    uint8_t *p;
+    long len, at;
+    FILE *f;
+
+    snprintf(img, sizeof(img), "/tmp/kestrel-qcow2-%d.img", (int)getpid());
+    make_qcow2(img);
+    o.image = img;
+    k = kdev_start_opts(&o, err, sizeof(err));
+    ck_assert_msg(k, "QEMU did not start: %s", err);
+    kdev_wr(k, KESTREL_REG_SQ_BASE_LO, (uint32_t)MARK_SQ_BASE);
+    kdev_wr(k, KESTREL_REG_SQ_BASE_HI, (uint32_t)(MARK_SQ_BASE >> 32));
+    out = hmp("savevm s1");
+    free(out);
+    /* negative control: the snapshot as saved loads */
+    out = hmp("loadvm s1");
+    ck_assert_msg(!strstr(out, "rror"), "the saved snapshot: %s", out);
+    free(out);
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'cont'}"), 0);
+    /* a hostile one: npending = 1, slot 0 free */
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'stop'}"), 0);
+    p = read_all(img, &len, &at);
+    ck_assert_msg(at >= 0, "the marker is not in the image");
+    put_be(p + at + OFF_NPENDING, 1, 4);
+    f = fopen(img, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, at + OFF_NPENDING, SEEK_SET);
+    ck_assert_int_eq(fwrite(p + at + OFF_NPENDING, 1, 4, f), 4);
+    fclose(f);
+    free(p);
+    out = hmp("loadvm s1");
+    ck_assert_msg(strstr(out, "kestrel: migrated device state refused") &&
+                  strstr(out, "pending slot 0 in state 0"),
+                  "loadvm of the hostile snapshot said: %s", out);
+    free(out);
+    /* QEMU runs on, and Kestrel is a device after power-on */
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'cont'}"), 0);
+    ck_assert_int_eq(qt_alive(k->qt), 1);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_STATUS), 0);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_SQ_BASE_LO), 0);
+    ck_assert_int_eq(kdev_enable(k, 4, 4), 0);
+    ck_assert_int_eq(kdev_identify(k, &id), KESTREL_SC_SUCCESS);
+    ck_assert_uint_eq(id.magic, KESTREL_IDENTIFY_MAGIC);
+    stop_checked();
+}
+END_TEST
+
 static Suite *lifecycle_suite(void)
 {
     Suite *s = suite_create("lifecycle");
@@ -630,6 +784,7 @@ static Suite *lifecycle_suite(void)
     tcase_add_checked_fixture(t, NULL, teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, hostile_streams_refused);
+    tcase_add_test(t, hostile_snapshot_refused_qemu_runs);
     suite_add_tcase(s, t);
     return s;
 }
