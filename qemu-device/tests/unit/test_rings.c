@@ -425,6 +425,60 @@ START_TEST(test_doorbell_work_bounded)
 }
 END_TEST
 
+/*
+ * The engine gate (datasheet 12.1): while paused (VM stopped, backend
+ * drained, unplug) nothing is fetched and nothing is posted; I/O already
+ * started completes and its completion waits; resuming posts it and
+ * fetches the rest.  Pause reasons are independent.
+ */
+START_TEST(test_engine_paused)
+{
+    struct kestrel_sqe s;
+    struct kestrel_cqe e;
+
+    h->async_io = true;
+    ut_enable(h, 8, 8);
+    s = ut_rw(h, KESTREL_OP_WRITE, 1, 0, 1);
+    kh_submit(h, &s);
+    kh_run(h);
+    ck_assert_uint_eq(h->nio, 0);
+    ck_assert(kh_reap(h, &e));
+    /* one READ in flight, then the VM stops */
+    s = ut_rw(h, KESTREL_OP_READ, 2, 0, 1);
+    memcpy(h->ram + KH_SQ_BASE + 64, &s, sizeof(s));
+    kestrel_core_mmio_write(&h->core, KESTREL_REG_SQ_TAIL_DB, 2);
+    kestrel_core_process(&h->core);
+    ck_assert_uint_eq(h->nio, 1);
+    kestrel_core_pause(&h->core, KESTREL_PAUSE_VM);
+    ck_assert_uint_eq(kestrel_core_inflight(&h->core), 1);
+    /* a queued entry is not fetched; the READ completes, is not posted */
+    s = ut_rw(h, KESTREL_OP_READ, 3, 0, 1);
+    memcpy(h->ram + KH_SQ_BASE + 128, &s, sizeof(s));
+    h->core.sq_tail = 3;        /* as if rung before the stop */
+    h->kicked = true;
+    kh_run(h);
+    ck_assert_uint_eq(kestrel_core_inflight(&h->core), 0);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_SQ_HEAD), 2);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 1);
+    ck_assert_uint_eq(h->core.npending, 1);
+    kh_advance(h, 10 * UT_MS);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 1);
+    /* a drain as well: resuming the VM alone does not restart it */
+    kestrel_core_pause(&h->core, KESTREL_PAUSE_DRAIN);
+    kestrel_core_resume(&h->core, KESTREL_PAUSE_VM);
+    kh_run(h);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 1);
+    kestrel_core_resume(&h->core, KESTREL_PAUSE_DRAIN);
+    kh_run(h);
+    h->drv_sq_tail = 3;
+    ck_assert(kh_reap(h, &e));
+    ck_assert_uint_eq(le16_to_cpu(e.tag), 2);
+    ck_assert(kh_reap(h, &e));
+    ck_assert_uint_eq(le16_to_cpu(e.tag), 3);
+    ck_assert(!kh_reap(h, &e));
+}
+END_TEST
+
 Suite *rings_suite(void)
 {
     Suite *s = suite_create("rings");
@@ -441,6 +495,7 @@ Suite *rings_suite(void)
     tcase_add_test(tc, test_async_io);
     tcase_add_test(tc, test_async_many_in_flight);
     tcase_add_test(tc, test_doorbell_work_bounded);
+    tcase_add_test(tc, test_engine_paused);
     suite_add_tcase(s, tc);
     return s;
 }
