@@ -56,6 +56,9 @@ def le(v, n): return ''.join('\\x%02x' % b for b in v.to_bytes(n, 'little'))
 regs = [0x0, 0x8, 0xc, 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24, 0x40, 0x44, 0x48, 0x4c, 0x50, 0x80, 0x84, 0x88, 0x90, 0x94, 0x98, 0xa0, 0xa4, 0xa8, 0xac, 0xc0, 0x100]
 dev = ['reg_%x="%s"' % (r, le(r, 2)) for r in regs] + ['reset_magic="%s"' % le(0x4b525354, 4), 'sq_base="%s"' % le(0x1000, 4), 'cq_base="%s"' % le(0x2000, 4)]
 open(os.path.join(D, 'dict', 'fuzz_device.dict'), 'w').write('\n'.join(dev) + '\n')
+# fuzz_vmload: values a stream may lie with (little-endian field writes)
+vml = ['u32_max="\\xff\\xff\\xff\\xff"', 'qd_256="%s"' % le(256, 2), 'qd_1024="%s"' % le(1024, 2), 'storm_max="%s"' % le(100000, 4), 'deadline_none="%s"' % le(0x7fffffffffffffff, 8), 'base_top="%s"' % le(0xfffffffffffff000, 8)]
+open(os.path.join(D, 'dict', 'fuzz_vmload.dict'), 'w').write('\n'.join(vml) + '\n')
 words = "cq.post sq.fetch sgl.fetch dma.read dma.write irq reset power ctrl.enable reg.read drop delay stall corrupt flip duplicate spurious storm fatal allones dma_error tag phase status sqhead result opcode flags nsegs lba nblocks sgl_addr sgl_len addr len index value offset always once nth every prob after max seed count interval bits reg op ns us ms s read write identify flush ( ) [ ] : ; , = 0x".split()
 open(os.path.join(D, 'dict', 'fuzz_fault_rules.dict'), 'w').write('\n'.join('"%s"' % w for w in words) + '\n')
 cmp = ['tag_gen1="%s"' % le(0x400, 2), 'tag_max="%s"' % le(0xffff, 2), 'phase1="\\x01\\x00"', 'st_max="\\x0d\\x00"']
