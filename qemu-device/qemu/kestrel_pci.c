@@ -46,6 +46,12 @@
  *   stats                 Read-only: device counters {commands,
  *                         completions, interrupts, errors, faults-fired,
  *                         status}.
+ *
+ * Lifecycle (datasheet 12.1): the command engine runs only while the VM
+ * runs and the backend is not drained (a vm change state handler and
+ * BlockDevOps); unplug stops it before draining; pre_save refuses backend
+ * I/O in flight; post_load refuses a state the device could not have
+ * produced (kestrel_core_post_load) and resets the device instead.
  */
 
 #include "qemu/osdep.h"
