@@ -86,6 +86,7 @@ link() { # target objs... (incs for the harness first)
 # libFuzzer is C++: link with $CXX when OSS-Fuzz provides it.
 CXX_OR_CC=${CXX:-$CC}
 link fuzz_device      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
+link fuzz_vmload      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
 link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
 link fuzz_completion  "$LIB_INC"  "$W/lib.o"
 link fuzz_ioctl       "$LIB_INC"  "$W/lib.o" "$W/ioctl_dev.o" \
@@ -94,7 +95,7 @@ link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/scenario_values.o" \
                       "$W/scenario_steps.o" "$W/scenario_dump.o" "$W/yaml_writer.o" \
                       $YAML_LIBS -lm
 
-for t in fuzz_device fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario; do
+for t in fuzz_device fuzz_vmload fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario; do
     cp "$FZ/dict/$t.dict" "$OUT/$t.dict"
     rm -f "$OUT/${t}_seed_corpus.zip"
     (cd "$FZ/corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)

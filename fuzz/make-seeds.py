@@ -24,6 +24,13 @@ put('fuzz_device', 'enable', bytes([0x20, ENABLE, 6, 6, ADV, 10, 200]))
 put('fuzz_device', 'write-read', base + bytes([SUBMIT]) + sqe_shaped(3) + bytes([SUBMIT]) + sqe_shaped(2) + bytes([REAP]))
 for k in (1, 4, 7, 11, 17, 26, 29, 33):
     put('fuzz_device', 'fault-%02d' % k, base + bytes([FAULTS, k, SUBMIT]) + sqe_shaped(3) + bytes([ADV, 10, 255, REAP, RESET, POWER, 3, POWER, 0]))
+# fuzz_vmload: config, history (n, ops), mutations (n, ...), run ops
+# history ops: 0 enable, 1/2 submit, 3 advance, 4 reap, 5 faults, 6 async, 7 reset
+hist = bytes([6, 0, 6, 6, 1, 0x12, 1, 0, 0, 2, 0x13, 2, 0, 1, 5, 1, 1, 0x20, 3, 0, 3, 50, 4])
+put('fuzz_vmload', 'saved-as-is', bytes([0x02]) + hist + bytes([0]) + bytes([0, 1, 20, 3, 4, 4, 4]))
+put('fuzz_vmload', 'pending-wrong', bytes([0x02]) + hist + bytes([2, 0x36, 4, 0x60, 0, 5, 7]) + bytes([0, 1, 20]))
+put('fuzz_vmload', 'cmd-in-flight', bytes([0x02]) + hist + bytes([1, 0x80, 1, 0, 4]) + bytes([0, 1, 20]))
+put('fuzz_vmload', 'storm', bytes([0x01]) + hist + bytes([2, 0x1f, 3, 0x20, 0]) + bytes([1, 255, 20]))
 # fuzz_completion: ntags, qdepth, ops
 put('fuzz_completion', 'basic', bytes([8, 8, 0, 1, 5, 0, 2, 1, 0, 4, 5, 1]))
 put('fuzz_completion', 'dup', bytes([4, 4, 0, 0, 1, 0, 2, 0, 0x40, 4, 6, 4]))
@@ -49,6 +56,9 @@ def le(v, n): return ''.join('\\x%02x' % b for b in v.to_bytes(n, 'little'))
 regs = [0x0, 0x8, 0xc, 0x10, 0x14, 0x18, 0x1c, 0x20, 0x24, 0x40, 0x44, 0x48, 0x4c, 0x50, 0x80, 0x84, 0x88, 0x90, 0x94, 0x98, 0xa0, 0xa4, 0xa8, 0xac, 0xc0, 0x100]
 dev = ['reg_%x="%s"' % (r, le(r, 2)) for r in regs] + ['reset_magic="%s"' % le(0x4b525354, 4), 'sq_base="%s"' % le(0x1000, 4), 'cq_base="%s"' % le(0x2000, 4)]
 open(os.path.join(D, 'dict', 'fuzz_device.dict'), 'w').write('\n'.join(dev) + '\n')
+# fuzz_vmload: values a stream may lie with (little-endian field writes)
+vml = ['u32_max="\\xff\\xff\\xff\\xff"', 'qd_256="%s"' % le(256, 2), 'qd_1024="%s"' % le(1024, 2), 'storm_max="%s"' % le(100000, 4), 'deadline_none="%s"' % le(0x7fffffffffffffff, 8), 'base_top="%s"' % le(0xfffffffffffff000, 8)]
+open(os.path.join(D, 'dict', 'fuzz_vmload.dict'), 'w').write('\n'.join(vml) + '\n')
 words = "cq.post sq.fetch sgl.fetch dma.read dma.write irq reset power ctrl.enable reg.read drop delay stall corrupt flip duplicate spurious storm fatal allones dma_error tag phase status sqhead result opcode flags nsegs lba nblocks sgl_addr sgl_len addr len index value offset always once nth every prob after max seed count interval bits reg op ns us ms s read write identify flush ( ) [ ] : ; , = 0x".split()
 open(os.path.join(D, 'dict', 'fuzz_fault_rules.dict'), 'w').write('\n'.join('"%s"' % w for w in words) + '\n')
 cmp = ['tag_gen1="%s"' % le(0x400, 2), 'tag_max="%s"' % le(0xffff, 2), 'phase1="\\x01\\x00"', 'st_max="\\x0d\\x00"']

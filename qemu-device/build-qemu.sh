@@ -2,8 +2,15 @@
 # Build qemu-system-x86_64 (Debian's QEMU 7.2 source) with the Kestrel PCI
 # device overlaid as hw/kestrel, and cache the result.
 #
-#   qemu-device/build-qemu.sh [--out DIR] [-j N]
-#   qemu-device/build-qemu.sh --print-binary
+#   qemu-device/build-qemu.sh [--flavour asan] [--out DIR] [-j N]
+#   qemu-device/build-qemu.sh [--flavour asan] --print-binary
+#
+# --flavour asan builds a second QEMU with AddressSanitizer and
+# UndefinedBehaviorSanitizer (configure --enable-sanitizers) and without
+# TCG (the device tests use the qtest accelerator only) and with only the
+# devices they use (qemu/asan-devices.mak: q35, pcie-root-port, Kestrel),
+# which makes it a smaller build.  It is cached apart, in
+# CACHE/qemu-asan-<key>/, and pruned apart.
 #
 # Cache layout (CACHE = ${GAUNTLET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gauntlet}):
 #   CACHE/dl/                 downloaded Debian source package (shared)
@@ -11,6 +18,7 @@
 #   CACHE/qemu-<key>/build/   meson/ninja build dir; the binary is
 #                             build/qemu-system-x86_64
 #   CACHE/qemu-current        symlink to the last qemu-<key> built
+#   CACHE/qemu-asan-<key>/, CACHE/qemu-asan-current: the same for --flavour asan
 # <key> hashes the source package version, the configure flags, the overlay
 # build-system files (qemu/Kconfig, qemu/meson.build, qemu/cc-gcov) and this
 # script. Device
@@ -71,11 +79,12 @@ log() { echo "[qemu] $*" >&2; }
 die() { echo "[qemu] error: $*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,8p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
 out_dir=""
+flavour="${GAUNTLET_QEMU_FLAVOUR:-}"
 print_only=0
 jobs=""
 while [[ $# -gt 0 ]]; do
@@ -83,12 +92,29 @@ while [[ $# -gt 0 ]]; do
     --out) [[ $# -ge 2 ]] || usage; out_dir="$2"; shift 2 ;;
     --out=*) out_dir="${1#--out=}"; shift ;;
     --print-binary) print_only=1; shift ;;
+    --flavour) [[ $# -ge 2 ]] || usage; flavour="$2"; shift 2 ;;
+    --flavour=*) flavour="${1#--flavour=}"; shift ;;
     -j) [[ $# -ge 2 ]] || usage; jobs="$2"; shift 2 ;;
     -j*) jobs="${1#-j}"; shift ;;
     -h|--help) usage ;;
     *) echo "[qemu] unknown argument: $1" >&2; usage ;;
     esac
 done
+
+# Flavours: the default one, and asan (its own flags, its own cache dirs).
+case "$flavour" in
+"" | default) flavour=""; PREFIX="qemu" ;;
+asan)
+    PREFIX="qemu-asan"
+    for i in "${!CONFIGURE_FLAGS[@]}"; do
+        [[ "${CONFIGURE_FLAGS[$i]}" == --enable-tcg ]] && CONFIGURE_FLAGS[$i]=--disable-tcg
+    done
+    CONFIGURE_FLAGS+=(--enable-sanitizers --without-default-devices
+                      --with-devices-x86_64=gauntlet-asan)
+    KEY_FILES+=("$OVERLAY/qemu/asan-devices.mak")
+    ;;
+*) echo "[qemu] unknown flavour: $flavour (known: default, asan)" >&2; usage ;;
+esac
 
 now() { echo "${EPOCHREALTIME/[,]/.}"; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { d = b - a; printf (d < 10 ? "%.1f s" : "%d s"), d }'; }
@@ -138,7 +164,7 @@ KEY="$(
         done
     } | sha256sum | cut -c1-16
 )"
-DIR="$CACHE/qemu-$KEY"
+DIR="$CACHE/$PREFIX-$KEY"
 SRC="$DIR/src"
 BUILD="$DIR/build"
 BIN="$BUILD/qemu-system-x86_64"
@@ -152,7 +178,7 @@ fi
 mkdir -p "$DIR"
 exec 9>"$DIR.lock"
 if ! flock -n 9; then
-    log "waiting for another build of qemu-$KEY ..."
+    log "waiting for another build of $PREFIX-$KEY ..."
     flock 9
 fi
 touch "$DIR"    # mtime = last use, for pruning
@@ -217,6 +243,10 @@ patch_tree() {
     grep -q "^  *unpack_edk2_blobs = bzip2" "$s/meson.build" &&
         die "could not disable unpack_edk2_blobs"
     mkdir -p "$s/hw/kestrel"
+    if [[ "$flavour" == asan ]]; then
+        cp "$OVERLAY/qemu/asan-devices.mak" \
+           "$s/configs/devices/x86_64-softmmu/gauntlet-asan.mak"
+    fi
 }
 
 [[ -f "$DIR/.unpacked" && -d "$SRC" ]] || unpack
@@ -331,7 +361,7 @@ relink() {    # relink TARGET LINK: atomically, and only when it changes
     [[ "$(readlink "$2" 2>/dev/null)" == "$1" ]] && return 0
     ln -sfn "$1" "$2.tmp.$$" && mv -Tf "$2.tmp.$$" "$2"
 }
-relink "qemu-$KEY" "$CACHE/qemu-current"
+relink "$PREFIX-$KEY" "$CACHE/$PREFIX-current"
 if [[ -n "$out_dir" ]]; then
     mkdir -p "$out_dir"
     relink "$BIN" "$out_dir/qemu-system-x86_64"
@@ -346,7 +376,7 @@ prune() {
         d="${d%/}"
         [[ -L "$d" || ! -d "$d" ]] && continue    # qemu-current
         # only our own qemu-<key> dirs (not e.g. a nested cache root)
-        [[ "$(basename "$d")" =~ ^qemu-[0-9a-f]{16}$ ]] || continue
+        [[ "$(basename "$d")" =~ ^$PREFIX-[0-9a-f]{16}$ ]] || continue
         n=$((n + 1))
         [[ "$d" == "$DIR" || $n -le $KEEP ]] && continue
         (
@@ -356,7 +386,7 @@ prune() {
             rm -rf "$d"
             rm -f "$d.lock"
         )
-    done < <(ls -1dt "$CACHE"/qemu-*/ 2>/dev/null)
+    done < <(ls -1dt "$CACHE/$PREFIX"-*/ 2>/dev/null)
 }
 prune
 

@@ -46,6 +46,12 @@
  *   stats                 Read-only: device counters {commands,
  *                         completions, interrupts, errors, faults-fired,
  *                         status}.
+ *
+ * Lifecycle (datasheet 12.1): the command engine runs only while the VM
+ * runs and the backend is not drained (a vm change state handler and
+ * BlockDevOps); unplug stops it before draining; pre_save refuses backend
+ * I/O in flight; post_load refuses a state the device could not have
+ * produced (kestrel_core_post_load) and resets the device instead.
  */
 
 #include "qemu/osdep.h"
@@ -67,6 +73,7 @@
 #include "migration/vmstate.h"
 #include "sysemu/block-backend.h"
 #include "sysemu/dma.h"
+#include "sysemu/runstate.h"
 #include "qom/object.h"
 
 #include "kestrel_core.h"
@@ -90,6 +97,7 @@ struct KestrelState {
     MemoryRegion mmio;
     QEMUTimer *timer;
     QEMUBH *bh;
+    VMChangeStateEntry *vmstate_change;
     bool realized;          /* the core exists: rules go straight to it */
     KestrelCore core;
     KestrelIo io[KESTREL_MAX_QDEPTH];
@@ -116,6 +124,7 @@ struct KestrelState {
     uint64_t vm_rule_fired[KESTREL_FAULT_MAX_RULES];
     uint64_t vm_rule_rng[KESTREL_FAULT_MAX_RULES];
     uint64_t vm_rule_cmds[KESTREL_FAULT_MAX_RULES];
+    uint32_t vm_rule_prob[KESTREL_FAULT_MAX_RULES];     /* version 2 */
 };
 
 /* ---- environment callbacks of the core ------------------------------- */
@@ -236,6 +245,44 @@ static void kestrel_bh(void *opaque)
     kestrel_core_process(&s->core);
 }
 
+/*
+ * The command engine runs only while the VM runs and the backend is not
+ * drained: a stopped VM (stop, migration, snapshot) sees no new command
+ * fetched and no completion posted, and a drain is not undone by the
+ * engine starting new backend I/O inside it.  I/O already started still
+ * completes; its completion waits in pending[] and is saved with the VM.
+ */
+static void kestrel_drained_begin(void *opaque)
+{
+    KestrelState *s = opaque;
+
+    kestrel_core_pause(&s->core, KESTREL_PAUSE_DRAIN);
+}
+
+static void kestrel_drained_end(void *opaque)
+{
+    KestrelState *s = opaque;
+
+    kestrel_core_resume(&s->core, KESTREL_PAUSE_DRAIN);
+}
+
+static const BlockDevOps kestrel_block_ops = {
+    .drained_begin = kestrel_drained_begin,
+    .drained_end = kestrel_drained_end,
+};
+
+static void kestrel_vm_state_change(void *opaque, bool running,
+                                    RunState state)
+{
+    KestrelState *s = opaque;
+
+    if (running) {
+        kestrel_core_resume(&s->core, KESTREL_PAUSE_VM);
+    } else {
+        kestrel_core_pause(&s->core, KESTREL_PAUSE_VM);
+    }
+}
+
 /* ---- BAR0 ------------------------------------------------------------ */
 
 static uint64_t kestrel_mmio_read(void *opaque, hwaddr addr, unsigned size)
@@ -311,6 +358,10 @@ static void kestrel_add_pm_capability(PCIDevice *pdev, Error **errp)
 
 static void kestrel_free_env(KestrelState *s)
 {
+    if (s->vmstate_change) {
+        qemu_del_vm_change_state_handler(s->vmstate_change);
+        s->vmstate_change = NULL;
+    }
     if (s->timer) {
         timer_free(s->timer);
         s->timer = NULL;
@@ -387,10 +438,17 @@ static void kestrel_realize(PCIDevice *pdev, Error **errp)
 
     /* The core calls back into these from kestrel_core_init() on. */
     s->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, kestrel_timer_cb, s);
-    s->bh = qemu_bh_new(kestrel_bh, s);
+    s->bh = qemu_bh_new_guarded(kestrel_bh, s,
+                                &DEVICE(pdev)->mem_reentrancy_guard);
     if (!kestrel_init_core(s, errp)) {
         goto fail;
     }
+    if (!runstate_is_running()) {
+        kestrel_core_pause(&s->core, KESTREL_PAUSE_VM);
+    }
+    s->vmstate_change = qemu_add_vm_change_state_handler(
+                            kestrel_vm_state_change, s);
+    blk_set_dev_ops(s->blk, &kestrel_block_ops, s);
 
     memory_region_init_io(&s->mmio, OBJECT(s), &kestrel_mmio_ops, s,
                           "kestrel-regs", KESTREL_BAR_REGS_SIZE);
@@ -422,19 +480,29 @@ static void kestrel_realize(PCIDevice *pdev, Error **errp)
     return;
 
 fail:
+    if (s->blk) {
+        blk_set_dev_ops(s->blk, NULL, NULL);
+    }
     msi_uninit(pdev);
     kestrel_core_cleanup(&s->core);
     kestrel_free_env(s);
 }
 
+/*
+ * Unplug, also with backend I/O in flight: stop the engine first, so that
+ * nothing the drain completes can start new I/O, then drain, and only then
+ * free what the completions use.
+ */
 static void kestrel_exit(PCIDevice *pdev)
 {
     KestrelState *s = KESTREL(pdev);
 
-    /* Backend requests still in flight complete before we go. */
+    kestrel_core_pause(&s->core, KESTREL_PAUSE_UNPLUG);
     if (s->blk) {
         blk_drain(s->blk);
+        blk_set_dev_ops(s->blk, NULL, NULL);
     }
+    assert(kestrel_core_inflight(&s->core) == 0);
     s->realized = false;
     kestrel_free_env(s);
     kestrel_core_cleanup(&s->core);
@@ -610,8 +678,18 @@ static int kestrel_pre_save(void *opaque)
 {
     KestrelState *s = opaque;
     KestrelFaultEngine *e = &s->core.faults;
-    unsigned i;
+    unsigned i, inflight = kestrel_core_inflight(&s->core);
 
+    /*
+     * A stopped VM has no backend I/O in flight: the engine stopped before
+     * the drain.  Should one be there anyway, refuse: it could not be
+     * restored, and the guest would wait for it for ever.
+     */
+    if (inflight) {
+        error_report("kestrel: %u commands with backend I/O in flight; "
+                     "refusing to save the device", inflight);
+        return -EBUSY;
+    }
     memset(s->vm_faults, 0, sizeof(s->vm_faults));
     kestrel_fault_format(e, (char *)s->vm_faults, sizeof(s->vm_faults));
     s->vm_nrules = e->nrules;
@@ -621,6 +699,7 @@ static int kestrel_pre_save(void *opaque)
         s->vm_rule_fired[i] = e->rules[i].fired;
         s->vm_rule_rng[i] = e->rules[i].rng;
         s->vm_rule_cmds[i] = e->rules[i].cmds_at_install;
+        s->vm_rule_prob[i] = e->rules[i].prob;
     }
     return 0;
 }
@@ -631,13 +710,15 @@ static int kestrel_post_load(void *opaque, int version_id)
     KestrelFaultEngine *e = &s->core.faults;
     uint64_t commands = e->commands, seed = e->seed;
     uint32_t next_id = e->next_id;
-    char err[KESTREL_FAULT_ERR_MAX];
+    char err[KESTREL_FAULT_ERR_MAX] = "";
     unsigned i;
 
     s->vm_faults[sizeof(s->vm_faults) - 1] = '\0';
     if (kestrel_fault_set(e, (char *)s->vm_faults, err, sizeof(err)) < 0 ||
         e->nrules != s->vm_nrules) {
-        error_report("kestrel: migrated fault rules do not parse: %s", err);
+        error_report("kestrel: migrated device state refused: fault rules "
+                     "do not parse (%u rules saved): %s", s->vm_nrules, err);
+        kestrel_core_load_refused(&s->core);
         return -EINVAL;
     }
     e->commands = commands;
@@ -649,22 +730,21 @@ static int kestrel_post_load(void *opaque, int version_id)
         e->rules[i].fired = s->vm_rule_fired[i];
         e->rules[i].rng = s->vm_rule_rng[i];
         e->rules[i].cmds_at_install = s->vm_rule_cmds[i];
-    }
-    for (i = 0; i < s->core.npending; i++) {
-        if (s->core.pending[i] >= KESTREL_MAX_QDEPTH) {
-            return -EINVAL;
+        if (version_id >= 2 && e->rules[i].trigger == KFT_PROB) {
+            /* the text has 6 digits; the rule fires on the exact value */
+            if (!s->vm_rule_prob[i]) {
+                error_report("kestrel: migrated device state refused: rule "
+                             "%u has prob=0", i);
+                kestrel_core_load_refused(&s->core);
+                return -EINVAL;
+            }
+            e->rules[i].prob = s->vm_rule_prob[i];
         }
     }
-    if (s->core.npending > KESTREL_MAX_QDEPTH ||
-        s->core.sq_size > s->core.cfg.queue_depth ||
-        s->core.cq_size > s->core.cfg.queue_depth ||
-        (s->core.sq_size && s->core.sq_head >= s->core.sq_size) ||
-        (s->core.sq_size && s->core.sq_tail >= s->core.sq_size) ||
-        (s->core.cq_size && s->core.cq_head >= s->core.cq_size) ||
-        (s->core.cq_size && s->core.cq_tail >= s->core.cq_size)) {
+    if (kestrel_core_post_load(&s->core, err, sizeof(err)) < 0) {
+        error_report("kestrel: migrated device state refused: %s", err);
         return -EINVAL;
     }
-    kestrel_core_post_load(&s->core);
     return 0;
 }
 
@@ -694,7 +774,7 @@ static const VMStateDescription vmstate_kestrel_cmd = {
 
 static const VMStateDescription vmstate_kestrel = {
     .name = "kestrel",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .pre_save = kestrel_pre_save,
     .post_load = kestrel_post_load,
@@ -757,6 +837,8 @@ static const VMStateDescription vmstate_kestrel = {
                              KESTREL_FAULT_MAX_RULES),
         VMSTATE_UINT64_ARRAY(vm_rule_cmds, KestrelState,
                              KESTREL_FAULT_MAX_RULES),
+        VMSTATE_UINT32_ARRAY_V(vm_rule_prob, KestrelState,
+                               KESTREL_FAULT_MAX_RULES, 2),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -349,12 +349,28 @@ static void kestrel_deliver(KestrelCore *c, uint32_t causes, bool faults)
 
 /* ---- controller reset and enable (datasheet 5) ----------------------- */
 
-static void kestrel_free_cmd(KestrelCmd *cmd)
+static void kestrel_cmd_alloc_buf(KestrelCmd *cmd, uint32_t len)
+{
+    cmd->buf = kestrel_zalloc(len);
+    cmd->buf_len = len;
+    cmd->core->buf_bytes += len;
+}
+
+static void kestrel_cmd_free_bufs(KestrelCmd *cmd)
 {
     kestrel_free(cmd->segs);
     kestrel_free(cmd->buf);
     cmd->segs = NULL;
     cmd->buf = NULL;
+    if (cmd->core) {
+        cmd->core->buf_bytes -= cmd->buf_len;
+    }
+    cmd->buf_len = 0;
+}
+
+static void kestrel_free_cmd(KestrelCmd *cmd)
+{
+    kestrel_cmd_free_bufs(cmd);
     cmd->state = KESTREL_CMD_FREE;
 }
 
@@ -437,10 +453,15 @@ static bool kestrel_queue_config_ok(KestrelCore *c)
 {
     uint32_t qd = c->cfg.queue_depth;
 
+    /* A ring must not wrap past 2^64 (datasheet 4.2, queue registers). */
     return c->sq_size >= KESTREL_MIN_QDEPTH && c->sq_size <= qd &&
            c->cq_size >= KESTREL_MIN_QDEPTH && c->cq_size <= qd &&
            c->sq_base && !(c->sq_base % KESTREL_QUEUE_ALIGN) &&
-           c->cq_base && !(c->cq_base % KESTREL_QUEUE_ALIGN);
+           c->cq_base && !(c->cq_base % KESTREL_QUEUE_ALIGN) &&
+           c->sq_base - 1 <= UINT64_MAX - (uint64_t)c->sq_size *
+                                         sizeof(struct kestrel_sqe) &&
+           c->cq_base - 1 <= UINT64_MAX - (uint64_t)c->cq_size *
+                                         sizeof(struct kestrel_cqe);
 }
 
 static void kestrel_enable(KestrelCore *c)
@@ -767,7 +788,7 @@ static void kestrel_execute(KestrelCore *c, KestrelCmd *cmd,
         }
         if (status == KESTREL_SC_SUCCESS) {
             kestrel_fill_identify(c, &id);
-            cmd->buf = kestrel_zalloc(sizeof(id));
+            kestrel_cmd_alloc_buf(cmd, sizeof(id));
             memcpy(cmd->buf, &id, sizeof(id));
             cmd->len = sizeof(id);
             status = kestrel_transfer(c, cmd, true, &lost);
@@ -800,7 +821,7 @@ static void kestrel_execute(KestrelCore *c, KestrelCmd *cmd,
             kestrel_finish(c, cmd, status, 0);
             return;
         }
-        cmd->buf = kestrel_zalloc(cmd->len);
+        kestrel_cmd_alloc_buf(cmd, cmd->len);
         if (cmd->opcode == KESTREL_OP_WRITE) {
             status = kestrel_transfer(c, cmd, false, &lost);
             if (lost) {
@@ -849,6 +870,7 @@ void kestrel_core_io_done(KestrelCore *c, KestrelCmd *cmd, int ret)
     if (cmd->generation != c->generation) {
         /* The controller was reset while the backend worked: forget it. */
         kestrel_free_cmd(cmd);
+        c->ops->kick(c->opaque);        /* its buffer may let fetch go on */
         goto out;
     }
     if (ret < 0) {
@@ -894,10 +916,7 @@ static void kestrel_finish(KestrelCore *c, KestrelCmd *cmd, unsigned status,
                             "tag %u: malformed segment list", cmd->tag);
         break;
     }
-    kestrel_free(cmd->segs);
-    kestrel_free(cmd->buf);
-    cmd->segs = NULL;
-    cmd->buf = NULL;
+    kestrel_cmd_free_bufs(cmd);
     cmd->status = status;
     cmd->result = result;
     cmd->state = KESTREL_CMD_PENDING;
@@ -965,7 +984,8 @@ static void kestrel_post_pending(KestrelCore *c)
     unsigned i = 0;
     bool posted = false;
 
-    while (i < c->npending && kestrel_running(c) && !c->stall_cq) {
+    while (!c->paused && i < c->npending && kestrel_running(c) &&
+           !c->stall_cq) {
         KestrelCmd *cmd = &c->cmds[c->pending[i]];
         struct kestrel_cqe e;
 
@@ -1103,13 +1123,22 @@ static void kestrel_corrupt_sqe(const KestrelFaultRule *r, void *obj,
 /* Fetch and start commands while the SQ has entries (datasheet 6.1). */
 static void kestrel_fetch(KestrelCore *c)
 {
-    while (kestrel_running(c) && !c->stall_sq &&
+    unsigned budget = KESTREL_FETCH_BUDGET;
+
+    while (!c->paused && kestrel_running(c) && !c->stall_sq &&
            c->sq_head != c->sq_tail && c->sq_resume_at == KESTREL_NO_DEADLINE) {
         uint64_t addr = c->sq_base + (uint64_t)c->sq_head * 64;
         struct kestrel_sqe sqe;
         KestrelCmd *cmd;
         FaultHit hit = { 0 };
 
+        if (!budget--) {
+            c->ops->kick(c->opaque);    /* more next time: yield */
+            break;
+        }
+        if (c->buf_bytes >= KESTREL_MAX_BUF_BYTES) {
+            break;      /* resumes when backend I/O completes (it kicks) */
+        }
         cmd = kestrel_alloc_cmd(c);
         if (!cmd) {
             break;      /* resumes when a completion frees a slot */
@@ -1611,7 +1640,9 @@ void kestrel_core_cleanup(KestrelCore *c)
         kestrel_free(c->cmds[i].buf);
         c->cmds[i].segs = NULL;
         c->cmds[i].buf = NULL;
+        c->cmds[i].buf_len = 0;
     }
+    c->buf_bytes = 0;
 }
 
 static int kestrel_faults_changed(KestrelCore *c, int ret, const char *err)
@@ -1656,7 +1687,129 @@ int kestrel_core_add_faults(KestrelCore *c, const char *rules,
     return ret;
 }
 
-void kestrel_core_post_load(KestrelCore *c)
+void kestrel_core_pause(KestrelCore *c, uint32_t why)
+{
+    c->paused |= why;
+}
+
+void kestrel_core_resume(KestrelCore *c, uint32_t why)
+{
+    uint32_t was = c->paused;
+
+    c->paused &= ~why;
+    if (was && !c->paused) {
+        c->ops->kick(c->opaque);        /* what waited for the engine */
+    }
+}
+
+unsigned kestrel_core_inflight(const KestrelCore *c)
+{
+    unsigned i, n = 0;
+
+    for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
+        n += c->cmds[i].state == KESTREL_CMD_IO;
+    }
+    return n;
+}
+
+#define LOAD_CHECK(cond, ...)                                           \
+    do {                                                                \
+        if (!(cond)) {                                                  \
+            snprintf(err, errlen, __VA_ARGS__);                         \
+            return -1;                                                  \
+        }                                                               \
+    } while (0)
+
+/* Every saved field against what the core itself could have produced. */
+static int kestrel_check_loaded(KestrelCore *c, char *err, size_t errlen)
+{
+    uint32_t qd = c->cfg.queue_depth;
+    uint8_t seen[KESTREL_MAX_QDEPTH] = { 0 };
+    unsigned i, npend = 0;
+
+    LOAD_CHECK(!(c->ctrl & ~KESTREL_CTRL_EN), "CTRL 0x%x", c->ctrl);
+    LOAD_CHECK(!(c->status & ~(KESTREL_STATUS_RDY | KESTREL_STATUS_FATAL |
+                               KESTREL_STATUS_RESETTING)),
+               "STATUS 0x%x", c->status);
+    LOAD_CHECK(!(c->intr_status & ~KESTREL_INTR_ALL) &&
+               !(c->intr_mask & ~KESTREL_INTR_ALL) &&
+               !(c->intr_delivered & ~KESTREL_INTR_ALL) &&
+               !(c->irq_delayed_causes & ~KESTREL_INTR_ALL),
+               "interrupt cause bits outside 0x%x", KESTREL_INTR_ALL);
+    LOAD_CHECK(c->cq_phase <= 1, "CQ phase %u", c->cq_phase);
+    LOAD_CHECK(c->power_state == 0 || c->power_state == 3,
+               "power state D%u", c->power_state);
+    LOAD_CHECK(c->link_down <= 1 && c->stall_sq <= 1 && c->stall_cq <= 1 &&
+               c->stall_irq <= 1 && c->stall_reset <= 1 &&
+               c->stall_power <= 1 && c->sq_delayed <= 1,
+               "a stall/link flag is neither 0 nor 1");
+    LOAD_CHECK(c->faults.nrules <= KESTREL_FAULT_MAX_RULES &&
+               (c->faults.nrules >= 32 ||
+                !(c->sq_delay_mask >> c->faults.nrules)),
+               "delayed-fetch rule mask 0x%x for %u rules", c->sq_delay_mask,
+               c->faults.nrules);
+    LOAD_CHECK(c->storm_left <= KESTREL_FAULT_MAX_STORM &&
+               c->storm_interval_ns <= KESTREL_FAULT_MAX_DELAY_NS,
+               "interrupt storm of %u at %" PRIu64 " ns (at most %u, %llu ns)",
+               c->storm_left, c->storm_interval_ns, KESTREL_FAULT_MAX_STORM,
+               (unsigned long long)KESTREL_FAULT_MAX_DELAY_NS);
+    if (c->status & KESTREL_STATUS_RDY) {
+        LOAD_CHECK((c->ctrl & KESTREL_CTRL_EN) && c->power_state == 0,
+                   "RDY without CTRL.EN in D0");
+    }
+    if (((c->ctrl & KESTREL_CTRL_EN) && !(c->status & KESTREL_STATUS_FATAL)) ||
+        (c->status & KESTREL_STATUS_RDY)) {
+        /* enabled and not failed, or ready (a fatal error keeps RDY): the
+         * rings passed kestrel_enable() */
+        LOAD_CHECK(kestrel_queue_config_ok(c),
+                   "enabled with SQ %u at 0x%" PRIx64 ", CQ %u at 0x%" PRIx64
+                   " (queue depth %u)", c->sq_size, c->sq_base, c->cq_size,
+                   c->cq_base, qd);
+        LOAD_CHECK(c->sq_head < c->sq_size && c->sq_tail < c->sq_size &&
+                   c->cq_head < c->cq_size && c->cq_tail < c->cq_size,
+                   "ring index past its ring: SQ %u/%u of %u, CQ %u/%u of %u",
+                   c->sq_head, c->sq_tail, c->sq_size, c->cq_head, c->cq_tail,
+                   c->cq_size);
+    }
+    LOAD_CHECK(c->npending <= qd, "%u pending completions, queue depth %u",
+               c->npending, qd);
+    for (i = 0; i < c->npending; i++) {
+        unsigned slot = c->pending[i];
+
+        LOAD_CHECK(slot < qd, "pending[%u] = %u, queue depth %u", i, slot,
+                   qd);
+        LOAD_CHECK(!seen[slot], "slot %u pending twice", slot);
+        seen[slot] = 1;
+        LOAD_CHECK(c->cmds[slot].state == KESTREL_CMD_PENDING,
+                   "pending slot %u in state %u", slot, c->cmds[slot].state);
+    }
+    for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
+        const KestrelCmd *cmd = &c->cmds[i];
+
+        LOAD_CHECK(cmd->state == KESTREL_CMD_FREE || i < qd,
+                   "slot %u in use, queue depth %u", i, qd);
+        /* the source refuses to save backend I/O in flight (pre_save) */
+        LOAD_CHECK(cmd->state == KESTREL_CMD_FREE ||
+                   cmd->state == KESTREL_CMD_HUNG ||
+                   cmd->state == KESTREL_CMD_PENDING,
+                   "slot %u in state %u", i, cmd->state);
+        LOAD_CHECK(cmd->state == KESTREL_CMD_FREE ||
+                   cmd->generation == c->generation,
+                   "slot %u from generation %u, controller at %u", i,
+                   cmd->generation, c->generation);
+        LOAD_CHECK(cmd->cqe_faulted <= 1 && cmd->duplicate <= 1 &&
+                   cmd->wrong_phase <= 1 && cmd->status <= 0x7fff,
+                   "slot %u: completion flags out of range", i);
+        npend += cmd->state == KESTREL_CMD_PENDING;
+    }
+    LOAD_CHECK(npend == c->npending,
+               "%u commands wait to post, %u listed as pending", npend,
+               c->npending);
+    return 0;
+}
+
+/* Never run on a refused state: a VM that goes on finds a reset device. */
+void kestrel_core_load_refused(KestrelCore *c)
 {
     unsigned i;
 
@@ -1664,15 +1817,32 @@ void kestrel_core_post_load(KestrelCore *c)
         c->cmds[i].core = c;
         c->cmds[i].segs = NULL;
         c->cmds[i].buf = NULL;
-        if (c->cmds[i].state == KESTREL_CMD_IO) {
-            /* Cannot happen after a drain; never leave a slot stuck. */
-            c->cmds[i].state = KESTREL_CMD_FREE;
-        }
+        c->cmds[i].buf_len = 0;
+        c->cmds[i].state = KESTREL_CMD_FREE;
     }
-    if (c->npending > KESTREL_MAX_QDEPTH) {
-        c->npending = 0;
+    c->buf_bytes = 0;
+    c->npending = 0;
+    c->faults.nrules = MIN(c->faults.nrules, KESTREL_FAULT_MAX_RULES);
+    kestrel_core_hard_reset(c);
+}
+
+int kestrel_core_post_load(KestrelCore *c, char *err, size_t errlen)
+{
+    unsigned i;
+
+    for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
+        c->cmds[i].core = c;
+        c->cmds[i].segs = NULL;
+        c->cmds[i].buf = NULL;
+        c->cmds[i].buf_len = 0;
+    }
+    c->buf_bytes = 0;
+    if (kestrel_check_loaded(c, err, errlen) < 0) {
+        kestrel_core_load_refused(c);
+        return -1;
     }
     kestrel_update_timer(c);
     kestrel_update_level(c);
     c->ops->kick(c->opaque);
+    return 0;
 }

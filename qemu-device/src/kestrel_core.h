@@ -22,8 +22,27 @@
 #include "kestrel_hw.h"
 #include "kestrel_fault.h"
 
-#define KESTREL_MAX_XFER_BYTES	(1u << 20)
-#define KESTREL_NO_DEADLINE	INT64_MAX
+#define KESTREL_MAX_XFER_BYTES  (1u << 20)
+/*
+ * Host resources a guest can make the device use (datasheet 6.8): data
+ * buffers of commands in flight, at most KESTREL_MAX_BUF_BYTES together
+ * (fetching waits for completions beyond), and at most
+ * KESTREL_FETCH_BUDGET commands fetched per run of the engine (then it
+ * yields to the main loop and runs again).
+ */
+#define KESTREL_MAX_BUF_BYTES   (64u << 20)
+#define KESTREL_FETCH_BUDGET    32
+#define KESTREL_NO_DEADLINE     INT64_MAX
+
+/*
+ * Why the command engine is paused (KestrelCore.paused, a mask).  While
+ * paused the device fetches no command and posts no completion; backend
+ * I/O already started still completes (its data reaches guest memory, its
+ * completion waits in pending[]).
+ */
+#define KESTREL_PAUSE_VM        (1u << 0)       /* the VM is not running */
+#define KESTREL_PAUSE_DRAIN     (1u << 1)       /* the block backend drains */
+#define KESTREL_PAUSE_UNPLUG    (1u << 2)       /* the device is going away */
 
 typedef struct KestrelCore KestrelCore;
 typedef struct KestrelCmd KestrelCmd;
@@ -105,6 +124,7 @@ struct KestrelCmd {
     uint32_t nsegs;
     KestrelSeg *segs;
     uint8_t *buf;
+    uint32_t buf_len;           /* counted in core->buf_bytes */
     uint32_t len;
     KestrelCore *core;
 };
@@ -162,6 +182,8 @@ struct KestrelCore {
 
     /* ---- not saved ---- */
     int depth;                  /* >0 while inside the core */
+    uint32_t paused;            /* KESTREL_PAUSE_* */
+    uint64_t buf_bytes;         /* data buffers held by commands */
     uint64_t stat_cmds;
     uint64_t stat_cqes;
     uint64_t stat_irqs;
@@ -193,7 +215,20 @@ int kestrel_core_set_faults(KestrelCore *c, const char *rules,
 int kestrel_core_add_faults(KestrelCore *c, const char *rules,
                             char *err, size_t errlen);
 
-/* For vmstate: re-arm the timer after the state was loaded. */
-void kestrel_core_post_load(KestrelCore *c);
+/* Stop and restart the command engine (KESTREL_PAUSE_* reasons). */
+void kestrel_core_pause(KestrelCore *c, uint32_t why);
+void kestrel_core_resume(KestrelCore *c, uint32_t why);
+/* Number of commands with backend I/O in flight. */
+unsigned kestrel_core_inflight(const KestrelCore *c);
+
+/*
+ * For vmstate, after the saved fields (and the fault rules) were loaded:
+ * check everything that came from the stream against the invariants the
+ * core keeps, then re-arm the timer.  Returns 0, or -1 with the first
+ * violation in err; then the state must not be used.
+ */
+int kestrel_core_post_load(KestrelCore *c, char *err, size_t errlen);
+/* The environment refused the loaded state for its own reasons: reset. */
+void kestrel_core_load_refused(KestrelCore *c);
 
 #endif /* KESTREL_CORE_H */

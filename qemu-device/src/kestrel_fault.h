@@ -19,110 +19,110 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KESTREL_FAULT_MAX_RULES		32
-#define KESTREL_FAULT_MAX_CORRUPT	4
-#define KESTREL_FAULT_TEXT_MAX		4096	/* whole rule set, canonical */
-#define KESTREL_FAULT_RULE_TEXT_MAX	160	/* one rule, canonical */
-#define KESTREL_FAULT_ERR_MAX		256
-#define KESTREL_FAULT_MAX_DELAY_NS	(60ull * 1000 * 1000 * 1000)
-#define KESTREL_FAULT_MAX_STORM		100000
+#define KESTREL_FAULT_MAX_RULES         32
+#define KESTREL_FAULT_MAX_CORRUPT       4
+#define KESTREL_FAULT_TEXT_MAX          4096    /* whole rule set, canonical */
+#define KESTREL_FAULT_RULE_TEXT_MAX     160     /* one rule, canonical */
+#define KESTREL_FAULT_ERR_MAX           256
+#define KESTREL_FAULT_MAX_DELAY_NS      (60ull * 1000 * 1000 * 1000)
+#define KESTREL_FAULT_MAX_STORM         100000
 
 typedef enum KestrelFaultPoint {
-	KFP_CTRL_ENABLE,	/* "ctrl.enable": EN 0->1, ready handshake */
-	KFP_REG_READ,		/* "reg.read": any BAR0 register read */
-	KFP_SQ_FETCH,		/* "sq.fetch": submission entry fetch */
-	KFP_SGL_FETCH,		/* "sgl.fetch": one segment list fetched */
-	KFP_DMA_READ,		/* "dma.read": device reads guest data */
-	KFP_DMA_WRITE,		/* "dma.write": device writes guest data */
-	KFP_CQ_POST,		/* "cq.post": completion entry written */
-	KFP_IRQ,		/* "irq": interrupt delivery */
-	KFP_RESET,		/* "reset": controller reset */
-	KFP_POWER,		/* "power": PCI power-state change */
-	KFP__MAX
+        KFP_CTRL_ENABLE,        /* "ctrl.enable": EN 0->1, ready handshake */
+        KFP_REG_READ,           /* "reg.read": any BAR0 register read */
+        KFP_SQ_FETCH,           /* "sq.fetch": submission entry fetch */
+        KFP_SGL_FETCH,          /* "sgl.fetch": one segment list fetched */
+        KFP_DMA_READ,           /* "dma.read": device reads guest data */
+        KFP_DMA_WRITE,          /* "dma.write": device writes guest data */
+        KFP_CQ_POST,            /* "cq.post": completion entry written */
+        KFP_IRQ,                /* "irq": interrupt delivery */
+        KFP_RESET,              /* "reset": controller reset */
+        KFP_POWER,              /* "power": PCI power-state change */
+        KFP__MAX
 } KestrelFaultPoint;
 
 typedef enum KestrelFaultAction {
-	KFA_DROP,		/* "drop" */
-	KFA_DELAY,		/* "delay(T)": T with unit ns, us, ms or s */
-	KFA_STALL,		/* "stall": stop at this point until reset */
-	KFA_CORRUPT,		/* "corrupt(field[=value],...)" */
-	KFA_FLIP,		/* "flip" / "flip(bits=N)" random bit flips */
-	KFA_DUPLICATE,		/* "duplicate" (cq.post only) */
-	KFA_SPURIOUS,		/* "spurious": extra interrupt, no work */
-	KFA_STORM,		/* "storm(count=N,interval=T)" */
-	KFA_FATAL,		/* "fatal": raise STATUS.FATAL */
-	KFA_ALLONES,		/* "allones": link down, MMIO reads ~0 */
-	KFA_DMA_ERROR,		/* "dma_error": this DMA fails */
-	KFA__MAX
+        KFA_DROP,               /* "drop" */
+        KFA_DELAY,              /* "delay(T)": T with unit ns, us, ms or s */
+        KFA_STALL,              /* "stall": stop at this point until reset */
+        KFA_CORRUPT,            /* "corrupt(field[=value],...)" */
+        KFA_FLIP,               /* "flip" / "flip(bits=N)" random bit flips */
+        KFA_DUPLICATE,          /* "duplicate" (cq.post only) */
+        KFA_SPURIOUS,           /* "spurious": extra interrupt, no work */
+        KFA_STORM,              /* "storm(count=N,interval=T)" */
+        KFA_FATAL,              /* "fatal": raise STATUS.FATAL */
+        KFA_ALLONES,            /* "allones": link down, MMIO reads ~0 */
+        KFA_DMA_ERROR,          /* "dma_error": this DMA fails */
+        KFA__MAX
 } KestrelFaultAction;
 
 /* Fields that corrupt() names; which are valid depends on the point. */
 typedef enum KestrelFaultField {
-	KFF_NONE,
-	/* cq.post */
-	KFF_CQ_TAG, KFF_CQ_PHASE, KFF_CQ_STATUS, KFF_CQ_SQHEAD, KFF_CQ_RESULT,
-	/* sq.fetch */
-	KFF_SQ_OPCODE, KFF_SQ_FLAGS, KFF_SQ_TAG, KFF_SQ_NSEGS, KFF_SQ_LBA,
-	KFF_SQ_NBLOCKS, KFF_SQ_SGL_ADDR, KFF_SQ_SGL_LEN,
-	/* sgl.fetch: fields of descriptor "index" (default 0) */
-	KFF_SG_ADDR, KFF_SG_LEN, KFF_SG_FLAGS, KFF_SG_INDEX,
-	/* reg.read */
-	KFF_REG_VALUE,
-	/* dma.read, dma.write: byte "offset" gets "value" */
-	KFF_DMA_OFFSET, KFF_DMA_VALUE,
-	KFF__MAX
+        KFF_NONE,
+        /* cq.post */
+        KFF_CQ_TAG, KFF_CQ_PHASE, KFF_CQ_STATUS, KFF_CQ_SQHEAD, KFF_CQ_RESULT,
+        /* sq.fetch */
+        KFF_SQ_OPCODE, KFF_SQ_FLAGS, KFF_SQ_TAG, KFF_SQ_NSEGS, KFF_SQ_LBA,
+        KFF_SQ_NBLOCKS, KFF_SQ_SGL_ADDR, KFF_SQ_SGL_LEN,
+        /* sgl.fetch: fields of descriptor "index" (default 0) */
+        KFF_SG_ADDR, KFF_SG_LEN, KFF_SG_FLAGS, KFF_SG_INDEX,
+        /* reg.read */
+        KFF_REG_VALUE,
+        /* dma.read, dma.write: byte "offset" gets "value" */
+        KFF_DMA_OFFSET, KFF_DMA_VALUE,
+        KFF__MAX
 } KestrelFaultField;
 
 typedef struct KestrelFaultCorrupt {
-	KestrelFaultField field;
-	bool invert;		/* "field" alone: invert every bit of it */
-	uint64_t value;		/* "field=value" */
+        KestrelFaultField field;
+        bool invert;            /* "field" alone: invert every bit of it */
+        uint64_t value;         /* "field=value" */
 } KestrelFaultCorrupt;
 
 typedef enum KestrelFaultTriggerKind {
-	KFT_ALWAYS,		/* "always" (default) */
-	KFT_NTH,		/* "nth=N"; "once" is nth=1 */
-	KFT_EVERY,		/* "every=N" */
-	KFT_PROB,		/* "prob=P", 0 < P <= 1, from the seed */
+        KFT_ALWAYS,             /* "always" (default) */
+        KFT_NTH,                /* "nth=N"; "once" is nth=1 */
+        KFT_EVERY,              /* "every=N" */
+        KFT_PROB,               /* "prob=P", 0 < P <= 1, from the seed */
 } KestrelFaultTriggerKind;
 
 typedef struct KestrelFaultRule {
-	uint32_t id;			/* unique within the engine, from 1 */
-	KestrelFaultPoint point;
-	int32_t filter_reg;		/* reg.read[reg=X]: offset, or -1 */
-	int32_t filter_op;		/* [op=X]: opcode, or -1 */
-	KestrelFaultAction action;
-	uint64_t delay_ns;		/* delay */
-	uint32_t flip_bits;		/* flip, default 1 */
-	uint32_t storm_count;		/* storm, default 1000 */
-	uint64_t storm_interval_ns;	/* storm, default 10 us */
-	uint32_t ncorrupt;
-	KestrelFaultCorrupt corrupt[KESTREL_FAULT_MAX_CORRUPT];
+        uint32_t id;                    /* unique within the engine, from 1 */
+        KestrelFaultPoint point;
+        int32_t filter_reg;             /* reg.read[reg=X]: offset, or -1 */
+        int32_t filter_op;              /* [op=X]: opcode, or -1 */
+        KestrelFaultAction action;
+        uint64_t delay_ns;              /* delay */
+        uint32_t flip_bits;             /* flip, default 1 */
+        uint32_t storm_count;           /* storm, default 1000 */
+        uint64_t storm_interval_ns;     /* storm, default 10 us */
+        uint32_t ncorrupt;
+        KestrelFaultCorrupt corrupt[KESTREL_FAULT_MAX_CORRUPT];
 
-	KestrelFaultTriggerKind trigger;
-	uint64_t trigger_n;		/* nth / every */
-	uint32_t prob;			/* prob, scaled to 2^32 - 1 == 1.0 */
-	uint64_t after;			/* arm after this many commands */
-	uint64_t max;			/* fire at most this often, 0 = no cap */
-	bool seed_set;
-	uint64_t seed;
+        KestrelFaultTriggerKind trigger;
+        uint64_t trigger_n;             /* nth / every */
+        uint32_t prob;                  /* prob, scaled to 2^32 - 1 == 1.0 */
+        uint64_t after;                 /* arm after this many commands */
+        uint64_t max;                   /* fire at most this often, 0 = no cap */
+        bool seed_set;
+        uint64_t seed;
 
-	/* Run-time state, saved with the VM. */
-	uint64_t hits;			/* matching events seen while armed */
-	uint64_t fired;
-	uint64_t rng;			/* per-rule xorshift state */
-	uint64_t cmds_at_install;
+        /* Run-time state, saved with the VM. */
+        uint64_t hits;                  /* matching events seen while armed */
+        uint64_t fired;
+        uint64_t rng;                   /* per-rule xorshift state */
+        uint64_t cmds_at_install;
 
-	char text[KESTREL_FAULT_RULE_TEXT_MAX];	/* canonical form */
+        char text[KESTREL_FAULT_RULE_TEXT_MAX]; /* canonical form */
 } KestrelFaultRule;
 
 typedef struct KestrelFaultEngine {
-	KestrelFaultRule rules[KESTREL_FAULT_MAX_RULES];
-	uint32_t nrules;
-	uint32_t next_id;
-	uint64_t seed;		/* device-wide default seed */
-	uint64_t commands;	/* commands fetched, never reset */
-	uint32_t watch_mask;	/* bit p: some rule watches point p (derived) */
+        KestrelFaultRule rules[KESTREL_FAULT_MAX_RULES];
+        uint32_t nrules;
+        uint32_t next_id;
+        uint64_t seed;          /* device-wide default seed */
+        uint64_t commands;      /* commands fetched, never reset */
+        uint32_t watch_mask;    /* bit p: some rule watches point p (derived) */
 } KestrelFaultEngine;
 
 const char *kestrel_fault_point_name(KestrelFaultPoint p);
@@ -138,14 +138,14 @@ void kestrel_fault_init(KestrelFaultEngine *e, uint64_t seed);
  * (set) or extend (add) the rule set and return the number of rules parsed.
  */
 int kestrel_fault_set(KestrelFaultEngine *e, const char *text,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 int kestrel_fault_add(KestrelFaultEngine *e, const char *text,
-		      char *err, size_t errlen);
+                      char *err, size_t errlen);
 void kestrel_fault_clear(KestrelFaultEngine *e);
 
 /* Canonical text of the whole rule set, rules joined by ";". */
 size_t kestrel_fault_format(const KestrelFaultEngine *e, char *buf,
-			    size_t len);
+                            size_t len);
 
 /*
  * An event happened at point p.  reg is the register offset for
@@ -155,7 +155,7 @@ size_t kestrel_fault_format(const KestrelFaultEngine *e, char *buf,
  * e->rules) of the rules that fired, lowest index first in rule order.
  */
 uint32_t kestrel_fault_eval(KestrelFaultEngine *e, KestrelFaultPoint p,
-			    int reg, int op);
+                            int reg, int op);
 
 /* Quick test so hot paths skip eval when no rule watches a point. */
 bool kestrel_fault_watches(const KestrelFaultEngine *e, KestrelFaultPoint p);

@@ -19,10 +19,43 @@ static const char *qemu_binary(void)
     return q && *q ? q : "qemu-system-x86_64";
 }
 
+/* A pcie-root-port as firmware leaves it: bus 1 behind it, windows, BME. */
+static int kdev_setup_port(Kdev *k, char *err, size_t errlen)
+{
+    QtPciDev *p;
+
+    if (qt_pci_find(k->qt, 0x1b36, 0x000c, 0, &p) ||
+        qt_pci_cfg_write(p, 0x18, 1, 0) ||          /* primary bus */
+        qt_pci_cfg_write(p, 0x19, 1, 1) ||          /* secondary bus */
+        qt_pci_cfg_write(p, 0x1a, 1, 1) ||          /* subordinate bus */
+        qt_pci_cfg_write(p, 0x1c, 1, 0xf0) ||       /* no I/O window */
+        qt_pci_cfg_write(p, 0x1d, 1, 0x00) ||
+        qt_pci_cfg_write(p, 0x20, 2, 0xe000) ||     /* memory window: */
+        qt_pci_cfg_write(p, 0x22, 2, 0xfdf0) ||     /* qt's BAR area */
+        qt_pci_cfg_write(p, 0x24, 2, 0xfff0) ||     /* no prefetchable */
+        qt_pci_cfg_write(p, 0x26, 2, 0x0000) ||
+        qt_pci_cfg_write(p, 0x04, 2, 0x0006)) {      /* MEM, MASTER */
+        snprintf(err, errlen, "root port: %s", qt_error(k->qt));
+        return -1;
+    }
+    k->port = p;
+    return 0;
+}
+
 Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
                  char *err, size_t errlen)
 {
+    KdevOpts o = { .dev_opts = dev_opts, .blocks = blocks, .msix = msix };
+
+    return kdev_start_opts(&o, err, errlen);
+}
+
+Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
+{
     Kdev *k = calloc(1, sizeof(*k));
+    const char *dev_opts = ko->dev_opts;
+    uint64_t blocks = ko->blocks;
+    bool msix = ko->msix;
     QtOptions o = { 0 };
     int fd, i;
 
@@ -30,20 +63,32 @@ Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    snprintf(k->img, sizeof(k->img), "/tmp/kestrel-img-XXXXXX");
-    fd = mkstemp(k->img);
-    if (fd < 0 || ftruncate(fd, (off_t)blocks * 512) < 0) {
-        snprintf(err, errlen, "backing file: %s", strerror(errno));
-        free(k);
-        return NULL;
+    if (ko->image) {
+        snprintf(k->img, sizeof(k->img), "%s", ko->image);
+    } else {
+        snprintf(k->img, sizeof(k->img), "/tmp/kestrel-img-XXXXXX");
+        fd = mkstemp(k->img);
+        if (fd < 0 || ftruncate(fd, (off_t)blocks * 512) < 0) {
+            snprintf(err, errlen, "backing file: %s", strerror(errno));
+            free(k);
+            return NULL;
+        }
+        close(fd);
     }
-    close(fd);
     snprintf(k->log, sizeof(k->log), "%s.log", k->img);
+    /* native hotplug on the port: ACPI PCI hotplug off (q35 default on) */
     snprintf(k->args, sizeof(k->args),
-             "-drive if=none,id=d0,file=%s,format=raw "
-             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s",
-             k->img, dev_opts ? "," : "", dev_opts ? dev_opts : "",
-             msix ? "" : ",msix=off");
+             "%s-drive if=none,id=d0,file=%s,format=%s%s%s "
+             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s%s",
+             ko->root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
+                             "bridge-support=off "
+                             "-device pcie-root-port,id=rp0,chassis=1,slot=1 "
+                           : "",
+             k->img, ko->format ? ko->format : "raw",
+             ko->drive_opts ? "," : "",
+             ko->drive_opts ? ko->drive_opts : "",
+             dev_opts ? "," : "", dev_opts ? dev_opts : "",
+             msix ? "" : ",msix=off", ko->root_port ? ",bus=rp0" : "");
     o.qemu_binary = qemu_binary();
     o.extra_args = k->args;
     o.log_path = k->log;
@@ -56,9 +101,13 @@ Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
     }
     k->blocks = blocks;
     k->msix = msix;
-    if (qt_pci_find(k->qt, KESTREL_PCI_VENDOR_ID, KESTREL_PCI_DEVICE_ID, 0,
-                    &k->pci) || qt_pci_map_bars(k->pci) ||
-        qt_pci_enable(k->pci)) {
+    if (ko->root_port && kdev_setup_port(k, err, errlen)) {
+        kdev_stop(k);
+        return NULL;
+    }
+    if (qt_pci_find_bus(k->qt, ko->root_port ? 1 : 0, KESTREL_PCI_VENDOR_ID,
+                        KESTREL_PCI_DEVICE_ID, 0, &k->pci) ||
+        qt_pci_map_bars(k->pci) || qt_pci_enable(k->pci)) {
         snprintf(err, errlen, "PCI setup: %s", qt_error(k->qt));
         kdev_stop(k);
         return NULL;
@@ -78,6 +127,27 @@ Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
         }
     }
     return k;
+}
+
+int kdev_slot_power_off(Kdev *k)
+{
+    uint8_t cap;
+    uint32_t ctl;
+    int rc;
+
+    if (!k->port) {
+        return QT_ERR_INVAL;
+    }
+    rc = qt_pci_find_cap(k->port, 0x10, 0, &cap);   /* PCI Express */
+    if (!rc) {
+        rc = qt_pci_cfg_read(k->port, (uint8_t)(cap + 0x18), 2, &ctl);
+    }
+    if (!rc) {
+        /* Slot Control: Power Indicator Off (9:8 = 11b), Power Off (10) */
+        rc = qt_pci_cfg_write(k->port, (uint8_t)(cap + 0x18), 2,
+                              ctl | 0x0300 | 0x0400);
+    }
+    return rc;
 }
 
 void kdev_stop(Kdev *k)
@@ -301,7 +371,8 @@ static int wait_incoming(QtClient *qt, char *err, size_t errlen)
     return -1;
 }
 
-int kdev_migrate(Kdev *k, char *err, size_t errlen)
+static int kdev_migrate_common(Kdev *k, bool stop, const char *dest_args,
+                               char *err, size_t errlen)
 {
     char path[300], inc[320];
     const char *argv[] = { "-incoming", inc, NULL };
@@ -313,7 +384,8 @@ int kdev_migrate(Kdev *k, char *err, size_t errlen)
 
     snprintf(path, sizeof(path), "%s.mig", k->img);
     snprintf(inc, sizeof(inc), "exec:cat %s", path);
-    if (qt_qmp_ok(k->qt, "{'execute':'stop'}") ||
+    err[0] = '\0';
+    if ((stop && qt_qmp_ok(k->qt, "{'execute':'stop'}")) ||
         qt_qmp_ok(k->qt, "{'execute':'migrate','arguments':"
                   "{'uri':'exec:cat > %s'}}", path) ||
         wait_migration(k->qt, err, errlen)) {
@@ -326,6 +398,9 @@ int kdev_migrate(Kdev *k, char *err, size_t errlen)
         memcpy(msix_ram, old.msix_ram, sizeof(msix_ram));
     }
     qt_stop(k->qt);
+    if (dest_args) {
+        snprintf(k->args, sizeof(k->args), "%s", dest_args);
+    }
     o.qemu_binary = qemu_binary();
     o.extra_args = k->args;
     o.extra_argv = argv;
@@ -340,8 +415,9 @@ int kdev_migrate(Kdev *k, char *err, size_t errlen)
     unlink(path);
     if (rc ||
         qt_qmp_ok(k->qt, "{'execute':'cont'}") ||
-        qt_pci_find(k->qt, KESTREL_PCI_VENDOR_ID, KESTREL_PCI_DEVICE_ID, 0,
-                    &k->pci)) {
+        (k->port && kdev_setup_port(k, err, errlen)) ||
+        qt_pci_find_bus(k->qt, k->port ? 1 : 0, KESTREL_PCI_VENDOR_ID,
+                        KESTREL_PCI_DEVICE_ID, 0, &k->pci)) {
         if (!err[0]) {
             snprintf(err, errlen, "incoming: %s", qt_error(k->qt));
         }
@@ -361,6 +437,17 @@ int kdev_migrate(Kdev *k, char *err, size_t errlen)
     *k->pci = old;
     qt_galloc_reset(k->qt, mark + 4096, 256ull << 20);
     return 0;
+}
+
+int kdev_migrate(Kdev *k, char *err, size_t errlen)
+{
+    return kdev_migrate_common(k, true, NULL, err, errlen);
+}
+
+int kdev_migrate_ex(Kdev *k, bool stop, const char *dest_args, char *err,
+                    size_t errlen)
+{
+    return kdev_migrate_common(k, stop, dest_args, err, errlen);
 }
 
 int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen)

@@ -18,6 +18,7 @@
 typedef struct Kdev {
     QtClient *qt;
     QtPciDev *pci;
+    QtPciDev *port;             /* its pcie-root-port, when behind one */
     char img[256];              /* host backing file */
     char log[300];              /* QEMU's log */
     char args[1024];            /* QEMU arguments, for kdev_migrate */
@@ -36,6 +37,31 @@ typedef struct Kdev {
  */
 Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
                  char *err, size_t errlen);
+
+typedef struct KdevOpts {
+    const char *dev_opts;       /* appended to -device kestrel,... */
+    const char *drive_opts;     /* appended to -drive ..., e.g. throttling */
+    /* An existing image (removed by kdev_stop) and its format, instead of
+     * a fresh raw file of `blocks` blocks. */
+    const char *image;
+    const char *format;
+    uint64_t blocks;
+    bool msix;
+    /*
+     * Behind a hot-pluggable pcie-root-port (id rp0) instead of on bus 0:
+     * the port is given bus 1, a memory window over the BAR area and bus
+     * mastering, as firmware would; see kdev_slot_power_off().
+     */
+    bool root_port;
+} KdevOpts;
+Kdev *kdev_start_opts(const KdevOpts *o, char *err, size_t errlen);
+
+/*
+ * Native PCIe hot-unplug as a guest does it: Slot Control of the root
+ * port, power controller and power indicator off.  QEMU unplugs the
+ * device within the config write.  0, or a QtErr.
+ */
+int kdev_slot_power_off(Kdev *k);
 void kdev_stop(Kdev *k);
 
 uint32_t kdev_rd(Kdev *k, uint32_t reg);
@@ -62,6 +88,13 @@ int kdev_identify(Kdev *k, struct kestrel_identify *id);
  * it with -incoming, and continue: the device must carry on where it was.
  */
 int kdev_migrate(Kdev *k, char *err, size_t errlen);
+/*
+ * The same, live (stop = false: no "stop" first; `migrate` stops the VM
+ * itself at the end) or not, into a destination started with dest_args
+ * instead of the source's arguments (NULL: the same).
+ */
+int kdev_migrate_ex(Kdev *k, bool stop, const char *dest_args, char *err,
+                    size_t errlen);
 
 /* Fault rules over QMP: 0, or the QMP error description in err. */
 int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen);

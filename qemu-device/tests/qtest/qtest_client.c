@@ -1634,8 +1634,8 @@ int qt_pci_cfg_write(QtPciDev *d, uint8_t off, int size, uint32_t v)
     return cfg_rw(d->c, d->bus, d->devfn, off, size, NULL, v, true);
 }
 
-int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
-                QtPciDev **out)
+int qt_pci_find_bus(QtClient *c, uint8_t bus, uint16_t vendor,
+                    uint16_t device, unsigned index, QtPciDev **out)
 {
     unsigned seen = 0;
     *out = NULL;
@@ -1643,7 +1643,7 @@ int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
         for (int fn = 0; fn < 8; fn++) {
             uint8_t devfn = (uint8_t)(slot << 3 | fn);
             uint32_t id, ht;
-            int rc = cfg_rw(c, 0, devfn, 0, 4, &id, 0, false);
+            int rc = cfg_rw(c, bus, devfn, 0, 4, &id, 0, false);
             if (rc) {
                 return rc;
             }
@@ -1656,7 +1656,7 @@ int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
             if ((id & 0xffff) == vendor && (id >> 16) == device &&
                 seen++ == index) {
                 for (size_t i = 0; i < c->ndevs; i++) {
-                    if (c->devs[i]->bus == 0 && c->devs[i]->devfn == devfn) {
+                    if (c->devs[i]->bus == bus && c->devs[i]->devfn == devfn) {
                         *out = c->devs[i];
                         return QT_OK;
                     }
@@ -1674,7 +1674,7 @@ int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
                 c->devs = nd;
                 c->devs[c->ndevs++] = d;
                 d->c = c;
-                d->bus = 0;
+                d->bus = bus;
                 d->devfn = devfn;
                 d->vendor = vendor;
                 d->device = device;
@@ -1684,7 +1684,7 @@ int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
                 return QT_OK;
             }
             if (fn == 0) {
-                rc = cfg_rw(c, 0, devfn, 0x0e, 1, &ht, 0, false);
+                rc = cfg_rw(c, bus, devfn, 0x0e, 1, &ht, 0, false);
                 if (rc) {
                     return rc;
                 }
@@ -1695,8 +1695,14 @@ int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
         }
     }
     return fail(c, QT_ERR_NOTFOUND, "PCI device %04x:%04x #%u not found on "
-                "bus 0 (%u such devices present)", vendor, device, index,
-                seen);
+                "bus %u (%u such devices present)", vendor, device, index,
+                bus, seen);
+}
+
+int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
+                QtPciDev **out)
+{
+    return qt_pci_find_bus(c, 0, vendor, device, index, out);
 }
 
 static int alloc_window(QtClient *c, uint64_t *ptr, uint64_t end,

@@ -330,6 +330,10 @@ typedef struct QtPciDev {
  * vendor:device; *out is owned by the client (freed by qt_stop). */
 int qt_pci_find(QtClient *c, uint16_t vendor, uint16_t device, unsigned index,
                 QtPciDev **out);
+/* The same on another bus, reached through a bridge the caller set up
+ * (secondary bus number, windows, bus mastering). */
+int qt_pci_find_bus(QtClient *c, uint8_t bus, uint16_t vendor,
+                    uint16_t device, unsigned index, QtPciDev **out);
 
 /* Config space access via 0xcf8/0xcfc; size 1, 2 or 4, off < 256,
  * naturally aligned. */

@@ -452,6 +452,47 @@ START_TEST(test_bad_queue_config)
 }
 END_TEST
 
+/*
+ * A ring that would run past 2^64 (issue 13): its entries' addresses would
+ * wrap to low memory.  Enable refuses it as a bad queue configuration.
+ * The last ring that fits, ending exactly at 2^64, is fine.
+ */
+START_TEST(test_ring_base_wraps)
+{
+    KestrelConfig cfg = kh_default_config();
+    static const struct {
+        uint64_t sq_base, cq_base;
+        bool ok;
+    } cases[] = {
+        { 0xfffffffffffff000ull, KH_CQ_BASE, false },   /* 64 KiB SQ */
+        { KH_SQ_BASE, 0xfffffffffffff000ull, false },   /* 16 KiB CQ */
+        { 0xffffffffffff0000ull, 0xffffffffffffc000ull, true },
+    };
+    unsigned i;
+
+    cfg.queue_depth = 1024;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        UtErr e;
+
+        replace_host(&cfg);
+        set_queues(cases[i].sq_base, 1024, cases[i].cq_base, 1024);
+        kh_write(h, KESTREL_REG_CTRL, KESTREL_CTRL_EN);
+        kh_advance(h, 10 * UT_MS);
+        if (cases[i].ok) {
+            ck_assert_msg(kh_read(h, KESTREL_REG_STATUS) ==
+                          KESTREL_STATUS_RDY, "case %u: STATUS 0x%x", i,
+                          kh_read(h, KESTREL_REG_STATUS));
+            continue;
+        }
+        ck_assert_msg(kh_read(h, KESTREL_REG_STATUS) == KESTREL_STATUS_FATAL,
+                      "case %u: a ring past 2^64 enabled (STATUS 0x%x)", i,
+                      kh_read(h, KESTREL_REG_STATUS));
+        e = ut_err_newest(h);
+        ck_assert_uint_eq(e.code, KESTREL_ERR_BAD_QUEUE_CONFIG);
+    }
+}
+END_TEST
+
 START_TEST(test_queue_config_limits_ok)
 {
     /* the boundaries themselves are valid */
@@ -639,6 +680,7 @@ Suite *regs_suite(void)
     tcase_add_test(tc, test_ready_handshake);
     tcase_add_test(tc, test_ctrl_reserved_bits);
     tcase_add_test(tc, test_bad_queue_config);
+    tcase_add_test(tc, test_ring_base_wraps);
     tcase_add_test(tc, test_queue_config_limits_ok);
     tcase_add_test(tc, test_disable_resets);
     tcase_add_test(tc, test_reset_register_resets);

@@ -364,6 +364,121 @@ START_TEST(test_async_many_in_flight)
 }
 END_TEST
 
+/*
+ * Host resources per doorbell (issue 13, datasheet 6.8): one doorbell for
+ * 200 READs of 1 MiB.  One run of the engine fetches at most
+ * KESTREL_FETCH_BUDGET of them and asks to run again; the data buffers of
+ * commands in flight stay within KESTREL_MAX_BUF_BYTES, the rest waits in
+ * the SQ until I/O completes; every command still completes.
+ */
+START_TEST(test_doorbell_work_bounded)
+{
+    KestrelConfig cfg = kh_default_config();
+    const uint32_t n = 200, blocks = KESTREL_MAX_XFER_BYTES / 512;
+    struct kestrel_cqe e;
+    unsigned i, runs = 0, seen = 0;
+
+    cfg.queue_depth = 256;
+    cfg.capacity_blocks = 2 * blocks;
+    kh_free(h);
+    h = ut_host_cfg(&cfg);
+    h->async_io = true;
+    ut_enable(h, 256, 256);
+    ut_desc(h, UT_LIST_BASE, UT_BUF_BASE, KESTREL_MAX_XFER_BYTES, 0);
+    for (i = 0; i < n; i++) {
+        struct kestrel_sqe s = ut_sqe(KESTREL_OP_READ, (uint16_t)i);
+
+        s.lba = cpu_to_le64(i % 2 ? blocks : 0);
+        s.nblocks = cpu_to_le32(blocks);
+        s.nsegs = cpu_to_le32(1);
+        s.sgl_addr = cpu_to_le64(UT_LIST_BASE);
+        s.sgl_len = cpu_to_le32(16);
+        memcpy(h->ram + KH_SQ_BASE + i * 64, &s, sizeof(s));
+    }
+    kestrel_core_mmio_write(&h->core, KESTREL_REG_SQ_TAIL_DB, n);
+    h->kicked = false;
+    kestrel_core_process(&h->core);
+    ck_assert_msg(h->nio <= KESTREL_FETCH_BUDGET,
+                  "one run of the engine started %u commands", h->nio);
+    ck_assert_msg(h->kicked, "the engine stopped with work left");
+    while (h->kicked && runs++ < 1000) {
+        h->kicked = false;
+        kestrel_core_process(&h->core);
+    }
+    ck_assert_msg((uint64_t)h->nio * KESTREL_MAX_XFER_BYTES <=
+                  KESTREL_MAX_BUF_BYTES && h->core.buf_bytes <=
+                  KESTREL_MAX_BUF_BYTES,
+                  "%u READs of 1 MiB in flight, %llu buffer bytes", h->nio,
+                  (unsigned long long)h->core.buf_bytes);
+    ck_assert_uint_gt(h->nio, 0);
+    /* the backend completes: the rest is fetched, all complete once */
+    h->drv_sq_tail = n;
+    kh_run(h);
+    while (kh_reap(h, &e)) {
+        ck_assert_uint_eq(ut_status(&e), KESTREL_SC_SUCCESS);
+        ck_assert_uint_eq(le16_to_cpu(e.tag), seen);
+        seen++;
+        kh_run(h);
+    }
+    ck_assert_uint_eq(seen, n);
+    ck_assert_uint_eq(h->core.buf_bytes, 0);
+}
+END_TEST
+
+/*
+ * The engine gate (datasheet 12.1): while paused (VM stopped, backend
+ * drained, unplug) nothing is fetched and nothing is posted; I/O already
+ * started completes and its completion waits; resuming posts it and
+ * fetches the rest.  Pause reasons are independent.
+ */
+START_TEST(test_engine_paused)
+{
+    struct kestrel_sqe s;
+    struct kestrel_cqe e;
+
+    h->async_io = true;
+    ut_enable(h, 8, 8);
+    s = ut_rw(h, KESTREL_OP_WRITE, 1, 0, 1);
+    kh_submit(h, &s);
+    kh_run(h);
+    ck_assert_uint_eq(h->nio, 0);
+    ck_assert(kh_reap(h, &e));
+    /* one READ in flight, then the VM stops */
+    s = ut_rw(h, KESTREL_OP_READ, 2, 0, 1);
+    memcpy(h->ram + KH_SQ_BASE + 64, &s, sizeof(s));
+    kestrel_core_mmio_write(&h->core, KESTREL_REG_SQ_TAIL_DB, 2);
+    kestrel_core_process(&h->core);
+    ck_assert_uint_eq(h->nio, 1);
+    kestrel_core_pause(&h->core, KESTREL_PAUSE_VM);
+    ck_assert_uint_eq(kestrel_core_inflight(&h->core), 1);
+    /* a queued entry is not fetched; the READ completes, is not posted */
+    s = ut_rw(h, KESTREL_OP_READ, 3, 0, 1);
+    memcpy(h->ram + KH_SQ_BASE + 128, &s, sizeof(s));
+    h->core.sq_tail = 3;        /* as if rung before the stop */
+    h->kicked = true;
+    kh_run(h);
+    ck_assert_uint_eq(kestrel_core_inflight(&h->core), 0);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_SQ_HEAD), 2);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 1);
+    ck_assert_uint_eq(h->core.npending, 1);
+    kh_advance(h, 10 * UT_MS);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 1);
+    /* a drain as well: resuming the VM alone does not restart it */
+    kestrel_core_pause(&h->core, KESTREL_PAUSE_DRAIN);
+    kestrel_core_resume(&h->core, KESTREL_PAUSE_VM);
+    kh_run(h);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 1);
+    kestrel_core_resume(&h->core, KESTREL_PAUSE_DRAIN);
+    kh_run(h);
+    h->drv_sq_tail = 3;
+    ck_assert(kh_reap(h, &e));
+    ck_assert_uint_eq(le16_to_cpu(e.tag), 2);
+    ck_assert(kh_reap(h, &e));
+    ck_assert_uint_eq(le16_to_cpu(e.tag), 3);
+    ck_assert(!kh_reap(h, &e));
+}
+END_TEST
+
 Suite *rings_suite(void)
 {
     Suite *s = suite_create("rings");
@@ -379,6 +494,8 @@ Suite *rings_suite(void)
     tcase_add_test(tc, test_cq_full_more_commands_than_slots);
     tcase_add_test(tc, test_async_io);
     tcase_add_test(tc, test_async_many_in_flight);
+    tcase_add_test(tc, test_doorbell_work_bounded);
+    tcase_add_test(tc, test_engine_paused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The invariants of the Kestrel core that the fuzz targets check after
+ * every step (fuzz_device) and after every accepted migration stream
+ * (fuzz_vmload): see fuzz_device.c's header for the list.
+ * __builtin_trap() on a violation.
+ */
+#ifndef GAUNTLET_FUZZ_CORE_INVARIANTS_H
+#define GAUNTLET_FUZZ_CORE_INVARIANTS_H
+
+#include <stdio.h>
+
+#include "kestrel_host.h"
+#include "fuzz_input.h"
+
+static inline void fuzz_check_core(const KestrelHost *h,
+                                   const KestrelCoreOps *host_ops)
+{
+    const KestrelCore *c = &h->core;
+    uint32_t qd = c->cfg.queue_depth;
+    uint32_t i, used = 0;
+
+    FUZZ_ASSERT(c->ops == host_ops && c->opaque == h);
+    FUZZ_ASSERT(c->depth == 0);
+    FUZZ_ASSERT(h->nio <= KH_MAX_IO);
+    FUZZ_ASSERT(c->npending <= qd);
+    FUZZ_ASSERT((c->intr_mask & ~KESTREL_INTR_ALL) == 0);
+    FUZZ_ASSERT((c->ctrl & ~KESTREL_CTRL_EN) == 0);
+    FUZZ_ASSERT(c->cq_phase <= 1);
+    FUZZ_ASSERT(c->power_state == 0 || c->power_state == 3);
+    FUZZ_ASSERT(c->faults.nrules <= KESTREL_FAULT_MAX_RULES);
+    if (c->status & KESTREL_STATUS_RDY) {
+        FUZZ_ASSERT(c->ctrl & KESTREL_CTRL_EN);
+        FUZZ_ASSERT(c->sq_size >= KESTREL_MIN_QDEPTH && c->sq_size <= qd);
+        FUZZ_ASSERT(c->cq_size >= KESTREL_MIN_QDEPTH && c->cq_size <= qd);
+        FUZZ_ASSERT(c->sq_head < c->sq_size && c->sq_tail < c->sq_size);
+        FUZZ_ASSERT(c->cq_head < c->cq_size && c->cq_tail < c->cq_size);
+    }
+    for (i = 0; i < c->npending; i++) {
+        uint32_t j;
+
+        FUZZ_ASSERT(c->pending[i] < qd);
+        FUZZ_ASSERT(c->cmds[c->pending[i]].state == KESTREL_CMD_PENDING);
+        for (j = 0; j < i; j++) {
+            FUZZ_ASSERT(c->pending[j] != c->pending[i]);     /* unique */
+        }
+    }
+    /* slots at or past the queue depth: checked once per input (cheap) */
+    for (i = 0; i < qd; i++) {
+        const KestrelCmd *cmd = &c->cmds[i];
+
+        FUZZ_ASSERT(cmd->state <= KESTREL_CMD_PENDING);
+        if (cmd->state == KESTREL_CMD_FREE) {
+            continue;
+        }
+        FUZZ_ASSERT(i < qd);
+        if (cmd->state == KESTREL_CMD_PENDING) {
+            used++;
+        }
+        /* a command waiting to post its completion owns no buffer */
+        if (cmd->state == KESTREL_CMD_PENDING) {
+            FUZZ_ASSERT(cmd->buf == NULL);
+        }
+    }
+    FUZZ_ASSERT(used == c->npending);
+    for (i = 0; i < h->nio; i++) {
+        const KestrelHostIo *io = &h->io[i];
+
+        FUZZ_ASSERT(io->cmd >= c->cmds && io->cmd < c->cmds + qd);
+        FUZZ_ASSERT(io->cmd->state == KESTREL_CMD_IO);
+        if (io->kind != KESTREL_IO_FLUSH) {
+            FUZZ_ASSERT(io->offset <= h->disk_size &&
+                        io->len <= h->disk_size - io->offset);
+            FUZZ_ASSERT(io->len == io->cmd->len && io->buf == io->cmd->buf);
+        }
+    }
+}
+
+#endif /* GAUNTLET_FUZZ_CORE_INVARIANTS_H */
