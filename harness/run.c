@@ -549,7 +549,7 @@ static char *expand_integrity(Run *r, const char *tmpl, const char *backing)
     const char *vars[] = {
         "lba", lba, "blocks", blocks, "seed", seed, "block_size", bs,
         "backing", backing ? backing : "", "kestrelctl",
-        r->cfg->host_tool ? r->cfg->host_tool : "kestrelctl", NULL
+        r->cfg->host_tool ? r->cfg->host_tool : "gauntlet-data", NULL
     };
     char *s;
 

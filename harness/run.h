@@ -21,7 +21,7 @@ typedef struct GrConfig {
     const char *kernel[2], *initrd[2];  /* indexed by GsKernel */
     const char *kernel_version[2];      /* shown in the reports */
     const char *accel;
-    const char *host_tool;              /* host kestrelctl (verify-file) */
+    const char *host_tool;              /* host gauntlet-data (verify) */
     const char *const *fw_dirs;
     uint64_t seed;                      /* integrity pattern seed */
     /* known kernel issues: EREs on a kernel-log finding's signature or

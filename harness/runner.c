@@ -61,7 +61,7 @@ static void usage(FILE *f)
 "  --target NAME|FILE     run the scenarios against this target instead of\n"
 "                         the one they name\n"
 "  --suite FILE           the default suite: scenario paths, one per line\n"
-"  --host-tool PATH       host kestrelctl (backing-file verification)\n"
+"  --host-tool PATH       host gauntlet-data (backing-file verification)\n"
 "  --out DIR              results (default results/<time>); a 'latest'\n"
 "                         symlink is kept next to it\n"
 "  -j N                   scenarios in parallel, one VM each (default 1)\n"
