@@ -28,9 +28,11 @@
  *       opened with O_DIRECT (block size: the device's logical block size
  *       unless given); a regular file, through the page cache.
  *       - bad data ends the run at once with the MISMATCH report: status 1;
- *       - EIO, ENODEV or ENXIO from a device whose node then disappears
- *         within 10 s (a removed device) end it with status 0 and a message;
- *         any other I/O error, or a node that stays: status 1.
+ *       - EIO, ENODEV, ENXIO or ENOSPC (the kernel drops a removed disk's
+ *         capacity to 0 first, and writes past the end fail so) from a
+ *         device whose node then disappears within 10 s (a removed device)
+ *         end it with status 0 and a message; any other I/O error, or a
+ *         node that stays: status 1.
  *       The last line is the summary with ops/s and PASS or FAIL.
  *
  * Exit status: 0 success, 1 failure (data mismatch, I/O error), 2 usage.
@@ -724,10 +726,7 @@ static int cmd_stress(int argc, char **argv)
     target_open(&t, argv[optind], true, false, true, (uint32_t)bs);
     if (t.blockdev) {
         if (!bs) {
-            bs = t.lbs > GD_BLOCK_HDR ? t.lbs : 512;
-            if (t.lbs && bs % t.lbs) {
-                bs = t.lbs;
-            }
+            bs = t.lbs ? t.lbs : 512;   /* the device's logical block size */
             close(t.fd);
             target_open(&t, argv[optind], true, false, true, (uint32_t)bs);
         }
@@ -826,7 +825,8 @@ static int cmd_stress(int argc, char **argv)
     if (sum.mismatches) {
         fail = true;
     } else if (io_err) {
-        bool clean = io_err == EIO || io_err == ENODEV || io_err == ENXIO;
+        bool clean = io_err == EIO || io_err == ENODEV || io_err == ENXIO ||
+                     io_err == ENOSPC;
 
         if (clean && t.blockdev && node_gone_within(t.path, GONE_WAIT_S)) {
             printf("stress: %s is gone after %s: the device was removed; "
