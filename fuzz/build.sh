@@ -18,7 +18,7 @@
 #
 # Every target compiles the project's own sources, unchanged: the device
 # core and host double from qemu-device/, kestrel_lib.c from driver/,
-# scenario.c from harness/ (fuzz_scenario links the system's libyaml:
+# the scenario parser from harness/ (fuzz_scenario links the system's libyaml:
 # libyaml-dev, found with pkg-config when it is there).
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,8 +60,18 @@ cc fault  "$QD/src/kestrel_fault.c"       "$CORE_INC"
 cc host   "$QD/standalone/kestrel_host.c" "$CORE_INC"
 cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
 cc ioctl_dev "$FZ/fuzz_ioctl_dev.c"       "$CORE_INC"
-cc scenario "$S/harness/scenario.c"       "-I$S/harness $CORE_INC $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
-YAML_LIBS=$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+for f in scenario scenario_values scenario_steps scenario_dump; do
+    cc "$f" "$S/harness/$f.c" "-I$S/harness $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
+done
+cc yaml_writer "$S/harness/yaml_writer.c" "-I$S/harness $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
+# libyaml linked statically when its archive is there: OSS-Fuzz and
+# ClusterFuzzLite run the targets in an image without libyaml installed.
+YAML_A="$(pkg-config --variable=libdir yaml-0.1 2>/dev/null || echo /usr/lib)/libyaml.a"
+if [ -f "$YAML_A" ]; then
+    YAML_LIBS=$YAML_A
+else
+    YAML_LIBS=$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)
+fi
 
 link() { # target objs... (incs for the harness first)
     local t=$1 incs=$2 extra=
@@ -80,7 +90,9 @@ link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
 link fuzz_completion  "$LIB_INC"  "$W/lib.o"
 link fuzz_ioctl       "$LIB_INC"  "$W/lib.o" "$W/ioctl_dev.o" \
                       "$W/core.o" "$W/fault.o" "$W/host.o"
-link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/fault.o" $YAML_LIBS -lm
+link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/scenario_values.o" \
+                      "$W/scenario_steps.o" "$W/scenario_dump.o" "$W/yaml_writer.o" \
+                      $YAML_LIBS -lm
 
 for t in fuzz_device fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario; do
     cp "$FZ/dict/$t.dict" "$OUT/$t.dict"

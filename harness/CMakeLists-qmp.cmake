@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# gauntlet_qmp: the QMP client library (harness/qmp.[ch]), shared by the
-# qtest client (qemu-device/tests/qtest) and the harness.  include()d from
+# gauntlet_qmp: the QMP client library (harness/qmp.h, qmp_*.c), shared by
+# the qtest client (qemu-device/tests/qtest) and the harness.  include()d from
 # the top-level CMakeLists.txt before add_subdirectory(qemu-device), so the
 # target exists for both.  Its test program (gauntlet_qmp_tests, CTest
 # "harness.qmp") is defined in harness/CMakeLists.txt (it needs
@@ -14,7 +14,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(GQ_JSONC REQUIRED IMPORTED_TARGET json-c)
 option(GAUNTLET_HARNESS_SANITIZE "Build the harness with ASan+UBSan" OFF)
 
-add_library(gauntlet_qmp STATIC ${CMAKE_CURRENT_LIST_DIR}/qmp.c)
+add_library(gauntlet_qmp STATIC ${CMAKE_CURRENT_LIST_DIR}/qmp_io.c
+    ${CMAKE_CURRENT_LIST_DIR}/qmp_cmd.c ${CMAKE_CURRENT_LIST_DIR}/qmp_conn.c)
 target_include_directories(gauntlet_qmp PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(gauntlet_qmp PUBLIC PkgConfig::GQ_JSONC)
 target_compile_options(gauntlet_qmp PRIVATE -Wall -Wextra)

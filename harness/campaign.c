@@ -36,7 +36,10 @@
 #include "campaign.h"
 #include "campaign_gen.h"
 #include "campaign_sig.h"
-#include "xmlesc.h"
+#include "campaign_vocab.h"
+#include "target.h"
+#include "junit.h"
+#include "proc.h"
 
 typedef struct Run {
     uint64_t index;
@@ -71,6 +74,9 @@ typedef struct Campaign {
     double time_limit;          /* 0: none */
     bool debug;
     const char *target;
+    const char *targets_dir;
+    CvVocab *vocab;             /* targets_dir/target/campaign.yaml */
+    GtTarget *checker;          /* targets_dir/target/target.yaml, if any */
     int jobs, batch;
     const char *out;
     const char *runner;
@@ -139,7 +145,9 @@ static void usage(FILE *f)
 "  --shard K/M            this shard's runs: index i with i %% M == K-1\n"
 "  --time T               start no new batch after T seconds\n"
 "  --kernel stock|debug   guest kernel; debug adds kernel faults (kfault)\n"
-"  --target NAME          target (default kestrel; others get no device faults)\n"
+"  --targets DIR          the targets folder: DIR/NAME/campaign.yaml is the\n"
+"                         vocabulary the runs are drawn from\n"
+"  --target NAME          the target (./gauntlet passes its default)\n"
 "  -j N                   runs in parallel (runner -j, default 2)\n"
 "  --batch N              runs per runner invocation (default 20; with\n"
 "                         --time, 2 x -j so the limit is checked often)\n"
@@ -175,43 +183,6 @@ bad:
 }
 
 /* ---- running the runner ---------------------------------------------------- */
-
-/* Kill the runner and the scenario processes it forked: each is the
- * leader of its own process group (runner.c), and their QEMUs die with
- * them (PR_SET_PDEATHSIG in vm.c). */
-static void kill_runner_tree(pid_t runner)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-
-    while (d && (e = readdir(d))) {
-        char path[300], buf[512], *rp;
-        FILE *f;
-        int ppid = 0;
-
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (!f) {
-            continue;
-        }
-        if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) &&
-            sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == runner) {
-            pid_t child = (pid_t)atoi(e->d_name);
-
-            kill(-child, SIGKILL);
-            kill(child, SIGKILL);
-        }
-        fclose(f);
-    }
-    if (d) {
-        closedir(d);
-    }
-    kill(-runner, SIGKILL);
-    kill(runner, SIGKILL);
-}
 
 /* Run the runner on files with --out dir; returns its exit status, or -1
  * when it could not be started or was killed at the deadline. */
@@ -251,37 +222,36 @@ static int run_runner(const Campaign *c, const char *dir, char **files, size_t n
         free(argv);
         return -1;
     }
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        free(argv);
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        execv(c->runner, argv);
-        fprintf(stderr, "gauntlet-campaign: cannot run %s: %s\n", c->runner, strerror(errno));
-        _exit(127);
-    }
-    free(argv);
-    for (;;) {
-        pid_t p = waitpid(pid, &ws, WNOHANG);
+    {
+        /* the runner leads its own process group, and so does each of
+         * its scenario processes (runner.c); their QEMUs die with them
+         * (PR_SET_PDEATHSIG in vm.c): gp_kill_tree reaches them all */
+        GpSpec sp = { .argv = argv, .output = GP_OUT_INHERIT, .own_group = true };
+        char err[600];
 
-        if (p == pid) {
-            break;
-        }
-        if (p < 0 && errno != EINTR) {
+        pid = gp_spawn(&sp, err, sizeof(err));
+        free(argv);
+        if (pid < 0) {
+            fprintf(stderr, "gauntlet-campaign: %s\n", err);
             return -1;
         }
-        if (now_s() > end) {
+    }
+    for (;;) {
+        int w = gp_wait(pid, end - now_s(), &ws);
+
+        if (w == 1) {
+            break;
+        }
+        if (w < 0 && errno != EINTR) {
+            return -1;
+        }
+        if (w == 0) {
             fprintf(stderr, "gauntlet-campaign: the runner overran its deadline "
                     "(%.0f s); killing it\n", deadline_s);
-            kill_runner_tree(pid);
+            gp_kill_tree(pid);
             waitpid(pid, &ws, 0);
             return -1;
         }
-        usleep(100000);
     }
     return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
@@ -289,26 +259,22 @@ static int run_runner(const Campaign *c, const char *dir, char **files, size_t n
 /* Does the runner's usage (--help) mention this option? */
 static bool runner_has_option(const char *runner, const char *option)
 {
-    char cmd[4400], line[1024];
-    FILE *p;
+    GpSpec sp = { .argv = (char *[]){ (char *)runner, "--help", NULL },
+                  .output = GP_OUT_CAPTURE, .timeout_s = 20 };
+    GpResult res;
     bool has = false;
 
-    if (strchr(runner, '\'')) {
+    if (gp_run(&sp, &res) < 0) {
+        gp_result_free(&res);
         return false;
     }
-    snprintf(cmd, sizeof(cmd), "timeout 20 '%s' --help 2>&1", runner);
-    p = popen(cmd, "r");
-    if (!p) {
-        return false;
-    }
-    while (fgets(line, sizeof(line), p)) {
-        const char *m = strstr(line, option);
+    for (const char *m = res.out; (m = strstr(m, option)); m++) {
+        char after = m[strlen(option)];
 
         /* the whole option, not a prefix of a longer one */
-        has |= m && (m[strlen(option)] == ' ' || m[strlen(option)] == '\n' ||
-                     m[strlen(option)] == ',' || m[strlen(option)] == '=');
+        has |= after == ' ' || after == '\n' || after == ',' || after == '=';
     }
-    pclose(p);
+    gp_result_free(&res);
     return has;
 }
 
@@ -612,7 +578,6 @@ static void write_reports(const Campaign *c)
     size_t counts[4] = { 0 }, ran;
     json_object *root = json_object_new_object(), *arr = json_object_new_array();
     json_object *sarr = json_object_new_array();
-    FILE *f;
 
     count_status(c, counts, &ran);
     snprintf(shard, sizeof(shard), "%u/%u", c->shard_k, c->shard_m);
@@ -622,6 +587,7 @@ static void write_reports(const Campaign *c)
     json_object_object_add(root, "shard", json_object_new_string(shard));
     json_object_object_add(root, "kernel", json_object_new_string(c->debug ? "debug" : "stock"));
     json_object_object_add(root, "target", json_object_new_string(c->target));
+    json_object_object_add(root, "vocabulary", json_object_new_string(c->vocab->path));
     json_object_object_add(root, "selected", json_object_new_uint64(c->nruns_sel));
     json_object_object_add(root, "ran", json_object_new_uint64(ran));
     json_object_object_add(root, "stopped_by_time", json_object_new_boolean(c->stopped_by_time));
@@ -696,39 +662,43 @@ static void write_reports(const Campaign *c)
     json_object_put(root);
 
     snprintf(path, sizeof(path), "%s/junit.xml", c->out);
-    f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "gauntlet-campaign: cannot write %s: %s\n", path, strerror(errno));
-        return;
-    }
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<testsuites name=\"gauntlet-campaign\" tests=\"%zu\" failures=\"%zu\" "
-            "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n"
-            "  <testsuite name=\"campaign-s%" PRIu64 "-shard%u-of-%u\" tests=\"%zu\" "
-            "failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
-            ran, counts[1], counts[3], counts[2], c->run_wall, c->seed, c->shard_k,
-            c->shard_m, ran, counts[1], counts[3], counts[2], c->run_wall);
-    for (size_t i = 0; i < c->nruns_sel; i++) {
-        const Run *r = &c->runs[i];
+    {
+        char err[600], suite[128];
+        GjCounts cnt = { (double)ran, (double)counts[1], (double)counts[3],
+                         (double)counts[2], c->run_wall };
+        GjWriter *w = gj_open(path, err, sizeof(err));
 
-        if (!r->ran) {
-            continue;
+        if (!w) {
+            fprintf(stderr, "gauntlet-campaign: %s\n", err);
+            return;
         }
-        fprintf(f, "    <testcase classname=\"gauntlet.campaign\" name=\"%s\" file=\"", r->name);
-        gx_escape(f, r->file);
-        fprintf(f, "\" time=\"%.3f\">\n", r->duration);
-        if (strcmp(r->status, "pass")) {
-            const char *tag = !strcmp(r->status, "fail") ? "failure" :
-                              !strcmp(r->status, "skip") ? "skipped" : "error";
-            const char *body[] = { "signature: ", r->sig, "\n", r->reason,
-                                   "\nartifacts: ", r->artifacts, NULL };
+        snprintf(suite, sizeof(suite), "campaign-s%" PRIu64 "-shard%u-of-%u", c->seed,
+                 c->shard_k, c->shard_m);
+        gj_begin(w, "testsuites", "gauntlet-campaign", &cnt);
+        gj_begin(w, "testsuite", suite, &cnt);
+        for (size_t i = 0; i < c->nruns_sel; i++) {
+            const Run *r = &c->runs[i];
 
-            gx_junit_outcome(f, tag, r->reason, r->sig, body);
+            if (!r->ran) {
+                continue;
+            }
+            gj_case(w, "gauntlet.campaign", r->name, r->file, r->duration);
+            if (strcmp(r->status, "pass")) {
+                const char *tag = !strcmp(r->status, "fail") ? "failure" :
+                                  !strcmp(r->status, "skip") ? "skipped" : "error";
+                const char *body[] = { "signature: ", r->sig, "\n", r->reason,
+                                       "\nartifacts: ", r->artifacts, NULL };
+
+                gj_outcome(w, tag, r->reason, r->sig, body);
+            }
+            gj_end(w);
         }
-        fprintf(f, "    </testcase>\n");
+        gj_end(w);
+        gj_end(w);
+        if (gj_close(w, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-campaign: %s: %s\n", path, err);
+        }
     }
-    fprintf(f, "  </testsuite>\n</testsuites>\n");
-    fclose(f);
 }
 
 static void print_summary(const Campaign *c)
@@ -773,6 +743,7 @@ int main(int argc, char **argv)
     enum {
         O_SEED = 256, O_RUNS, O_SHARD, O_TIME, O_KERNEL, O_TARGET, O_OUT, O_RUNNER,
         O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY, O_BATCH,
+        O_TARGETS,
     };
     static const struct option lopts[] = {
         { "seed", required_argument, NULL, O_SEED },
@@ -781,6 +752,7 @@ int main(int argc, char **argv)
         { "time", required_argument, NULL, O_TIME },
         { "kernel", required_argument, NULL, O_KERNEL },
         { "target", required_argument, NULL, O_TARGET },
+        { "targets", required_argument, NULL, O_TARGETS },
         { "out", required_argument, NULL, O_OUT },
         { "runner", required_argument, NULL, O_RUNNER },
         { "runner-arg", required_argument, NULL, O_RUNNER_ARG },
@@ -793,7 +765,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     Campaign c = {
-        .shard_k = 1, .shard_m = 1, .target = "kestrel", .jobs = 2, .batch = 20,
+        .shard_k = 1, .shard_m = 1, .jobs = 2, .batch = 20,
         .shrink = true, .shrink_attempts = 40, .shrink_time = 1800,
     };
     const char *gen_only = NULL;
@@ -866,6 +838,7 @@ int main(int argc, char **argv)
             c.target = optarg;
             break;
         }
+        case O_TARGETS: c.targets_dir = optarg; break;
         case O_OUT: c.out = optarg; break;
         case O_RUNNER: c.runner = optarg; break;
         case O_RUNNER_ARG: c.runner_args[c.nrunner_args++] = optarg; break;
@@ -914,8 +887,36 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!c.target || !c.targets_dir) {
+        fprintf(stderr, "gauntlet-campaign: --target NAME and --targets DIR are required "
+                "(./gauntlet campaign passes them)\n");
+        usage(stderr);
+        return 2;
+    }
+    {
+        char err[8192];
+
+        char tpath[4200];
+
+        if (cv_load_target(c.targets_dir, c.target, &c.vocab, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-campaign: %s\n", err);
+            return 2;
+        }
+        /* the target's own rule checker judges every drawn rule before a
+         * file is written (as the runner will) */
+        snprintf(tpath, sizeof(tpath), "%s/%s/target.yaml", c.targets_dir, c.target);
+        if (!access(tpath, F_OK)) {
+            c.checker = gt_load(tpath, err, sizeof(err));
+            if (!c.checker) {
+                fprintf(stderr, "gauntlet-campaign: %s\n", err);
+                return 2;
+            }
+            cs_set_rule_checker(c.checker, getenv("GAUNTLET_BUILD"));
+        }
+    }
     go.debug = c.debug;
     go.target = c.target;
+    go.vocab = c.vocab;
     if (c.time_limit > 0 && !batch_given) {
         c.batch = 2 * c.jobs;   /* --time is checked between batches */
     }
@@ -961,13 +962,17 @@ int main(int argc, char **argv)
             snprintf(r->file, sizeof(r->file), "%s/%s.yaml", sched, r->name);
             cs_generate(&s, c.seed, r->index, &go);
             if (cs_write_scenario(&s, r->name, r->file, err, sizeof(err)) < 0) {
-                fprintf(stderr, "gauntlet-campaign: run %" PRIu64 ": %s\n", r->index, err);
+                fprintf(stderr, "gauntlet-campaign: run %" PRIu64 ": %s\n(vocabulary: %s)\n",
+                        r->index, err, c.vocab->path);
                 return 2;
             }
         }
         if (gen_only) {
             printf("gauntlet-campaign: %zu scenario files (seed %" PRIu64 ", shard %u/%u) "
                    "in %s\n", c.nruns_sel, c.seed, c.shard_k, c.shard_m, gen_only);
+            cv_free(c.vocab);
+            free(c.runs);
+            free(c.runner_args);
             return 0;
         }
     }
@@ -1071,8 +1076,8 @@ int main(int argc, char **argv)
                  * driver's doing */
                 bool klog = !strcmp(r->status, "fail") && !strcmp(r->kind, "kernel-log");
                 const char *why = cs_boot_failure(r->status, r->reason) ? "boot" :
-                    klog && cs_report_before_load(r->artifacts, c.target) ? "before-load" :
-                    klog && cs_host_starved(r->artifacts, c.target) ? "host-starved" : NULL;
+                    klog && cs_report_before_load(r->artifacts, c.vocab->module) ? "before-load" :
+                    klog && cs_host_starved(r->artifacts, c.vocab->module) ? "host-starved" : NULL;
 
                 if (why) {
                     snprintf(r->kind, sizeof(r->kind), "%s", why);
@@ -1120,6 +1125,7 @@ int main(int argc, char **argv)
         size_t counts[4] = { 0 }, ran;
 
         count_status(&c, counts, &ran);
+        cv_free(c.vocab);
         return counts[1] || counts[3] ? 1 : 0;
     }
 }

@@ -2,14 +2,11 @@
 /*
  * Campaign schedules: drawing, writing and reducing them (campaign_gen.h).
  *
- * Only device faults a correct driver must survive are drawn: faults the
- * driver can see (a lost, late, duplicated or malformed completion, an
- * error status, a fatal error, a stalled engine, a dead link, interrupt
- * trouble, a slow or failing reset or power transition).  Faults that make
- * the device lie undetectably (a DMA that silently writes wrong data or
- * none, a command redirected to another LBA or address) are left out: the
- * data checks would fail for them whatever the driver does, and a campaign
- * failure must mean the driver misbehaved.
+ * Everything drawn comes from the target's campaign vocabulary
+ * (campaign_vocab.h): this file knows the shape of a schedule (settings,
+ * kernel faults, the workload, events, the stop) and the rules of the
+ * harness (one real S3 per boot, a card plugged back after each unplug,
+ * which rules must fire), never a target.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -18,7 +15,9 @@
 #include <string.h>
 
 #include "campaign_gen.h"
+#include "campaign_vocab.h"
 #include "scenario.h"
+#include "target.h"
 
 /* ---- the random stream ----------------------------------------------------- */
 
@@ -56,8 +55,6 @@ static bool chance(CsRng *r, unsigned pct)
     return cs_rng_range(r, 0, 99) < pct;
 }
 
-#define PICK(r, arr) ((arr)[cs_rng_range((r), 0, sizeof(arr) / sizeof((arr)[0]) - 1)])
-
 static void opt_add(CsOpt *v, int *n, bool droppable, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static void opt_add(CsOpt *v, int *n, bool droppable, const char *fmt, ...)
@@ -76,149 +73,68 @@ static void opt_add(CsOpt *v, int *n, bool droppable, const char *fmt, ...)
 
 /* ---- fault rules ------------------------------------------------------------ */
 
-static void duration(CsRng *r, char *buf, size_t len, unsigned max_ms)
+static bool trigger_ok(const CvItem *t, void *benign)
 {
-    if (chance(r, 40)) {
-        snprintf(buf, len, "%uus", (unsigned)cs_rng_range(r, 50, 900));
-    } else {
-        snprintf(buf, len, "%ums", (unsigned)cs_rng_range(r, 1, max_ms));
-    }
+    return !t->benign_only || t->has_otherwise || *(const bool *)benign;
 }
 
-/* The action for a point, from the detectable set of the datasheet's
- * table 10.3.  *benign: the action does no lasting harm when it fires on
- * every event (only then is the trigger "always" drawn). */
-static void draw_action(CsRng *r, const char *point, char *buf, size_t len,
-                        bool *benign, bool *storm)
+static const CvPoint *pick_point(const CvVocab *V, CsRng *r)
 {
-    char d[32];
+    uint64_t total = 0, x;
 
-    *benign = false;
-    *storm = false;
-    if (!strcmp(point, "cq.post")) {
-        static const char *const a[] = {
-            "drop", "delay", "stall", "corrupt(phase)", "corrupt(sqhead=0xffff)",
-            "corrupt(status)", "corrupt(tag=0xfff0)", "corrupt(tag=0xffff)",
-            "duplicate", "dma_error", "fatal", "spurious", "storm",
-        };
-        const char *p = PICK(r, a);
-
-        if (!strcmp(p, "corrupt(status)")) {
-            snprintf(buf, len, "corrupt(status=0x%x)", (unsigned)cs_rng_range(r, 1, 0x7fff));
-            return;
-        }
-        snprintf(buf, len, "%s", p);
-    } else if (!strcmp(point, "sq.fetch")) {
-        static const char *const a[] = {
-            "drop", "delay", "stall", "dma_error", "fatal", "spurious",
-            "corrupt(opcode=0xee)",
-        };
-        snprintf(buf, len, "%s", PICK(r, a));
-    } else if (!strcmp(point, "sgl.fetch")) {
-        static const char *const a[] = {
-            "drop", "delay", "stall", "dma_error", "corrupt(index=0,len=0)",
-        };
-        snprintf(buf, len, "%s", PICK(r, a));
-    } else if (!strcmp(point, "dma.read") || !strcmp(point, "dma.write")) {
-        static const char *const a[] = { "delay", "stall", "dma_error", "fatal" };
-        snprintf(buf, len, "%s", PICK(r, a));
-    } else if (!strcmp(point, "irq")) {
-        static const char *const a[] = {
-            "drop", "delay", "stall", "spurious", "storm", "fatal",
-        };
-        snprintf(buf, len, "%s", PICK(r, a));
-    } else if (!strcmp(point, "reg.read")) {
-        static const char *const a[] = { "drop", "allones", "fatal" };
-        snprintf(buf, len, "%s", PICK(r, a));
-    } else if (!strcmp(point, "reset") || !strcmp(point, "ctrl.enable")) {
-        static const char *const a[] = { "delay", "delay", "drop", "stall" };
-        const char *p = PICK(r, a);
-
-        if (!strcmp(p, "delay")) {
-            snprintf(buf, len, "delay(%ums)", (unsigned)cs_rng_range(r, 50, 2500));
-            return;
-        }
-        snprintf(buf, len, "%s", p);
-    } else { /* power */
-        static const char *const a[] = { "delay", "delay", "drop", "stall" };
-        const char *p = PICK(r, a);
-
-        if (!strcmp(p, "delay")) {
-            snprintf(buf, len, "delay(%ums)", (unsigned)cs_rng_range(r, 50, 1500));
-            return;
-        }
-        snprintf(buf, len, "%s", p);
+    for (int i = 0; i < V->faults.npoints; i++) {
+        total += V->faults.points[i].weight;
     }
-    if (!strcmp(buf, "delay")) {
-        duration(r, d, sizeof(d), 400);
-        snprintf(buf, len, "delay(%s)", d);
-        *benign = true;
-    } else if (!strcmp(buf, "spurious")) {
-        *benign = true;
-    } else if (!strcmp(buf, "storm")) {
-        snprintf(buf, len, "storm(count=%u,interval=%uus)",
-                 (unsigned)cs_rng_range(r, 50, 2000), (unsigned)cs_rng_range(r, 20, 200));
-        *storm = true;
+    x = cs_rng_range(r, 0, total - 1);     /* the loader saw a weight above 0 */
+    for (int i = 0; i < V->faults.npoints; i++) {
+        if (x < V->faults.points[i].weight) {
+            return &V->faults.points[i];
+        }
+        x -= V->faults.points[i].weight;
     }
+    return &V->faults.points[V->faults.npoints - 1];
 }
 
-/* One rule; *sure when its trigger fires on the first events of a point
- * every command passes (the caller decides whether that is enough). */
-static void draw_rule(CsRng *r, CsRule *rule, bool first_of_run)
+/* One rule, POINT FILTER ':' ACTION ':' TRIGGER SUFFIXES, from the
+ * vocabulary.  sure: its firing is certain (docs/campaigns.md): the first
+ * rule of the run, at a point every command passes, with no filter, a
+ * trigger marked sure and no suffix. */
+static void draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_run)
 {
-    static const char *const points[] = {
-        "cq.post", "cq.post", "cq.post", "sq.fetch", "sq.fetch", "sgl.fetch",
-        "dma.read", "dma.write", "irq", "irq", "reg.read", "reset",
-        "ctrl.enable", "power",
-    };
-    static const char *const regs[] = { "status", "intr_status", "cq_tail", "sq_head" };
-    static const char *const ops[] = { "read", "write" };
-    const char *point = PICK(r, points);
-    char filter[32] = "", action[96], trig[64];
-    bool benign, storm, per_command;
-    unsigned k = (unsigned)cs_rng_range(r, 0, 99);
+    const CvPoint *pt = pick_point(V, r);
+    const CvItem *filt = NULL, *act, *trig;
+    const CvList *tl;
+    char filter[CS_TEXT] = "", action[CS_TEXT], trigger[CS_TEXT], suffix[CS_TEXT] = "";
+    bool suffixed = false, other;
+    int i;
 
-    per_command = !strcmp(point, "cq.post") || !strcmp(point, "sq.fetch");
-    if (!strcmp(point, "reg.read")) {
-        snprintf(filter, sizeof(filter), "[reg=%s]", PICK(r, regs));
-    } else if (!strcmp(point, "dma.read")) {
-        snprintf(filter, sizeof(filter), "[op=write]");
-    } else if (!strcmp(point, "dma.write")) {
-        snprintf(filter, sizeof(filter), "[op=read]");
-    } else if ((per_command || !strcmp(point, "sgl.fetch")) && chance(r, 20)) {
-        snprintf(filter, sizeof(filter), "[op=%s]", PICK(r, ops));
+    if (pt->filters.n) {
+        filt = &pt->filters.v[cv_pick(&pt->filters, r, NULL, NULL)];
+        cv_expand(&filt->t, NULL, NULL, 0, r, filter, sizeof(filter));
     }
-    draw_action(r, point, action, sizeof(action), &benign, &storm);
+    act = &pt->actions.v[cv_pick(&pt->actions, r, NULL, NULL)];
+    cv_expand(&act->t, NULL, NULL, 0, r, action, sizeof(action));
+    tl = act->has_triggers ? &act->triggers : &V->faults.triggers;
+    /* "always" and the like only for actions that are harmless every time
+     * (the loader made sure every action has a trigger it may take) */
+    i = cv_pick(tl, r, trigger_ok, (void *)&act->benign);
+    trig = &tl->v[i < 0 ? 0 : i];
+    other = trig->benign_only && !act->benign;     /* its `otherwise` text */
+    cv_expand(other ? &trig->otherwise : &trig->t, NULL, NULL, 0, r, trigger, sizeof(trigger));
+    for (int k = 0; k < V->faults.suffixes.n; k++) {
+        const CvItem *sx = &V->faults.suffixes.v[k];
 
-    rule->sure = false;
-    if (storm || k < 35) {
-        unsigned n = (unsigned)cs_rng_range(r, 1, storm ? 20 : 40);
+        if (chance(r, sx->chance)) {
+            size_t l = strlen(suffix);
 
-        if (n == 1) {
-            snprintf(trig, sizeof(trig), "once");
-        } else {
-            snprintf(trig, sizeof(trig), "nth=%u", n);
+            cv_expand(&sx->t, NULL, NULL, 0, r, suffix + l, sizeof(suffix) - l);
+            suffixed = true;
         }
-        rule->sure = first_of_run && per_command && !filter[0] && n <= 3;
-    } else if (k < 65) {
-        snprintf(trig, sizeof(trig), "every=%u,max=%u",
-                 (unsigned)cs_rng_range(r, 2, 30), (unsigned)cs_rng_range(r, 1, 5));
-    } else if (k < 85) {
-        snprintf(trig, sizeof(trig), "prob=%u%%,max=%u,seed=%u",
-                 (unsigned)cs_rng_range(r, 1, 10), (unsigned)cs_rng_range(r, 1, 8),
-                 (unsigned)cs_rng_range(r, 0, 9999));
-    } else if (benign) {
-        snprintf(trig, sizeof(trig), "always");
-    } else {
-        snprintf(trig, sizeof(trig), "once");
     }
-    if (chance(r, 15)) {
-        size_t l = strlen(trig);
-
-        snprintf(trig + l, sizeof(trig) - l, ",after=%u", (unsigned)cs_rng_range(r, 1, 200));
-        rule->sure = false;
-    }
-    snprintf(rule->text, sizeof(rule->text), "%s%s:%s:%s", point, filter, action, trig);
+    rule->sure = first_of_run && pt->every_command && !filter[0] && trig->sure && !other &&
+                 !suffixed;
+    snprintf(rule->text, sizeof(rule->text), "%s%s:%s:%s%s", pt->name.text, filter, action,
+             trigger, suffix);
 }
 
 /* ---- schedules ---------------------------------------------------------------- */
@@ -234,7 +150,7 @@ static CsStep *add_step(CsSchedule *s, CsStepKind kind)
     CsStep *st;
 
     if (s->nsteps >= CS_MAX_STEPS) {
-        abort();    /* the generator never draws that many */
+        abort();    /* the loader bounds the steps a vocabulary can draw */
     }
     st = &s->steps[s->nsteps++];
     memset(st, 0, sizeof(*st));
@@ -242,140 +158,138 @@ static CsStep *add_step(CsSchedule *s, CsStepKind kind)
     return st;
 }
 
-static void add_wait(CsSchedule *s, CsRng *r, unsigned lo_ds, unsigned hi_ds)
+static void add_wait(CsSchedule *s, CsRng *r, const CvSecs *g)
 {
-    add_step(s, CS_WAIT)->seconds = (double)cs_rng_range(r, lo_ds, hi_ds) / 10.0;
+    add_step(s, CS_WAIT)->seconds = cv_secs(g, r);
+}
+
+/* Items of l, each with its chance, expanded into v (the workload's
+ * variables in scope); droppable as the item says, or never. */
+static void draw_opts(CsOpt *v, int *n, const CvList *l, CsRng *r, const CvVar *scope,
+                      char *const *vals, int nscope, bool never_drop)
+{
+    for (int i = 0; i < l->n; i++) {
+        const CvItem *it = &l->v[i];
+        char text[CS_TEXT];
+
+        if (it->chance < 100 && !chance(r, it->chance)) {
+            continue;
+        }
+        cv_expand(&it->t, scope, vals, nscope, r, text, sizeof(text));
+        opt_add(v, n, !never_drop && it->droppable, "%s", text);
+    }
 }
 
 void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions *o)
 {
+    const CvVocab *V = o->vocab;
     CsRng r;
-    bool present = true, armed = false, any_rule = false, disturbing = false;
-    bool s3_used = false;
-    int nevents, duration_s;
-    const char *target = o && o->target ? o->target : "kestrel";
+    bool armed = false, any_rule = false, disturbing = false, s3_used = false;
+    char vals_store[CS_MAX_OPTS][CS_TEXT], *vals[CS_MAX_OPTS], text[CS_TEXT];
+    int nevents;
 
     memset(s, 0, sizeof(*s));
     cs_rng_init(&r, seed, run);
     s->seed = seed;
     s->run = run;
-    s->debug = o && o->debug;
-    snprintf(s->target, sizeof(s->target), "%s", target);
-    s->kestrel = !strcmp(target, "kestrel");
+    s->debug = o->debug;
+    snprintf(s->target, sizeof(s->target), "%s", o->target);
 
     /* Driver settings, made after the load so that every run loads the
-     * same way (`load: {}`) and can start from the runner's snapshot: the
-     * command timeout of the bound device and of devices probed later
-     * (hotplug), and the retry budget. */
-    if (s->kestrel) {
-        static const unsigned timeouts[] = { 1000, 1500, 2000, 3000 };
-        unsigned ms = PICK(&r, timeouts);
-
-        opt_add(s->params, &s->nparams, true,
-                "echo %u > /sys/module/kestrel/parameters/timeout_ms && "
-                "kestrelctl timeout set %u", ms, ms);
-        if (chance(&r, 25)) {
-            opt_add(s->params, &s->nparams, true,
-                    "echo %u > /sys/module/kestrel/parameters/max_retries",
-                    (unsigned)cs_rng_range(&r, 0, 3));
-        }
-    }
+     * same way (`load: {}`) and can start from the runner's snapshot. */
+    draw_opts(s->params, &s->nparams, &V->settings, &r, NULL, NULL, 0, false);
 
     /* kernel faults, armed before the workload so they cover it */
-    if (s->debug && chance(&r, 40)) {
-        int n = (int)cs_rng_range(&r, 1, 2);
+    if (s->debug && V->has_kfaults && chance(&r, V->kfaults.chance)) {
+        int n = (int)cv_range(&V->kfaults.count, &r);
 
         for (int i = 0; i < n; i++) {
             CsStep *st = add_step(s, CS_KFAULT);
 
-            /* no limit on the count: a capped fault may be spent on the
-             * task's own allocations before the driver allocates, and the
-             * runner's kfault-fired verdict wants the driver on the stack
-             * (as scenarios/alloc-failure-io.yaml, at most 10%) */
-            st->kf_type = (int)cs_rng_range(&r, 0, 1);
-            st->kf_probability = (int)cs_rng_range(&r, 1, 10);
-            st->kf_times = -1;
-            st->kf_interval = 1;
+            st->kf_type = V->kfaults.types[cs_rng_range(&r, 0, (uint64_t)V->kfaults.ntypes - 1)];
+            st->kf_probability = (int)cv_range(&V->kfaults.probability, &r);
+            st->kf_times = (int)cv_range(&V->kfaults.times, &r);
+            st->kf_interval = (int)cv_range(&V->kfaults.interval, &r);
             disturbing = true;
         }
     }
 
-    /* the workload */
-    duration_s = (int)cs_rng_range(&r, 2, 5);
-    if (s->kestrel) {
-        static const unsigned qds[] = { 1, 4, 8, 16, 32 };
-        static const unsigned blocks[] = { 1024, 2048, 4096, 8192 };
-        static const unsigned bmax[] = { 8, 32, 128 };
-        static const unsigned rpct[] = { 20, 50, 80 };
-
-        /* the integrity region is LBA 0..2047 (harness/targets/kestrel.yaml):
-         * the workload stays above it */
-        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "kestrelctl stress --lba 8192");
-        opt_add(s->wopts, &s->nwopts, false, "--duration %d", duration_s);
-        opt_add(s->wopts, &s->nwopts, true, "--threads %u", (unsigned)cs_rng_range(&r, 1, 4));
-        opt_add(s->wopts, &s->nwopts, true, "--qd %u", PICK(&r, qds));
-        opt_add(s->wopts, &s->nwopts, true, "--blocks %u", PICK(&r, blocks));
-        opt_add(s->wopts, &s->nwopts, true, "--blocks-max %u", PICK(&r, bmax));
-        opt_add(s->wopts, &s->nwopts, true, "--read-pct %u", PICK(&r, rpct));
-        opt_add(s->wopts, &s->nwopts, true, "--seed %u", (unsigned)cs_rng_range(&r, 1, 999999));
-        if (chance(&r, 85)) {
-            opt_add(s->wopts, &s->nwopts, true, "--verify");
-        }
-        if (chance(&r, 15)) {
-            opt_add(s->wopts, &s->nwopts, true, "--prefill");
-        }
-        s->workload_wait = true;
-        s->workload_timeout = duration_s + 120;
-    } else {
-        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "$GAUNTLET_STRESS");
-        s->workload_wait = false;
-        s->workload_timeout = 120;
+    /* the workload: its variables once, then the command and its options */
+    for (int i = 0; i < V->workload.nvars; i++) {
+        cv_draw_var(&V->workload.vars[i], &r, vals_store[i], sizeof(vals_store[i]));
+        vals[i] = vals_store[i];
     }
+    cv_expand(&V->workload.cmd, V->workload.vars, vals, V->workload.nvars, &r,
+              s->workload_cmd, sizeof(s->workload_cmd));
+    draw_opts(s->wopts, &s->nwopts, &V->workload.options, &r, V->workload.vars, vals,
+              V->workload.nvars, false);
+    s->workload_wait = V->workload.wait;
+    cv_expand(&V->workload.timeout, V->workload.vars, vals, V->workload.nvars, &r, text,
+              sizeof(text));
+    s->workload_timeout = (double)cv_sum(text);    /* the loader checked its shape */
     add_step(s, CS_WORKLOAD_START);
-    add_wait(s, &r, 5, 15);
+    add_wait(s, &r, &V->events.first_wait);
 
     /* events at chosen moments */
-    nevents = (int)cs_rng_range(&r, 1, 4);
+    nevents = (int)cv_range(&V->events.count, &r);
     for (int e = 0; e < nevents; e++) {
-        unsigned k = (unsigned)cs_rng_range(&r, 0, 99);
+        unsigned w[CV_NEV];
+        uint64_t total = 0, x;
+        int ev = 0;
 
         if (e) {
-            add_wait(s, &r, 3, 20);
+            add_wait(s, &r, &V->events.gap);
         }
-        if (s->kestrel && present && k < 45) {
-            CsStep *st = add_step(s, armed && chance(&r, 35) ? CS_FAULTS_ADD :
-                                  CS_FAULTS_SET);
-            int n = (int)cs_rng_range(&r, 1, 3);
+        for (int i = 0; i < CV_NEV; i++) {
+            bool can = i == CV_EV_FAULTS ? V->has_faults :
+                       i == CV_EV_CLEAR ? V->has_faults && armed :
+                       i == CV_EV_SUSPEND ? V->has_suspend : V->has_hotplug;
+
+            w[i] = can ? V->events.weight[i] : 0;
+            total += w[i];
+        }
+        if (!total) {
+            break;      /* the loader saw an event that is always possible */
+        }
+        x = cs_rng_range(&r, 0, total - 1);
+        for (ev = 0; ev < CV_NEV - 1 && x >= w[ev]; ev++) {
+            x -= w[ev];
+        }
+        if (ev == CV_EV_FAULTS) {
+            CsStep *st = add_step(s, armed && chance(&r, V->faults.add_chance) ?
+                                  CS_FAULTS_ADD : CS_FAULTS_SET);
+            int n = (int)cv_range(&V->faults.rules, &r);
 
             for (int i = 0; i < n; i++) {
-                draw_rule(&r, &st->rules[i], !any_rule && i == 0 && e == 0);
+                draw_rule(V, &r, &st->rules[i], !any_rule && i == 0 && e == 0);
             }
             st->nrules = n;
             armed = any_rule = disturbing = true;
-        } else if (s->kestrel && armed && k < 55) {
+        } else if (ev == CV_EV_CLEAR) {
             add_step(s, CS_FAULTS_CLEAR);
             armed = false;
-        } else if (k < 75) {
+        } else if (ev == CV_EV_SUSPEND) {
             CsStep *st = add_step(s, CS_SUSPEND);
-            static const int levels[] = { 1, 2, 3, 4, 5 };
 
             /* one real S3 per boot: a second one does not reach QEMU 7.2's
              * suspend here (scenarios/suspend-resume-cycles.yaml); later
              * suspends are pm_test, which runs every driver callback */
-            st->s3 = !s3_used && chance(&r, 70);
+            st->s3 = !s3_used && chance(&r, V->suspend.s3_chance);
             s3_used |= st->s3;
-            st->level = st->s3 ? 0 : PICK(&r, levels);
-            st->cycles = st->s3 ? 1 : (int)cs_rng_range(&r, 1, 2);
+            st->level = st->s3 ? 0 :
+                V->suspend.levels[cs_rng_range(&r, 0, (uint64_t)V->suspend.nlevels - 1)];
+            st->cycles = st->s3 ? 1 : (int)cv_range(&V->suspend.cycles, &r);
         } else {
             /* a hot-unplug (orderly or surprise), then the card comes back */
-            add_step(s, CS_HOTPLUG)->hotplug = chance(&r, 50) ? 1 : 2;
-            present = false;
-            add_wait(s, &r, 5, 15);
+            uint64_t hw = (uint64_t)V->hotplug.remove_weight + V->hotplug.surprise_weight;
+
+            add_step(s, CS_HOTPLUG)->hotplug =
+                cs_rng_range(&r, 0, hw - 1) < V->hotplug.remove_weight ? 1 : 2;
+            add_wait(s, &r, &V->hotplug.replug_after);
             add_step(s, CS_HOTPLUG)->hotplug = 0;
-            present = true;
             armed = false;
             disturbing = true;
-            add_wait(s, &r, 10, 20);
+            add_wait(s, &r, &V->hotplug.settle);
         }
     }
     add_step(s, CS_WORKLOAD_STOP);
@@ -392,9 +306,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             break;
         }
     }
-    if (s->kestrel && disturbing) {
-        opt_add(s->wopts, &s->nwopts, false, "--allow-errors");
-        opt_add(s->wopts, &s->nwopts, false, "--keep-going");
+    /* the run disturbs the device (device or kernel faults, hotplug):
+     * the options that let the workload take clean I/O errors */
+    if (disturbing) {
+        draw_opts(s->wopts, &s->nwopts, &V->workload.disturbed, &r, V->workload.vars, vals,
+                  V->workload.nvars, true);
     }
 }
 
@@ -442,10 +358,6 @@ static void bquote(Buf *b, const char *s)
     }
     bputf(b, "\"");
 }
-
-static const char *const pm_levels[] = {
-    "", "freezer", "devices", "platform", "processors", "core",
-};
 
 static void join_opts(char *buf, size_t len, const char *head, const CsOpt *o, int n)
 {
@@ -543,17 +455,47 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
                 bputf(&b, "  - suspend: {mode: s3, cycles: %d}\n", st->cycles);
             } else {
                 bputf(&b, "  - suspend: {mode: pm_test, level: %s, cycles: %d}\n",
-                      pm_levels[st->level], st->cycles);
+                      cv_pm_levels[st->level], st->cycles);
             }
             break;
         case CS_KFAULT:
             bputf(&b, "  - kfault: {type: %s, probability: %d, times: %d, interval: %d, "
-                  "require: true}\n", st->kf_type ? "fail_page_alloc" : "failslab",
+                  "require: true}\n", cv_kfault_names[st->kf_type],
                   st->kf_probability, st->kf_times, st->kf_interval);
             break;
         }
     }
     return b.p;
+}
+
+static const GtTarget *rule_checker;
+static const char *rule_checker_build;
+
+void cs_set_rule_checker(const GtTarget *t, const char *build)
+{
+    rule_checker = t;
+    rule_checker_build = build;
+}
+
+/* The first faults step whose rules the target's checker refuses: its
+ * message in e.text (file:line:col), true. */
+static bool rules_refused(const GsScenario *sc, GsError *e)
+{
+    for (size_t i = 0; rule_checker && i < sc->nsteps; i++) {
+        const GsStep *st = &sc->steps[i];
+        char msg[1024];
+        int n;
+
+        if (st->type != GS_STEP_FAULTS || st->u.faults.op == GS_FAULTS_CLEAR) {
+            continue;
+        }
+        if (gt_check_rules(rule_checker, rule_checker_build, st->u.faults.rules,
+                           &n, msg, sizeof(msg)) != 0) {
+            gs_rule_error(sc, st, msg, e->text, sizeof(e->text));
+            return true;
+        }
+    }
+    return false;
 }
 
 int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
@@ -565,9 +507,12 @@ int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
     FILE *f;
     int rc = 0;
 
-    if (gs_parse_string(path, text, strlen(text), &sc, &e) < 0) {
-        snprintf(err, errlen, "generated scenario does not parse (generator bug): %s\n"
+    if (gs_parse_string(path, text, strlen(text), &sc, &e) < 0 ||
+        rules_refused(sc, &e)) {
+        snprintf(err, errlen, "generated scenario does not parse (a rule or text of the vocabulary the "
+                 "target refuses, or a generator bug): %s\n"
                  "--- text ---\n%s", e.text, text);
+        gs_free(sc);
         free(text);
         return -1;
     }

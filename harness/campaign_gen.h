@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Campaign schedules: what one run of a fault-injection campaign does,
- * drawn from (seed, run index) alone, and written out as an ordinary
- * scenario file.  docs/campaigns.md describes what a schedule contains.
+ * drawn from (seed, run index) and the target's campaign vocabulary
+ * (campaign_vocab.h) alone, and written out as an ordinary scenario file.
+ * docs/campaigns.md describes what a schedule contains.
  *
  * A schedule is kept in this small model (not as a GsScenario) because the
  * shrinker edits it: it drops steps, single fault rules of a faults step,
  * workload options and driver settings, then writes the result again.
- * Every written file is checked with gs_parse_string(), which runs the
- * device's own fault-rule parser on every rule.
+ * Every written file is checked with gs_parse_string(), which checks
+ * every fault rule the way the runner does.
  */
 #ifndef GAUNTLET_CAMPAIGN_GEN_H
 #define GAUNTLET_CAMPAIGN_GEN_H
@@ -50,7 +51,8 @@ typedef struct CsRule {
 
 /* An option of the workload command, or a driver setting (a guest shell
  * command run after the load): text is written as is ("--threads 3",
- * "echo 2 > /sys/module/kestrel/parameters/max_retries"). */
+ * "echo 2 > /sys/module/DRIVER/parameters/max_retries"), as the
+ * vocabulary's template expanded. */
 typedef struct CsOpt {
     char text[CS_TEXT];
     bool droppable;         /* the shrinker may remove it */
@@ -63,16 +65,15 @@ typedef struct CsStep {
     int nrules;
     int hotplug;                    /* 0 add, 1 remove, 2 surprise */
     bool s3;                        /* suspend: s3, else pm_test at level */
-    int level;                      /* 1 freezer .. 5 core */
+    int level;                      /* index into cv_pm_levels: 1 freezer .. 5 core */
     int cycles;
-    int kf_type;                    /* 0 failslab, 1 fail_page_alloc */
+    int kf_type;                    /* index into cv_kfault_names */
     int kf_probability, kf_times, kf_interval;
 } CsStep;
 
 typedef struct CsSchedule {
     uint64_t seed, run;
     bool debug;                     /* kernel: debug */
-    bool kestrel;                   /* target has the Kestrel fault engine */
     char target[64];
     CsOpt params[CS_MAX_OPTS];      /* driver settings, one run step */
     int nparams;
@@ -86,12 +87,15 @@ typedef struct CsSchedule {
     char origin[512];               /* for the description (shrunk files) */
 } CsSchedule;
 
+struct CvVocab;
+
 typedef struct CsGenOptions {
     bool debug;                     /* generate for the debug kernel (kfault) */
-    const char *target;             /* "kestrel" (faults) or another target */
+    const char *target;             /* the scenarios' target: */
+    const struct CvVocab *vocab;    /* its campaign vocabulary */
 } CsGenOptions;
 
-/* Draw run `run` of `seed`.  Depends on nothing else. */
+/* Draw run `run` of `seed` from o->vocab.  Depends on nothing else. */
 void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions *o);
 
 /* The scenario name of a run: "campaign-s<seed>-r<run>". */
@@ -99,6 +103,11 @@ void cs_run_name(char *buf, size_t len, uint64_t seed, uint64_t run);
 
 /* Write the schedule as YAML scenario text (malloc'd, NUL-terminated). */
 char *cs_to_yaml(const CsSchedule *s, const char *name);
+
+/* The target whose fault-rule checker (target.h, fault_check) judges every
+ * drawn rule in cs_write_scenario(); build is {build}.  NULL: none. */
+struct GtTarget;
+void cs_set_rule_checker(const struct GtTarget *t, const char *build);
 
 /* Write the schedule to path once gs_parse_string() has accepted its text
  * (so every rule has passed the device's parser).  0, or -1 with a

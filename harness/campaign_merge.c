@@ -5,7 +5,7 @@
  * From every DIR (searched recursively) it takes junit.xml, campaign.json
  * (gauntlet-campaign), report.json (gauntlet-runner) and lcov tracefiles
  * (*.info), and writes into --out:
- *   junit.xml      every <testsuite> of every input, totals summed
+ *   junit.xml      every <testsuite> of every input, totals summed (junit.c)
  *   campaign.json  results concatenated, counts summed, failures grouped
  *                  again by signature across shards
  *   report.json    scenarios concatenated, counts summed
@@ -28,6 +28,11 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "junit.h"
+#include "proc.h"
+
+/* lcov -a over every shard's tracefile */
+#define LCOV_TIMEOUT_S 1800.0
 
 typedef struct Files {
     char **v;
@@ -81,89 +86,6 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
         push(&f_info, path);
     }
     return FTW_CONTINUE;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    if (!f) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        fclose(f);
-        return NULL;
-    }
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
-static double attr(const char *tag_start, const char *tag_end, const char *name)
-{
-    char key[64];
-    const char *p;
-
-    snprintf(key, sizeof(key), " %s=\"", name);
-    p = strstr(tag_start, key);
-    if (!p || p > tag_end) {
-        return 0;
-    }
-    return strtod(p + strlen(key), NULL);
-}
-
-/* Append every <testsuite>...</testsuite> of one file; sum the totals. */
-static int junit_collect(const char *path, FILE *body, double tot[5])
-{
-    char *text = slurp(path), *p;
-    int nsuites = 0;
-
-    if (!text) {
-        fprintf(stderr, "gauntlet merge: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    for (p = text; (p = strstr(p, "<testsuite"));) {
-        char *gt, *end;
-
-        if (p[10] != ' ' && p[10] != '>') {     /* <testsuites> */
-            p += 10;
-            continue;
-        }
-        gt = strchr(p, '>');
-        end = strstr(p, "</testsuite>");
-
-        if (!gt || !end) {
-            fprintf(stderr, "gauntlet merge: %s: a <testsuite> without its end "
-                    "(not a complete JUnit file)\n", path);
-            free(text);
-            return -1;
-        }
-        tot[0] += attr(p, gt, "tests");
-        tot[1] += attr(p, gt, "failures");
-        tot[2] += attr(p, gt, "errors");
-        tot[3] += attr(p, gt, "skipped");
-        tot[4] += attr(p, gt, "time");
-        end += strlen("</testsuite>");
-        if (body) {
-            fprintf(body, "  %.*s\n", (int)(end - p), p);
-        }
-        nsuites++;
-        p = end;
-    }
-    free(text);
-    if (!nsuites) {
-        fprintf(stderr, "gauntlet merge: %s: no <testsuite> element (not a JUnit file)\n",
-                path);
-        return -1;
-    }
-    return 0;
 }
 
 static int64_t get_i(json_object *o, const char *k)
@@ -316,8 +238,7 @@ static int run_lcov(const Files *info, const char *out)
 {
     char **argv = calloc(info->n * 2 + 8, sizeof(*argv));
     size_t a = 0;
-    pid_t pid;
-    int ws;
+    int rc = 0;
 
     argv[a++] = "lcov";
     argv[a++] = "--quiet";
@@ -328,18 +249,23 @@ static int run_lcov(const Files *info, const char *out)
     argv[a++] = "-o";
     argv[a++] = (char *)out;
     argv[a] = NULL;
-    pid = fork();
-    if (pid == 0) {
-        execvp("lcov", argv);
-        fprintf(stderr, "gauntlet merge: cannot run lcov (%s); install it with "
-                "./gauntlet deps\n", strerror(errno));
-        _exit(127);
+    {
+        GpSpec sp = { .argv = argv, .output = GP_OUT_INHERIT,
+                      .timeout_s = LCOV_TIMEOUT_S };
+        GpResult res;
+
+        if (gp_run(&sp, &res) < 0) {
+            fprintf(stderr, "gauntlet merge: %s; install lcov with ./gauntlet deps\n",
+                    res.why);
+            rc = -1;
+        } else if (gp_failed(&res)) {
+            fprintf(stderr, "gauntlet merge: lcov -a: %s\n", res.why);
+            rc = -1;
+        }
+        gp_result_free(&res);
     }
     free(argv);
-    if (pid < 0 || waitpid(pid, &ws, 0) < 0) {
-        return -1;
-    }
-    return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -1;
+    return rc;
 }
 
 int cs_merge_main(int argc, char **argv)
@@ -348,7 +274,8 @@ int cs_merge_main(int argc, char **argv)
     char **dirs = calloc((size_t)argc + 1, sizeof(*dirs));
     size_t ndirs = 0, ncamp = 0, nrep = 0;
     json_object **camp, **rep;
-    double tot[5] = { 0 };
+    GjCounts tot = { 0 };
+    char err[1200];
     char path[PATH_MAX + 64];
     int rc = 0;
 
@@ -405,7 +332,8 @@ int cs_merge_main(int argc, char **argv)
 
     /* read and check everything first */
     for (size_t i = 0; i < f_junit.n; i++) {
-        if (junit_collect(f_junit.v[i], NULL, tot) < 0) {
+        if (gj_collect(f_junit.v[i], &tot, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet merge: %s\n", err);
             return 2;
         }
     }
@@ -423,30 +351,15 @@ int cs_merge_main(int argc, char **argv)
     }
 
     if (f_junit.n) {
-        FILE *f;
-
-        memset(tot, 0, sizeof(tot));
         snprintf(path, sizeof(path), "%s/junit.xml", out);
-        f = fopen(path, "w");
-        if (!f) {
-            fprintf(stderr, "gauntlet merge: cannot write %s: %s\n", path, strerror(errno));
+        if (gj_merge((const char *const *)f_junit.v, f_junit.n, "gauntlet", path, &tot,
+                     err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet merge: %s\n", err);
             return 2;
         }
-        for (size_t i = 0; i < f_junit.n; i++) {
-            junit_collect(f_junit.v[i], NULL, tot);
-        }
-        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gauntlet\" "
-                "tests=\"%.0f\" failures=\"%.0f\" errors=\"%.0f\" skipped=\"%.0f\" "
-                "time=\"%.3f\">\n", tot[0], tot[1], tot[2], tot[3], tot[4]);
-        for (size_t i = 0; i < f_junit.n; i++) {
-            junit_collect(f_junit.v[i], f, (double[5]){ 0 });
-        }
-        fprintf(f, "</testsuites>\n");
-        if (fclose(f)) {
-            rc = 1;
-        }
         printf("gauntlet merge: %s: %zu file(s), %.0f tests, %.0f failures, %.0f errors, "
-               "%.0f skipped\n", path, f_junit.n, tot[0], tot[1], tot[2], tot[3]);
+               "%.0f skipped\n", path, f_junit.n, tot.tests, tot.failures, tot.errors,
+               tot.skipped);
     }
     if (ncamp) {
         json_object *m = merge_campaigns(camp, ncamp);

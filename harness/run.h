@@ -15,6 +15,24 @@
 
 typedef enum GrStatus { GR_PASS, GR_FAIL, GR_SKIP, GR_ERROR } GrStatus;
 
+/* What failed first: result.json's "failure.kind" (gr_fail_kind_name),
+ * which campaign signatures read instead of the human-readable reason. */
+typedef enum GrFailKind {
+    GR_FAIL_NONE,       /* nothing failed */
+    GR_FAIL_STEP,       /* a step did not do what it says */
+    GR_FAIL_VERDICT,    /* a verdict failed (failure.verdict names it) */
+    GR_FAIL_BOOT,       /* the guest did not come up */
+    GR_FAIL_HANG,       /* the guest stopped answering */
+    GR_FAIL_PANIC,      /* the guest kernel panicked */
+    GR_FAIL_QEMU_EXIT,  /* QEMU exited on its own */
+    GR_FAIL_TIMEOUT,    /* the scenario's own timeout */
+    GR_FAIL_INTEGRITY,  /* writing the integrity region failed */
+    GR_FAIL_SNAPSHOT,   /* the snapshot cache (the harness's own trouble) */
+    GR_FAIL_SKIP,       /* skipped: what the scenario needs is missing */
+    GR_FAIL_ERROR,      /* the harness or the configuration */
+    GR_FAIL__MAX
+} GrFailKind;
+
 /* What the run needs from the outside world. */
 typedef struct GrConfig {
     const char *qemu;
@@ -22,6 +40,7 @@ typedef struct GrConfig {
     const char *kernel_version[2];      /* shown in the reports */
     const char *accel;
     const char *host_tool;              /* host gauntlet-data (verify) */
+    const char *build;                  /* Gauntlet's build folder: {build} */
     const char *const *fw_dirs;
     uint64_t seed;                      /* integrity pattern seed */
     /* known kernel issues: EREs on a kernel-log finding's signature or
@@ -48,5 +67,6 @@ int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
                 char *err, size_t errlen);
 
 const char *gr_status_name(GrStatus st);
+const char *gr_fail_kind_name(GrFailKind k);
 
 #endif /* GAUNTLET_RUN_H */

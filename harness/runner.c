@@ -33,12 +33,13 @@
 #include "scenario.h"
 #include "target.h"
 #include "vm.h"
-#include "xmlesc.h"
+#include "junit.h"
 
 typedef struct Item {
     char *path;
     GsScenario *s;
     GtTarget *t;
+    char *image;                /* the composed guest image (gt_image) */
     char dir[4096];
     pid_t pid;
     double start, end;
@@ -57,11 +58,20 @@ static void usage(FILE *f)
 "  --kernel-version STR / --debug-kernel-version STR   shown in reports\n"
 "  --kernel stock|debug   run every scenario on this kernel (default: the\n"
 "                         one each scenario names)\n"
-"  --targets DIR          target descriptions (NAME.yaml)\n"
-"  --target NAME|FILE     run the scenarios against this target instead of\n"
+"  --targets DIR, --target-dir DIR   the folder of targets (NAME/target.yaml;\n"
+"                         the last one given wins)\n"
+"  --target NAME|DIR      run the scenarios against this target instead of\n"
 "                         the one they name\n"
+"  --default-target NAME  the target of scenarios that name none\n"
+"  --stock-modules DIR / --debug-modules DIR   each kernel's lib/modules/<release>\n"
+"                         (for targets' guest_kmods)\n"
+"  --mkinitramfs PATH     harness/guest/mkinitramfs.sh (composes target images)\n"
+"  --image-cache DIR      composed guest images (default: images/ next to the\n"
+"                         results folder)\n"
+"  --build DIR            Gauntlet's build folder ({build} in target files;\n"
+"                         default: $GAUNTLET_BUILD)\n"
 "  --suite FILE           the default suite: scenario paths, one per line\n"
-"  --host-tool PATH       host gauntlet-data (backing-file verification)\n"
+"  --host-tool PATH       the host data tool (backing-file verification)\n"
 "  --out DIR              results (default results/<time>); a 'latest'\n"
 "                         symlink is kept next to it\n"
 "  -j N                   scenarios in parallel, one VM each (default 1)\n"
@@ -287,39 +297,39 @@ static void write_reports(const char *out, Item *items, size_t n, double wall,
 
     /* JUnit XML */
     snprintf(path, sizeof(path), "%s/junit.xml", out);
-    f = fopen(path, "w");
-    if (f) {
-        fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                "<testsuites name=\"gauntlet\" tests=\"%zu\" failures=\"%zu\" "
-                "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n"
-                "  <testsuite name=\"gauntlet\" tests=\"%zu\" failures=\"%zu\" "
-                "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
-                n, counts[GR_FAIL], counts[GR_ERROR], counts[GR_SKIP], wall,
-                n, counts[GR_FAIL], counts[GR_ERROR], counts[GR_SKIP], wall);
-        for (size_t i = 0; i < n; i++) {
-            Item *it = &items[i];
-            char repro[8600];
+    {
+        char err[600];
+        GjCounts cnt = { (double)n, (double)counts[GR_FAIL], (double)counts[GR_ERROR],
+                         (double)counts[GR_SKIP], wall };
+        GjWriter *w = gj_open(path, err, sizeof(err));
 
-            repro_line(repro, sizeof(repro), prefix, it, target_override, flavour);
-            fprintf(f, "    <testcase classname=\"gauntlet.%s\" name=\"", it->t->name);
-            gx_escape(f, it->s->name);
-            fprintf(f, "\" file=\"");
-            gx_escape(f, it->path);
-            fprintf(f, "\" time=\"%.3f\">\n", it->end - it->start);
-            if (it->status != GR_PASS) {
-                const char *tag = it->status == GR_FAIL ? "failure" :
-                                  it->status == GR_SKIP ? "skipped" : "error";
-                const char *body[] = { it->reason, "\nrepro: ", repro,
-                                       "\nartifacts: ", it->dir, NULL };
+        if (w) {
+            gj_begin(w, "testsuites", "gauntlet", &cnt);
+            gj_begin(w, "testsuite", "gauntlet", &cnt);
+            for (size_t i = 0; i < n; i++) {
+                Item *it = &items[i];
+                char repro[8600], classname[300];
 
-                gx_junit_outcome(f, tag, it->reason, it->kind, body);
+                repro_line(repro, sizeof(repro), prefix, it, target_override, flavour);
+                snprintf(classname, sizeof(classname), "gauntlet.%s", it->t->name);
+                gj_case(w, classname, it->s->name, it->path, it->end - it->start);
+                if (it->status != GR_PASS) {
+                    const char *tag = it->status == GR_FAIL ? "failure" :
+                                      it->status == GR_SKIP ? "skipped" : "error";
+                    const char *body[] = { it->reason, "\nrepro: ", repro,
+                                           "\nartifacts: ", it->dir, NULL };
+
+                    gj_outcome(w, tag, it->reason, it->kind, body);
+                }
+                gj_system_out(w, (const char *const[]){ "artifacts: ", it->dir, NULL });
+                gj_end(w);
             }
-            fprintf(f, "      <system-out>artifacts: ");
-            gx_escape(f, it->dir);
-            fprintf(f, "</system-out>\n    </testcase>\n");
+            gj_end(w);
+            gj_end(w);
         }
-        fprintf(f, "  </testsuite>\n</testsuites>\n");
-        fclose(f);
+        if (!w || gj_close(w, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-runner: %s: %s\n", path, err);
+        }
     }
 
     /* TAP 13 */
@@ -398,6 +408,8 @@ int main(int argc, char **argv)
         O_QEMU = 256, O_KERNEL, O_INITRD, O_DKERNEL, O_DINITRD, O_KVER, O_DKVER,
         O_FLAVOUR, O_TARGETS, O_TARGET, O_SUITE, O_HOST_TOOL, O_OUT, O_ACCEL,
         O_SEED, O_LIST, O_SHELL, O_REPRO, O_KNOWN, O_SNAPSHOT, O_SNAPSHOT_DIR,
+        O_DEFAULT_TARGET, O_SMODULES, O_DMODULES, O_MKINITRAMFS, O_IMAGE_CACHE,
+        O_BUILD,
     };
     static const struct option lopts[] = {
         { "qemu", required_argument, NULL, O_QEMU },
@@ -409,6 +421,13 @@ int main(int argc, char **argv)
         { "debug-kernel-version", required_argument, NULL, O_DKVER },
         { "kernel", required_argument, NULL, O_FLAVOUR },
         { "targets", required_argument, NULL, O_TARGETS },
+        { "target-dir", required_argument, NULL, O_TARGETS },
+        { "default-target", required_argument, NULL, O_DEFAULT_TARGET },
+        { "stock-modules", required_argument, NULL, O_SMODULES },
+        { "debug-modules", required_argument, NULL, O_DMODULES },
+        { "mkinitramfs", required_argument, NULL, O_MKINITRAMFS },
+        { "image-cache", required_argument, NULL, O_IMAGE_CACHE },
+        { "build", required_argument, NULL, O_BUILD },
         { "target", required_argument, NULL, O_TARGET },
         { "suite", required_argument, NULL, O_SUITE },
         { "host-tool", required_argument, NULL, O_HOST_TOOL },
@@ -425,7 +444,10 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     GrConfig cfg = { .accel = "auto", .seed = 1 };
-    const char *targets_dir = "harness/targets", *target_override = NULL;
+    const char *targets_dir = "targets", *target_override = NULL;
+    const char *default_target = NULL;
+    GtImageConfig img = { .mkinitramfs = NULL };
+    char imgbuf[4200];
     const char *suite = NULL, *out = NULL, *flavour = NULL;
     const char *repro = "./gauntlet run", *known = NULL;
     const char *snapshot_dir = NULL;
@@ -440,6 +462,7 @@ int main(int argc, char **argv)
     size_t counts[4] = { 0 };
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    cfg.build = getenv("GAUNTLET_BUILD");
     while ((opt = getopt_long(argc, argv, "j:h", lopts, NULL)) != -1) {
         switch (opt) {
         case O_QEMU: cfg.qemu = optarg; break;
@@ -452,6 +475,12 @@ int main(int argc, char **argv)
         case O_FLAVOUR: flavour = optarg; break;
         case O_TARGETS: targets_dir = optarg; break;
         case O_TARGET: target_override = optarg; break;
+        case O_DEFAULT_TARGET: default_target = optarg; break;
+        case O_SMODULES: img.kmod_dir[GT_KERNEL_STOCK] = optarg; break;
+        case O_DMODULES: img.kmod_dir[GT_KERNEL_DEBUG] = optarg; break;
+        case O_MKINITRAMFS: img.mkinitramfs = optarg; break;
+        case O_IMAGE_CACHE: img.cache_dir = optarg; break;
+        case O_BUILD: cfg.build = optarg; break;
         case O_SUITE: suite = optarg; break;
         case O_HOST_TOOL: cfg.host_tool = optarg; break;
         case O_OUT: out = optarg; break;
@@ -520,7 +549,14 @@ int main(int argc, char **argv)
             items[i].s->kernel = !strcmp(flavour, "debug") ? GS_KERNEL_DEBUG :
                                  GS_KERNEL_STOCK;
         }
-        tname = target_override ? target_override : items[i].s->target;
+        tname = target_override ? target_override : items[i].s->target[0] ?
+                items[i].s->target : default_target;
+        if (!tname) {
+            fprintf(stderr, "%s: the scenario names no target (add 'target: "
+                    "NAME', or run it with --target NAME)\n", paths[i]);
+            bad++;
+            continue;
+        }
         items[i].t = gt_find(targets_dir, tname, terr, sizeof(terr));
         if (!items[i].t) {
             fprintf(stderr, "%s: target '%s': %s\n", paths[i], tname, terr);
@@ -536,6 +572,46 @@ int main(int argc, char **argv)
         fprintf(stderr, "gauntlet: %d bad scenario file(s); nothing was run\n", bad);
         return 2;
     }
+    /* Each target's guest image per kernel, composed once (cached by
+     * content) before any VM starts, --list included: a missing guest file
+     * is an error of the whole run, with the target file's line. */
+    if (!img.cache_dir) {
+        char base[4096], *slash;
+
+        snprintf(base, sizeof(base), "%s", out ? out : "results/x");
+        while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
+            base[strlen(base) - 1] = 0;
+        }
+        slash = strrchr(base, '/');
+        snprintf(imgbuf, sizeof(imgbuf), "%.*simages",
+                 slash ? (int)(slash - base + 1) : 0, base);
+        img.cache_dir = imgbuf;
+    }
+    img.build = cfg.build;
+    for (int k = 0; k < 2; k++) {
+        img.base[k] = cfg.initrd[k];
+        img.kver[k] = cfg.kernel_version[k];
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        int k = items[i].s->kernel;
+        char ierr[4096];
+
+        for (size_t j = 0; j < i && !items[i].image; j++) {
+            if (items[j].image && items[j].s->kernel == items[i].s->kernel &&
+                !strcmp(items[j].t->file, items[i].t->file)) {
+                items[i].image = xstrdup(items[j].image);
+            }
+        }
+        if (items[i].image || !cfg.initrd[k]) {
+            continue;   /* no image for that kernel: the scenario skips */
+        }
+        items[i].image = gt_image(items[i].t, &img, (GtKernel)k, ierr, sizeof(ierr));
+        if (!items[i].image) {
+            fprintf(stderr, "gauntlet: %s\n", ierr);
+            return 2;
+        }
+    }
+
     if (list) {
         for (size_t i = 0; i < npaths; i++) {
             printf("%-32s %-8s %-6s %s\n", items[i].s->name, items[i].t->name,
@@ -627,6 +703,7 @@ int main(int argc, char **argv)
     }
 
     if (cfg.shell) {
+        cfg.initrd[items[0].s->kernel] = items[0].image;
         return gr_run_scenario(&cfg, items[0].s, items[0].t, items[0].dir) ==
                GR_PASS ? 0 : 1;
     }
@@ -646,6 +723,7 @@ int main(int argc, char **argv)
                     GrStatus st;
 
                     setpgid(0, 0);
+                    cfg.initrd[it->s->kernel] = it->image;
                     st = gr_run_scenario(&cfg, it->s, it->t, it->dir);
                     _exit(st == GR_PASS ? 0 : 1);
                 }

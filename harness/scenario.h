@@ -104,6 +104,8 @@ struct GsStep {
             const char *rules;              /* as written; "" for clear */
             int first_rule;                 /* scenario-wide index of its first rule */
             int nrules;                     /* rules in the text (0 for clear) */
+            int text_line, text_col;        /* where the text starts in the file */
+            bool text_verbatim;             /* ... byte for byte (see gs_rule_error) */
         } faults;
         struct { GsHotplugAction action; const char *device; } hotplug;
         struct { GsSuspendMode mode; GsPmTestLevel level; int64_t cycles; } suspend;
@@ -131,7 +133,7 @@ typedef struct GsScenario {
     const char *file;       /* the name given to the parser */
     const char *name;
     const char *description;
-    const char *target;     /* default "kestrel" */
+    const char *target;     /* "" = none named (the runner's default) */
     GsKernel kernel;        /* default stock */
     int64_t timeout;        /* seconds, default 600 */
     const char **tags;
@@ -162,5 +164,13 @@ void gs_free(GsScenario *s);
 void gs_dump(const GsScenario *s, FILE *f);
 
 const char *gs_step_name(GsStepType t);
+
+/* A target's fault-rule checker refused a faults step's text with msg,
+ * "column C: what" (C: 1-based byte column in the text; without the
+ * prefix, the whole text is meant).  Writes "file:line:col: bad fault rule
+ * in 'set': what" to err, at the rule's own position in the file whenever
+ * the text stands there verbatim. */
+void gs_rule_error(const GsScenario *s, const GsStep *st, const char *msg,
+                   char *err, size_t errlen);
 
 #endif /* GAUNTLET_SCENARIO_H */

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "vm.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -422,8 +423,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "-initrd");
     argv_add(&a, "%s", opt->initrd);
     argv_add(&a, "-append");
-    argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on "
-             "gauntlet.nokestrel=1%s%s%s",
+    argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on%s%s%s",
              opt->interactive ? "" :
              " gauntlet.run=\"while :; do sleep 3600; done\"",
              opt->cmdline && *opt->cmdline ? " " : "",
@@ -471,30 +471,19 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
      * tree: every run's device coverage stays its own. */
     snprintf(path, sizeof(path), "%s/gcov/qemu", opt->dir);
     t0 = vm->t_exec = gvm_now();
-    vm->pid = fork();
+    {
+        char gcov_env[sizeof(path) + 16];
+        const char *env[] = { gcov_env, NULL };
+        GpSpec sp = { .argv = a.v, .output = GP_OUT_FILE, .out_path = vm->qemu_log,
+                      .die_with_parent = true, .env = env };
+
+        snprintf(gcov_env, sizeof(gcov_env), "GCOV_PREFIX=%s", path);
+        vm->pid = gp_spawn(&sp, err, errlen);
+    }
     if (vm->pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
         argv_free(&a);
         free(vm);
         return NULL;
-    }
-    if (vm->pid == 0) {
-        int fd = open(vm->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      0644);
-        int nul = open("/dev/null", O_RDONLY);
-
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        if (nul >= 0) {
-            dup2(nul, 0);
-        }
-        setenv("GCOV_PREFIX", path, 1);
-        execv(a.v[0], a.v);
-        fprintf(stderr, "exec %s: %s\n", a.v[0], strerror(errno));
-        _exit(127);
     }
     argv_free(&a);
 

@@ -29,17 +29,21 @@ GROUPS_PKGS[json]="libjson-c-dev"
 GROUPS_PKGS[driver]="make gcc sparse"
 # The guest image: a static busybox in a gzip'd cpio initramfs.
 GROUPS_PKGS[vm]="busybox-static cpio gzip"
-# The harness: scenario files (libyaml) and QMP/reports (json-c).
-GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev"
+# The harness: scenario files (libyaml, parser and emitter), QMP/reports
+# (json-c), JUnit XML (libxml2's xmlTextWriter).
+GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev libxml2-dev"
 # libFuzzer targets: clang-14 with its fuzzer and sanitizer runtimes.
 GROUPS_PKGS[fuzz]="clang-14 libclang-rt-14-dev llvm-14 python3 zip"
 # The debug guest kernel (scripts/debug-kernel.sh, from linux-source-6.1):
 # kconfig needs flex and bison, objtool libelf, timeconst bc; the source
 # package itself is installed by the script.
 GROUPS_PKGS[kernel]="make gcc bc flex bison libelf-dev libssl-dev xz-utils cpio"
+# Tests of the project's own files: the CI workflow is parsed with
+# python3-yaml (tests/ci/workflow-campaign.sh), JUnit checked with xmllint.
+GROUPS_PKGS[ci]="python3 python3-yaml libxml2-utils"
 # gauntlet coverage: lcov (geninfo, genhtml) and gcovr (Cobertura XML).
 GROUPS_PKGS[coverage]="lcov gcovr"
-ALL_GROUPS="qemu unit json driver vm harness fuzz kernel coverage"
+ALL_GROUPS="qemu unit json driver vm harness fuzz kernel coverage ci"
 
 # Files the qemu group must provide (checked after install).
 QEMU_FIRMWARE_FILES="/usr/share/seabios/bios-256k.bin

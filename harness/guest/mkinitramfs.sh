@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Build the Gauntlet guest initramfs (cpio newc, gzip): static busybox, our
-# init, the Kestrel driver and kestrelctl, plus whatever the caller adds.
+# init, plus whatever the caller adds (driver modules, tools, hooks).
 #
 #   mkinitramfs.sh -o OUT.cpio.gz [OPTIONS]
 #
-#   --kestrel-ko PATH      driver module        -> /lib/gauntlet/kestrel.ko
-#   --kestrelctl PATH      static kestrelctl    -> /bin/kestrelctl
+#   --autoload-ko PATH     a driver module init loads at boot (with
+#                          gauntlet.modparams)  -> /lib/gauntlet/autoload/
 #   --busybox PATH         static busybox (default /bin/busybox of the
 #                          busybox-static package)
 #   --init PATH            PID 1 script (default: init next to this script)
 #   --kernel-modules DIR   the guest kernel's lib/modules/<release>, for --kmod
 #                          (scripts/guest-kernel.sh unpacks it: <cache>/modules)
 #   --kmod NAME            a guest-kernel module (e.g. nvme) and everything it
-#                          depends on, loaded at boot before kestrel.ko
+#                          depends on, loaded at boot before the
+#                          --autoload-ko modules
 #   --kmod-lazy NAME       the same files, not loaded at boot: the load order
 #                          goes to /etc/gauntlet/kmods.d/NAME, for
 #                          gauntlet-modload NAME (a driver under test)
@@ -34,8 +35,7 @@ die() { echo "mkinitramfs: $*" >&2; exit 1; }
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 out=""
-kestrel_ko=""
-kestrelctl=""
+autoload=()
 busybox=/bin/busybox
 init="$HERE/init"
 kmoddir=""
@@ -46,8 +46,7 @@ adds=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
     -o|--out) out="${2:?}"; shift ;;
-    --kestrel-ko) kestrel_ko="${2:?}"; shift ;;
-    --kestrelctl) kestrelctl="${2:?}"; shift ;;
+    --autoload-ko) autoload+=("${2:?}"); shift ;;
     --busybox) busybox="${2:?}"; shift ;;
     --init) init="${2:?}"; shift ;;
     --kernel-modules) kmoddir="${2:?}"; shift ;;
@@ -103,19 +102,14 @@ if [[ -z "$base" ]]; then
     echo 'root:x:0:' >"$root/etc/group"
     echo gauntlet-guest >"$root/etc/hostname"
 
-    if [[ -n "$kestrelctl" ]]; then
-        check_static "$kestrelctl" kestrelctl
-        install -m 0755 "$kestrelctl" "$root/bin/kestrelctl"
-    fi
-    if [[ -n "$kestrel_ko" ]]; then
-        [[ -f "$kestrel_ko" ]] || die "no kestrel.ko at $kestrel_ko"
-        install -m 0644 "$kestrel_ko" "$root/lib/gauntlet/kestrel.ko"
-    fi
 else
     [[ -f "$base" ]] || die "--append-to: no such file: $base"
-    [[ -z "$kestrel_ko$kestrelctl" ]] ||
-        die "--append-to adds only --add/--kmod files (use --add for binaries)"
 fi
+for ko in "${autoload[@]}"; do
+    [[ -f "$ko" && "$ko" == *.ko ]] || die "--autoload-ko: no module file $ko"
+    mkdir -p "$root/lib/gauntlet/autoload"
+    install -m 0644 "$ko" "$root/lib/gauntlet/autoload/"
+done
 
 # ---- guest-kernel modules with their dependencies -------------------------------
 # Dependencies come from each module's .modinfo "depends=" (the Debian
@@ -178,6 +172,10 @@ for spec in "${adds[@]}"; do
         mkdir -p "$root$dest"
         cp -a "$src/." "$root$dest/"
     else
+        # an ELF program must be static (a module has no interpreter: fine)
+        if [[ "$(head -c 4 "$src" | od -An -c | tr -d ' ')" == '177ELF' ]]; then
+            check_static "$src" "--add $src"
+        fi
         cp -L "$src" "$root$dest"
         # keep the executable bit of the source
         if [[ -x "$src" ]]; then chmod 0755 "$root$dest"; else chmod 0644 "$root$dest"; fi

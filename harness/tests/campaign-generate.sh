@@ -4,19 +4,31 @@
 # file passes the real runner's checks (gauntlet-runner --list: the parser,
 # the device's fault-rule parser and the target checks), shards cover every
 # run exactly once, and bad arguments get a clear error and exit 2.
-#   campaign-generate.sh GAUNTLET_CAMPAIGN GAUNTLET_RUNNER TARGETS_DIR WORKDIR
+#   campaign-generate.sh GAUNTLET_CAMPAIGN GAUNTLET_RUNNER TARGETS_DIR \
+#       VOCAB_TARGETS_DIR WORKDIR
+# TARGETS_DIR: the runner's targets (--targets); VOCAB_TARGETS_DIR: the
+# folder of targets/NAME/campaign.yaml, the campaign's --targets.
 set -euo pipefail
-gc="$1" runner="$2" targets="$3" work="$4"
+gcbin="$1" runner="$2" targets="$3" vocab="$4" work="$5"
 rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# the campaign as ./gauntlet calls it: the shipped vocabularies, kestrel
+# unless a later --target says otherwise
+gc() {
+    if [[ "${1:-}" == merge ]]; then
+        "$gcbin" "$@"
+    else
+        "$gcbin" --targets "$vocab" --target kestrel "$@"
+    fi
+}
 
 # determinism
-"$gc" --seed 42 --runs 60 --generate-only "$work/a" >/dev/null
-"$gc" --seed 42 --runs 60 --generate-only "$work/b" >/dev/null
+gc --seed 42 --runs 60 --generate-only "$work/a" >/dev/null
+gc --seed 42 --runs 60 --generate-only "$work/b" >/dev/null
 [[ $(ls "$work/a" | wc -l) == 60 ]] || fail "expected 60 files"
 diff -r "$work/a" "$work/b" >/dev/null || fail "the same seed gave different files"
-"$gc" --seed 43 --runs 60 --generate-only "$work/c" >/dev/null
+gc --seed 43 --runs 60 --generate-only "$work/c" >/dev/null
 ndiff=0
 for f in "$work"/a/*.yaml; do
     g="$work/c/$(basename "$f" | sed 's/-s42-/-s43-/')"
@@ -37,7 +49,7 @@ for what in 'faults: {set' 'hotplug: {action: remove' 'hotplug: {action: surpris
 done
 grep -q 'kfault' "$work"/a/*.yaml && fail "a stock-kernel run arms a kernel fault"
 # the debug kernel adds kernel faults
-"$gc" --seed 42 --runs 60 --kernel debug --generate-only "$work/d" >/dev/null
+gc --seed 42 --runs 60 --kernel debug --generate-only "$work/d" >/dev/null
 grep -q '^  - kfault: {type: \(failslab\|fail_page_alloc\)' "$work"/d/*.yaml ||
     fail "no debug run arms a kernel fault"
 grep -q '^kernel: debug' "$work"/d/*.yaml || fail "debug runs do not ask for the debug kernel"
@@ -45,13 +57,18 @@ grep -q '^kernel: debug' "$work"/d/*.yaml || fail "debug runs do not ask for the
 "$runner" --list --targets "$targets" "$work/a" "$work/d" >"$work/list.txt" ||
     fail "gauntlet-runner --list refused a generated file"
 [[ $(wc -l <"$work/list.txt") == 120 ]] || fail "runner listed $(wc -l <"$work/list.txt") of 120"
-"$gc" --seed 42 --runs 20 --target nvme --generate-only "$work/n" >/dev/null
+gc --seed 42 --runs 20 --target nvme --generate-only "$work/n" >/dev/null
 grep -q '^  - faults:' "$work"/n/*.yaml && fail "an nvme run has Kestrel faults"
 "$runner" --list --targets "$targets" "$work/n" >/dev/null || fail "runner refused an nvme run"
+# virtio-blk has a vocabulary too (no device faults); its files parse
+gc --seed 42 --runs 20 --target virtio-blk --generate-only "$work/v" >/dev/null ||
+    fail "virtio-blk runs were not generated"
+grep -q '^  - faults:' "$work"/v/*.yaml && fail "a virtio-blk run has device faults"
+grep -q '^target: virtio-blk$' "$work"/v/*.yaml || fail "virtio-blk runs name another target"
 
 # shards: 1/3, 2/3, 3/3 are the same files as the whole, each once
 for k in 1 2 3; do
-    "$gc" --seed 42 --runs 60 --shard "$k/3" --generate-only "$work/s$k" >/dev/null
+    gc --seed 42 --runs 60 --shard "$k/3" --generate-only "$work/s$k" >/dev/null
 done
 cat <(ls "$work/s1") <(ls "$work/s2") <(ls "$work/s3") | sort >"$work/shards.txt"
 ls "$work/a" | sort >"$work/all.txt"
@@ -68,7 +85,7 @@ done
 bad() {
     local want="$1"; shift
     set +e
-    "$gc" "$@" >"$work/out.txt" 2>"$work/err.txt"
+    gc "$@" >"$work/out.txt" 2>"$work/err.txt"
     local rc=$?
     set -e
     ((rc == 2)) || fail "'$*' exited $rc, expected 2"
@@ -90,6 +107,13 @@ bad "unexpected argument 'extra'" --seed 1 --runs 3 extra
 bad "--runner PATH is required" --seed 1 --runs 1 --out "$work/norunner"
 bad "runner /nonexistent" --seed 1 --runs 1 --runner /nonexistent --out "$work/norunner2"
 bad "usage" --seed 1 --runs 1 --bogus
+# without ./gauntlet's defaults: the target and its vocabulary are named
+set +e
+"$gcbin" --seed 1 --runs 3 --generate-only "$work/none" >/dev/null 2>"$work/err.txt"
+rc=$?
+set -e
+((rc == 2)) && grep -q -- "--target NAME and --targets DIR are required" "$work/err.txt" ||
+    fail "no --target/--targets: exit $rc, '$(cat "$work/err.txt")'"
 bad "not a directory" merge /nonexistent --out "$work/m"
 bad "usage: gauntlet merge" merge "$work/a"
 bad "no junit.xml, campaign.json" merge "$work/a" --out "$work/m"

@@ -4,17 +4,25 @@
 # group the failure under the WARNING's signature, shrink it to boot, load
 # and that one rule, write it as a scenario file that reproduces, and say
 # so in campaign.json.  Then `merge` over two shards of the same campaign.
-#   campaign-shrink.sh GAUNTLET_CAMPAIGN FAKE_RUNNER WORKDIR
+#   campaign-shrink.sh GAUNTLET_CAMPAIGN FAKE_RUNNER VOCAB_TARGETS_DIR WORKDIR
 set -euo pipefail
-gc="$1" fake="$2" work="$3"
+gcbin="$1" fake="$2" vocab="$3" work="$4"
 rm -rf "$work"
 mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# the campaign as ./gauntlet calls it (the shipped kestrel vocabulary)
+gc() {
+    if [[ "${1:-}" == merge ]]; then
+        "$gcbin" "$@"
+    else
+        "$gcbin" --targets "$vocab" --target kestrel "$@"
+    fi
+}
 # jcheck FILE EXPR: a Python expression over the JSON document d is true
 jcheck() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"; }
 
 # a rule that is not alone in its faults step, from the generated runs
-"$gc" --seed 5 --runs 12 --generate-only "$work/gen" >/dev/null
+gc --seed 5 --runs 12 --generate-only "$work/gen" >/dev/null
 culprit="" victim=""
 for f in "$work"/gen/*.yaml; do
     rules=$(sed -n 's/^  - faults: {\(set\|add\): "\(.*;.*\)"}$/\2/p' "$f" | head -1)
@@ -28,7 +36,7 @@ echo "culprit rule: $culprit (first in $victim)"
 nbad=$(grep -lF -- "$culprit" "$work"/gen/*.yaml | wc -l)
 
 set +e
-GAUNTLET_FAKE_CULPRIT="$culprit" "$gc" --runner "$fake" --seed 5 --runs 12 -j 2 \
+GAUNTLET_FAKE_CULPRIT="$culprit" gc --runner "$fake" --seed 5 --runs 12 -j 2 \
     --shrink-attempts 200 --out "$work/c" >"$work/c.log" 2>&1
 rc=$?
 set -e
@@ -53,7 +61,7 @@ GAUNTLET_FAKE_CULPRIT="$culprit" "$fake" --out "$work/again" "$shrunk" && fail "
 
 # shards: merge two halves of the same campaign, no shrinking
 for k in 1 2; do
-    GAUNTLET_FAKE_CULPRIT="$culprit" "$gc" --runner "$fake" --seed 5 --runs 12 -j 2 \
+    GAUNTLET_FAKE_CULPRIT="$culprit" gc --runner "$fake" --seed 5 --runs 12 -j 2 \
         --shard "$k/2" --no-shrink --out "$work/shard$k" >/dev/null 2>&1 || true
 done
 have_lcov=0
@@ -64,7 +72,7 @@ if command -v lcov >/dev/null; then
 else
     echo "note: no lcov here, the tracefile merge is not tested"
 fi
-"$gc" merge "$work/shard1" "$work/shard2" --out "$work/merged"
+gc merge "$work/shard1" "$work/shard2" --out "$work/merged"
 jcheck "$work/merged/campaign.json" "d['ran'] == 12 and d['fail'] == $nbad and
     len(d['results']) == 12 and len(d['signatures']) == 1 and
     d['signatures'][0]['count'] == $nbad" || fail "merged campaign.json is wrong"
@@ -76,7 +84,7 @@ if ((have_lcov)); then
         fail "merged coverage.info is not the sum of both tracefiles"
 fi
 # --time: no new batch once the time is up, and the report says how many ran
-GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_SLEEP=2 "$gc" --runner "$fake" \
+GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_SLEEP=2 gc --runner "$fake" \
     --seed 5 --runs 12 -j 2 --time 1 --out "$work/timed" >"$work/timed.log" 2>&1 ||
     fail "the timed campaign failed: $(cat "$work/timed.log")"
 jcheck "$work/timed/campaign.json" "d['ran'] == 4 and d['selected'] == 12 and
@@ -89,7 +97,7 @@ grep -q "4 of 12 selected runs ran (stopped by --time)" "$work/timed.log" ||
 # shrunk; a failed
 # step is named by the step
 GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_BOOTFAIL="name: campaign-s5-r00001" \
-    GAUNTLET_FAKE_STEPFAIL="name: campaign-s5-r00002" "$gc" --runner "$fake" --seed 5 \
+    GAUNTLET_FAKE_STEPFAIL="name: campaign-s5-r00002" gc --runner "$fake" --seed 5 \
     --runs 4 --no-shrink --out "$work/kinds" >"$work/kinds.log" 2>&1 && fail "failures but exit 0"
 jcheck "$work/kinds/campaign.json" "d['pass'] == 2 and d['error'] == 1 and d['fail'] == 1 and
     [(r['signature'], r['boot_retries']) for r in d['results'] if r['run'] == 1] == [('error:boot', 2)] and
@@ -98,7 +106,7 @@ jcheck "$work/kinds/campaign.json" "d['pass'] == 2 and d['error'] == 1 and d['fa
 
 # a kernel report before the driver was loaded (a guest starved by its host
 # stalls in boot) is not the driver's either
-GAUNTLET_FAKE_CULPRIT="name: campaign-s5-r00003" GAUNTLET_FAKE_EARLY=1 "$gc" --runner "$fake" \
+GAUNTLET_FAKE_CULPRIT="name: campaign-s5-r00003" GAUNTLET_FAKE_EARLY=1 gc --runner "$fake" \
     --seed 5 --runs 4 --no-shrink --out "$work/early" >"$work/early.log" 2>&1 && fail "exit 0"
 jcheck "$work/early/campaign.json" "d['error'] == 1 and d['fail'] == 0 and
     [(r['signature'], r['boot_retries']) for r in d['results'] if r['run'] == 3] ==
@@ -107,7 +115,7 @@ jcheck "$work/early/campaign.json" "d['error'] == 1 and d['fail'] == 0 and
 
 # an RCU stall the kernel blames on a starved CPU, with no driver frame
 GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_STARVED="name: campaign-s5-r00002" \
-    "$gc" --runner "$fake" --seed 5 --runs 4 --no-shrink --out "$work/starved" \
+    gc --runner "$fake" --seed 5 --runs 4 --no-shrink --out "$work/starved" \
     >"$work/starved.log" 2>&1 && fail "exit 0"
 jcheck "$work/starved/campaign.json" "d['error'] == 1 and d['fail'] == 0 and
     [r['signature'] for r in d['results'] if r['run'] == 2] == ['error:host-starved']" ||
@@ -117,7 +125,7 @@ jcheck "$work/starved/campaign.json" "d['error'] == 1 and d['fail'] == 0 and
 for snap in "" 1; do
     rm -f "$work/args.log"
     GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_SNAPSHOT="$snap" \
-        GAUNTLET_FAKE_ARGS_LOG="$work/args.log" "$gc" --runner "$fake" --seed 5 --runs 3 \
+        GAUNTLET_FAKE_ARGS_LOG="$work/args.log" gc --runner "$fake" --seed 5 --runs 3 \
         --runner-arg --extra --runner-arg "two words" --out "$work/snap$snap" >/dev/null 2>&1 ||
         fail "campaign with the stand-in failed"
     grep -q -- "--extra two words -j 2 --out $work/snap$snap/runs/batch-0000" "$work/args.log" ||
@@ -133,7 +141,7 @@ done
 # bad input loses nothing and says where
 echo '<testsuites>' >"$work/shard2/junit.xml"
 set +e
-"$gc" merge "$work/shard1" "$work/shard2" --out "$work/merged2" 2>"$work/merge.err"
+gc merge "$work/shard1" "$work/shard2" --out "$work/merged2" 2>"$work/merge.err"
 rc=$?
 set -e
 ((rc == 2)) || fail "merge of a broken junit.xml exited $rc, expected 2"

@@ -7,8 +7,16 @@
 
 Suite *scenario_suite(void);
 Suite *verdict_suite(void);
+Suite *yaml_writer_suite(void);
+Suite *proc_suite(void);
+Suite *junit_suite(void);
+Suite *target_suite(void);
 
 GAUNTLET_SUITES(
     { "scenario", scenario_suite },
     { "verdict", verdict_suite },
+    { "yaml_writer", yaml_writer_suite },
+    { "proc", proc_suite },
+    { "junit", junit_suite },
+    { "target", target_suite },
 );

@@ -61,7 +61,7 @@ static const struct {
     { "0xff", 4096, 0x3722cbe3c2393325ull },
 };
 
-START_TEST(test_patterns_match_kestrelctl_bytes)
+START_TEST(test_patterns_match_the_old_bytes)
 {
     size_t i = (size_t)_i;
     struct gd_pattern p = pattern(golden[i].name, 123456789);
@@ -72,7 +72,7 @@ START_TEST(test_patterns_match_kestrelctl_bytes)
         gd_pattern_fill(&p, 5 + k, bs, buf + (size_t)k * bs);
     }
     ck_assert_msg(fnv1a(buf, (size_t)37 * bs) == golden[i].fnv,
-                  "pattern %s bs %u: hash %016llx, kestrelctl wrote %016llx",
+                  "pattern %s bs %u: hash %016llx, the old tool wrote %016llx",
                   golden[i].name, bs, (unsigned long long)fnv1a(buf, (size_t)37 * bs),
                   (unsigned long long)golden[i].fnv);
     free(buf);
@@ -230,7 +230,7 @@ START_TEST(test_verify_caps_reports_but_counts_all)
 }
 END_TEST
 
-START_TEST(test_block_fill_matches_kestrelctl_stress)
+START_TEST(test_block_fill_matches_the_old_stress)
 {
     static uint8_t b[4096];
 
@@ -307,7 +307,7 @@ Suite *pattern_suite(void)
     Suite *s = suite_create("pattern");
     TCase *tc = tcase_create("pattern");
 
-    tcase_add_loop_test(tc, test_patterns_match_kestrelctl_bytes, 0,
+    tcase_add_loop_test(tc, test_patterns_match_the_old_bytes, 0,
                         (int)(sizeof(golden) / sizeof(golden[0])));
     tcase_add_test(tc, test_seq_is_the_tagged_address);
     tcase_add_test(tc, test_seed_and_lba_change_the_data);
@@ -315,7 +315,7 @@ Suite *pattern_suite(void)
     tcase_add_test(tc, test_block_size_ok);
     tcase_add_test(tc, test_verify_reports_the_first_difference);
     tcase_add_test(tc, test_verify_caps_reports_but_counts_all);
-    tcase_add_test(tc, test_block_fill_matches_kestrelctl_stress);
+    tcase_add_test(tc, test_block_fill_matches_the_old_stress);
     tcase_add_test(tc, test_block_parse_and_checksum);
     tcase_add_test(tc, test_report_of_equal_blocks_prints_nothing);
     suite_add_tcase(s, tc);

@@ -143,7 +143,7 @@ for mode in "${modes[@]}"; do
         -machine q35 -nodefaults -accel tcg -m 512 -smp 1 -no-reboot \
         -display none -serial "file:$log" -kernel "$kernel" \
         -initrd "$work/initrd-$mode.cpio.gz" \
-        -append "console=ttyS0 panic=-1 gauntlet.nokestrel=1 gauntlet.timeout=200" \
+        -append "console=ttyS0 panic=-1 gauntlet.timeout=200" \
         >"$work/qemu-$mode.log" 2>&1 || echo "capture: $mode: qemu status $?"
     if [[ "$mode" == warn ]]; then
         for d in dmesg-r kmsg; do

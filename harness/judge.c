@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The verdicts every scenario gets, after its steps, in the order of the
+ * table below, which is the order of the report.  The run's workloads are
+ * stopped first; the verdicts of the armed phase read what the faults did,
+ * everything armed is disarmed, the guest phase asks the guest, the guest's
+ * coverage data is collected, QEMU stops, and the host phase reads what is
+ * left on the host: the backing files and the console log.  One file per
+ * verdict: judge_*.c.
+ */
+#define _GNU_SOURCE
+#include "judge.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_proto.h"
+#include "guestfiles.h"
+#include "qmp.h"
+#include "verdict.h"
+
+static void disarm(Run *r)
+{
+    for (int i = 0; i < r->nkfault; i++) {
+        char cmd[256];
+
+        snprintf(cmd, sizeof(cmd), "echo 0 > /sys/kernel/debug/%s/probability; "
+                 "[ -e /sys/kernel/debug/%s/inject ] && echo > "
+                 "/sys/kernel/debug/%s/inject; true", r->kfault_dirs[i],
+                 r->kfault_dirs[i], r->kfault_dirs[i]);
+        gr_guest_ok(r, cmd, 10);
+    }
+    r->kfault_armed = false;
+    for (int i = 0; i < r->ndev; i++) {
+        Device *d = &r->dev[i];
+
+        if (d->present && gt_has_faults(r->t)) {
+            gr_harvest(r, d, true);
+            gr_set_faults(r, d, r->t->fault_set, "");
+        }
+    }
+}
+
+/* The guest's gcov data into gcov/guest/ (mirroring the build paths the
+ * kernel shows under /sys/kernel/debug/gcov); QEMU writes its own into
+ * gcov/qemu/ at exit (vm.c).  gauntlet coverage turns both into lcov
+ * tracefiles.  Missing data is not a verdict: a stock kernel has none. */
+static void collect_gcov(Run *r)
+{
+    char host[4200], err[512];
+    int n;
+
+    snprintf(host, sizeof(host), "%s/gcov/guest", r->dir);
+    n = gf_fetch(r->vm->agent, "/sys/kernel/debug/gcov", ".gcda", host, 30000,
+                 err, sizeof(err));
+    if (n < 0) {
+        gr_log(r, "coverage: guest gcov data not collected: %s", err);
+    } else if (n > 0) {
+        gr_log(r, "coverage: %d gcov data file(s) from the guest in gcov/guest", n);
+    }
+}
+
+void gr_save_text(Run *r, const char *name, const char *text, size_t len)
+{
+    char path[4200];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", r->dir, name);
+    f = fopen(path, "wb");
+    if (f) {
+        fwrite(text, 1, len, f);
+        fclose(f);
+    }
+}
+
+
+typedef enum Phase { ARMED, GUEST, HOST } Phase;
+
+static const struct {
+    const char *name;
+    Phase phase;
+    void (*judge)(Judge *j);
+} verdicts[] = {
+    { "faults-fired", ARMED, gr_judge_faults_fired },
+    { "integrity-guest", GUEST, gr_judge_integrity_guest },
+    { "unload", GUEST, gr_judge_unload },
+    { "kmemleak", GUEST, gr_judge_kmemleak },
+    { "integrity-host", HOST, gr_judge_integrity_host },
+    { "kfault-fired", HOST, gr_judge_kfault_fired },
+    { "kernel-log", HOST, gr_judge_kernel_log },
+    { "forbid-log", HOST, gr_judge_forbid_log },
+};
+
+bool gr_judge_alive(Judge *j)
+{
+    return j->alive && !gr_vm_dead(j->r);
+}
+
+static void run_phase(Judge *j, Phase p)
+{
+    for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
+        if (verdicts[i].phase == p) {
+            verdicts[i].judge(j);
+        }
+    }
+}
+
+void gr_judge(Run *r)
+{
+    GrStatus before = r->status;
+    Judge j = { .r = r, .alive = r->vm && !gr_vm_dead(r) && gvm_running(r->vm) };
+    char path[4200];
+
+    if (j.alive) {
+        for (int i = 0; i < r->nwl; i++) {
+            if (r->wl[i].running) {
+                gr_stop_workload(r, &r->wl[i], false, 60, 0, false);
+            }
+        }
+    }
+    run_phase(&j, ARMED);
+    if (gr_judge_alive(&j)) {
+        disarm(r);
+    }
+    run_phase(&j, GUEST);
+    /* coverage of the modules built with gcov (GCOV_PROFILE on a kernel
+     * with CONFIG_GCOV_KERNEL), after the unload: gcov_persist keeps an
+     * unloaded module's counts, so its exit path counts too */
+    if (gr_judge_alive(&j)) {
+        collect_gcov(r);
+    }
+    /* stop QEMU: the backing files and the console log are complete */
+    if (r->vm) {
+        gvm_stop(r->vm, 15000);
+        r->vm = NULL;
+    }
+    snprintf(path, sizeof(path), "%s/console.log", r->dir);
+    j.log = gvm_file_read(path, 0, &j.len);
+    run_phase(&j, HOST);
+    free(j.log);
+
+    /* the first failed verdict becomes the reason, unless a step failed */
+    for (int i = 0; i < r->nverdicts; i++) {
+        if (r->verdicts[i].status == GR_FAIL &&
+            (before == GR_PASS || before == GR_SKIP) &&
+            (r->status == GR_PASS || r->status == GR_SKIP)) {
+            r->status = GR_FAIL;
+            r->kind = GR_FAIL_VERDICT;
+            r->failed_verdict = i;
+            snprintf(r->reason, sizeof(r->reason), "verdict %s: %s",
+                     r->verdicts[i].name, r->verdicts[i].detail);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The hotplug step: add, orderly remove (the attention button) and surprise
+ * removal of a device on its PCIe root port.
+ */
+#define _GNU_SOURCE
+#include "run_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_proto.h"
+#include "guestfiles.h"
+#include "qmp.h"
+#include "verdict.h"
+
+int gr_step_hotplug(Run *r, const GsStep *st)
+{
+    Device *d = gr_find_dev(r, st->u.hotplug.device);
+    char err[512];
+    json_object *ev = NULL;
+    int rc;
+
+    if (!d) {
+        return gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "hotplug: unknown device %s",
+                     st->u.hotplug.device);
+    }
+    if (st->u.hotplug.action == GS_HOTPLUG_ADD) {
+        char *arg;
+        json_object *args;
+        GqReply *rep;
+
+        if (d->present) {
+            return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "hotplug add: %s is already present",
+                         d->id);
+        }
+        arg = gr_device_arg(r, d, err, sizeof(err));
+        if (!arg) {
+            return gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "target %s: %s", r->t->name, err);
+        }
+        /* device_add takes the -device string as a QemuOpts-like dict */
+        args = json_object_new_object();
+        {
+            char *save, *tok, *copy = strdup(arg);
+            bool first = true;
+
+            for (tok = strtok_r(copy, ",", &save); tok;
+                 tok = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(tok, '=');
+
+                if (first) {
+                    json_object_object_add(args, "driver",
+                                           json_object_new_string(tok));
+                    first = false;
+                } else if (eq) {
+                    *eq = 0;
+                    json_object_object_add(args, tok, json_object_new_string(eq + 1));
+                }
+            }
+            free(copy);
+        }
+        rep = gq_execute(r->vm->qmp, "device_add", args, 10000);
+        json_object_put(args);
+        free(arg);
+        if (rep->rc != GQ_OK) {
+            rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "device_add: %s", gq_error(r->vm->qmp));
+            gq_reply_free(rep);
+            return rc;
+        }
+        gq_reply_free(rep);
+        d->present = true;
+        d->nlive = 0;
+        if (r->module_loaded) {
+            if (gr_wait_ready(r, (double)r->t->ready_timeout, false) < 0) {
+                return -1;
+            }
+            return gr_write_integrity(r);
+        }
+        return 0;
+    }
+
+    if (!d->present) {
+        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "hotplug remove: %s is not present", d->id);
+    }
+    gr_harvest(r, d, true);
+    if (st->u.hotplug.action == GS_HOTPLUG_SURPRISE && r->t->surprise_rule[0]) {
+        /* the link goes down: every register reads as all-ones */
+        if (gr_set_faults(r, d, r->t->fault_add, r->t->surprise_rule) != GQ_OK) {
+            return gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "surprise removal: %s",
+                         gq_error(r->vm->qmp));
+        }
+        usleep(200000);
+    }
+    gq_drop_events(r->vm->qmp);
+    {
+        json_object *args = json_object_new_object();
+        GqReply *rep;
+
+        json_object_object_add(args, "id", json_object_new_string(d->id));
+        rep = gq_execute(r->vm->qmp, "device_del", args, 10000);
+        json_object_put(args);
+        if (rep->rc != GQ_OK) {
+            rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "device_del: %s", gq_error(r->vm->qmp));
+            gq_reply_free(rep);
+            return rc;
+        }
+        gq_reply_free(rep);
+    }
+    /* pciehp: attention button, 5 s grace, then the driver's remove();
+     * QEMU also reports the deletion of the device's children (its MSI-X
+     * and such, by QOM path only): wait for the one with our id. */
+    {
+        double end = gvm_now() + 60;
+
+        for (;;) {
+            json_object *data, *dev;
+            int left = (int)((end - gvm_now()) * 1000);
+
+            rc = left > 0 ? gq_wait_event(r->vm->qmp, "DEVICE_DELETED", left, &ev) :
+                 GQ_ERR_TIMEOUT;
+            if (rc != GQ_OK) {
+                break;
+            }
+            if (json_object_object_get_ex(ev, "data", &data) &&
+                json_object_object_get_ex(data, "device", &dev) &&
+                !strcmp(json_object_get_string(dev), d->id)) {
+                json_object_put(ev);
+                break;
+            }
+            json_object_put(ev);
+        }
+    }
+    if (rc != GQ_OK) {
+        return gr_vm_trouble(r, GR_FAIL_STEP, "hot-unplug: the guest did not release %s "
+                          "within 60 s (no DEVICE_DELETED)", d->id);
+    }
+    d->present = false;
+    return 0;
+}

@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Campaign vocabularies (docs/campaigns.md, "Vocabulary files"), no VM:
+#  - a bad vocabulary gets "file:line:col: message" and exit 2, never a
+#    crash (hand-written cases, then every line of the kestrel file
+#    deleted in turn, the file cut at many places, and its numbers
+#    replaced by bad ones);
+#  - a target without campaign.yaml gets an error naming the missing file;
+#  - the draws come from the file: a one-point test vocabulary
+#    (campaign-vocab/kestrel/campaign.yaml) gives only its point, actions,
+#    setting and workload, its "sure" triggers decide allow_unfired, and
+#    the runner accepts the files; nvme's file gives hotplug and suspend,
+#    kernel faults only with --kernel debug, and a copy with other weights
+#    gives other runs;
+#  - harness/campaign*.[ch] name no target outside comments.
+#   campaign-vocab.sh GAUNTLET_CAMPAIGN GAUNTLET_RUNNER RUNNER_TARGETS_DIR \
+#       VOCAB_TARGETS_DIR TEST_VOCAB_DIR HARNESS_SRC_DIR WORKDIR
+set -euo pipefail
+gc="$1" runner="$2" rtargets="$3" vocab="$4" testvocab="$5" src="$6" work="$7"
+rm -rf "$work"
+mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# ---- a target without a vocabulary ------------------------------------------
+mkdir -p "$work/empty/nvme"
+set +e
+"$gc" --targets "$work/empty" --target nvme --seed 1 --runs 2 --generate-only "$work/x" \
+    >/dev/null 2>"$work/err.txt"
+rc=$?
+set -e
+((rc == 2)) || fail "a target without campaign.yaml: exit $rc, expected 2"
+grep -qF "gauntlet-campaign: $work/empty/nvme/campaign.yaml: no campaign vocabulary for target 'nvme' (No such file or directory)" \
+    "$work/err.txt" || fail "missing vocabulary: '$(cat "$work/err.txt")'"
+[[ ! -e "$work/x" ]] || fail "files were written without a vocabulary"
+
+# ---- bad vocabularies: file:line:col and exit 2 -------------------------------
+# badcase NAME 'EXPECTED' <<FILE: the file goes to $work/bad/NAME/campaign.yaml
+# and the error must be exactly "gauntlet-campaign: PATH:EXPECTED"
+nbad=0
+badcase() {
+    local name="$1" want="$2" f="$work/bad/$1/campaign.yaml" rc
+    mkdir -p "$work/bad/$name"
+    cat >"$f"
+    set +e
+    "$gc" --targets "$work/bad" --target "$name" --seed 1 --runs 3 \
+        --generate-only "$work/bad-out" >/dev/null 2>"$work/err.txt"
+    rc=$?
+    set -e
+    ((rc == 2)) || fail "$name: exit $rc, expected 2 ($(cat "$work/err.txt"))"
+    [[ -n "${CV_SHOW:-}" ]] && { echo "== $name: $(cat "$work/err.txt")"; cat -n "$f" | head -20; } || [[ "$(cat "$work/err.txt")" == "gauntlet-campaign: $f:$want" ]] ||
+        fail "$name: said '$(cat "$work/err.txt")', expected 'gauntlet-campaign: $f:$want'"
+    nbad=$((nbad + 1))
+}
+# a minimal valid file, the start of most cases
+head='workload:
+  cmd: "$GAUNTLET_STRESS"
+  stop: {wait: false, timeout: 120}'
+events='events:
+  count: 1..2
+  first_wait: 0.5
+  gap: 0.3..1.0'
+
+badcase yaml-syntax "4:7: YAML: did not find expected ',' or '}' while parsing a flow mapping that starts at 3:9" <<EOF
+workload:
+  cmd: x
+  stop: {wait: false, timeout: 120
+$events
+  weights: {suspend: 1}
+EOF
+badcase empty ' the file is empty (a campaign vocabulary needs at least workload and events)' </dev/null
+badcase unknown-key "15:7: unknown key 'wieght' in a fault point (expected one of: point, weight, every_command, filters, actions)" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  points:
+    - point: cq.post
+      wieght: 3
+      actions: [drop]
+EOF
+badcase empty-range "5:10: count: the range 4..1 is empty (LO > HI)" <<EOF
+$head
+events:
+  count: 4..1
+EOF
+badcase no-variable "16:20: '{us}' in 'delay({us}us)' names no variable (give it in vars)" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  points:
+    - point: irq
+      actions:
+        - {action: "delay({us}us)", benign: true}
+EOF
+badcase unused-variable "16:54: variable 'ms' is not used in 'delay({us}us)'" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  points:
+    - point: irq
+      actions:
+        - {action: "delay({us}us)", vars: {us: 1..9, ms: 1..9}}
+EOF
+badcase bad-variable "5:40: variable 'n' wants a range LO..HI (e.g. 50..900, 0x1..0x7fff) or a list of choices ([a, b]), got 'many'" <<EOF
+workload:
+  cmd: x
+  options:
+    - --verify
+    - {opt: "--threads {n}", vars: {n: many}}
+  stop: {wait: false, timeout: 120}
+$events
+  weights: {suspend: 1}
+EOF
+badcase no-section "8:13: events weight 'faults' is above 0, but the file has no 'faults' section" <<EOF
+$head
+$events
+  weights: {faults: 3, suspend: 1}
+suspend:
+  s3: 50
+  levels: [freezer]
+  cycles: 1
+EOF
+badcase wrong-type "13:11: points wants a list, got a scalar" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  points: cq.post
+EOF
+badcase duplicate-key "4:3: duplicate key 'cmd' in workload" <<EOF
+workload:
+  cmd: x
+  stop: {wait: false, timeout: 120}
+  cmd: y
+$events
+  weights: {suspend: 1}
+EOF
+badcase benign-only "16:11: action 'spurious' is not benign, and every trigger it may take is benign_only" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [{trigger: always, benign_only: true}]
+  points:
+    - point: irq
+      actions:
+        - spurious
+        - drop
+EOF
+badcase otherwise "12:43: otherwise is the text for actions that are not benign: it needs benign_only: true" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [{trigger: always, otherwise: once}]
+  points:
+    - point: irq
+      actions: [drop]
+EOF
+badcase too-long "14:7: a rule at point 'irq' may be 166 characters long, at most 159" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  points:
+    - point: irq
+      actions:
+        - {action: "delay({x})", vars: {x: [$(printf 'a%.0s' {1..150})]}}
+EOF
+badcase bad-timeout "3:31: timeout wants seconds, 1..7200, written N or N+M with workload variables (e.g. \"{duration}+120\"), got 'soon' (as 'soon')" <<EOF
+workload:
+  cmd: x
+  stop: {wait: true, timeout: soon}
+$events
+  weights: {suspend: 1}
+EOF
+badcase two-documents "11:1: a second YAML document; a campaign vocabulary is one document" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+---
+workload: {}
+EOF
+badcase pm-level "11:21: unknown pm_test level 's4' (expected one of: freezer, devices, platform, processors, core)" <<EOF
+$head
+$events
+  weights: {suspend: 1}
+suspend:
+  s3: 50
+  levels: [freezer, s4]
+  cycles: 1
+EOF
+badcase kfault-type "13:11: unknown kernel fault type 'fail_futex' (expected one of: failslab, fail_page_alloc)" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {surprise: 1}, replug_after: 1, settle: 1}
+kfaults:
+  chance: 50
+  count: 1
+  types: [fail_futex]
+  probability: 5
+  times: -1
+  interval: 1
+EOF
+badcase too-many-steps "5:10: a run could have 35 steps, at most 32: fewer events or kernel faults" <<EOF
+$head
+events:
+  count: 1..6
+  first_wait: 0.5
+  gap: 0.3
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+kfaults: {chance: 50, count: 1..2, types: [failslab], probability: 5, times: -1, interval: 1}
+EOF
+echo "bad vocabularies: $nbad cases, each with its file:line:col"
+
+# never a crash: every line of the kestrel vocabulary deleted in turn, and
+# the file cut at many places; each variant loads and generates (exit 0) or
+# is refused with its position (exit 2)
+mkdir -p "$work/mut/mutant"
+m="$work/mut/mutant/campaign.yaml"
+orig="$vocab/kestrel/campaign.yaml"
+nlines=$(wc -l <"$orig")
+nbytes=$(wc -c <"$orig")
+nok=0 nref=0
+mutant() {
+    local rc
+    set +e
+    "$gc" --targets "$work/mut" --target mutant --seed 3 --runs 4 --kernel debug \
+        --generate-only "$work/mut-out" >/dev/null 2>"$work/err.txt"
+    rc=$?
+    set -e
+    if ((rc == 0)); then
+        nok=$((nok + 1))
+    elif ((rc == 2)) && grep -qE "^gauntlet-campaign: $m(:[0-9]+:[0-9]+)?: " "$work/err.txt"; then
+        nref=$((nref + 1))
+    else
+        fail "$1: exit $rc, '$(cat "$work/err.txt")'"
+    fi
+}
+for ((i = 1; i <= nlines; i++)); do
+    sed "${i}d" "$orig" >"$m"
+    mutant "kestrel vocabulary without line $i"
+done
+for ((i = 0; i < nbytes; i += 37)); do
+    head -c "$i" "$orig" >"$m"
+    mutant "kestrel vocabulary cut at byte $i"
+done
+# and every number of it replaced by 0, -1, a number too big for 64 bits
+# or a stray quote
+for v in 0 -1 99999999999999999999 '"'; do
+    for ((i = 1; i <= nlines; i++)); do
+        sed -n "${i}p" "$orig" | grep -q '[0-9]' || continue
+        sed "${i}s/[0-9][0-9]*/$v/" "$orig" >"$m"
+        mutant "kestrel vocabulary with the first number of line $i replaced by $v"
+    done
+done
+echo "mutants: $nok loaded, $nref refused with a position, none crashed"
+((nok > 0 && nref > 0)) || fail "the mutants should include both kinds"
+
+# ---- the draws come from the file ---------------------------------------------
+"$gc" --targets "$testvocab" --target kestrel --seed 9 --runs 30 --generate-only "$work/t" \
+    >/dev/null || fail "the test vocabulary does not generate"
+nrules=0 nsure=0
+for f in "$work"/t/*.yaml; do
+    n=$(basename "$f")
+    grep -qE '^  - run: \{cmd: "echo [7-9] > /tmp/campaign-vocab-setting"\}$' "$f" ||
+        fail "$n: not the test vocabulary's setting"
+    grep -qE '^  - workload: \{name: io, cmd: "kestrelctl stress --lba 9000 --duration ([23])( --verify)? --allow-errors"\}$' "$f" ||
+        fail "$n: not the test vocabulary's workload: $(grep workload: "$f")"
+    d=$(sed -n 's/.*--duration \([23]\).*/\1/p' "$f")
+    grep -qF "  - workload_stop: {name: io, wait: true, timeout: $((d + 30))}" "$f" ||
+        fail "$n: the timeout is not {d}+30"
+    grep -qE '^  - (suspend|hotplug|kfault):' "$f" && fail "$n: an event of weight 0 was drawn"
+    # every rule: the one point, its two actions, the two triggers
+    rules=$(sed -n 's/^  - faults: {\(set\|add\): "\(.*\)"}$/\2/p' "$f" | tr ';' '\n')
+    [[ -n "$rules" ]] || fail "$n: no faults step, the only event with a weight"
+    while read -r rule; do
+        [[ "$rule" =~ ^cq\.post:(drop|delay\(1[0-9][0-9]us\)):(once|nth=[5-9])$ ]] ||
+            fail "$n: rule '$rule' is not from the test vocabulary"
+        nrules=$((nrules + 1))
+    done <<<"$rules"
+    grep -q 'faults: {add' "$f" && fail "$n: add_chance 0 drew an add"
+    # the first rule is sure (not in allow_unfired) iff its trigger is
+    # "once", the vocabulary's only sure trigger
+    first=$(head -n 1 <<<"$rules")
+    if [[ "$first" == *:once ]]; then
+        grep -qE '^allow_unfired: \[0[],]' "$f" && fail "$n: the sure first rule is in allow_unfired"
+        nsure=$((nsure + 1))
+    else
+        grep -qE '^allow_unfired: \[0[],]' "$f" || fail "$n: the unsure first rule must be allowed to stay unfired"
+    fi
+done
+((nrules > 40 && nsure > 0 && nsure < 30)) ||
+    fail "test vocabulary: $nrules rules, $nsure sure first rules over 30 runs"
+echo "test vocabulary: $nrules rules over 30 runs, all from its one point; $nsure sure"
+"$runner" --list --targets "$rtargets" "$work/t" >/dev/null ||
+    fail "gauntlet-runner --list refused a file of the test vocabulary"
+# the shipped kestrel vocabulary, same seed: other points, another workload
+"$gc" --targets "$vocab" --target kestrel --seed 9 --runs 30 --generate-only "$work/k" >/dev/null
+grep -qE 'faults: \{(set|add): "(sq\.fetch|irq|reg\.read|reset|power)' "$work"/k/*.yaml ||
+    fail "the shipped kestrel vocabulary draws only cq.post"
+grep -q -- '--lba 9000' "$work"/k/*.yaml && fail "the shipped vocabulary drew the test workload"
+
+# nvme: hotplug and suspend from its file, kernel faults with --kernel debug
+"$gc" --targets "$vocab" --target nvme --seed 4 --runs 40 --generate-only "$work/n" >/dev/null
+"$gc" --targets "$vocab" --target nvme --seed 4 --runs 40 --kernel debug \
+    --generate-only "$work/nd" >/dev/null
+for what in 'hotplug: {action: remove' 'hotplug: {action: surprise' 'suspend: {mode: s3' \
+            'suspend: {mode: pm_test' 'workload: {name: io, cmd: "$GAUNTLET_STRESS"}' \
+            'workload_stop: {name: io, wait: false, timeout: 120}'; do
+    grep -qF -- "$what" "$work"/n/*.yaml || fail "no nvme run contains '$what'"
+done
+grep -q '^  - faults:' "$work"/n/*.yaml "$work"/nd/*.yaml && fail "an nvme run has device faults"
+grep -q '^  - kfault:' "$work"/n/*.yaml && fail "a stock-kernel nvme run arms a kernel fault"
+grep -q '^  - kfault: {type: \(failslab\|fail_page_alloc\), probability: \([1-9]\|10\), times: -1, interval: 1, require: true}$' \
+    "$work"/nd/*.yaml || fail "no debug nvme run arms a kernel fault"
+"$runner" --list --targets "$rtargets" "$work/n" "$work/nd" >/dev/null ||
+    fail "gauntlet-runner --list refused an nvme run"
+# the same seed with nvme's file changed: no hotplug, no kernel faults
+mkdir -p "$work/n2/nvme"
+sed -e 's/weights: {suspend: 50, hotplug: 50}/weights: {suspend: 50, hotplug: 0}/' \
+    -e 's/^  chance: 40$/  chance: 0/' "$vocab/nvme/campaign.yaml" >"$work/n2/nvme/campaign.yaml"
+! cmp -s "$vocab/nvme/campaign.yaml" "$work/n2/nvme/campaign.yaml" || fail "the sed changed nothing"
+"$gc" --targets "$work/n2" --target nvme --seed 4 --runs 40 --kernel debug \
+    --generate-only "$work/n2out" >/dev/null
+grep -q '^  - \(hotplug\|kfault\):' "$work"/n2out/*.yaml &&
+    fail "hotplug or kfault drawn with weight 0 / chance 0"
+grep -qF 'suspend: {mode: s3' "$work"/n2out/*.yaml || fail "the changed nvme file draws no suspend"
+
+# a rule the target refuses (the device's own parser, through the scenario
+# parser) stops the campaign before any file is written
+mkdir -p "$work/badrule/kestrel"
+cp "$vocab/kestrel/target.yaml" "$work/badrule/kestrel/"   # its rule checker
+sed 's/- {action: duplicate, weight: 10}/- {action: duplicate(twice), weight: 1000}/' \
+    "$vocab/kestrel/campaign.yaml" >"$work/badrule/kestrel/campaign.yaml"
+! cmp -s "$vocab/kestrel/campaign.yaml" "$work/badrule/kestrel/campaign.yaml" || fail "the sed changed nothing"
+set +e
+"$gc" --targets "$work/badrule" --target kestrel --seed 1 --runs 20 --generate-only "$work/br" \
+    >/dev/null 2>"$work/err.txt"
+rc=$?
+set -e
+((rc == 2)) && grep -q 'generated scenario does not parse' "$work/err.txt" &&
+    grep -q 'duplicate(twice)' "$work/err.txt" ||
+    fail "a rule the device refuses: exit $rc, '$(head -c 300 "$work/err.txt")'"
+
+# ---- no target named in the campaign's C files ------------------------------------
+# comments are stripped by the preprocessor; strings and code stay
+names_in() {
+    gcc -fpreprocessed -dD -E -P "$1" 2>/dev/null |
+        grep -inE 'kestrel|nvme|virtio|/sys/module/' || true
+}
+printf '/* kestrel, nvme */\nstatic const char *t = "nvme";\n' >"$work/probe.c"
+[[ -n "$(names_in "$work/probe.c")" ]] || fail "the check misses a name in a string"
+printf '/* kestrel and virtio in a comment only */\n// nvme too\nint x;\n' >"$work/probe2.c"
+[[ -z "$(names_in "$work/probe2.c")" ]] || fail "the check flags a comment"
+for f in "$src"/campaign*.c "$src"/campaign*.h; do
+    hits=$(names_in "$f")
+    [[ -z "$hits" ]] || fail "$f names a target outside comments: $hits"
+done
+echo PASS
