@@ -48,6 +48,7 @@ typedef struct Run {
     bool ran;
     char status[16];            /* pass fail skip error */
     char kind[64];
+    char fkind[32], fverdict[64], fstep[32];    /* result.json "failure" */
     char *reason;
     char artifacts[4200];
     char start[16];             /* "snapshot" / "cold" when the runner says */
@@ -281,6 +282,7 @@ static bool runner_has_option(const char *runner, const char *option)
 /* One scenario's result from a batch's report.json (or its result.json). */
 typedef struct Result {
     char status[16], kind[64], start[16];
+    char fkind[32], fverdict[64], fstep[32];    /* result.json "failure" */
     char *reason;
     char artifacts[4200];
     double duration;
@@ -298,6 +300,19 @@ static void result_fill(Result *r, json_object *o)
              json_object_object_get_ex(o, "kind", &v) ? json_object_get_string(v) : "");
     snprintf(r->start, sizeof(r->start), "%s",
              json_object_object_get_ex(o, "start", &v) ? json_object_get_string(v) : "");
+    if (json_object_object_get_ex(o, "failure", &v) && json_object_is_type(v, json_type_object)) {
+        json_object *k, *st;
+
+        snprintf(r->fkind, sizeof(r->fkind), "%s", json_object_object_get_ex(v, "kind", &k) &&
+                 json_object_is_type(k, json_type_string) ? json_object_get_string(k) : "");
+        snprintf(r->fverdict, sizeof(r->fverdict), "%s",
+                 json_object_object_get_ex(v, "verdict", &k) &&
+                 json_object_is_type(k, json_type_string) ? json_object_get_string(k) : "");
+        snprintf(r->fstep, sizeof(r->fstep), "%s",
+                 json_object_object_get_ex(v, "step", &st) &&
+                 json_object_is_type(st, json_type_object) &&
+                 json_object_object_get_ex(st, "type", &k) ? json_object_get_string(k) : "");
+    }
     r->reason = xstrdup(json_object_object_get_ex(o, "reason", &v) ?
                         json_object_get_string(v) : "");
     snprintf(r->artifacts, sizeof(r->artifacts), "%s",
@@ -420,7 +435,8 @@ static int try_candidates(Campaign *c, Sig *g, const char *dir, CsSchedule *cand
             continue;
         }
         read_result(batchdir, names[i], &r);
-        cs_signature(r.status, r.kind, r.reason, r.artifacts, sig, sizeof(sig));
+        cs_signature(&(CsFailure){ r.status, r.fkind, r.fverdict, r.fstep },
+                     r.artifacts, sig, sizeof(sig));
         shrink_log(log, "  %s: %s (%s)%s\n", names[i], r.status, sig,
                    !strcmp(r.status, "fail") && !strcmp(sig, g->sig) ? "  same signature" : "");
         if (hit < 0 && !strcmp(r.status, "fail") && !strcmp(sig, g->sig)) {
@@ -540,7 +556,8 @@ static void shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
                  (size_t)(g - c->sigs));
         run_runner(c, cdir, files, 1, 1, batch_deadline(1, 1));
         read_result(cdir, name, &r);
-        cs_signature(r.status, r.kind, r.reason, r.artifacts, sig, sizeof(sig));
+        cs_signature(&(CsFailure){ r.status, r.fkind, r.fverdict, r.fstep },
+                     r.artifacts, sig, sizeof(sig));
         g->confirmed_run = true;
         g->reproduced = !strcmp(r.status, "fail") && !strcmp(sig, g->sig);
         shrink_log(log, "confirm %s: %s (%s): %s\n", g->shrunk, r.status, sig,
@@ -1066,6 +1083,9 @@ int main(int argc, char **argv)
             r->ran = true;
             snprintf(r->status, sizeof(r->status), "%s", res.status);
             snprintf(r->kind, sizeof(r->kind), "%s", res.kind);
+            snprintf(r->fkind, sizeof(r->fkind), "%s", res.fkind);
+            snprintf(r->fverdict, sizeof(r->fverdict), "%s", res.fverdict);
+            snprintf(r->fstep, sizeof(r->fstep), "%s", res.fstep);
             snprintf(r->start, sizeof(r->start), "%s", res.start);
             snprintf(r->artifacts, sizeof(r->artifacts), "%s", res.artifacts);
             r->reason = res.reason;
@@ -1074,13 +1094,16 @@ int main(int argc, char **argv)
                 /* the guest never came up, its kernel was in trouble before
                  * the driver was loaded, or the host starved it: not the
                  * driver's doing */
-                bool klog = !strcmp(r->status, "fail") && !strcmp(r->kind, "kernel-log");
-                const char *why = cs_boot_failure(r->status, r->reason) ? "boot" :
+                CsFailure f = { r->status, r->fkind, r->fverdict, r->fstep };
+                bool klog = !strcmp(r->status, "fail") && !strcmp(r->fkind, "verdict") &&
+                            !strcmp(r->fverdict, "kernel-log");
+                const char *why = cs_boot_failure(&f) ? "boot" :
                     klog && cs_report_before_load(r->artifacts, c.vocab->module) ? "before-load" :
                     klog && cs_host_starved(r->artifacts, c.vocab->module) ? "host-starved" : NULL;
 
                 if (why) {
                     snprintf(r->kind, sizeof(r->kind), "%s", why);
+                    snprintf(r->fkind, sizeof(r->fkind), "%s", why);
                     snprintf(r->status, sizeof(r->status), "error");
                 }
             }
@@ -1096,8 +1119,8 @@ int main(int argc, char **argv)
             if (!strcmp(r->status, "pass")) {
                 continue;
             }
-            cs_signature(r->status, r->kind, r->reason, r->artifacts, r->sig,
-                         sizeof(r->sig));
+            cs_signature(&(CsFailure){ r->status, r->fkind, r->fverdict, r->fstep },
+                         r->artifacts, r->sig, sizeof(r->sig));
             if (strcmp(r->status, "fail")) {
                 continue;
             }

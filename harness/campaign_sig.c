@@ -3,7 +3,6 @@
  * Failure signatures of campaign runs (campaign_sig.h).
  */
 #define _GNU_SOURCE
-#include <regex.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,23 +66,6 @@ static bool kernel_signature(const char *artifacts, char *sig, size_t len)
         return found;   /* the console log is the whole log: no fallback */
     }
     return false;
-}
-
-/* Which step failed: run.c puts "FILE:LINE:COL: STEP: " in front of the
- * reason of a failed step.  Empty when the reason has no position. */
-static void failed_step(const char *reason, char *step, size_t len)
-{
-    regex_t re;
-    regmatch_t m[2];
-
-    step[0] = 0;
-    if (regcomp(&re, ":[0-9]+:[0-9]+: ([a-z_]+): ", REG_EXTENDED)) {
-        return;
-    }
-    if (!regexec(&re, reason, 2, m, 0)) {
-        snprintf(step, len, "%.*s", (int)(m[1].rm_eo - m[1].rm_so), reason + m[1].rm_so);
-    }
-    regfree(&re);
 }
 
 bool cs_report_before_load(const char *artifacts, const char *module)
@@ -153,38 +135,34 @@ bool cs_host_starved(const char *artifacts, const char *module)
     return starved;
 }
 
-bool cs_boot_failure(const char *status, const char *reason)
+static bool is(const char *s, const char *what)
 {
-    char step[64];
-
-    if (!status || strcmp(status, "fail") || !reason) {
-        return false;
-    }
-    failed_step(reason, step, sizeof(step));
-    return !strcmp(step, "boot");
+    return s && !strcmp(s, what);
 }
 
-void cs_signature(const char *status, const char *kind, const char *reason,
-                  const char *artifacts, char *sig, size_t len)
+bool cs_boot_failure(const CsFailure *f)
 {
-    kind = kind && *kind ? kind : "unknown";
-    reason = reason ? reason : "";
-    if (status && !strcmp(status, "fail") && artifacts &&
-        kernel_signature(artifacts, sig, len)) {
+    return is(f->status, "fail") && (is(f->kind, "boot") || is(f->step, "boot"));
+}
+
+void cs_signature(const CsFailure *f, const char *artifacts, char *sig,
+                  size_t len)
+{
+    const char *kind = f->kind && *f->kind ? f->kind : "unknown";
+
+    if (is(f->status, "fail") && artifacts && kernel_signature(artifacts, sig, len)) {
         return;
     }
-    if (status && !strcmp(status, "pass")) {
+    if (is(f->status, "pass")) {
         snprintf(sig, len, "pass");
-    } else if (status && strcmp(status, "fail")) {
-        snprintf(sig, len, "%s:%s", status, kind);
-    } else if (!strcmp(kind, "step") || !strcmp(kind, "hang") || !strcmp(kind, "panic") ||
-               !strcmp(kind, "timeout") || !strcmp(kind, "qemu-exit")) {
-        char step[64];
-
-        failed_step(reason, step, sizeof(step));
-        snprintf(sig, len, "%s%s%s", kind, step[0] ? ":" : "", step);
+    } else if (!is(f->status, "fail")) {
+        snprintf(sig, len, "%s:%s", f->status ? f->status : "unknown", kind);
+    } else if (is(kind, "verdict")) {
+        snprintf(sig, len, "verdict:%s", f->verdict && *f->verdict ? f->verdict :
+                 "unknown");
     } else {
-        snprintf(sig, len, "verdict:%s", kind);
+        snprintf(sig, len, "%s%s%s", kind, f->step && *f->step ? ":" : "",
+                 f->step ? f->step : "");
     }
 }
 

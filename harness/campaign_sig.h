@@ -6,7 +6,7 @@
  * [kestrel]", "KASAN: slab-use-after-free Read in ..."), found in the
  * run's console log, or else the kind of failure with the step it
  * happened in ("verdict:integrity-host", "hang:suspend",
- * "step:workload_stop").
+ * "step:workload_stop"), from result.json's failure fields.
  */
 #ifndef GAUNTLET_CAMPAIGN_SIG_H
 #define GAUNTLET_CAMPAIGN_SIG_H
@@ -14,15 +14,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* status, kind and reason as result.json has them; artifacts: the run's
- * folder (its console.log, else kernel.log, is judged). */
-void cs_signature(const char *status, const char *kind, const char *reason,
-                  const char *artifacts, char *sig, size_t len);
+/* What failed in a run, as result.json's fields say it (never read from
+ * the human-readable reason): "status", and "failure": its "kind", the
+ * failed "verdict" and the failed "step"'s type ("" for each when absent). */
+typedef struct CsFailure {
+    const char *status;
+    const char *kind;
+    const char *verdict;
+    const char *step;
+} CsFailure;
 
-/* A run that failed in its boot step never reached the driver (the
- * host was too slow to boot the guest, say): the campaign counts it as
- * the harness's error, not as a failure. */
-bool cs_boot_failure(const char *status, const char *reason);
+/* artifacts: the run's folder (its console.log, else kernel.log, is
+ * judged). */
+void cs_signature(const CsFailure *f, const char *artifacts, char *sig,
+                  size_t len);
+
+/* A run that failed booting never reached the driver (the host was too
+ * slow to boot the guest, say): the campaign counts it as the harness's
+ * error, not as a failure. */
+bool cs_boot_failure(const CsFailure *f);
 
 /* The first kernel report in the run's console log came before the log
  * first names the module (its load): the kernel was in trouble before the

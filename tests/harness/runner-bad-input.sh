@@ -40,7 +40,7 @@ check rule-folded "r3.yaml:5:12: bad fault rule in 'set' \\(column 9 of the rule
 printf "name: x\ndescription: d\nsteps:\n  - faults: {set: 'sq.fetch[op=write]:drop:every=0'}\n" >"$tmp/r4.yaml"
 check rule-count "r4.yaml:4:50: bad fault rule in 'set': found '0'" "$tmp/r4.yaml"
 check rule-file "bad-fault-column.yaml:9:30: bad fault rule in 'add': found 'corrupt', expected an action valid for irq" \
-    "$top/harness/tests/bad-fault-column.yaml"
+    "$top/tests/harness/bad-fault-column.yaml"
 # a target folder that is not one: a clear error naming the file
 mkdir -p "$tmp/tdir/broken"
 printf 'name: broken\ndescription: d\ndevice: x\n' >"$tmp/tdir/broken/target.yaml"

@@ -16,7 +16,7 @@
 #include "scenario.h"
 
 #ifndef GS_TEST_DIR
-#error "GS_TEST_DIR must name harness/tests/scenarios"
+#error "GS_TEST_DIR must name tests/harness/scenarios"
 #endif
 
 Suite *scenario_suite(void);

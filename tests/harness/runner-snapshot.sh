@@ -3,7 +3,7 @@
 #  1. Three default scenarios, -j 2, in an empty snapshot dir: all pass;
 #     baseline-io and hotplug-remove-idle share a snapshot, so one saves it
 #     (start "cold") and the other restores it (start "snapshot").
-#  2. A scenario that must fail (harness/tests/vm-scenarios/
+#  2. A scenario that must fail (tests/harness/vm-scenarios/
 #     snapshot-must-fail.yaml) restored from that snapshot: start
 #     "snapshot", it still fails, on the kernel-log (hung task) and
 #     forbid-log verdicts, and its expect_log of a boot line passed.
@@ -47,7 +47,7 @@ grep -q '"snapshot":"saved ' "$tmp/pass/baseline-io/result.json" \
 echo "ok: 3 scenarios pass under --snapshot; started: $starts"
 
 # 2. a scenario that must fail still fails when restored
-run mustfail "$top/harness/tests/vm-scenarios/snapshot-must-fail.yaml"
+run mustfail "$top/tests/harness/vm-scenarios/snapshot-must-fail.yaml"
 res="$tmp/mustfail/snapshot-must-fail/result.json"
 [ "$rc" -eq 1 ] || fail "snapshot-must-fail: exit $rc, expected 1"
 [ "$(field "$res" start)" = snapshot ] || fail "snapshot-must-fail did not start from the snapshot"

@@ -18,7 +18,7 @@
 #include "verdict.h"
 
 #ifndef GV_LOG_DIR
-#define GV_LOG_DIR "harness/tests/kernel-logs"
+#define GV_LOG_DIR "tests/harness/kernel-logs"
 #endif
 
 #define SPLAT_MOD "[gauntlet_splat]"

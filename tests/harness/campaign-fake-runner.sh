@@ -44,15 +44,18 @@ for f in "${files[@]}"; do
     dir="$out/$name"
     mkdir -p "$dir"
     if [[ -n "${GAUNTLET_FAKE_BOOTFAIL:-}" ]] && grep -qF -- "$GAUNTLET_FAKE_BOOTFAIL" "$f"; then
-        status=fail kind=step reason="$f:9:5: boot: boot failed: guest agent not ready"
+        status=fail kind=boot reason="$f:9:5: boot: boot failed: guest agent not ready"
+        failure='{"kind":"boot","verdict":null,"step":{"type":"boot","line":9,"col":5}}'
         echo "[    1.000000] slow" >"$dir/console.log"
         fail=$((fail + 1))
     elif [[ -n "${GAUNTLET_FAKE_STEPFAIL:-}" ]] && grep -qF -- "$GAUNTLET_FAKE_STEPFAIL" "$f"; then
         status=fail kind=step reason="$f:20:5: workload_stop: workload 'io' exited 1, expected 0: MISMATCH"
+        failure='{"kind":"step","verdict":null,"step":{"type":"workload_stop","line":20,"col":5}}'
         echo "[    1.000000] quiet kernel" >"$dir/console.log"
         fail=$((fail + 1))
     elif [[ -n "${GAUNTLET_FAKE_STARVED:-}" ]] && grep -qF -- "$GAUNTLET_FAKE_STARVED" "$f"; then
         status=fail kind=kernel-log reason="kernel-log: INFO: rcu detected stall in handle_softirqs"
+        failure='{"kind":"verdict","verdict":"kernel-log","step":null}'
         cat >"$dir/console.log" <<LOG
 [   17.719451] kestrel: loading out-of-tree module taints kernel.
 [   42.864011] rcu: INFO: rcu_preempt self-detected stall on CPU
@@ -70,6 +73,7 @@ LOG
         fail=$((fail + 1))
     elif grep -qF -- "$culprit" "$f"; then
         status=fail kind=kernel-log reason="kernel-log: WARNING in kestrel_fake_reap [kestrel]"
+        failure='{"kind":"verdict","verdict":"kernel-log","step":null}'
         cat >"$dir/console.log" <<LOG
 $([[ -n "${GAUNTLET_FAKE_EARLY:-}" ]] || echo "[    9.000000] kestrel: loading out-of-tree module taints kernel.")
 [   10.000000] ------------[ cut here ]------------
@@ -84,10 +88,11 @@ LOG
         fail=$((fail + 1))
     else
         status=pass kind="" reason=""
+        failure='{"kind":"","verdict":null,"step":null}'
         echo "[    1.000000] nothing to see" >"$dir/console.log"
         pass=$((pass + 1))
     fi
-    r="{\"name\":\"$name\",\"file\":\"$f\",\"status\":\"$status\",\"kind\":\"$kind\",\"reason\":\"$reason\",\"duration_s\":0.1,\"artifacts\":\"$dir\"}"
+    r="{\"name\":\"$name\",\"file\":\"$f\",\"status\":\"$status\",\"kind\":\"$kind\",\"reason\":\"$reason\",\"failure\":$failure,\"duration_s\":0.1,\"artifacts\":\"$dir\"}"
     echo "$r" >"$dir/result.json"
     json+="$sep$r"
     sep=","

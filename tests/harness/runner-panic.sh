@@ -5,7 +5,7 @@
 gauntlet="$1" top="$2"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-"$gauntlet" run --out "$out" "$top/harness/tests/vm-scenarios/panic.yaml" >"$out/log" 2>&1
+"$gauntlet" run --out "$out" "$top/tests/harness/vm-scenarios/panic.yaml" >"$out/log" 2>&1
 rc=$?
 cat "$out/log"
 res="$out/expect-panic/result.json"
