@@ -39,7 +39,7 @@ typedef struct GrConfig {
     const char *kernel[2], *initrd[2];  /* indexed by GsKernel */
     const char *kernel_version[2];      /* shown in the reports */
     const char *accel;
-    const char *host_tool;              /* host data tool (verify-file) */
+    const char *host_tool;              /* host gauntlet-data (verify) */
     const char *build;                  /* Gauntlet's build folder: {build} */
     const char *const *fw_dirs;
     uint64_t seed;                      /* integrity pattern seed */

@@ -58,7 +58,7 @@ char *gr_expand_integrity(Run *r, const char *tmpl, const char *backing)
     const char *base[] = {
         "lba", lba, "blocks", blocks, "seed", seed, "block_size", bs,
         "backing", backing ? backing : "", "kestrelctl",
-        r->cfg->host_tool ? r->cfg->host_tool : "kestrelctl",
+        r->cfg->host_tool ? r->cfg->host_tool : "gauntlet-data",
         "target_dir", r->t->dir, r->cfg->build ? "build" : NULL, r->cfg->build,
         NULL
     };

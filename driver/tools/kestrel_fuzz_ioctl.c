@@ -167,7 +167,7 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t rnd(struct fz *t)
 {
 	t->rng += 0x9e3779b97f4a7c15ull;
-	return mix64(t->rng - 0x9e3779b97f4a7c15ull);
+	return gd_mix64(t->rng - 0x9e3779b97f4a7c15ull);
 }
 
 static uint64_t below(struct fz *t, uint64_t n)
@@ -1174,7 +1174,7 @@ static int after_storm(int fd)
 	}
 	if (cfg.have_range) {
 		for (i = 0; i < nb * g.bs / 8; i++) {
-			uint64_t w = mix64(cfg.seed ^ mix64(cfg.lba * g.bs + i * 8));
+			uint64_t w = gd_mix64(cfg.seed ^ gd_mix64(cfg.lba * g.bs + i * 8));
 
 			memcpy(buf + i * 8, &w, 8);
 		}
@@ -1302,7 +1302,7 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		cfg.seed = mix64(((uint64_t)ts.tv_sec * 1000000000ull +
+		cfg.seed = gd_mix64(((uint64_t)ts.tv_sec * 1000000000ull +
 				     (uint64_t)ts.tv_nsec) ^ (uint64_t)getpid()) &
 			   0xffffffffull;
 	}
@@ -1353,7 +1353,7 @@ int kestrel_fuzz_ioctl_main(const char *dev, int argc, char **argv)
 	deadline = t0 + cfg.duration;
 	for (i = 0; i < cfg.threads; i++) {
 		th[i].id = i;
-		th[i].rng = mix64(cfg.seed ^ mix64(0x6b65737472656cull + i));
+		th[i].rng = gd_mix64(cfg.seed ^ gd_mix64(0x6b65737472656cull + i));
 		th[i].data_len = ((size_t)g.max_xfer * g.bs + 2 * PAGE + PAGE - 1) &
 				 ~(size_t)(PAGE - 1);
 		fz_map(&th[i]);

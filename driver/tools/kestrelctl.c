@@ -5,30 +5,19 @@
  *   kestrelctl [-d /dev/kestrelN] COMMAND [OPTIONS]
  *
  * Commands: info, stats, reset, timeout, flush, read, write, stress,
- * selftest-ioctl, fuzz-ioctl (kestrel_fuzz_ioctl.c), uffd-stall, and (no device
- * needed) write-file / verify-file.
+ * selftest-ioctl, fuzz-ioctl (kestrel_fuzz_ioctl.c), uffd-stall.
  * `kestrelctl help` prints the options of each.
  *
- * Data patterns are pure functions of (pattern, seed, lba, byte offset), so
- * a later `read --verify` (or `verify-file` on the host's backing file) can
- * check what an earlier `write` wrote without any saved state:
+ * Data patterns (seq, random, zero, 0xNN) and stress blocks come from the
+ * shared pattern library, harness/data/pattern.h, which defines them: a
+ * later `read --verify`, or `gauntlet-data verify` on the host's backing
+ * file, checks what an earlier `write` wrote without any saved state.
  *
- *   seq     every 8-byte little-endian word at byte offset o of block lba
- *           holds ((seed & 0xffffff) << 40) | ((lba * block_size + o) &
- *           (2^40 - 1)), i.e. its own absolute byte address tagged with the
- *           seed: a misdirected or shifted block is obvious in a hex dump.
- *   random  word i of block lba = mix64(k + i * 0x9e3779b97f4a7c15) with
- *           k = mix64(seed ^ mix64(lba ^ 0xa0761d6478bd642f)) and mix64 the
- *           splitmix64 finaliser (kestrelctl_util.h).
- *   zero    all bytes 0.
- *   0xNN    all bytes NN.
- *
- * `stress` writes self-describing blocks: a 64-byte header (magic
- * "KSTRESS1", lba, generation, seed, block size, thread, checksum of the
- * whole block) followed by a `random`-like payload keyed by (seed, lba,
- * generation).  Each thread owns a disjoint LBA range and remembers the
- * generation it last wrote to every block, so every read is checked
- * exactly: a stale, misdirected or corrupted block is a mismatch.
+ * `stress` writes self-describing stress blocks (pattern.h: header with
+ * lba, generation, seed, thread and checksum, then a keyed payload).  Each
+ * thread owns a disjoint LBA range and remembers the generation it last
+ * wrote to every block, so every read is checked exactly: a stale,
+ * misdirected or corrupted block is a mismatch.
  *
  * Exit status: 0 success, 1 failure (I/O error, data mismatch, contract
  * violation), 2 usage error.
@@ -58,6 +47,7 @@
 #include "uapi/kestrel.h"
 #include "kestrel_fuzz_ioctl.h"
 #include "kestrelctl_util.h"
+#include "pattern.h"
 
 #define DEFAULT_DEV		"/dev/kestrel0"
 #define PAGE			4096u
@@ -122,21 +112,6 @@ static uint64_t parse_u64(const char *opt, const char *s)
 	}
 	if (*end)
 		usage_die("%s: bad number '%s'", opt, s);
-	return v;
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
 	return v;
 }
 
@@ -236,142 +211,38 @@ static void __attribute__((noreturn)) opt_bad(struct optstate *o, const char *cm
 	usage_die("%s: unexpected argument '%s'", cmd, o->val);
 }
 
-/* ---- patterns ----------------------------------------------------------- */
+/* ---- patterns (harness/data/pattern.h) --------------------------------- */
 
-enum pat_kind { PAT_SEQ, PAT_RANDOM, PAT_ZERO, PAT_BYTE };
-
-struct pattern {
-	enum pat_kind kind;
-	uint8_t byte;
-	uint64_t seed;
-};
-
-static struct pattern parse_pattern(const char *s)
+static struct gd_pattern parse_pattern(const char *s, uint64_t seed)
 {
-	struct pattern p = { .kind = PAT_SEQ };
+	struct gd_pattern p = { .kind = GD_PAT_SEQ, .seed = seed };
+	char err[128];
 
-	if (!strcmp(s, "seq")) {
-		p.kind = PAT_SEQ;
-	} else if (!strcmp(s, "random")) {
-		p.kind = PAT_RANDOM;
-	} else if (!strcmp(s, "zero")) {
-		p.kind = PAT_ZERO;
-	} else if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2]) {
-		char *end;
-		unsigned long v = strtoul(s, &end, 16);
-
-		if (*end || v > 0xff)
-			usage_die("--pattern: bad byte '%s' (want 0x00..0xff)", s);
-		p.kind = PAT_BYTE;
-		p.byte = (uint8_t)v;
-	} else {
-		usage_die("--pattern: unknown pattern '%s' (seq|random|zero|0xNN)", s);
-	}
+	if (gd_pattern_parse(s, &p, err, sizeof(err)))
+		usage_die("%s", err);
 	return p;
 }
 
-static const char *pattern_name(const struct pattern *p)
+static const char *pattern_name(const struct gd_pattern *p)
 {
-	static char buf[8];
+	static char buf[GD_PATTERN_NAME_LEN];
 
-	switch (p->kind) {
-	case PAT_SEQ: return "seq";
-	case PAT_RANDOM: return "random";
-	case PAT_ZERO: return "zero";
-	case PAT_BYTE: snprintf(buf, sizeof(buf), "0x%02x", p->byte); return buf;
-	}
-	return "?";
-}
-
-/* Fill one block (bs is a multiple of 8). */
-static void pattern_fill(const struct pattern *p, uint64_t lba, uint32_t bs,
-			 uint8_t *buf)
-{
-	uint64_t k;
-
-	switch (p->kind) {
-	case PAT_ZERO:
-		memset(buf, 0, bs);
-		break;
-	case PAT_BYTE:
-		memset(buf, p->byte, bs);
-		break;
-	case PAT_SEQ:
-		for (uint32_t o = 0; o < bs; o += 8)
-			put_le64(buf + o, ((p->seed & 0xffffffull) << 40) |
-				 ((lba * bs + o) & ((1ull << 40) - 1)));
-		break;
-	case PAT_RANDOM:
-		k = mix64(p->seed ^ mix64(lba ^ 0xa0761d6478bd642full));
-		for (uint32_t o = 0; o < bs; o += 8)
-			put_le64(buf + o, mix64(k + (o / 8) * 0x9e3779b97f4a7c15ull));
-		break;
-	}
-}
-
-static void hex_line(const char *label, const uint8_t *b, uint32_t from,
-		     uint32_t to, uint32_t mark)
-{
-	fprintf(stderr, "  %-8s @%-5u", label, from);
-	for (uint32_t i = from; i < to; i++)
-		fprintf(stderr, i == mark ? "[%02x]" : " %02x", b[i]);
-	fputc('\n', stderr);
-}
-
-/*
- * Print where a block differs from what was expected.  what: device or
- * file name; desc: what the block should have held.
- */
-static void report_mismatch(const char *what, uint64_t lba, uint32_t bs,
-			    const uint8_t *exp, const uint8_t *got,
-			    const char *desc)
-{
-	uint32_t first = bs, ndiff = 0, from, to;
-
-	for (uint32_t i = 0; i < bs; i++) {
-		if (exp[i] != got[i]) {
-			if (first == bs)
-				first = i;
-			ndiff++;
-		}
-	}
-	fprintf(stderr,
-		"%s: MISMATCH %s lba %" PRIu64 " byte offset %u (absolute byte %" PRIu64
-		"): expected 0x%02x got 0x%02x; %u of %u bytes differ; expected %s\n",
-		prog, what, lba, first, lba * bs + first, exp[first], got[first],
-		ndiff, bs, desc);
-	from = first & ~15u;
-	to = from + 16 > bs ? bs : from + 16;
-	hex_line("expected", exp, from, to, first);
-	hex_line("got", got, from, to, first);
+	return gd_pattern_name(p, buf);
 }
 
 /*
  * Compare nblocks blocks at buf (starting at lba) with the pattern.
  * Returns the number of mismatching blocks; prints the first few.
  */
-static uint64_t pattern_verify(const char *what, const struct pattern *p,
+static uint64_t pattern_verify(const char *what, const struct gd_pattern *p,
 			       uint64_t lba, uint32_t nblocks, uint32_t bs,
 			       const uint8_t *buf, uint64_t *reported)
 {
 	uint8_t *exp = xalloc(bs);
-	uint64_t bad = 0;
-	char desc[96];
+	uint64_t bad;
 
-	for (uint32_t i = 0; i < nblocks; i++) {
-		const uint8_t *got = buf + (size_t)i * bs;
-
-		pattern_fill(p, lba + i, bs, exp);
-		if (!memcmp(exp, got, bs))
-			continue;
-		bad++;
-		if (*reported < MAX_REPORTS) {
-			snprintf(desc, sizeof(desc), "pattern %s seed %" PRIu64,
-				 pattern_name(p), p->seed);
-			report_mismatch(what, lba + i, bs, exp, got, desc);
-		}
-		(*reported)++;
-	}
+	bad = gd_pattern_verify(stderr, prog, what, p, lba, nblocks, bs, buf, exp,
+				reported, MAX_REPORTS);
 	free(exp);
 	return bad;
 }
@@ -675,7 +546,7 @@ static int cmd_flush(int argc, char **argv)
 
 struct rw_opts {
 	uint64_t lba, blocks;
-	struct pattern pat;
+	struct gd_pattern pat;
 	bool have_pattern, verify, dump;
 	uint32_t qd, xfer;
 };
@@ -687,7 +558,7 @@ static void parse_rw(const char *cmd, int argc, char **argv, struct rw_opts *r,
 	bool have_blocks = false;
 
 	memset(r, 0, sizeof(*r));
-	r->pat.kind = PAT_SEQ;
+	r->pat.kind = GD_PAT_SEQ;
 	r->blocks = 1;
 	r->qd = 16;
 	while (opt_next(&o)) {
@@ -697,10 +568,7 @@ static void parse_rw(const char *cmd, int argc, char **argv, struct rw_opts *r,
 			r->blocks = parse_u64("--blocks", opt_val(&o));
 			have_blocks = true;
 		} else if (opt_is(&o, "pattern")) {
-			uint64_t seed = r->pat.seed;
-
-			r->pat = parse_pattern(opt_val(&o));
-			r->pat.seed = seed;
+			r->pat = parse_pattern(opt_val(&o), r->pat.seed);
 			r->have_pattern = true;
 		} else if (opt_is(&o, "seed")) {
 			r->pat.seed = parse_u64("--seed", opt_val(&o));
@@ -775,7 +643,7 @@ static int do_rw(const char *cmd, int argc, char **argv, bool is_read)
 
 			if (!is_read)
 				for (uint32_t i = 0; i < nb; i++)
-					pattern_fill(&r.pat, r.lba + done + i, bs, b + (size_t)i * bs);
+					gd_pattern_fill(&r.pat, r.lba + done + i, bs, b + (size_t)i * bs);
 			else
 				memset(b, 0xa5, (size_t)nb * bs);	/* never the answer by chance */
 			io_init(&ios[n], is_read ? KESTREL_IO_READ : KESTREL_IO_WRITE,
@@ -834,142 +702,16 @@ static int do_rw(const char *cmd, int argc, char **argv, bool is_read)
 static int cmd_read(int argc, char **argv) { return do_rw("read", argc, argv, true); }
 static int cmd_write(int argc, char **argv) { return do_rw("write", argc, argv, false); }
 
-/* ---- host files: write-file / verify-file -------------------------------- */
-
-static int do_file(const char *cmd, int argc, char **argv, bool verify)
-{
-	struct optstate o = { argc, 0, argv, NULL, NULL };
-	struct pattern pat = { .kind = PAT_SEQ };
-	uint64_t lba = 0, blocks = 0, bs = 512, bad = 0, reported = 0;
-	const char *file = NULL;
-	bool have_blocks = false;
-	uint8_t *buf;
-	int fd;
-
-	while (opt_next(&o)) {
-		if (!o.name) {
-			if (file)
-				opt_bad(&o, cmd);
-			file = o.val;
-		} else if (opt_is(&o, "lba")) {
-			lba = parse_u64("--lba", opt_val(&o));
-		} else if (opt_is(&o, "blocks")) {
-			blocks = parse_u64("--blocks", opt_val(&o));
-			have_blocks = true;
-		} else if (opt_is(&o, "pattern")) {
-			uint64_t seed = pat.seed;
-
-			pat = parse_pattern(opt_val(&o));
-			pat.seed = seed;
-		} else if (opt_is(&o, "seed")) {
-			pat.seed = parse_u64("--seed", opt_val(&o));
-		} else if (opt_is(&o, "block-size")) {
-			bs = parse_u64("--block-size", opt_val(&o));
-		} else {
-			opt_bad(&o, cmd);
-		}
-	}
-	if (!file)
-		usage_die("%s: FILE is required", cmd);
-	if (!have_blocks || blocks == 0)
-		usage_die("%s: --blocks N (> 0) is required", cmd);
-	if (bs < 8 || bs % 8 || bs > (1u << 20))
-		usage_die("%s: bad --block-size %" PRIu64, cmd, bs);
-
-	fd = open(file, verify ? O_RDONLY : O_RDWR | O_CREAT, 0644);
-	if (fd < 0)
-		die("cannot open %s: %s", file, strerror(errno));
-	buf = xalloc(bs);
-	for (uint64_t i = 0; i < blocks; i++) {
-		off_t off = (off_t)((lba + i) * bs);
-		ssize_t n;
-
-		if (verify) {
-			n = pread(fd, buf, bs, off);
-			if (n < 0)
-				die("%s: read at %lld: %s", file, (long long)off, strerror(errno));
-			if ((uint64_t)n < bs)
-				die("%s: lba %" PRIu64 " (byte %lld) is beyond the end of the file",
-				    file, lba + i, (long long)off);
-			bad += pattern_verify(file, &pat, lba + i, 1, (uint32_t)bs, buf,
-					      &reported);
-		} else {
-			pattern_fill(&pat, lba + i, (uint32_t)bs, buf);
-			n = pwrite(fd, buf, bs, off);
-			if (n != (ssize_t)bs)
-				die("%s: write at %lld: %s", file, (long long)off,
-				    n < 0 ? strerror(errno) : "short write");
-		}
-	}
-	if (!verify && fsync(fd))
-		die("%s: fsync: %s", file, strerror(errno));
-	close(fd);
-	free(buf);
-	if (reported > MAX_REPORTS)
-		fprintf(stderr, "%s: ... %" PRIu64 " more mismatching blocks not shown\n",
-			prog, reported - MAX_REPORTS);
-	printf("%s: %s lba %" PRIu64 " blocks %" PRIu64 " pattern %s seed %" PRIu64
-	       " block-size %" PRIu64 ": %s\n", file, cmd, lba, blocks,
-	       pattern_name(&pat), pat.seed, bs,
-	       verify ? (bad ? "MISMATCH" : "ok") : "written");
-	if (bad)
-		fprintf(stderr, "%s: %s: %" PRIu64 " of %" PRIu64 " blocks MISMATCH\n",
-			prog, file, bad, blocks);
-	return bad ? 1 : 0;
-}
-
 /* ---- stress ------------------------------------------------------------- */
 
-#define STRESS_MAGIC		"KSTRESS1"
-#define STRESS_HDR		64
 #define GEN_UNKNOWN		0u		/* not written by this run */
 #define GEN_INDET		0x80000000u	/* last write failed: either */
 
-/*
- * Block header: magic[8] lba[8] gen[8] seed[8] block_size[4] thread[4]
- * csum[8] reserved[16], little-endian; csum covers the whole block with the
- * csum field taken as zero.
- */
-static uint64_t block_csum(const uint8_t *b, uint32_t bs)
-{
-	uint64_t h = 0x6a09e667f3bcc908ull;
-
-	for (uint32_t o = 0; o < bs; o += 8)
-		h = mix64(h ^ (o == 40 ? 0 : get_le64(b + o)));
-	return h;
-}
-
+/* Blocks are stress blocks (harness/data/pattern.h: gd_block_fill). */
 static void stress_fill(uint8_t *b, uint32_t bs, uint64_t lba, uint32_t gen,
 			uint64_t seed, uint32_t thread)
 {
-	uint64_t k = mix64(seed ^ mix64(lba ^ 0x5bd1e9955bd1e995ull) ^
-			   ((uint64_t)gen << 32));
-
-	memset(b, 0, STRESS_HDR);
-	memcpy(b, STRESS_MAGIC, 8);
-	put_le64(b + 8, lba);
-	put_le64(b + 16, gen);
-	put_le64(b + 24, seed);
-	put_le64(b + 32, (uint64_t)thread << 32 | bs);
-	for (uint32_t o = STRESS_HDR; o < bs; o += 8)
-		put_le64(b + o, mix64(k + o));
-	put_le64(b + 40, block_csum(b, bs));
-}
-
-/* Describe what a block read back claims to be (for mismatch reports). */
-static void stress_describe(const uint8_t *b, uint32_t bs, char *out, size_t len)
-{
-	uint64_t v = get_le64(b + 32);
-
-	if (memcmp(b, STRESS_MAGIC, 8)) {
-		snprintf(out, len, "no stress header (foreign or corrupt data)");
-		return;
-	}
-	snprintf(out, len, "header claims lba %" PRIu64 " gen %" PRIu64 " seed %" PRIu64
-		 " thread %u bs %u, checksum %s",
-		 get_le64(b + 8), get_le64(b + 16), get_le64(b + 24),
-		 (uint32_t)(v >> 32), (uint32_t)v,
-		 block_csum(b, bs) == get_le64(b + 40) ? "ok" : "BAD");
+	gd_block_fill(b, bs, lba, gen, seed, thread);
 }
 
 struct stress_cfg {
@@ -1010,7 +752,7 @@ static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t rnd(struct stress_thread *t)
 {
 	t->rng += 0x9e3779b97f4a7c15ull;
-	return mix64(t->rng);
+	return gd_mix64(t->rng);
 }
 
 /* Errors a request may legitimately end with while the device or the
@@ -1042,13 +784,13 @@ static bool stress_check(struct stress_thread *t, uint64_t idx, const uint8_t *g
 		/* Last write failed: accept any intact block of ours at least as
 		 * new as the last successful write. */
 		uint32_t lo = g & ~GEN_INDET;
-		uint64_t v = get_le64(got + 32);
-		uint64_t gg = get_le64(got + 16);
+		struct gd_block_hdr h;
+		uint64_t gg;
 
-		if (!memcmp(got, STRESS_MAGIC, 8) && get_le64(got + 8) == lba &&
-		    get_le64(got + 24) == c->seed && (uint32_t)(v >> 32) == t->id &&
-		    block_csum(got, c->bs) == get_le64(got + 40) &&
-		    gg >= lo && gg < t->next_gen) {
+		if (gd_block_parse(got, c->bs, &h) && h.lba == lba &&
+		    h.seed == c->seed && h.thread == t->id && h.csum_ok &&
+		    h.gen >= lo && h.gen < t->next_gen) {
+			gg = h.gen;
 			t->indet_ok++;
 			/* the block is now known */
 			stress_fill(exp, c->bs, lba, (uint32_t)gg, c->seed, t->id);
@@ -1065,12 +807,10 @@ static bool stress_check(struct stress_thread *t, uint64_t idx, const uint8_t *g
 		return true;
 	t->mismatches++;
 	if (atomic_fetch_add(&stress_reported, 1) < MAX_REPORTS) {
-		stress_describe(got, c->bs, claims, sizeof(claims));
+		gd_block_describe(got, c->bs, claims, sizeof(claims));
 		snprintf(desc, sizeof(desc), "thread %u gen %u seed %" PRIu64 "; %s",
 			 t->id, g, c->seed, claims);
-		pthread_mutex_lock(&report_lock);
-		report_mismatch(dev_path, lba, c->bs, exp, got, desc);
-		pthread_mutex_unlock(&report_lock);
+		gd_report_mismatch(stderr, prog, dev_path, lba, c->bs, exp, got, desc);
 	}
 	return false;
 }
@@ -1448,7 +1188,7 @@ static int cmd_stress(int argc, char **argv)
 		if (!t->gen)
 			die("out of memory for %" PRIu64 " blocks", t->nblk);
 		t->next_gen = 1;
-		t->rng = mix64(c.seed ^ (0x1000193ull * (i + 1)));
+		t->rng = gd_mix64(c.seed ^ (0x1000193ull * (i + 1)));
 		if (pthread_create(&t->tid, NULL, stress_main, t))
 			die("pthread_create failed");
 	}
@@ -2028,9 +1768,6 @@ static void usage(FILE *f)
 		DEFAULT_DEV, KESTREL_TIMEOUT_MIN_MS, KESTREL_TIMEOUT_MAX_MS);
 	kestrel_fuzz_ioctl_usage(f);
 	fputs(
-"  write-file FILE --lba L --blocks N [--pattern P] [--seed S] [--block-size B]\n"
-"  verify-file FILE --lba L --blocks N [--pattern P] [--seed S] [--block-size B]\n"
-"        the same patterns on a plain file (e.g. the VM's backing file)\n"
 "\n"
 "Exit status: 0 ok, 1 failure (I/O error, data mismatch, contract), 2 usage.\n",
 	      f);
@@ -2083,10 +1820,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "write-file"))
-		return do_file("write-file", argc - i, argv + i, false);
-	if (!strcmp(cmd, "verify-file"))
-		return do_file("verify-file", argc - i, argv + i, true);
+	if (!strcmp(cmd, "write-file") || !strcmp(cmd, "verify-file"))
+		usage_die("%s is now `gauntlet-data %s` (harness/data)", cmd,
+			  cmd[0] == 'w' ? "write" : "verify");
 	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
 		if (!strcmp(cmd, cmds[k].name))
 			return cmds[k].fn(argc - i, argv + i);

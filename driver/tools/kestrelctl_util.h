@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "pattern.h"	/* gd_mix64: the splitmix64 finaliser */
+
 /* Monotonic clock, in seconds. */
 static inline double now_s(void)
 {
@@ -13,15 +15,6 @@ static inline double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* The splitmix64 finaliser: the data patterns and every seeded stream. */
-static inline uint64_t mix64(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 #endif /* KESTRELCTL_UTIL_H */

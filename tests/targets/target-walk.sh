@@ -52,7 +52,7 @@ sed -i 's/^name: .*/name: kestrel-copy/' "$MY_TARGETS/kestrel-copy/target.yaml"
 (cd "$top" && ./gauntlet run --target-dir "$MY_TARGETS" --target kestrel-copy \
     scenarios/timeout-dropped-completion.yaml --out "$tmp/kc") ||
     fail "kestrel-copy did not pass timeout-dropped-completion"
-grep -q '"target": "kestrel-copy"' "$tmp/kc/timeout-dropped-completion/result.json" ||
+grep -Eq '"target": ?"kestrel-copy"' "$tmp/kc/timeout-dropped-completion/result.json" ||
     fail "the scenario did not run against kestrel-copy"
 # and its checker still judges rules from there
 printf 'name: x\ndescription: d\nsteps:\n  - faults: {set: "cq.post:drp"}\n' >"$tmp/bad.yaml"

@@ -4,7 +4,7 @@
 # with kestrelctl, and judge the serial log and the host's backing file.
 #
 #   boot-stress.sh --qemu QEMU --kernel VMLINUZ --initrd BASE.cpio.gz \
-#                  --host-tool KESTRELCTL --workdir DIR [OPTIONS]
+#                  --host-tool GAUNTLET_DATA --workdir DIR [OPTIONS]
 #
 #   --scenario stress|ioctl|fuzzioctl  what the guest runs (default stress):
 #        stress: read a host-written pattern, write a pattern, selftest-ioctl
@@ -90,7 +90,7 @@ done
 [[ -x "$qemu" ]] || die "no QEMU at '$qemu' (--qemu or GAUNTLET_QEMU)"
 [[ -f "$kernel" ]] || die "no guest kernel at '$kernel'"
 [[ -f "$initrd" ]] || die "no initramfs at '$initrd' (--initrd)"
-[[ -x "$host_tool" ]] || die "no host kestrelctl at '$host_tool' (--host-tool)"
+[[ -x "$host_tool" ]] || die "no host gauntlet-data at '$host_tool' (--host-tool)"
 [[ -n "$workdir" ]] || die "--workdir is required"
 case "$scenario" in stress|ioctl|fuzzioctl) ;; *) die "unknown scenario '$scenario'" ;; esac
 case "$block_size" in 512|4096) ;; *) die "--block-size must be 512 or 4096" ;; esac
@@ -135,7 +135,7 @@ capacity=$(( disk_mb * 1024 * 1024 / block_size ))
 (( stress_blocks <= capacity - stress_lba )) || stress_blocks=$(( capacity - stress_lba ))
 
 truncate -s "${disk_mb}M" "$disk"
-"$host_tool" write-file "$disk" --lba "$host_lba" --blocks "$host_blocks" \
+"$host_tool" write "$disk" --lba "$host_lba" --blocks "$host_blocks" \
     --pattern random --seed "$host_seed" --block-size "$block_size" >/dev/null
 
 # ---- the guest's script ---------------------------------------------------------
@@ -271,12 +271,12 @@ fi
 # The host's view of what the guest wrote (and of what it only read).
 host_check=""
 if [[ "$scenario" == stress || "$scenario" == fuzzioctl ]]; then
-    if ! out="$("$host_tool" verify-file "$disk" --lba "$pat_lba" --blocks "$pat_blocks" \
+    if ! out="$("$host_tool" verify "$disk" --lba "$pat_lba" --blocks "$pat_blocks" \
             --pattern seq --seed "$pat_seed" --block-size "$block_size" 2>&1)"; then
         fail "backing file does not hold the guest's pattern (lba $pat_lba+$pat_blocks seq seed $pat_seed):"$'\n'"$(echo "$out" | head -n 12)"
     fi
-    host_check="$(echo "$out" | grep -a 'verify-file' | tail -n 1)"
-    if ! out="$("$host_tool" verify-file "$disk" --lba "$host_lba" --blocks "$host_blocks" \
+    host_check="$(echo "$out" | grep -a ': verify lba' | tail -n 1)"
+    if ! out="$("$host_tool" verify "$disk" --lba "$host_lba" --blocks "$host_blocks" \
             --pattern random --seed "$host_seed" --block-size "$block_size" 2>&1)"; then
         fail "the host-written region changed (lba $host_lba+$host_blocks):"$'\n'"$(echo "$out" | head -n 12)"
     fi
