@@ -57,7 +57,7 @@ char *gr_expand_integrity(Run *r, const char *tmpl, const char *backing)
     char lba[32], blocks[32], seed[32], bs[32], err[512];
     const char *base[] = {
         "lba", lba, "blocks", blocks, "seed", seed, "block_size", bs,
-        "backing", backing ? backing : "", "kestrelctl",
+        "backing", backing ? backing : "", "gauntlet-data",
         r->cfg->host_tool ? r->cfg->host_tool : "gauntlet-data",
         "target_dir", r->t->dir, r->cfg->build ? "build" : NULL, r->cfg->build,
         NULL
