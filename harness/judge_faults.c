@@ -24,7 +24,7 @@ void gr_judge_faults_fired(Judge *j)
     char path[4200];
 
     for (int i = 0; i < r->ndev; i++) {
-        if (!gr_vm_dead(r)) {
+        if (!gr_vm_dead(r) && !r->vm_ended) {   /* a reboot harvested them */
             gr_harvest(r, &r->dev[i], true);
         }
     }

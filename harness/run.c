@@ -129,7 +129,7 @@ void gr_verdict(Run *r, const char *name, GrStatus st,
 
 /* ---- VM liveness ---------------------------------------------------------- */
 
-static bool console_has(Run *r, const char *needle)
+bool gr_console_has(Run *r, const char *needle)
 {
     char *log = r->vm ? gvm_file_tail(r->vm->console, 1 << 20) : NULL;
     bool yes = log && strstr(log, needle);
@@ -169,7 +169,7 @@ int gr_vm_trouble(Run *r, GrFailKind kind, const char *fmt, ...)
         }
     }
     tail = gvm_file_tail(r->vm->console, 1500);
-    if (console_has(r, "Kernel panic")) {
+    if (gr_console_has(r, "Kernel panic")) {
         gr_fail(r, GR_FAIL, GR_FAIL_PANIC, "%s: guest kernel panic (QEMU %s); console "
               "tail: %s", what, gvm_describe_exit(r->vm, how, sizeof(how)),
               gr_tail(tail, 600));
@@ -367,6 +367,7 @@ static const struct {
     [GS_STEP_COUNTER] = { gr_step_counter, true },
     [GS_STEP_WAIT] = { gr_step_wait, false },
     [GS_STEP_REPEAT] = { step_repeat, false },
+    [GS_STEP_REBOOT] = { gr_step_reboot, true },
 };
 
 int gr_run_steps(Run *r, const GsStep *steps, size_t n)
@@ -410,7 +411,7 @@ int gr_run_steps(Run *r, const GsStep *steps, size_t n)
             }
             return -1;
         }
-        if (r->vm && !gvm_running(r->vm)) {
+        if (r->vm && !r->vm_ended && !gvm_running(r->vm)) {
             return gr_vm_trouble(r, GR_FAIL_STEP, "after the step");
         }
         r->steps_done++;
@@ -525,6 +526,14 @@ static bool is_late_boot(const GsStep *st, bool not_first, void *ctx)
     return st->type == GS_STEP_BOOT && not_first;
 }
 
+/* A reboot that is not the scenario's last step (it ends the VM). */
+static bool is_early_reboot(const GsStep *st, bool not_first, void *ctx)
+{
+    const GsScenario *s = ctx;
+
+    return st->type == GS_STEP_REBOOT && st != &s->steps[s->nsteps - 1];
+}
+
 /* A hotplug step naming a device that found no root port. */
 static bool is_portless_hotplug(const GsStep *st, bool not_first, void *ctx)
 {
@@ -586,6 +595,11 @@ int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
         return -1;
     }
     if (gr_walk_steps(s->steps, s->nsteps, true, rules_refused, &rc)) {
+        return -1;
+    }
+    if ((st = gr_walk_steps(s->steps, s->nsteps, true, is_early_reboot, (void *)s))) {
+        snprintf(err, errlen, "%s:%d:%d: 'reboot' must be the last step, outside "
+                 "any repeat (the VM ends with it)", s->file, st->line, st->col);
         return -1;
     }
     if ((st = gr_walk_steps(s->steps, s->nsteps, true, is_late_boot, NULL))) {

@@ -82,6 +82,7 @@ typedef struct Run {
     double t0;
     double deadline;            /* the scenario's own timeout */
     const char *start;          /* "cold" or "snapshot" */
+    bool vm_ended;              /* a reboot step ended the VM on purpose */
     double ready_s;             /* QEMU start to driver ready (0: never) */
     char snapshot_note[1024];   /* what --snapshot did, for result.json */
 } Run;
@@ -115,6 +116,8 @@ const char *gr_tail(const char *s, size_t n);
 int gr_vm_trouble(Run *r, GrFailKind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 bool gr_vm_dead(Run *r);
+/* The console log holds needle (its last MiB). */
+bool gr_console_has(Run *r, const char *needle);
 const char *const *gr_guest_env(Run *r);
 char *gr_scoped(Run *r, const char *cmd);
 /* A guest shell command with a deadline (seconds): 0 when an exit status
@@ -142,7 +145,8 @@ int gr_step_workload_stop(Run *r, const GsStep *st);
 int gr_step_faults(Run *r, const GsStep *st);           /* step_faults.c */
 int gr_step_kfault(Run *r, const GsStep *st);
 int gr_step_hotplug(Run *r, const GsStep *st);          /* step_hotplug.c */
-int gr_step_suspend(Run *r, const GsStep *st);          /* step_suspend.c */
+int gr_step_suspend(Run *r, const GsStep *st);          /* step_power.c */
+int gr_step_reboot(Run *r, const GsStep *st);
 int gr_step_expect_log(Run *r, const GsStep *st);       /* step_log.c */
 int gr_step_forbid_log(Run *r, const GsStep *st);
 int gr_step_counter(Run *r, const GsStep *st);

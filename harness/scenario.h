@@ -51,6 +51,7 @@ typedef enum GsStepType {
     GS_STEP_COUNTER,
     GS_STEP_WAIT,
     GS_STEP_REPEAT,
+    GS_STEP_REBOOT,
     GS_STEP__MAX
 } GsStepType;
 
@@ -126,6 +127,7 @@ struct GsStep {
         } counter;
         struct { double seconds; } wait;
         struct { int64_t count; GsStep *steps; size_t nsteps; } repeat;
+        struct { double timeout; } reboot;  /* seconds for QEMU to exit */
     } u;
 };
 

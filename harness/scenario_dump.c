@@ -147,6 +147,10 @@ static void dump_steps(GyWriter *w, const GsStep *steps, size_t n)
             gy_key(w, "seconds");
             gy_num(w, s->u.wait.seconds);
             break;
+        case GS_STEP_REBOOT:
+            gy_key(w, "timeout");
+            gy_num(w, s->u.reboot.timeout);
+            break;
         case GS_STEP_REPEAT:
             gy_key(w, "count");
             gy_int(w, s->u.repeat.count);

@@ -183,6 +183,12 @@ typedef struct StepSpec {
     const KeySpec *keys;
 } StepSpec;
 
+static const KeySpec reboot_keys[] = {
+    { .name = "timeout", .type = K_FLOAT, .off = OFF(reboot.timeout),
+      .fmin = 1, .fmax = 600, .df = 60 },
+    { 0 }
+};
+
 /* indexed by GsStepType */
 static const StepSpec step_specs[GS_STEP__MAX] = {
     [GS_STEP_BOOT] = { "boot", boot_keys },
@@ -200,6 +206,7 @@ static const StepSpec step_specs[GS_STEP__MAX] = {
     [GS_STEP_COUNTER] = { "counter", counter_keys },
     [GS_STEP_WAIT] = { "wait", wait_keys },
     [GS_STEP_REPEAT] = { "repeat", repeat_keys },
+    [GS_STEP_REBOOT] = { "reboot", reboot_keys },
 };
 
 const char *gs_step_name(GsStepType t)

@@ -57,6 +57,9 @@ printf 'name: broken\ndescription: d\ndevice: x\ndrive_size_mb: 1\nblock_size: 5
 printf 'name: x\ndescription: d\ntarget: broken\nsteps:\n  - faults: {set: a}\n' >"$tmp/t2.yaml"
 check checker-broken "t2.yaml:5:5: target broken: fault checker 'exit 3' failed \\(exit status 3\\)" \
     --target-dir "$tmp/tdir" "$tmp/t2.yaml"
+# reboot ends the VM: it must be the last step
+printf 'name: x\ndescription: d\nsteps:\n  - boot: {}\n  - reboot: {}\n  - run: {cmd: ls}\n' >"$tmp/reboot.yaml"
+check early-reboot "reboot.yaml:5:5: 'reboot' must be the last step" "$tmp/reboot.yaml"
 # one bad file among good ones: nothing runs
 check mixed 'nothing was run' "$top/scenarios/baseline-io.yaml" "$tmp/typo.yaml"
 exit $fail

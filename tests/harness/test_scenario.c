@@ -361,6 +361,23 @@ START_TEST(test_nested_repeat)
 }
 END_TEST
 
+/* reboot: its timeout (default 60 s), and the dump round trip. */
+START_TEST(test_reboot)
+{
+    GsScenario *s = parse_ok(
+        "name: r\ndescription: d\nsteps:\n  - boot: {}\n  - reboot: {}\n");
+
+    ck_assert_int_eq(s->steps[1].type, GS_STEP_REBOOT);
+    ck_assert(s->steps[1].u.reboot.timeout == 60);
+    check_round_trip(s);
+    gs_free(s);
+    s = parse_ok("name: r\ndescription: d\nsteps:\n  - reboot: {timeout: 5.5}\n");
+    ck_assert(s->steps[0].u.reboot.timeout == 5.5);
+    check_round_trip(s);
+    gs_free(s);
+}
+END_TEST
+
 /* Other targets' fault rules are opaque: not checked, counted by ';'. */
 START_TEST(test_opaque_faults)
 {
@@ -780,6 +797,7 @@ Suite *scenario_suite(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_nested_repeat);
     tcase_add_test(tc, test_opaque_faults);
+    tcase_add_test(tc, test_reboot);
     tcase_add_loop_test(tc, test_rule_error_pos, 0,
                         sizeof(rule_errors) / sizeof(rule_errors[0]));
     suite_add_tcase(s, tc);

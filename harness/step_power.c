@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The suspend step: real S3 (QMP system_wakeup) or /sys/power/pm_test
- * levels, for a number of cycles.
+ * Steps of the machine's power: suspend (real S3 with QMP system_wakeup, or
+ * /sys/power/pm_test levels, for a number of cycles) and reboot (the
+ * kernel's restart path, every driver's shutdown callback, then the end of
+ * the VM).
  */
 #define _GNU_SOURCE
 #include "run_priv.h"
@@ -112,4 +114,55 @@ int gr_step_suspend(Run *r, const GsStep *st)
         }
     }
     return 0;
+}
+
+/*
+ * reboot: `reboot -f` in the guest, which goes straight to the kernel's
+ * restart (kernel_restart: device_shutdown(), so every driver's shutdown
+ * callback runs) without user space's shutdown.  QEMU runs with
+ * -no-reboot, so the machine's reset ends it: the step passes when QEMU
+ * exits after the kernel says "reboot: Restarting system" within the
+ * step's timeout, and fails as a hang (a shutdown callback that never
+ * returns) otherwise.  It is the scenario's last step (gr_validate); the
+ * verdicts then judge what is left on the host: the backing files and the
+ * whole console log, shutdown included.
+ */
+int gr_step_reboot(Run *r, const GsStep *st)
+{
+    double end = gvm_now() + st->u.reboot.timeout;
+    uint32_t id;
+    char how[64], *tail;
+
+    /* the device's fire counts, before the device is gone with QEMU */
+    for (int i = 0; i < r->ndev; i++) {
+        if (r->dev[i].present && gr_harvest(r, &r->dev[i], true) < 0) {
+            return -1;
+        }
+    }
+    if (ga_start(r->vm->agent, "sync; reboot -f", 10000, &id) != GA_OK) {
+        return gr_vm_trouble(r, GR_FAIL_STEP, "reboot: %s",
+                             ga_last_error(r->vm->agent));
+    }
+    while (gvm_running(r->vm) && gvm_now() < end) {
+        usleep(50000);
+    }
+    if (!gvm_running(r->vm) && gr_console_has(r, "reboot: Restarting system")) {
+        r->vm_ended = true;
+        gr_log(r, "reboot: the guest restarted (%s) %.1f s after the command",
+               gvm_describe_exit(r->vm, how, sizeof(how)),
+               st->u.reboot.timeout - (end - gvm_now()));
+        return 0;
+    }
+    tail = gvm_file_tail(r->vm->console, 1500);
+    if (gvm_running(r->vm)) {
+        gr_fail(r, GR_FAIL, GR_FAIL_HANG, "reboot: the guest did not restart "
+                "within %.0f s (a shutdown callback that never returns?); console "
+                "tail: %s", st->u.reboot.timeout, gr_tail(tail, 600));
+    } else {
+        gr_fail(r, GR_FAIL, GR_FAIL_QEMU_EXIT, "reboot: QEMU exited (%s) before "
+                "the kernel restarted; console tail: %s",
+                gvm_describe_exit(r->vm, how, sizeof(how)), gr_tail(tail, 600));
+    }
+    free(tail);
+    return -1;
 }
