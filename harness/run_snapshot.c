@@ -80,14 +80,6 @@ static void key_file(FILE *f, const char *what, const char *path)
     }
 }
 
-static uint64_t fnv1a(const char *p, size_t n, uint64_t h)
-{
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* The key text (malloc'd) and its hash, which names the snapshot. */
 static char *snapshot_key(Run *r, const GsStep *boot_st, const GsStep *load_st,
                           char hex[17])
@@ -103,7 +95,7 @@ static char *snapshot_key(Run *r, const GsStep *boot_st, const GsStep *load_st,
     key_file(f, "initrd", r->cfg->initrd[k]);
     target = gvm_file_read(r->t->file, 0, &tlen);
     fprintf(f, "target %s %s fnv %016" PRIx64 "\n", r->t->name, r->t->file,
-            fnv1a(target, tlen, 0xcbf29ce484222325ULL));
+            gt_fnv1a(target, tlen, 0xcbf29ce484222325ULL));
     free(target);
     fprintf(f, "boot memory %d smp %d cmdline \"%s\"\n",
             boot_st ? (int)boot_st->u.boot.memory_mb : 512,
@@ -118,7 +110,7 @@ static char *snapshot_key(Run *r, const GsStep *boot_st, const GsStep *load_st,
     fprintf(f, "\naccel %s\nseed %" PRIu64 "\n", r->cfg->accel ? r->cfg->accel :
             "auto", r->seed);
     fclose(f);
-    snprintf(hex, 17, "%016" PRIx64, fnv1a(text, len, 0xcbf29ce484222325ULL));
+    snprintf(hex, 17, "%016" PRIx64, gt_fnv1a(text, len, 0xcbf29ce484222325ULL));
     return text;
 }
 

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Which guest kernel a guest file is for. */
 typedef enum GtKernel { GT_KERNEL_ANY = -1, GT_KERNEL_STOCK, GT_KERNEL_DEBUG } GtKernel;
@@ -95,6 +96,10 @@ void gt_vars_free(char **vars);
  * everything (0, *nrules = -1). */
 int gt_check_rules(const GtTarget *t, const char *build, const char *text,
                    int *nrules, char *msg, size_t msglen);
+
+/* FNV-1a 64 of n bytes, continuing from h (0xcbf29ce484222325 to start):
+ * the content keys of composed images and of snapshots. */
+uint64_t gt_fnv1a(const void *p, size_t n, uint64_t h);
 
 /* Where guest images come from and go. */
 typedef struct GtImageConfig {

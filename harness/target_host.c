@@ -91,7 +91,7 @@ int gt_check_rules(const GtTarget *t, const char *build, const char *text,
 
 /* ---- guest images --------------------------------------------------------- */
 
-static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+uint64_t gt_fnv1a(const void *p, size_t n, uint64_t h)
 {
     const unsigned char *s = p;
 
@@ -112,7 +112,7 @@ static int hash_file(const char *path, uint64_t *h)
         return -1;
     }
     while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        *h = fnv1a(buf, n, *h);
+        *h = gt_fnv1a(buf, n, *h);
     }
     n = ferror(f);
     fclose(f);
@@ -176,8 +176,8 @@ char *gt_image(const GtTarget *t, const GtImageConfig *c, GtKernel k,
             free(src);
             goto out;
         }
-        h = fnv1a(f->dest, strlen(f->dest) + 1, h);
-        h = fnv1a(&sb.st_mode, sizeof(sb.st_mode), h);
+        h = gt_fnv1a(f->dest, strlen(f->dest) + 1, h);
+        h = gt_fnv1a(&sb.st_mode, sizeof(sb.st_mode), h);
         if (asprintf(&spec, "%s:%s", src, f->dest) < 0) {
             abort();
         }
@@ -197,12 +197,12 @@ char *gt_image(const GtTarget *t, const GtImageConfig *c, GtKernel k,
         }
         argv_push(&argv, &argc, "--kernel-modules");
         argv_push(&argv, &argc, c->kmod_dir[k]);
-        h = fnv1a(c->kmod_dir[k], strlen(c->kmod_dir[k]) + 1, h);
-        h = fnv1a(c->kver[k] ? c->kver[k] : "", strlen(c->kver[k] ? c->kver[k] : "") + 1, h);
+        h = gt_fnv1a(c->kmod_dir[k], strlen(c->kmod_dir[k]) + 1, h);
+        h = gt_fnv1a(c->kver[k] ? c->kver[k] : "", strlen(c->kver[k] ? c->kver[k] : "") + 1, h);
         for (size_t i = 0; i < t->nkmods; i++) {
             argv_push(&argv, &argc, "--kmod-lazy");
             argv_push(&argv, &argc, t->kmods[i]);
-            h = fnv1a(t->kmods[i], strlen(t->kmods[i]) + 1, h);
+            h = gt_fnv1a(t->kmods[i], strlen(t->kmods[i]) + 1, h);
         }
         nadd++;
     }
