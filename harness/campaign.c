@@ -87,7 +87,8 @@ static void usage(FILE *f)
 "  --shard K/M            this shard's runs: index i with i %% M == K-1\n"
 "  --time T               start no new batch after T seconds\n"
 "  --kernel stock|debug   guest kernel; debug adds kernel faults (kfault)\n"
-"  --targets DIR          the targets folder: DIR/NAME/campaign.yaml is the\n"
+"  --targets DIR, --target-dir DIR   the targets folder (the last wins):\n"
+"                         DIR/NAME/campaign.yaml is the\n"
 "                         vocabulary the runs are drawn from\n"
 "  --target NAME          the target (./gauntlet passes its default)\n"
 "  -j N                   runs in parallel (runner -j, default 2)\n"
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
         { "kernel", required_argument, NULL, O_KERNEL },
         { "target", required_argument, NULL, O_TARGET },
         { "targets", required_argument, NULL, O_TARGETS },
+        { "target-dir", required_argument, NULL, O_TARGETS },
         { "out", required_argument, NULL, O_OUT },
         { "runner", required_argument, NULL, O_RUNNER },
         { "runner-arg", required_argument, NULL, O_RUNNER_ARG },
@@ -390,6 +392,8 @@ int main(int argc, char **argv)
         }
     }
     c.snapshot = cp_runner_has_option(c.runner, "--snapshot");
+    /* the runner finds the targets where the vocabulary is */
+    c.pass_target_dir = cp_runner_has_option(c.runner, "--target-dir");
     if (c.snapshot && cp_runner_has_option(c.runner, "--snapshot-dir")) {
         snprintf(c.snapshot_dir, sizeof(c.snapshot_dir), "%s/snapshots", c.out);
         if (cp_mkdir_p(c.snapshot_dir) < 0) {

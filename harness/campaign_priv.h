@@ -61,6 +61,7 @@ typedef struct Campaign {
     const char *targets_dir;
     CvVocab *vocab;             /* targets_dir/target/campaign.yaml */
     GtTarget *checker;          /* targets_dir/target/target.yaml, if any */
+    bool pass_target_dir;       /* give the runner --target-dir targets_dir */
     int jobs, batch;
     const char *out;
     const char *runner;

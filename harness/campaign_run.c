@@ -46,6 +46,10 @@ int cp_run_runner(const Campaign *c, const char *dir, char **files, size_t n,
     argv[argc++] = jbuf;
     argv[argc++] = "--out";
     argv[argc++] = (char *)dir;
+    if (c->pass_target_dir) {
+        argv[argc++] = "--target-dir";
+        argv[argc++] = (char *)c->targets_dir;
+    }
     if (c->snapshot) {
         argv[argc++] = "--snapshot";
         if (c->snapshot_dir[0]) {

@@ -46,6 +46,18 @@ grep -q 'guest\$ my-disk-ready' "$results/generic-baseline/steps.log" ||
 grep -q "initrd $build/images/my-disk-stock-" "$results/generic-baseline/steps.log" ||
     fail "the scenario did not boot the composed my-disk image"
 
+# a campaign on it, from its copied vocabulary, the runs against the copy
+(cd "$top" && ./gauntlet campaign --target-dir "$MY_TARGETS" --target my-disk \
+    --seed 1 --runs 1 --no-shrink --out "$tmp/camp") || fail "a campaign on my-disk failed"
+python3 - "$tmp/camp/campaign.json" <<'PY' || fail "the campaign did not run on my-disk"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["vocabulary"].endswith("/my-disk/campaign.yaml"), c["vocabulary"]
+assert [r["status"] for r in c["results"]] == ["pass"], c["results"]
+PY
+grep -q "initrd $build/images/my-disk-stock-" "$tmp"/camp/runs/batch-*/*/steps.log ||
+    fail "the campaign's run did not boot my-disk's image"
+
 # a copy of kestrel, under another name, with a device-fault scenario
 cp -r "$top/targets/kestrel" "$MY_TARGETS/kestrel-copy"
 sed -i 's/^name: .*/name: kestrel-copy/' "$MY_TARGETS/kestrel-copy/target.yaml"
