@@ -155,11 +155,11 @@ int gr_step_reboot(Run *r, const GsStep *st)
     }
     tail = gvm_file_tail(r->vm->console, 1500);
     if (gvm_running(r->vm)) {
-        gr_fail(r, GR_FAIL, GR_FAIL_HANG, "reboot: the guest did not restart "
+        gr_fail(r, GR_FAIL, GR_FAIL_HANG, "the guest did not restart "
                 "within %.0f s (a shutdown callback that never returns?); console "
                 "tail: %s", st->u.reboot.timeout, gr_tail(tail, 600));
     } else {
-        gr_fail(r, GR_FAIL, GR_FAIL_QEMU_EXIT, "reboot: QEMU exited (%s) before "
+        gr_fail(r, GR_FAIL, GR_FAIL_QEMU_EXIT, "QEMU exited (%s) before "
                 "the kernel restarted; console tail: %s",
                 gvm_describe_exit(r->vm, how, sizeof(how)), gr_tail(tail, 600));
     }
