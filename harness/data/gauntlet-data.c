@@ -17,7 +17,7 @@
  *
  *   gauntlet-data stress PATH --lba L --blocks N [--threads T] [--duration S]
  *                        [--seed S] [--block-size B] [--blocks-max M]
- *                        [--read-pct P] [--flush-pct F]
+ *                        [--read-pct P] [--flush-pct F] [--allow-errors]
  *       Verified random reads and writes of self-describing stress blocks
  *       (pattern.h) over [L, L+N): T threads (default 4) each own an equal
  *       slice and remember the generation they last wrote to every block;
@@ -32,7 +32,14 @@
  *         capacity to 0 first, and writes past the end fail so) from a
  *         device whose node then disappears within 10 s (a removed device)
  *         end it with status 0 and a message; any other I/O error, or a
- *         node that stays: status 1.
+ *         node that stays: status 1;
+ *       - with --allow-errors, an I/O error while the node is there is
+ *         counted and the run goes on (a fault made a request fail): a
+ *         block a failed write touched must then read back as its old
+ *         content or that write's, never anything else.
+ *       With GAUNTLET_MAKE_IT_FAIL=1 in its environment (the harness sets it
+ *       once a kernel fault is armed), every worker opts in to the kernel's
+ *       fault injection (/proc/thread-self/make-it-fail).
  *       The last line is the summary with ops/s and PASS or FAIL.
  *
  * Exit status: 0 success, 1 failure (data mismatch, I/O error), 2 usage.
@@ -424,6 +431,7 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
 struct stress_cfg {
     struct target *t;
     uint32_t threads, bs, blocks_max, read_pct, flush_pct;
+    bool allow_errors;          /* I/O errors are counted, bad data never */
     uint64_t lba, blocks, seed;
     double duration;            /* 0: until SIGTERM/SIGINT */
 };
@@ -439,12 +447,14 @@ struct worker {
     const struct stress_cfg *cfg;
     uint64_t lba0, nblk;
     uint64_t *gen;
+    uint64_t *alt;              /* a failed write's generation: the block
+                                   holds gen or alt (0: none) */
     uint64_t next_gen;
     uint64_t rng;
     uint8_t *buf, *exp;
     /* results */
     uint64_t reads, writes, flushes, bytes_read, bytes_written;
-    uint64_t verified, unwritten, final_verified, mismatches;
+    uint64_t verified, unwritten, final_verified, mismatches, errors;
     int io_err;                 /* errno of the I/O error that stopped it */
     const char *io_op;
     uint64_t io_lba;
@@ -466,14 +476,31 @@ static uint64_t worker_rnd(struct worker *w)
     return gd_mix64(w->rng);
 }
 
-static void worker_io_error(struct worker *w, const char *op, uint64_t lba, int err)
+/*
+ * An I/O error.  With --allow-errors, while the device node is there, it
+ * is counted and the run goes on (a kernel fault or a device fault made
+ * one request fail); otherwise it ends the run (a removal, judged at the
+ * end).  True when the run goes on.
+ */
+static bool worker_io_error(struct worker *w, const char *op, uint64_t lba, int err)
 {
-    w->io_err = err ? err : EIO;
+    err = err ? err : EIO;
+    if (w->cfg->allow_errors && !access(w->cfg->t->path, F_OK)) {
+        if (w->errors++ < 3) {
+            fprintf(stderr, PROG ": I/O error tolerated (--allow-errors) %s thread "
+                    "%u %s lba %" PRIu64 ": %s\n", w->cfg->t->path, w->id, op, lba,
+                    strerror(err));
+        }
+        usleep(1000);           /* a failing device is not a busy loop */
+        return true;
+    }
+    w->io_err = err;
     w->io_op = op;
     w->io_lba = lba;
     fprintf(stderr, PROG ": I/O ERROR %s thread %u %s lba %" PRIu64 ": %s\n",
             w->cfg->t->path, w->id, op, lba, strerror(w->io_err));
     atomic_store(&stress_stop, 1);
+    return false;
 }
 
 /*
@@ -486,6 +513,25 @@ static void worker_acknowledged(struct worker *w, uint64_t lba, uint32_t nb,
 {
     for (uint32_t j = 0; j < nb; j++) {
         w->gen[lba - w->lba0 + j] = gen;
+        w->alt[lba - w->lba0 + j] = 0;
+    }
+}
+
+/* A write of generation gen failed (--allow-errors): each block holds its
+ * old generation or gen, never anything else; after a second failure in a
+ * row it is no longer known and is not checked until it is written again. */
+static void worker_write_failed(struct worker *w, uint64_t lba, uint32_t nb,
+                                uint64_t gen)
+{
+    for (uint32_t j = 0; j < nb; j++) {
+        uint64_t i = lba - w->lba0 + j;
+
+        if (w->alt[i]) {
+            w->gen[i] = 0;
+            w->alt[i] = 0;
+        } else {
+            w->alt[i] = gen;
+        }
     }
 }
 
@@ -498,8 +544,18 @@ static bool worker_check(struct worker *w, uint64_t lba, uint32_t nb, bool final
 
     for (uint32_t j = 0; j < nb; j++) {
         const uint8_t *got = w->buf + (size_t)j * c->bs;
-        uint64_t g = w->gen[lba - w->lba0 + j];
+        uint64_t i = lba - w->lba0 + j, g = w->gen[i], a = w->alt[i];
 
+        if (a) {
+            /* after a failed write: the old generation or that write's */
+            gd_block_fill(w->exp, c->bs, lba + j, a, c->seed, w->id);
+            if (!memcmp(w->exp, got, c->bs)) {
+                w->gen[i] = a;
+                w->alt[i] = 0;
+                final ? w->final_verified++ : w->verified++;
+                continue;
+            }
+        }
         if (!g) {
             w->unwritten++;
             continue;
@@ -511,6 +567,7 @@ static bool worker_check(struct worker *w, uint64_t lba, uint32_t nb, bool final
             w->verified++;
         }
         if (!memcmp(w->exp, got, c->bs)) {
+            w->alt[i] = 0;
             continue;
         }
         w->mismatches++;
@@ -559,8 +616,11 @@ static bool worker_write(struct worker *w, uint64_t lba, uint32_t nb)
     }
     w->writes++;
     if (pwrite_full(c->t->fd, w->buf, len, (off_t)(lba * c->bs)) < 0) {
-        /* what the blocks hold now is unknown; the run ends here anyway */
-        worker_io_error(w, "write", lba, errno);
+        int err = errno;
+
+        /* each block holds its old content or this write's */
+        worker_write_failed(w, lba, nb, g);
+        worker_io_error(w, "write", lba, err);
         return false;
     }
     w->bytes_written += len;
@@ -584,6 +644,20 @@ static void *worker_main(void *arg)
     const struct stress_cfg *c = w->cfg;
     uint32_t maxnb = c->blocks_max < w->nblk ? c->blocks_max : (uint32_t)w->nblk;
     double end = now_s() + c->duration;
+    const char *mif = getenv("GAUNTLET_MAKE_IT_FAIL");
+
+    /* A kernel fault armed by the harness (task-filter) fails only tasks
+     * that opt in: every worker does, once ready, as kestrelctl's do. */
+    if (mif && !strcmp(mif, "1")) {
+        int fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
+
+        if (fd >= 0) {
+            if (write(fd, "1", 1) != 1) {
+                /* the kernel has no fault injection: nothing to opt in to */
+            }
+            close(fd);
+        }
+    }
 
     while (!atomic_load(&stress_stop) && !stress_term &&
            !(c->duration > 0 && now_s() >= end)) {
@@ -645,6 +719,7 @@ static const struct option stress_options[] = {
     { "blocks-max", required_argument, NULL, 'm' },
     { "read-pct", required_argument, NULL, 'r' },
     { "flush-pct", required_argument, NULL, 'f' },
+    { "allow-errors", no_argument, NULL, 'a' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -704,6 +779,9 @@ static int cmd_stress(int argc, char **argv)
             break;
         case 'f':
             c.flush_pct = (uint32_t)parse_u64("flush-pct", optarg);
+            break;
+        case 'a':
+            c.allow_errors = true;
             break;
         default:
             usage_die("stress: bad option");
@@ -772,9 +850,10 @@ static int cmd_stress(int argc, char **argv)
         w->lba0 = c.lba + i * per;
         w->nblk = i == c.threads - 1 ? c.blocks - i * per : per;
         w->gen = calloc(w->nblk, sizeof(*w->gen));
+        w->alt = calloc(w->nblk, sizeof(*w->alt));
         w->buf = aligned_alloc_or_die((size_t)c.blocks_max * c.bs);
         w->exp = aligned_alloc_or_die(c.bs);
-        if (!w->gen) {
+        if (!w->gen || !w->alt) {
             die("out of memory for %" PRIu64 " blocks", w->nblk);
         }
         w->next_gen = 1;
@@ -797,10 +876,12 @@ static int cmd_stress(int argc, char **argv)
         sum.final_verified += w->final_verified;
         sum.unwritten += w->unwritten;
         sum.mismatches += w->mismatches;
+        sum.errors += w->errors;
         if (w->io_err && !io_err) {
             io_err = w->io_err;
         }
         free(w->gen);
+        free(w->alt);
         free(w->buf);
         free(w->exp);
     }
@@ -821,6 +902,10 @@ static int cmd_stress(int argc, char **argv)
            dt, ops, sum.reads, sum.writes, sum.flushes, dt > 0 ? ops / dt : 0.0,
            dt > 0 ? (sum.bytes_read + sum.bytes_written) / dt / 1e6 : 0.0,
            sum.verified, sum.final_verified, sum.mismatches);
+    if (sum.errors) {
+        printf("stress: %" PRIu64 " I/O error(s) tolerated (--allow-errors)\n",
+               sum.errors);
+    }
 
     if (sum.mismatches) {
         fail = true;
@@ -858,6 +943,7 @@ static void usage(FILE *f)
 "        size 512) on a file or block device (O_DIRECT where it works)\n"
 "  stress PATH --lba L --blocks N [--threads T] [--duration S] [--seed S]\n"
 "         [--block-size B] [--blocks-max M] [--read-pct P] [--flush-pct F]\n"
+"         [--allow-errors]\n"
 "        verified random I/O until S seconds pass (0: until SIGTERM/SIGINT),\n"
 "        then a read-back of every block written; a removed device ends it\n"
 "        with status 0, bad data always fails (MISMATCH)\n"
