@@ -718,6 +718,7 @@ struct stress_cfg {
 	uint32_t threads, qd, blocks_max, read_pct, flush_pct, bs;
 	double duration;
 	uint64_t seed, lba, blocks, batches;
+	uint32_t misalign;		/* READ buffers this many bytes off a page */
 	bool verify, allow_errors, keep_going, prefill;
 };
 
@@ -950,7 +951,7 @@ static void *stress_main(void *arg)
 	const struct stress_cfg *c = t->cfg;
 	struct kestrel_io ios[KESTREL_MAX_BATCH];
 	uint32_t wgen[KESTREL_MAX_BATCH];
-	size_t slot = (size_t)c->blocks_max * c->bs;
+	size_t slot = (size_t)c->blocks_max * c->bs + PAGE;
 	uint8_t *bufs = xalloc(slot * c->qd);
 	uint8_t *exp = xalloc(c->bs);
 	double end = now_s() + c->duration;
@@ -1020,6 +1021,7 @@ static void *stress_main(void *arg)
 			if (tries >= 8)
 				continue;
 			if ((rnd(t) % 100) < c->read_pct) {
+				b += c->misalign;	/* the driver bounces such a READ */
 				memset(b, 0x5a, (size_t)nb * c->bs);
 				io_init(&ios[built], KESTREL_IO_READ, lba, nb, b, c->bs);
 				t->reads++;
@@ -1058,9 +1060,9 @@ static void *stress_main(void *arg)
 				uint32_t nb = t->nblk - idx > c->blocks_max ? c->blocks_max
 									     : (uint32_t)(t->nblk - idx);
 
-				memset(bufs + n * slot, 0x5a, (size_t)nb * c->bs);
+				memset(bufs + n * slot + c->misalign, 0x5a, (size_t)nb * c->bs);
 				io_init(&ios[n], KESTREL_IO_READ, t->lba0 + idx, nb,
-					bufs + n * slot, c->bs);
+					bufs + n * slot + c->misalign, c->bs);
 				t->reads++;
 				idx += nb;
 				n++;
@@ -1120,7 +1122,11 @@ static int cmd_stress(int argc, char **argv)
 			c.allow_errors = true;
 		else if (opt_is(&o, "keep-going"))
 			c.keep_going = true;
-		else if (opt_is(&o, "prefill"))
+		else if (opt_is(&o, "misalign")) {
+			c.misalign = (uint32_t)parse_u64("--misalign", opt_val(&o));
+			if (c.misalign >= PAGE)
+				usage_die("stress: --misalign must be below %d", PAGE);
+		} else if (opt_is(&o, "prefill"))
 			c.prefill = true;
 		else
 			opt_bad(&o, "stress");
@@ -1755,9 +1761,12 @@ static void usage(FILE *f)
 "  stress [--threads N] [--qd N] [--duration S | --batches N] [--verify]\n"
 "         [--seed S] [--read-pct P] [--flush-pct P] [--blocks-max N]\n"
 "         [--lba L] [--blocks N] [--prefill] [--allow-errors] [--keep-going]\n"
+"         [--misalign B]\n"
 "        N threads on disjoint LBA ranges, batches of up to qd requests;\n"
 "        with --verify every read (and a final read-back) is checked;\n"
 "        --prefill writes the whole range first (then every read is checked).\n"
+"        --misalign B puts READ buffers B bytes off a page (the driver bounces\n"
+"        such READs through pages of its own).\n"
 "        --allow-errors tolerates I/O errors (EIO, ENODEV, ETIMEDOUT, ENOMEM...),\n"
 "        never a mismatch on a read that succeeded.\n"
 "  selftest-ioctl                check the ioctl error contract\n"
