@@ -239,6 +239,23 @@ static int read_suite(const char *file, char ***v, size_t *n)
     return 0;
 }
 
+/* The path of name beside the results folder out (its sibling), in buf.
+ * Returns out's own last component (what a link there points to). */
+static const char *beside(const char *out, const char *name, char *buf,
+                          size_t len)
+{
+    static char base[4096];
+    char *slash;
+
+    snprintf(base, sizeof(base), "%s", out);
+    while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
+        base[strlen(base) - 1] = 0;
+    }
+    slash = strrchr(base, '/');
+    snprintf(buf, len, "%.*s%s", slash ? (int)(slash - base + 1) : 0, base, name);
+    return slash ? slash + 1 : base;
+}
+
 static bool repro_snapshot;    /* --snapshot: the repro line says so too */
 
 static void repro_line(char *buf, size_t len, const char *prefix, const Item *it,
@@ -576,15 +593,7 @@ int main(int argc, char **argv)
      * content) before any VM starts, --list included: a missing guest file
      * is an error of the whole run, with the target file's line. */
     if (!img.cache_dir) {
-        char base[4096], *slash;
-
-        snprintf(base, sizeof(base), "%s", out ? out : "results/x");
-        while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
-            base[strlen(base) - 1] = 0;
-        }
-        slash = strrchr(base, '/');
-        snprintf(imgbuf, sizeof(imgbuf), "%.*simages",
-                 slash ? (int)(slash - base + 1) : 0, base);
+        beside(out ? out : "results/x", "images", imgbuf, sizeof(imgbuf));
         img.cache_dir = imgbuf;
     }
     img.build = cfg.build;
@@ -640,32 +649,18 @@ int main(int argc, char **argv)
         return 2;
     }
     {
-        char link[4200], *slash, base[4096];
+        char link[4200];
+        const char *name = beside(out, "latest", link, sizeof(link));
 
-        snprintf(base, sizeof(base), "%s", out);
-        while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
-            base[strlen(base) - 1] = 0;
-        }
-        slash = strrchr(base, '/');
-        snprintf(link, sizeof(link), "%.*slatest", slash ? (int)(slash - base + 1) : 0,
-                 base);
         unlink(link);
-        if (symlink(slash ? slash + 1 : base, link)) {
+        if (symlink(name, link)) {
             /* not fatal */
         }
     }
     if (cfg.snapshot) {
         /* default: beside the results folder, shared by later runs */
         if (!snapshot_dir) {
-            char base[4096], *slash;
-
-            snprintf(base, sizeof(base), "%s", out);
-            while (strlen(base) > 1 && base[strlen(base) - 1] == '/') {
-                base[strlen(base) - 1] = 0;
-            }
-            slash = strrchr(base, '/');
-            snprintf(snapbuf, sizeof(snapbuf), "%.*ssnapshots",
-                     slash ? (int)(slash - base + 1) : 0, base);
+            beside(out, "snapshots", snapbuf, sizeof(snapbuf));
             snapshot_dir = snapbuf;
         }
         if (mkdir(snapshot_dir, 0755) && errno != EEXIST) {
