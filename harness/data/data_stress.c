@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "data_tool.h"
+#include "ledger.h"
 #include "pattern.h"
 
 #define GONE_WAIT_S     10.0            /* a removed device's node goes by then */
@@ -31,6 +32,7 @@ struct stress_cfg {
     struct gd_target *t;
     uint32_t threads, bs, blocks_max, read_pct, flush_pct;
     bool allow_errors;          /* I/O errors are counted, bad data never */
+    struct gl_ledger *ledger;   /* NULL: no ledger (ledger.h) */
     uint64_t lba, blocks, seed;
     double duration;            /* 0: until SIGTERM/SIGINT */
 };
@@ -102,14 +104,26 @@ static bool worker_io_error(struct worker *w, const char *op, uint64_t lba, int 
     return false;
 }
 
+/* A ledger record could not be written: the run cannot be judged. */
+static void ledger_check_ret(const struct stress_cfg *c, int ret)
+{
+    if (ret) {
+        gd_die("%s", gl_error(c->ledger));
+    }
+}
+
 /*
  * A write of blocks [lba, lba + nb) with generation gen completed: from now
- * on they must read back as that write.  (The place where a ledger of
- * acknowledged writes records them.)
+ * on they must read back as that write, and the ledger's W record says so
+ * before this thread issues anything else.
  */
 static void worker_acknowledged(struct worker *w, uint64_t lba, uint32_t nb,
                                 uint64_t gen)
 {
+    if (w->cfg->ledger) {
+        ledger_check_ret(w->cfg, gl_write_acked(w->cfg->ledger, w->id, lba, nb, gen,
+                                                w->buf));
+    }
     for (uint32_t j = 0; j < nb; j++) {
         w->gen[lba - w->lba0 + j] = gen;
         w->alt[lba - w->lba0 + j] = 0;
@@ -122,6 +136,9 @@ static void worker_acknowledged(struct worker *w, uint64_t lba, uint32_t nb,
 static void worker_write_failed(struct worker *w, uint64_t lba, uint32_t nb,
                                 uint64_t gen)
 {
+    if (w->cfg->ledger) {
+        ledger_check_ret(w->cfg, gl_write_failed(w->cfg->ledger, w->id, lba, nb, gen));
+    }
     for (uint32_t j = 0; j < nb; j++) {
         uint64_t i = lba - w->lba0 + j;
 
@@ -227,11 +244,25 @@ static bool worker_write(struct worker *w, uint64_t lba, uint32_t nb)
     return true;
 }
 
+/* An fdatasync; its B record goes before it, F or FX after. */
 static bool worker_flush(struct worker *w)
 {
+    const struct stress_cfg *c = w->cfg;
+    uint64_t n = 0;
+    int err = 0;
+
+    if (c->ledger) {
+        ledger_check_ret(c, gl_flush_begin(c->ledger, &n));
+    }
     w->flushes++;
-    if (fdatasync(w->cfg->t->fd)) {
-        worker_io_error(w, "flush", 0, errno);
+    if (fdatasync(c->t->fd)) {
+        err = errno;
+    }
+    if (c->ledger) {
+        ledger_check_ret(c, gl_flush_end(c->ledger, n, !err));
+    }
+    if (err) {
+        worker_io_error(w, "flush", 0, err);
         return false;
     }
     return true;
@@ -319,6 +350,8 @@ static const struct option stress_options[] = {
     { "read-pct", required_argument, NULL, 'r' },
     { "flush-pct", required_argument, NULL, 'f' },
     { "allow-errors", no_argument, NULL, 'a' },
+    { "ledger", required_argument, NULL, 'L' },
+    { "no-ledger", no_argument, NULL, 'N' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -331,7 +364,8 @@ int gd_cmd_stress(int argc, char **argv)
     struct worker *ws, sum;
     struct gd_target t;
     struct sigaction sa;
-    bool have_lba = false, have_blocks = false, fail;
+    bool have_lba = false, have_blocks = false, fail, no_ledger = false;
+    const char *ledger_path = NULL;
     uint64_t bs = 0, per, ops, rep;
     double t0, dt;
     int ch, io_err = 0;
@@ -382,6 +416,12 @@ int gd_cmd_stress(int argc, char **argv)
         case 'a':
             c.allow_errors = true;
             break;
+        case 'L':
+            ledger_path = optarg;
+            break;
+        case 'N':
+            no_ledger = true;
+            break;
         default:
             gd_usage_die("stress: bad option");
         }
@@ -427,6 +467,20 @@ int gd_cmd_stress(int argc, char **argv)
            t.path, c.threads, c.blocks_max, c.read_pct, c.flush_pct, c.lba,
            c.blocks, c.bs, t.direct ? ", direct" : ", page cache", c.seed,
            c.duration > 0 ? "limited" : "until stopped");
+    ledger_path = gl_path_choose(ledger_path, no_ledger);
+    if (ledger_path) {
+        struct gl_session_info li = {
+            .tool = PROG, .dev = t.path, .seed = c.seed, .bs = c.bs, .lba = c.lba,
+            .blocks = c.blocks, .threads = c.threads,
+        };
+        char err[400];
+
+        c.ledger = gl_open(ledger_path, &li, err, sizeof(err));
+        if (!c.ledger) {
+            gd_die("stress: %s", err);
+        }
+        printf("stress: ledger %s session %s\n", ledger_path, gl_sid(c.ledger));
+    }
     fflush(stdout);
 
     memset(&sa, 0, sizeof(sa));
@@ -485,6 +539,11 @@ int gd_cmd_stress(int argc, char **argv)
         free(w->exp);
     }
     free(ws);
+    if (c.ledger) {
+        /* every thread is done: nothing of this session is in flight */
+        ledger_check_ret(&c, gl_end(c.ledger));
+        gl_close(c.ledger);
+    }
     dt = gd_now_s() - t0;
     close(t.fd);
 
