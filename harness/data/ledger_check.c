@@ -621,6 +621,22 @@ static bool gl_seed_of_session(const struct gl_log *log, uint64_t seed)
     return false;
 }
 
+/*
+ * The thread of session s that owns lba (both tools split their range so:
+ * thread t has blocks [lba + t * per, lba + (t + 1) * per) with per =
+ * blocks / threads, the last thread the rest), or UINT32_MAX outside it.
+ */
+static uint32_t gl_owner(const struct gl_session *s, uint64_t lba)
+{
+    uint64_t per = s->blocks / s->threads, t;
+
+    if (lba < s->lba || lba - s->lba >= s->blocks || !per) {
+        return UINT32_MAX;
+    }
+    t = (lba - s->lba) / per;
+    return t >= s->threads ? s->threads - 1 : (uint32_t)t;
+}
+
 /* Does the block hold exactly write rec's bytes? */
 static bool gl_holds(struct gl_ctx *c, const struct gl_rec *w, uint64_t lba, uint32_t bs)
 {
@@ -714,9 +730,8 @@ static void gl_check_block(struct gl_ctx *c, struct gl_block *b)
         for (size_t i = 0; i < log->nsessions; i++) {
             const struct gl_session *s = &log->sessions[i];
 
-            if (s->seed != h.seed || s->ended || h.thread >= s->threads ||
+            if (s->seed != h.seed || s->ended || h.thread != gl_owner(s, lba) ||
                 c->sess_backing[i] != (int)e0->backing || s->bs != bs ||
-                lba < s->lba || lba - s->lba >= s->blocks ||
                 h.gen <= s->max_gen[h.thread] ||
                 (floor != GL_NONE && s->cut <= c->e[floor].rec)) {
                 continue;

@@ -11,7 +11,8 @@
  *   - the block must hold exactly the bytes of a W or X record to it at or
  *     after its floor, or an intact stress block of a write that was in
  *     flight (never recorded: a generation above every one its session's
- *     thread recorded, from a session that did not end cleanly and was
+ *     thread recorded, by the thread whose slice of the session's range
+ *     holds the block, from a session that did not end cleanly and was
  *     still running after the floor); with no floor, its original content
  *     (anything that is not a stress block claiming this lba with a seed of
  *     a session in the ledger) is fine too;
