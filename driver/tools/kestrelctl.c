@@ -853,8 +853,10 @@ static void stress_ledger_ret(const struct stress_cfg *c, int ret)
 		die("stress: %s", gl_error(c->ledger));
 }
 
-/* Before a batch is submitted: the B record of each of its FLUSHes, so that
- * a FLUSH covers the writes of earlier batches only. */
+/*
+ * Before a batch is submitted: the B record of each of its FLUSHes, so that
+ * a FLUSH covers the writes of earlier batches only.
+ */
 static void stress_ledger_begin(struct stress_thread *t, const struct kestrel_io *ios,
 				uint32_t n)
 {

@@ -18,6 +18,7 @@
  *   gauntlet-data stress PATH --lba L --blocks N [--threads T] [--duration S]
  *                        [--seed S] [--block-size B] [--blocks-max M]
  *                        [--read-pct P] [--flush-pct F] [--allow-errors]
+ *                        [--ledger PATH | --no-ledger]
  *       Verified random reads and writes of self-describing stress blocks
  *       (pattern.h) over [L, L+N): T threads (default 4) each own an equal
  *       slice and remember the generation they last wrote to every block;
@@ -40,6 +41,14 @@
  *       With GAUNTLET_MAKE_IT_FAIL=1 in its environment (the harness sets it
  *       once a kernel fault is armed), every worker opts in to the kernel's
  *       fault injection (/proc/thread-self/make-it-fail).
+ *       --ledger PATH (default: $GAUNTLET_LEDGER when set and not empty;
+ *       --no-ledger: none) records the run in the write ledger (ledger.h,
+ *       docs/ledger.md): every write once it completed (W) or failed (X),
+ *       before the thread issues anything else, and every fdatasync (B
+ *       before it, F or FX after); gauntlet-ledger checks a backing file
+ *       against it on the host.  A tty is set raw and drained after each
+ *       record.  A ledger that cannot be opened or written ends the run
+ *       with status 1.
  *       The last line is the summary with ops/s and PASS or FAIL.
  *
  * Exit status: 0 success, 1 failure (data mismatch, I/O error), 2 usage.
@@ -211,10 +220,12 @@ static void usage(FILE *f)
 "        size 512) on a file or block device (O_DIRECT where it works)\n"
 "  stress PATH --lba L --blocks N [--threads T] [--duration S] [--seed S]\n"
 "         [--block-size B] [--blocks-max M] [--read-pct P] [--flush-pct F]\n"
-"         [--allow-errors]\n"
+"         [--allow-errors] [--ledger PATH | --no-ledger]\n"
 "        verified random I/O until S seconds pass (0: until SIGTERM/SIGINT),\n"
 "        then a read-back of every block written; a removed device ends it\n"
-"        with status 0, bad data always fails (MISMATCH)\n"
+"        with status 0, bad data always fails (MISMATCH); --ledger PATH\n"
+"        (default $GAUNTLET_LEDGER) records every completed write and\n"
+"        fdatasync for gauntlet-ledger (docs/ledger.md)\n"
 "Exit status: 0 ok, 1 failure (data mismatch, I/O error), 2 usage.\n");
 }
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -379,6 +380,49 @@ START_TEST(test_writer_path_choice)
 }
 END_TEST
 
+/* A tty is set raw with its baud rate kept: records arrive byte for byte
+ * (no "\r\n" for "\n"), each drained before the call returns. */
+START_TEST(test_writer_tty_is_raw)
+{
+    struct gl_session_info in = { .tool = "t", .dev = "d", .seed = 1, .bs = BS,
+                                  .lba = 0, .blocks = 8, .threads = 1 };
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    struct termios t;
+    struct gl_ledger *l;
+    char err[256], got[512], want[256], name[128];
+    ssize_t n;
+    int slave;
+
+    ck_assert_int_ge(master, 0);
+    ck_assert_int_eq(grantpt(master), 0);
+    ck_assert_int_eq(unlockpt(master), 0);
+    ck_assert_int_eq(ptsname_r(master, name, sizeof(name)), 0);
+    slave = open(name, O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(slave, 0);
+    ck_assert_int_eq(tcgetattr(slave, &t), 0);
+    ck_assert(t.c_oflag & OPOST);                       /* cooked to begin with */
+    cfsetospeed(&t, B9600);
+    cfsetispeed(&t, B9600);
+    ck_assert_int_eq(tcsetattr(slave, TCSANOW, &t), 0);
+
+    l = gl_open(name, &in, err, sizeof(err));
+    ck_assert_msg(l != NULL, "%s", err);
+    ck_assert_int_eq(gl_end(l), 0);
+    ck_assert_int_eq(tcgetattr(slave, &t), 0);
+    ck_assert(!(t.c_oflag & OPOST) && !(t.c_lflag & (ICANON | ECHO)));
+    ck_assert_uint_eq(cfgetospeed(&t), B9600);
+    snprintf(want, sizeof(want), "GLEDGER1 S %s tool=t dev=d seed=1 bs=512 lba=0 "
+             "blocks=8 threads=1\nE %s writes=0 flushes=0\n", gl_sid(l), gl_sid(l));
+    gl_close(l);
+    n = read(master, got, sizeof(got) - 1);
+    ck_assert_int_gt(n, 0);
+    got[n] = 0;
+    ck_assert_str_eq(got, want);
+    close(slave);
+    close(master);
+}
+END_TEST
+
 /* ---- the parser ---------------------------------------------------------- */
 
 static const struct {
@@ -634,6 +678,25 @@ START_TEST(test_in_flight_write)
     r = expect(GL_END_STRICT, 1, 1);    /* a clean end: nothing in flight */
     ck_assert_str_eq(r.list[0].kind, "lost");
     gl_result_free(&r);
+
+    /* in flight when power was cut, before a later session's floor: stale */
+    fclose(text_f);
+    free(text);
+    text_f = open_memstream(&text, &text_len);
+    session(SID, "/dev/x", SEED);
+    w_rec(1, 0, 4, 1, 1);
+    line("P cut");
+    session(SID2, "/dev/x", 8);
+    line("W " SID2 " 1 0 4 1 1 %016" PRIx64, csum_of(8, 0, 4, 1, 1));
+    put_gen(4, 8, 0, 1);
+    r = expect(GL_END_STRICT, 1, 0);
+    gl_result_free(&r);
+    put_gen(4, SEED, 0, 2);
+    r = expect(GL_END_STRICT, 1, 1);
+    ck_assert_str_eq(r.list[0].kind, "lost");
+    gl_result_free(&r);
+    r = expect(GL_END_RELAXED, 1, 0);   /* no floor: SID's in-flight write is fine */
+    gl_result_free(&r);
 }
 END_TEST
 
@@ -733,6 +796,22 @@ START_TEST(test_bad_csum_is_an_error)
 }
 END_TEST
 
+/* Two block sizes on one backing file: an error, not a guess. */
+START_TEST(test_block_sizes_must_agree)
+{
+    struct gl_result r;
+    char err[512];
+
+    session(SID, "/dev/x", SEED);
+    w_rec(1, 0, 1, 1, 1);
+    line(GL_MAGIC " S " SID2 " tool=t dev=/dev/x seed=8 bs=4096 lba=0 blocks=2 threads=1");
+    line("W " SID2 " 1 0 0 1 1 0000000000000000");
+    ck_assert_int_eq(check_text(GL_END_STRICT, 1, &r, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "L:3: session " SID2 " writes") &&
+                  strstr(err, "4096-byte blocks, an earlier session with 512-byte"), "%s", err);
+}
+END_TEST
+
 /* Sessions map to backing files by device; a missing one is an error. */
 START_TEST(test_device_map)
 {
@@ -790,6 +869,7 @@ Suite *ledger_suite(void)
     tcase_add_test(tc, test_writer_threads_do_not_interleave);
     tcase_add_test(tc, test_writer_errors_are_clear);
     tcase_add_test(tc, test_writer_path_choice);
+    tcase_add_test(tc, test_writer_tty_is_raw);
     tcase_add_loop_test(tc, test_parse_errors_name_the_line, 0,
                         (int)(sizeof(bad_lines) / sizeof(bad_lines[0])));
     tcase_add_test(tc, test_parse_after_end_is_an_error);
@@ -804,6 +884,7 @@ Suite *ledger_suite(void)
     tcase_add_test(tc, test_original_content);
     tcase_add_test(tc, test_atomic_unit);
     tcase_add_test(tc, test_bad_csum_is_an_error);
+    tcase_add_test(tc, test_block_sizes_must_agree);
     tcase_add_test(tc, test_device_map);
     suite_add_tcase(s, tc);
     return s;
