@@ -518,6 +518,22 @@ START_TEST(test_parse_partial_lines)
     ck_assert_uint_eq(log->power_cuts, 1);
     ck_assert_uint_eq(log->nrecs, 4);           /* S W P W */
     gl_log_free(log);
+
+    /* the harness writes "\nP ..." after whole lines too: an empty line
+     * before a P line is no partial record; anywhere else it is an error */
+    line("%s", "");
+    line("P second cut");
+    fflush(text_f);
+    log = gl_log_parse(text + 16, text_len - 16, "L", err, sizeof(err));
+    ck_assert_msg(log != NULL, "%s", err);
+    ck_assert_uint_eq(log->partial_lines, 1);
+    ck_assert_uint_eq(log->power_cuts, 2);
+    gl_log_free(log);
+    line("%s", "");
+    line("C not a cut");
+    fflush(text_f);
+    ck_assert_ptr_null(gl_log_parse(text + 16, text_len - 16, "L", err, sizeof(err)));
+    ck_assert_msg(strstr(err, "L:9: an empty line"), "%s", err);
 }
 END_TEST
 
