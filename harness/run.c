@@ -196,7 +196,7 @@ const char *const *gr_guest_env(Run *r)
 {
     static char dev[512], stress[1024], ioread[1024], stats[512], target[128];
     static char seed[48];
-    static const char *env[8];
+    static const char *env[9];
 
     snprintf(dev, sizeof(dev), "GAUNTLET_DEV=%s", r->t->env_dev);
     snprintf(stress, sizeof(stress), "GAUNTLET_STRESS=%s", r->t->env_stress);
@@ -210,7 +210,9 @@ const char *const *gr_guest_env(Run *r)
     env[3] = stats;
     env[4] = target;
     env[5] = seed;
-    env[6] = NULL;
+    /* the verified workloads record their acknowledged writes there */
+    env[6] = "GAUNTLET_LEDGER=" GVM_LEDGER_TTY;
+    env[7] = NULL;
     return env;
 }
 
@@ -634,6 +636,9 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     r.seed = cfg->seed;
     snprintf(r.dir, sizeof(r.dir), "%s", dir);
     mkdir(dir, 0755);
+    /* kept across the VMs of this run (a power cut's second boot) only */
+    snprintf(r.ledger_path, sizeof(r.ledger_path), "%s/ledger.log", dir);
+    unlink(r.ledger_path);
     snprintf(path, sizeof(path), "%s/steps.log", dir);
     r.steps_log = fopen(path, "w");
     snprintf(path, sizeof(path), "%s/qmp-transcript.txt", dir);

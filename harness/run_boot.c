@@ -107,6 +107,7 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
     o.qmp_transcript = r->qmp_tx;
     o.interactive = r->cfg->shell;
     o.agent_transcript = r->agent_tx;
+    o.ledger = r->ledger_path;
     if (sn) {
         gr_log(r, "restore: %s (saved by %s), kernel %s, initrd %s", sn->mig,
               sn->built_by, o.kernel, o.initrd);

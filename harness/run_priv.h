@@ -52,6 +52,7 @@ typedef struct Run {
     const GsScenario *s;
     const GtTarget *t;
     char dir[4096];
+    char ledger_path[4200];     /* the write ledger's host file (dir/ledger.log) */
     Gvm *vm;
     FILE *qmp_tx, *agent_tx, *steps_log;
     Device dev[MAX_DEVICES];

@@ -46,7 +46,7 @@
  * integrity seed.  One snapshot is shared read-only by every worker; a
  * lock file makes the first one build it while the others wait (bounded).
  */
-#define SNAPSHOT_FORMAT 1
+#define SNAPSHOT_FORMAT 2    /* 2: the machine has the ledger's port */
 #define SNAPSHOT_LOCK_WAIT_S 900.0
 
 /* How many leading steps a snapshot replaces (0: none, the scenario boots):

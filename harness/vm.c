@@ -416,6 +416,13 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "socket,id=agent,path=%s,server=on,wait=off", vm->agent_sock);
     argv_add(&a, "-device");
     argv_add(&a, "isa-serial,chardev=agent,index=1");
+    if (opt->ledger) {
+        /* appended to: a power cut's second boot goes on in the same file */
+        argv_add(&a, "-chardev");
+        argv_add(&a, "file,id=ledger,path=%s,append=on", opt->ledger);
+        argv_add(&a, "-device");
+        argv_add(&a, "isa-serial,chardev=ledger,index=2,iobase=0x3e8,irq=5");
+    }
     argv_add(&a, "-qmp");
     argv_add(&a, "unix:%s,server=on,wait=off", vm->qmp_sock);
     argv_add(&a, "-kernel");

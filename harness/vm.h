@@ -38,7 +38,15 @@ typedef struct GvmOptions {
      * started afresh (the caller puts the saved VM's log there first). */
     const char *incoming;
     int incoming_timeout_ms;
+    /* The guest's write ledger (GVM_LEDGER_TTY): a third serial port whose
+     * bytes QEMU appends to this host file as they are sent, so a record
+     * that left the guest survives a panic or a killed QEMU.  NULL: none. */
+    const char *ledger;
 } GvmOptions;
+
+/* The guest's end of GvmOptions.ledger: COM3, on an IRQ of its own (5), so
+ * that it shares no interrupt line with the console or the agent. */
+#define GVM_LEDGER_TTY "/dev/ttyS2"
 
 typedef struct Gvm {
     pid_t pid;
