@@ -98,6 +98,7 @@ static const struct {
     { "unload", GUEST, gr_judge_unload },
     { "kmemleak", GUEST, gr_judge_kmemleak },
     { "integrity-host", HOST, gr_judge_integrity_host },
+    { "ledger", HOST, gr_judge_ledger },
     { "kfault-fired", HOST, gr_judge_kfault_fired },
     { "kernel-log", HOST, gr_judge_kernel_log },
     { "forbid-log", HOST, gr_judge_forbid_log },
@@ -134,6 +135,8 @@ void gr_judge(Run *r)
     if (gr_judge_alive(&j)) {
         disarm(r);
     }
+    /* an orderly end: the device's volatile cache flushed for the ledger */
+    gr_ledger_final_flush(&j);
     run_phase(&j, GUEST);
     /* coverage of the modules built with gcov (GCOV_PROFILE on a kernel
      * with CONFIG_GCOV_KERNEL), after the unload: gcov_persist keeps an

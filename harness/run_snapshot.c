@@ -107,6 +107,7 @@ static char *snapshot_key(Run *r, const GsStep *boot_st, const GsStep *load_st,
     for (int i = 0; i < r->ndev; i++) {
         fprintf(f, " %s:%s", r->dev[i].id, r->dev[i].present ? "present" : "absent");
     }
+    fprintf(f, "\nwrite_cache %d", r->s->write_cache);
     fprintf(f, "\naccel %s\nseed %" PRIu64 "\n", r->cfg->accel ? r->cfg->accel :
             "auto", r->seed);
     fclose(f);

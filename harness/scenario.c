@@ -463,6 +463,7 @@ typedef struct Top {
     const char *name, *description, *target;
     int kernel;
     int64_t timeout;
+    bool write_cache;
 } Top;
 
 #define TOFF(f) offsetof(Top, f)
@@ -477,6 +478,7 @@ static const KeySpec top_keys[] = {
       .names = gsp_kernel_names },
     { .name = "timeout", .type = K_INT, .off = TOFF(timeout), .imin = 1,
       .imax = 7200, .di = 600 },
+    { .name = "write_cache", .type = K_BOOL, .off = TOFF(write_cache) },
     { .name = "tags", .type = K_ANY, .off = NOSTORE },
     { .name = "allow_unfired", .type = K_ANY, .off = NOSTORE },
     { .name = "steps", .type = K_ANY, .off = NOSTORE, .required = true },
@@ -509,6 +511,7 @@ static void parse_top(Ctx *c, const Node *root)
     sc->target = top.target;
     sc->kernel = (GsKernel)top.kernel;
     sc->timeout = top.timeout;
+    sc->write_cache = top.write_cache;
 
     tags = gsp_spec_found(top_keys, found, "tags");
     if (tags && !gsp_is_null(tags)) {

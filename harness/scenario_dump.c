@@ -151,6 +151,14 @@ static void dump_steps(GyWriter *w, const GsStep *steps, size_t n)
             gy_key(w, "timeout");
             gy_num(w, s->u.reboot.timeout);
             break;
+        case GS_STEP_POWER_CUT:
+            gy_key(w, "at");
+            gy_plain(w, gsp_cut_names[s->u.power_cut.at]);
+            gy_key(w, "timeout");
+            gy_num(w, s->u.power_cut.timeout);
+            gy_key(w, "boot_again");
+            gy_bool(w, s->u.power_cut.boot_again);
+            break;
         case GS_STEP_REPEAT:
             gy_key(w, "count");
             gy_int(w, s->u.repeat.count);
@@ -185,6 +193,8 @@ void gs_dump(const GsScenario *s, FILE *f)
     gy_plain(w, gsp_kernel_names[s->kernel]);
     gy_key(w, "timeout");
     gy_int(w, s->timeout);
+    gy_key(w, "write_cache");
+    gy_bool(w, s->write_cache);
     gy_key(w, "tags");
     gy_seq(w, GY_FLOW);
     for (i = 0; i < s->ntags; i++) {
