@@ -154,8 +154,10 @@ static void dump_steps(GyWriter *w, const GsStep *steps, size_t n)
         case GS_STEP_POWER_CUT:
             gy_key(w, "at");
             gy_plain(w, gsp_cut_names[s->u.power_cut.at]);
-            gy_key(w, "timeout");
-            gy_num(w, s->u.power_cut.timeout);
+            if (s->u.power_cut.at == GS_CUT_DEVICE) {
+                gy_key(w, "timeout");
+                gy_num(w, s->u.power_cut.timeout);
+            }
             gy_key(w, "boot_again");
             gy_bool(w, s->u.power_cut.boot_again);
             break;
