@@ -19,6 +19,8 @@ typedef struct Judge {
 
 /* Whether the guest can still be asked (it may die during the verdicts). */
 bool gr_judge_alive(Judge *j);
+/* name is one of the verdicts (scenarios' expect_fail). */
+bool gr_verdict_known(const char *name);
 void gr_save_text(Run *r, const char *name, const char *text, size_t len);
 
 void gr_judge_faults_fired(Judge *j);       /* judge_faults.c */

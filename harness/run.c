@@ -33,6 +33,7 @@
 
 #include "agent_proto.h"
 #include "guestfiles.h"
+#include "judge.h"
 #include "qmp.h"
 #include "verdict.h"
 
@@ -625,6 +626,13 @@ int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
                  "fault engine (a rule's power-cut action), and target '%s' has "
                  "none", s->file, st->line, st->col, t->name);
         return -1;
+    }
+    for (size_t i = 0; i < s->nexpect_fail; i++) {
+        if (!gr_verdict_known(s->expect_fail[i])) {
+            snprintf(err, errlen, "%s: 'expect_fail': no verdict is named '%s'",
+                     s->file, s->expect_fail[i]);
+            return -1;
+        }
     }
     if (s->write_cache && !t->write_cache[0]) {
         snprintf(err, errlen, "%s: 'write_cache: true', but target '%s' names no "

@@ -152,6 +152,10 @@ typedef struct GsScenario {
                                target's write_cache argument) */
     const char **tags;
     size_t ntags;
+    /* verdicts that must fail (a shipped negative control): the run passes
+     * only if each of them fails and nothing else does */
+    const char **expect_fail;
+    size_t nexpect_fail;
     bool allow_unfired_all;
     int *allow_unfired;     /* fault rule indices */
     size_t nallow_unfired;

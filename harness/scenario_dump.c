@@ -203,6 +203,12 @@ void gs_dump(const GsScenario *s, FILE *f)
         gy_str(w, s->tags[i]);
     }
     gy_end(w);
+    gy_key(w, "expect_fail");
+    gy_seq(w, GY_FLOW);
+    for (i = 0; i < s->nexpect_fail; i++) {
+        gy_str(w, s->expect_fail[i]);
+    }
+    gy_end(w);
     gy_key(w, "allow_unfired");
     if (s->allow_unfired_all) {
         gy_plain(w, "all");

@@ -391,10 +391,13 @@ START_TEST(test_power_cut)
     ck_assert(!s->write_cache);
     check_round_trip(s);
     gs_free(s);
-    s = parse_ok("name: p\ndescription: d\nwrite_cache: true\nsteps:\n"
+    s = parse_ok("name: p\ndescription: d\nwrite_cache: true\n"
+                 "expect_fail: [ledger, integrity-host]\nsteps:\n"
                  "  - power_cut: {at: device, timeout: 30, boot_again: true}\n"
                  "  - load: {}\n");
     ck_assert(s->write_cache);
+    ck_assert_uint_eq(s->nexpect_fail, 2);
+    ck_assert_str_eq(s->expect_fail[1], "integrity-host");
     ck_assert_int_eq(s->steps[0].u.power_cut.at, GS_CUT_DEVICE);
     ck_assert(s->steps[0].u.power_cut.timeout == 30);
     ck_assert(s->steps[0].u.power_cut.boot_again);
@@ -596,6 +599,8 @@ static const struct {
       "'timeout' is only valid with 'at: device'" },
     { H "  - power_cut: {at: later}\n", 4, 21,
       "'at': unknown value 'later'; expected one of: now, device" },
+    { "name: t\ndescription: d\nexpect_fail: [ledger, ledger]\nsteps: [boot]\n",
+      3, 23, "'expect_fail': duplicate verdict 'ledger'" },
     { "name: t\ndescription: d\nwrite_cache: maybe\nsteps: [boot]\n", 3, 14,
       "'write_cache': found string 'maybe', expected a boolean" },
 };
