@@ -42,7 +42,7 @@ run "flushed-then-cut (kestrel-noflush)" noflush \
     --target "$top/tests/targets/kestrel-noflush" "$vs/ledger-flushed-then-cut.yaml"
 check "$out/noflush/ledger-flushed-then-cut/result.json" '
 assert r["status"] == "fail", r["status"]
-assert r["failure"]["verdict"] == "ledger", r["failure"]
+assert v["ledger"]["status"] == "fail", v["ledger"]
 assert l["violations"] > 0, l
 e = l["violation_list"][0]
 assert "flushed" in e["expected"], e
