@@ -332,11 +332,37 @@ static void parse_kfaults(Parser *P, CvVocab *V, const yaml_node_t *n)
                                     1, 1000000);
 }
 
+/* power_cut: the share of runs that end in a power cut, of those the share
+ * that boot again, and the share with the volatile write cache on.  The
+ * cache is drawn in cut runs only (docs/campaigns.md): an orderly end
+ * flushes it, so a run without a cut would judge the same as with it off. */
+static void parse_power_cut(Parser *P, CvVocab *V, const yaml_node_t *n)
+{
+    static const char *const keys[] = {
+        "chance", "boot_again", "write_cache", "after", NULL,
+    };
+    yaml_node_t *v;
+
+    cvp_map_check(P, n, "power_cut", keys);
+    V->power_cut.chance = cvp_uint(P, cvp_map_need(P, n, "chance", "power_cut"), "chance",
+                                   0, 100);
+    if ((v = cvp_map_get(P, n, "boot_again"))) {
+        V->power_cut.boot_again = cvp_uint(P, v, "boot_again", 0, 100);
+    }
+    if ((v = cvp_map_get(P, n, "write_cache"))) {
+        V->power_cut.write_cache = cvp_uint(P, v, "write_cache", 0, 100);
+    }
+    V->power_cut.after = (CvSecs){ 1, 15 };
+    if ((v = cvp_map_get(P, n, "after"))) {
+        V->power_cut.after = cvp_secs(P, v, "after");
+    }
+}
+
 static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const char *target)
 {
     static const char *const keys[] = {
         "module", "settings", "workload", "events", "faults", "suspend", "hotplug",
-        "kfaults", NULL,
+        "kfaults", "power_cut", NULL,
     };
     static const char *const ev_section[CV_NEV] = { "faults", NULL, "suspend", "hotplug" };
     yaml_node_t *v, *ev;
@@ -379,6 +405,10 @@ static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const cha
         parse_kfaults(P, V, v);
         V->has_kfaults = true;
     }
+    if ((v = cvp_map_get(P, root, "power_cut"))) {
+        parse_power_cut(P, V, v);
+        V->has_power_cut = true;
+    }
     /* an event with a weight needs its section */
     for (int i = 0; i < CV_NEV; i++) {
         bool has = i == CV_EV_FAULTS ? V->has_faults : i == CV_EV_SUSPEND ? V->has_suspend :
@@ -394,8 +424,10 @@ static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const cha
     }
     /* the most steps a run can have: kernel faults, the workload and its
      * first wait, per event a wait and at most four steps (an unplug, a
-     * wait, the plug, a wait), the stop */
-    steps = (V->has_kfaults ? (int)V->kfaults.count.hi : 0) + 3 + 5 * (int)V->events.count.hi;
+     * wait, the plug, a wait), the stop, or instead a wait and the power
+     * cut */
+    steps = (V->has_kfaults ? (int)V->kfaults.count.hi : 0) + 3 + 5 * (int)V->events.count.hi +
+            (V->has_power_cut ? 1 : 0);
     if (steps > CS_MAX_STEPS) {
         cvp_fail(P, cvp_map_get(P, ev, "count"), "a run could have %d steps, at most %d: fewer events or kernel "
                 "faults", steps, CS_MAX_STEPS);
