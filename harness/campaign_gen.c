@@ -671,9 +671,13 @@ int cs_reductions(const CsSchedule *s, CsReduction *out, int max)
             }
         }
     }
-    for (int i = 0; i < s->nwopts; i++) {
-        if (s->wopts[i].droppable) {
-            PUSH(CS_RED_WOPT, i, 0);
+    for (int i = 0; i < s->nsteps; i++) {
+        /* options only while the workload is there: without it, dropping
+         * one changes nothing the runner sees (a wasted candidate run) */
+        for (int k = 0; s->steps[i].kind == CS_WORKLOAD_START && k < s->nwopts; k++) {
+            if (s->wopts[k].droppable) {
+                PUSH(CS_RED_WOPT, k, 0);
+            }
         }
     }
     for (int i = 0; i < s->nparams; i++) {
