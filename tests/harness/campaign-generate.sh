@@ -135,6 +135,26 @@ done
 grep -q '^- power_cut:' "$work"/nc/*.yaml && fail "a vocabulary without power_cut drew a cut"
 ((nsame >= 40)) || fail "only $nsame runs without a cut"
 
+# every candidate the shrinker writes for a run with a cut (the cut
+# dropped and the stop back, the second boot dropped, the cache dropped,
+# steps, rules, options) passes the real runner's checks too: shrink two
+# `ledger` failures against the stand-in runner, one that needs the cut,
+# its second boot and the cache (seed 5, run 9) and one that needs only
+# the workload of a cut run (run 0), then --list every file written
+fake="$(dirname "$0")/campaign-fake-runner.sh"
+for want in "boot_again: true|write_cache: true" "--seed 814493"; do
+    GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_LEDGER="$want" gc --runner "$fake" \
+        --seed 5 --runs 12 -j 2 --shrink-attempts 200 --out "$work/shr" >/dev/null 2>&1 &&
+        fail "the stand-in's ledger failure ($want) did not fail the campaign"
+    mapfile -t cands < <(find "$work/shr/failures" -name '*.yaml')
+    ((${#cands[@]} >= 20)) || fail "only ${#cands[@]} shrink candidates for '$want'"
+    grep -q '^- power_cut:' "${cands[@]}" && grep -L '^- power_cut:' "${cands[@]}" | grep -q . ||
+        fail "the candidates for '$want' are not with and without the cut"
+    "$runner" --list --targets "$targets" "${cands[@]}" >/dev/null ||
+        fail "gauntlet-runner --list refused a shrink candidate of '$want'"
+    rm -rf "$work/shr"
+done
+
 # shards: 1/3, 2/3, 3/3 are the same files as the whole, each once
 for k in 1 2 3; do
     gc --seed 42 --runs 60 --shard "$k/3" --generate-only "$work/s$k" >/dev/null
