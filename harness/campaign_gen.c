@@ -181,6 +181,17 @@ static void draw_opts(CsOpt *v, int *n, const CvList *l, CsRng *r, const CvVar *
     }
 }
 
+/* The waits of the first n steps, in tenths of a second. */
+static long waits_ds(const CsSchedule *s, int n)
+{
+    long ds = 0;
+
+    for (int i = 0; i < n; i++) {
+        ds += s->steps[i].kind == CS_WAIT ? (long)(s->steps[i].seconds * 10 + 0.5) : 0;
+    }
+    return ds;
+}
+
 void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions *o)
 {
     const CvVocab *V = o->vocab;
@@ -301,10 +312,25 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
          * everything else, so that a run without a cut is the file it was
          * before cuts existed. */
         int keep = (int)cs_rng_range(&r, 0, (uint64_t)ndone);
+        double after = cv_secs(&V->power_cut.after, &r);
         CsStep *st;
 
+        /* within: the cut comes that long after the workload's start at
+         * the latest (by the waits; the loader made sure a run without
+         * events fits), so that a workload that ends by itself still runs */
+        if (V->power_cut.has_within) {
+            long within;
+
+            cv_expand(&V->power_cut.within, V->workload.vars, vals, V->workload.nvars, NULL,
+                      text, sizeof(text));
+            within = cv_sum(text);
+            while (keep > 0 && waits_ds(s, event_end[keep]) + (long)(after * 10 + 0.5) >=
+                   within * 10) {
+                keep--;
+            }
+        }
         s->nsteps = event_end[keep];
-        add_wait(s, &r, &V->power_cut.after);
+        add_step(s, CS_WAIT)->seconds = after;
         st = add_step(s, CS_POWER_CUT);
         st->boot_again = chance(&r, V->power_cut.boot_again);
         s->write_cache = chance(&r, V->power_cut.write_cache);

@@ -141,7 +141,8 @@ typedef struct CsReduction {
 
 /* All reductions of s, biggest first (steps, then rules, options,
  * parameters, the second boot, the write cache), in CsReduceKind's order.
- * Dropping the power cut gives the workload its stop back.  Returns how many were written to out (at most max). */
+ * Dropping the power cut gives the workload its stop back.  Returns how
+ * many were written to out (at most max). */
 int cs_reductions(const CsSchedule *s, CsReduction *out, int max);
 
 /* Apply one: 0 on success, -1 when it would make the schedule invalid

@@ -125,6 +125,10 @@ typedef struct CvVocab {
         unsigned boot_again;        /* % of those that boot again and load */
         unsigned write_cache;       /* % of those with the volatile cache on */
         CvSecs after;               /* from the last event kept to the cut */
+        bool has_within;
+        CvText within;              /* the cut's latest moment after the
+                                       workload's start: N or N+M seconds
+                                       over the workload's variables */
     } power_cut;
     void *arena;                    /* everything above is allocated here */
 } CvVocab;

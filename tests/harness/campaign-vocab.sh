@@ -238,7 +238,7 @@ kfaults: {chance: 50, count: 1..2, types: [failslab], probability: 5, times: -1,
 EOF
 # power_cut (the end of a run): its keys, its percentages, its wait, its
 # shape, and the step it adds to the bound
-badcase power-cut-key "10:25: unknown key 'boot_agian' in power_cut (expected one of: chance, boot_again, write_cache, after)" <<EOF
+badcase power-cut-key "10:25: unknown key 'boot_agian' in power_cut (expected one of: chance, boot_again, write_cache, after, within)" <<EOF
 $head
 $events
   weights: {hotplug: 1}
@@ -274,6 +274,24 @@ $events
   weights: {hotplug: 1}
 hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
 power_cut: 15
+EOF
+badcase power-cut-within "12:45: within: the first wait (up to 0.5 s) and after (up to 1.5 s) may reach 2 s, the shortest within ('{d}'): make them shorter" <<EOF
+workload:
+  cmd: x
+  vars: {d: 2..5}
+  options: ["--duration {d}"]
+  stop: {wait: true, timeout: "{d}+30"}
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: {chance: 15, after: 1.5, within: "{d}"}
+EOF
+badcase power-cut-within-text "10:33: within wants seconds, 1..7200, written N or N+M with workload variables (e.g. \"{duration}+120\"), got 'soon' (as 'soon')" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: {chance: 15, within: soon}
 EOF
 # 4 kernel faults, the workload, its wait, 5 events of 5 steps and the
 # stop are 32 steps; a cut's wait makes it 33
@@ -355,6 +373,11 @@ for f in "$work"/t/*.yaml; do
         cut=1 ncut=$((ncut + 1))
         grep -B1 '^- power_cut:' "$f" | grep -qE '^- wait: \{seconds: 0\.[345]\}$' ||
             fail "$n: the wait before the cut is not the test vocabulary's 0.3..0.5"
+        # within: "{d}": the waits up to the cut stay below the duration
+        sum=$(sed -n '/^- workload:/,$ s/^- wait: {seconds: \([0-9.]*\)}$/\1/p' "$f" |
+              awk '{ s += $1 } END { printf "%.1f", s }')
+        awk -v s="$sum" -v d="$d" 'BEGIN { exit !(s < d) }' ||
+            fail "$n: the cut comes after $sum s of waits, the workload runs $d s"
     else
         grep -qF -e "- workload_stop: {name: io, wait: true, timeout: $((d + 30))}" "$f" ||
             fail "$n: the timeout is not {d}+30"
