@@ -345,6 +345,27 @@ START_TEST(cache_resets)
 }
 END_TEST
 
+/* Unplug: the device loses power with blocks cached; QEMU goes on. */
+START_TEST(cache_lost_at_unplug)
+{
+    KdevOpts o = { .dev_opts = WC, .blocks = DISK_BLOCKS, .msix = true,
+                   .root_port = true };
+    char err[2048], img[256];
+
+    k = kdev_start_opts(&o, err, sizeof(err));
+    ck_assert_msg(k, "QEMU did not start: %s", err);
+    ck_assert_int_eq(kdev_enable(k, 16, 16), 0);
+    ck_assert_int_eq(write_gen(80, 4, 1), KESTREL_SC_SUCCESS);
+    ck_assert_int_eq(stat("cache-blocks"), 4);
+    snprintf(img, sizeof(img), "%s", k->img);
+    ck_assert_int_eq(kdev_slot_power_off(k), 0);
+    ck_assert_int_eq(qt_alive(k->qt), 1);
+    ck_assert_int_ne(qt_qom_get_int(k->qt, KDEV_QOM, "queue-depth",
+                                    &(int64_t){ 0 }), 0);   /* gone */
+    ck_assert(file_zero(img, 80, 4));
+}
+END_TEST
+
 START_TEST(cache_bad_capacity_refused)
 {
     char err[2048];
@@ -663,6 +684,7 @@ static Suite *cache_suite(void)
     tcase_add_test(t, cache_off_unchanged);
     tcase_add_test(t, cache_full_writes_back);
     tcase_add_test(t, cache_resets);
+    tcase_add_test(t, cache_lost_at_unplug);
     tcase_add_test(t, cache_bad_capacity_refused);
     suite_add_tcase(s, t);
 
