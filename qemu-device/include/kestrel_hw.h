@@ -179,8 +179,7 @@ struct kestrel_identify {
         uint32_t rsvd[101];
 };
 
-/* volatile write cache: WRITEs are durable only after FLUSH */
-#define KESTREL_ID_FEAT_VWC             (1u << 0)
+#define KESTREL_ID_FEAT_VWC     (1u << 0) /* volatile write cache: WRITEs are durable only after FLUSH */
 
 #ifdef __cplusplus
 #define KESTREL_STATIC_ASSERT static_assert
