@@ -108,8 +108,7 @@ typedef enum KestrelCmdState {
     KESTREL_CMD_IO,             /* backend I/O in flight */
     KESTREL_CMD_HUNG,           /* stalled by a fault until reset */
     KESTREL_CMD_PENDING,        /* completion waits to be posted */
-    KESTREL_CMD_FLUSH_WAIT,     /* FLUSH waits for the cache write-back;
-                                 * its seq is the cache seq it covers */
+    KESTREL_CMD_FLUSH_WAIT,     /* FLUSH waits for the write-back (seq) */
 } KestrelCmdState;
 
 /* One block in the write cache; FIFO order is write order (oldest first). */
@@ -139,7 +138,7 @@ struct KestrelCmd {
     uint32_t result;
     uint32_t cqe_rsvd1;
     int64_t deadline;           /* pending completion due at */
-    uint64_t seq;               /* completion order */
+    uint64_t seq;               /* completion order; FLUSH_WAIT: cache seq */
     uint64_t delay_ns;          /* accumulated by delay faults */
 
     /* Not saved: only meaningful while the command executes. */
@@ -149,8 +148,10 @@ struct KestrelCmd {
     KestrelSeg *segs;
     uint8_t *buf;
     uint32_t buf_len;           /* counted in core->buf_bytes */
-    /* READ with the write cache: the blocks cached when it started (a map
-     * of nblocks bytes, then their data), laid over the backend's. */
+    /*
+     * READ with the write cache: the blocks cached when it started (a map
+     * of nblocks bytes, then their data), laid over the backend's.
+     */
     uint8_t *ovl;
     uint32_t ovl_len;           /* counted in core->buf_bytes */
     uint32_t len;
