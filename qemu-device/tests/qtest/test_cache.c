@@ -480,6 +480,53 @@ START_TEST(cache_survives_migration)
 }
 END_TEST
 
+/*
+ * A FLUSH that waits for the write-back when the VM stops is saved as
+ * waiting and completes at the destination.  The backend is throttled on
+ * the virtual clock, which this test does not advance: the write-back
+ * stays in flight, and with it the FLUSH, until the drain of the stop.
+ */
+START_TEST(flush_waiting_across_migration)
+{
+    KdevOpts o = { .dev_opts = WC, .drive_opts = "throttling.iops-write=10",
+                   .blocks = DISK_BLOCKS, .msix = true };
+    struct kestrel_sqe sqe = { 0 };
+    struct kestrel_cqe cqe;
+    char err[2048];
+    int i;
+
+    k = kdev_start_opts(&o, err, sizeof(err));
+    ck_assert_msg(k, "QEMU did not start: %s", err);
+    ck_assert_int_eq(kdev_enable(k, 16, 16), 0);
+    /* 20 runs of one block: 20 write-backs, more than the throttle's
+     * burst lets through */
+    for (i = 0; i < 20; i++) {
+        ck_assert_int_eq(write_gen(200 + 2 * i, 1, 2), KESTREL_SC_SUCCESS);
+    }
+    sqe.opcode = KESTREL_OP_FLUSH;
+    sqe.tag = ++k->next_tag;
+    kdev_submit(k, &sqe);
+    for (i = 0; i < 20; i++) {          /* wall time; no clock steps */
+        usleep(10 * 1000);
+        qt_memread(k->qt, k->cq + (uint64_t)k->cq_head * 16, &cqe, 16);
+        ck_assert_msg((cqe.status & KESTREL_CQE_PHASE) != k->phase,
+                      "the FLUSH completed before the stop (throttle off?)");
+    }
+    ck_assert_int_eq(stat("flushes"), 0);
+    ck_assert(file_zero(k->img, 238, 1));
+    ck_assert_msg(kdev_migrate(k, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(kdev_reap(k, &cqe, 50 * MS),
+                  "the waiting FLUSH never completed after the migration");
+    ck_assert_uint_eq(cqe.tag, sqe.tag);
+    ck_assert_uint_eq(KESTREL_CQE_STATUS(cqe.status), KESTREL_SC_SUCCESS);
+    for (i = 0; i < 20; i++) {
+        ck_assert(file_has(k->img, 200 + 2 * i, 1, 2));
+    }
+    ck_assert_int_eq(stat("cache-blocks"), 0);
+    ck_assert_int_eq(stat("flushes"), 1);
+}
+END_TEST
+
 static void put_be(uint8_t *p, uint64_t v, unsigned n)
 {
     unsigned i;
@@ -700,6 +747,7 @@ static Suite *cache_suite(void)
     tcase_add_checked_fixture(t, NULL, teardown);
     tcase_set_timeout(t, 300);
     tcase_add_test(t, cache_survives_migration);
+    tcase_add_test(t, flush_waiting_across_migration);
     tcase_add_test(t, hostile_cache_stream_refused);
     suite_add_tcase(s, t);
     return s;
