@@ -2103,6 +2103,12 @@ int kestrel_core_cache_load(KestrelCore *c, uint64_t lba, uint64_t seq,
                  c->cfg.cache_blocks);
         return -1;
     }
+    if (c->power_cut) {
+        /* a power cut empties the cache: the source cannot send both */
+        snprintf(err, errlen, "cached block %" PRIu64 " after a power cut",
+                 lba);
+        return -1;
+    }
     if (lba >= c->cfg.capacity_blocks) {
         snprintf(err, errlen, "cached block %" PRIu64 " past the capacity "
                  "(%" PRIu64 " blocks)", lba, c->cfg.capacity_blocks);

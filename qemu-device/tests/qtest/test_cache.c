@@ -681,6 +681,8 @@ START_TEST(hostile_cache_stream_refused)
           "out of order" },
         { "4096-byte blocks", C_BS, 4096, 4, WC, "4096-byte blocks" },
         { "a power-cut flag of 2", C_CUT, 2, 1, WC, "power-cut flag 2" },
+        { "blocks after a power cut", C_CUT, 1, 1, WC,
+          "cached block 70 after a power cut" },
         { "a cache where write-cache is off", C_COUNT, 5, 4, NULL,
           "write-cache is off here" },
     };
