@@ -15,6 +15,11 @@
  *       which `verify` first drops, and says so.  A regular file is read and
  *       written through the page cache (`write` ends with fsync).
  *
+ *   gauntlet-data flush PATH
+ *       fsync(2) the file or block device: for a block device, a cache
+ *       FLUSH through its driver (REQ_PREFLUSH), which makes a volatile
+ *       write cache durable (a target's `flush` command).
+ *
  *   gauntlet-data stress PATH --lba L --blocks N [--threads T] [--duration S]
  *                        [--seed S] [--block-size B] [--blocks-max M]
  *                        [--read-pct P] [--flush-pct F] [--allow-errors]
@@ -58,6 +63,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -208,6 +214,29 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
     return bad ? 1 : 0;
 }
 
+/* flush PATH: fsync, which for a block device sends a cache FLUSH */
+static int cmd_flush(int argc, char **argv)
+{
+    int fd;
+
+    if (argc != 2) {
+        gd_usage_die("flush: exactly one FILE or DEVICE is needed");
+    }
+    fd = open(argv[1], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        gd_die("flush: %s: %s", argv[1], strerror(errno));
+    }
+    if (fsync(fd)) {
+        int err = errno;
+
+        close(fd);
+        gd_die("flush: %s: fsync: %s", argv[1], strerror(err));
+    }
+    close(fd);
+    printf("flush: %s: flushed\n", argv[1]);
+    return 0;
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -226,6 +255,8 @@ static void usage(FILE *f)
 "        with status 0, bad data always fails (MISMATCH); --ledger PATH\n"
 "        (default $GAUNTLET_LEDGER) records every completed write and\n"
 "        fdatasync for gauntlet-ledger (docs/ledger.md)\n"
+"  flush  PATH\n"
+"        fsync the file or device (a block device's cache FLUSH)\n"
 "Exit status: 0 ok, 1 failure (data mismatch, I/O error), 2 usage.\n");
 }
 
@@ -246,6 +277,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "stress")) {
         return gd_cmd_stress(argc - 1, argv + 1);
+    }
+    if (!strcmp(cmd, "flush")) {
+        return cmd_flush(argc - 1, argv + 1);
     }
     usage(stderr);
     fprintf(stderr, PROG ": unknown command '%s'\n", cmd);
