@@ -117,6 +117,7 @@ static int errors_show(struct seq_file *s, void *unused)
 	seq_printf(s, "spurious_irqs: %llu\n", st.spurious_irqs);
 	seq_printf(s, "retries: %llu\n", st.retries);
 	seq_printf(s, "fatal_errors: %llu\n", st.fatal_errors);
+	seq_printf(s, "flush_errors: %llu\n", st.flush_errors);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(errors);

@@ -504,6 +504,21 @@ static void kestrel_cmd_finish_locked(struct kestrel_dev *kd,
 static void kestrel_cmd_start(struct kestrel_dev *kd, struct kestrel_cmd *cmd)
 {
 	spin_lock_irq(&kd->lock);
+#ifdef KESTREL_TEST_FLUSH_NOOP
+	/*
+	 * Test build only (build-module.sh --test-flush-noop): a FLUSH
+	 * "succeeds" without reaching the device, the lying cache that the
+	 * ledger's negative control must catch.
+	 */
+	if (cmd->opcode == KESTREL_OP_FLUSH &&
+	    kd->state != KESTREL_STATE_DEAD &&
+	    kd->state != KESTREL_STATE_REMOVED) {
+		kd->stats.completed++;
+		kestrel_cmd_finish_locked(kd, cmd, 0);
+		spin_unlock_irq(&kd->lock);
+		return;
+	}
+#endif
 	switch (kd->state) {
 	case KESTREL_STATE_LIVE:
 		kestrel_cmd_submit_locked(kd, cmd);

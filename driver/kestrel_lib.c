@@ -117,8 +117,12 @@ static bool kestrel_copy_ascii(char *dst, const char *src, u32 len)
  * kestrel_identify_check() - validate IDENTIFY data against the registers
  * @id: the 512 bytes the device wrote (a private copy)
  * @caps: the capability registers, already checked
- * @ident: filled with the trimmed strings on success
+ * @ident: filled with the trimmed strings and the features on success
  * @why: set to a description of the first bad field
+ *
+ * A feature bit this driver does not know is refused like a reserved
+ * field: it may change what the driver must do (as KESTREL_ID_FEAT_VWC
+ * does, whose WRITEs need a FLUSH to be durable).
  *
  * Return: 0 or -EINVAL.
  */
@@ -154,6 +158,8 @@ int kestrel_identify_check(const struct kestrel_identify *id,
 	else if (!kestrel_copy_ascii(ident->firmware, id->firmware,
 				     sizeof(id->firmware)))
 		*why = "firmware is not printable ASCII";
+	else if (KESTREL_CPU32(id->features) & ~KESTREL_ID_FEAT_VWC)
+		*why = "unknown feature bits";
 	if (*why)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(id->rsvd); i++) {
@@ -162,6 +168,7 @@ int kestrel_identify_check(const struct kestrel_identify *id,
 			return -EINVAL;
 		}
 	}
+	ident->vwc = !!(KESTREL_CPU32(id->features) & KESTREL_ID_FEAT_VWC);
 	return 0;
 }
 

@@ -99,6 +99,7 @@ struct kestrel_ident {
 	char serial[21];
 	char model[41];
 	char firmware[9];
+	bool vwc;		/* KESTREL_ID_FEAT_VWC: a volatile write cache */
 };
 
 int kestrel_caps_check(const struct kestrel_caps *caps, u32 page_size,

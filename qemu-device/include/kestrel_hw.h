@@ -173,8 +173,11 @@ struct kestrel_identify {
         char     serial[20];            /* ASCII, space padded */
         char     model[40];
         char     firmware[8];
-        uint32_t rsvd[102];
+        uint32_t features;              /* KESTREL_ID_FEAT_* */
+        uint32_t rsvd[101];
 };
+
+#define KESTREL_ID_FEAT_VWC     (1u << 0) /* volatile write cache: WRITEs are durable only after FLUSH */
 
 #ifdef __cplusplus
 #define KESTREL_STATIC_ASSERT static_assert
