@@ -756,13 +756,14 @@ static int kestrel_ctrl_flush_cache(struct kestrel_dev *kd, const char *who)
 {
 	struct device *dev = &kd->pdev->dev;
 	u32 inflight = 0;
-	bool live;
+	bool live, gone;
 	int ret;
 
 	lockdep_assert_held(&kd->ctrl_lock);
 	if (!READ_ONCE(kd->write_back))
 		return 0;
 
+	gone = kestrel_ctrl_gone(kd);
 	spin_lock_irq(&kd->lock);
 	/* Completions already posted, before the CQ stops being reaped. */
 	live = kd->cq_live && !kd->reset_pending;
@@ -775,7 +776,11 @@ static int kestrel_ctrl_flush_cache(struct kestrel_dev *kd, const char *who)
 	kd->stats.cache_flushes++;
 	spin_unlock_irq(&kd->lock);
 
-	if (!live) {
+	if (gone) {
+		ret = -ENODEV;
+		dev_warn(dev, "%s: write cache not flushed: device is gone\n",
+			 who);
+	} else if (!live) {
 		ret = -EIO;
 		dev_warn(dev, "%s: write cache not flushed: controller not live\n",
 			 who);
@@ -783,10 +788,6 @@ static int kestrel_ctrl_flush_cache(struct kestrel_dev *kd, const char *who)
 		ret = -EBUSY;
 		dev_warn(dev, "%s: write cache not flushed: %u commands still outstanding\n",
 			 who, inflight);
-	} else if (kestrel_ctrl_gone(kd)) {
-		ret = -ENODEV;
-		dev_warn(dev, "%s: write cache not flushed: device is gone\n",
-			 who);
 	} else {
 #ifdef KESTREL_TEST_FLUSH_NOOP
 		/* Test build: the device never sees the FLUSH (kestrel_main.c). */
@@ -799,6 +800,8 @@ static int kestrel_ctrl_flush_cache(struct kestrel_dev *kd, const char *who)
 		if (ret)
 			dev_warn(dev, "%s: write cache flush failed (%d): acknowledged writes may be lost\n",
 				 who, ret);
+		else
+			dev_info(dev, "%s: write cache flushed\n", who);
 	}
 	if (ret) {
 		spin_lock_irq(&kd->lock);
@@ -872,9 +875,10 @@ int kestrel_ctrl_start(struct kestrel_dev *kd)
 
 /*
  * remove() and shutdown(): quiesce the controller and fail every command
- * with @err.  With @flush (a live controller that new I/O no longer
- * reaches), the commands on the device first get one command timeout to
- * finish and the write cache is flushed.  The reset is waited for
+ * with @err.  With @flush (the caller's name; new I/O no longer reaches
+ * the controller), a write cache is flushed first: on a live controller
+ * the commands on the device get one command timeout to finish, and one
+ * that is not live or gone is warned about and counted.  The reset is waited for
  * (bounded) before the buffers of outstanding commands are released; bus
  * mastering goes off in any case, and the interrupts are masked after the
  * reset (which unmasks them).  The caller holds ctrl_lock.
@@ -886,7 +890,12 @@ static void kestrel_ctrl_stop_locked(struct kestrel_dev *kd, int err,
 	/* A handshake that remove() aborted is over: this one must wait. */
 	WRITE_ONCE(kd->abort_handshake, false);
 	if (flush && READ_ONCE(kd->write_back)) {
-		if (!kestrel_ctrl_gone(kd) && !kestrel_ctrl_drain(kd))
+		bool live;
+
+		spin_lock_irq(&kd->lock);
+		live = kd->cq_live;
+		spin_unlock_irq(&kd->lock);
+		if (live && !kestrel_ctrl_gone(kd) && !kestrel_ctrl_drain(kd))
 			dev_warn(&kd->pdev->dev,
 				 "%s: %u commands still outstanding\n", flush,
 				 READ_ONCE(kd->nr_inflight));
@@ -907,8 +916,7 @@ static void kestrel_ctrl_stop_locked(struct kestrel_dev *kd, int err,
 
 /*
  * remove() (and probe's unwinding); remove() already aborted recovery.
- * @flush: remove() of a controller that was live, whose write cache is
- * flushed first (NULL: none).
+ * @flush: remove()'s name, to flush a write cache first (NULL: none).
  */
 void kestrel_ctrl_stop(struct kestrel_dev *kd, int err, const char *flush)
 {
@@ -924,15 +932,12 @@ void kestrel_ctrl_stop(struct kestrel_dev *kd, int err, const char *flush)
  */
 void kestrel_ctrl_shutdown(struct kestrel_dev *kd)
 {
-	bool live;
-
 	kestrel_ctrl_lock_abort(kd, "shutdown");
 	spin_lock_irq(&kd->lock);
-	live = kd->state == KESTREL_STATE_LIVE;
-	if (live)
+	if (kd->state == KESTREL_STATE_LIVE)
 		kestrel_set_state_locked(kd, KESTREL_STATE_SUSPENDED);
 	spin_unlock_irq(&kd->lock);
-	kestrel_ctrl_stop_locked(kd, -EIO, live ? "shutdown" : NULL);
+	kestrel_ctrl_stop_locked(kd, -EIO, "shutdown");
 	mutex_unlock(&kd->ctrl_lock);
 }
 

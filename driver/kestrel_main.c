@@ -442,10 +442,10 @@ static void kestrel_remove(struct pci_dev *pdev)
 	 * on the device can finish before the cache is flushed.
 	 */
 	spin_lock_irq(&kd->lock);
-	flush = kd->state == KESTREL_STATE_LIVE && READ_ONCE(kd->write_back);
-	kestrel_set_state_locked(kd, KESTREL_STATE_REMOVED);
-	if (!flush)
+	flush = READ_ONCE(kd->write_back);
+	if (!flush || kd->state != KESTREL_STATE_LIVE)
 		kd->cq_live = false;
+	kestrel_set_state_locked(kd, KESTREL_STATE_REMOVED);
 	WRITE_ONCE(kd->abort_handshake, true);
 	spin_unlock_irq(&kd->lock);
 	wake_up_all(&kd->tag_wq);
