@@ -32,6 +32,9 @@
  *   resume    KESTREL_RESET_ATTEMPTS x (reset + enable + IDENTIFY): 9 R
  *   shutdown  one reset (R)
  *   RESET     one recovery: 9 R, and a fatal signal ends it sooner
+ * With a volatile write cache, suspend also flushes it, and shutdown and
+ * remove drain and flush: each FLUSH and each drain at most
+ * min(timeout_ms, KESTREL_PM_DRAIN_MAX_MS) ("volatile write cache" below).
  * Bus mastering is on only after a reset was seen to complete.
  */
 #include <linux/delay.h>
