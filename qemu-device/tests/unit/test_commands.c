@@ -91,7 +91,7 @@ START_TEST(test_identify)
     ck_assert_mem_eq(id.model, "Gauntlet Kestrel", 16);
     ck_assert_uint_eq(id.model[39], ' ');
     ck_assert_mem_eq(id.firmware, "1.0     ", 8);
-    for (unsigned i = 0; i < 102; i++) {
+    for (unsigned i = 0; i < 101; i++) {
         ck_assert_uint_eq(id.rsvd[i], 0);
     }
 }
