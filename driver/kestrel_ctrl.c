@@ -348,8 +348,10 @@ static int kestrel_admin_cmd(struct kestrel_dev *kd, u8 opcode, u32 nsegs,
 /*
  * IDENTIFY through the first SQ slot after an enable, polled: interrupts
  * are masked and the CQ is not live yet.  The data is copied out of
- * DMA memory once and only the copy is checked and kept.  Its volatile
- * write cache bit is read at every IDENTIFY (it may not change either).
+ * DMA memory once and only the copy is checked and kept.  After probe
+ * the data must not change, except the volatile write cache bit, which
+ * is read again at every IDENTIFY (resume, recovery): a cache that
+ * appears turns the driver's flushes on.
  */
 static int kestrel_identify(struct kestrel_dev *kd, bool first)
 {
@@ -366,6 +368,7 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 	struct kestrel_ident ident;
 	const char *why;
 	u32 sgl_len;
+	u32 features;
 	int ret;
 
 	memset(kd->admin, 0, KESTREL_IDENTIFY_SIZE);
@@ -395,11 +398,23 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 		kd->identify = *id;
 		kd->ident = ident;
 		kestrel_set_write_cache(kd, ident.vwc);
-	} else if (memcmp(id, &kd->identify, sizeof(*id))) {
-		dev_err(dev, "IDENTIFY data changed since probe (serial %s, %s)\n",
-			ident.serial,
-			ident.vwc ? "write back" : "write through");
-		ret = -EIO;
+	} else {
+		/* Only the write cache may change: it is read again here. */
+		features = id->features;
+		id->features = kd->identify.features;
+		if (memcmp(id, &kd->identify, sizeof(*id))) {
+			dev_err(dev, "IDENTIFY data changed since probe (serial %s)\n",
+				ident.serial);
+			ret = -EIO;
+		} else if (ident.vwc != kd->ident.vwc) {
+			dev_info(dev, "write cache now %s\n",
+				 ident.vwc ? "write back" : "write through");
+			kd->identify.features = features;
+			kd->ident.vwc = ident.vwc;
+			/* A cache that goes away keeps its flushes: harmless. */
+			if (ident.vwc)
+				kestrel_set_write_cache(kd, true);
+		}
 	}
 	kfree(id);
 	return ret;

@@ -114,7 +114,9 @@ struct kestrel_stats {
 	__u64 spurious_irqs;	/* interrupts with no work */
 	__u64 retries;		/* commands resubmitted after a reset */
 	__u64 fatal_errors;	/* STATUS.FATAL seen */
-	__u64 cache_flushes;	/* FLUSHes the driver sent on its own */
+	__u64 cache_flushes;	/* FLUSHes of the write cache the driver
+				 * issued itself (suspend, shutdown, remove)
+				 */
 	__u64 flush_errors;	/* of those, failed or not sendable */
 	__u64 reserved[6];
 };
