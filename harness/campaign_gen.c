@@ -181,13 +181,24 @@ static void draw_opts(CsOpt *v, int *n, const CvList *l, CsRng *r, const CvVar *
     }
 }
 
+/* The waits of the first n steps, in tenths of a second. */
+static long waits_ds(const CsSchedule *s, int n)
+{
+    long ds = 0;
+
+    for (int i = 0; i < n; i++) {
+        ds += s->steps[i].kind == CS_WAIT ? (long)(s->steps[i].seconds * 10 + 0.5) : 0;
+    }
+    return ds;
+}
+
 void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions *o)
 {
     const CvVocab *V = o->vocab;
     CsRng r;
     bool armed = false, any_rule = false, disturbing = false, s3_used = false;
     char vals_store[CS_MAX_OPTS][CS_TEXT], *vals[CS_MAX_OPTS], text[CS_TEXT];
-    int nevents;
+    int nevents, ndone = 0, event_end[CS_MAX_STEPS + 1];
 
     memset(s, 0, sizeof(*s));
     cs_rng_init(&r, seed, run);
@@ -230,10 +241,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
     s->workload_timeout = (double)cv_sum(text);    /* the loader checked its shape */
     add_step(s, CS_WORKLOAD_START);
     add_wait(s, &r, &V->events.first_wait);
+    event_end[0] = s->nsteps;
 
     /* events at chosen moments */
     nevents = (int)cv_range(&V->events.count, &r);
-    for (int e = 0; e < nevents; e++) {
+    for (int e = 0; e < nevents; e++, event_end[++ndone] = s->nsteps) {
         unsigned w[CV_NEV];
         uint64_t total = 0, x;
         int ev = 0;
@@ -293,12 +305,51 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             add_wait(s, &r, &V->hotplug.settle);
         }
     }
-    add_step(s, CS_WORKLOAD_STOP);
+    if (V->has_power_cut && chance(&r, V->power_cut.chance)) {
+        /* The run ends in a power cut while the workload runs, after the
+         * events up to a drawn one (the later ones are not written) and a
+         * wait.  The workload dies with the VM: no stop.  Drawn after
+         * everything else, so that a run without a cut is the file it was
+         * before cuts existed. */
+        int keep = (int)cs_rng_range(&r, 0, (uint64_t)ndone);
+        double after = cv_secs(&V->power_cut.after, &r);
+        CsStep *st;
+
+        /* within: the cut comes that long after the workload's start at
+         * the latest (by the waits; the loader made sure a run without
+         * events fits), so that a workload that ends by itself still runs */
+        if (V->power_cut.has_within) {
+            long within;
+
+            cv_expand(&V->power_cut.within, V->workload.vars, vals, V->workload.nvars, NULL,
+                      text, sizeof(text));
+            within = cv_sum(text);
+            while (keep > 0 && waits_ds(s, event_end[keep]) + (long)(after * 10 + 0.5) >=
+                   within * 10) {
+                keep--;
+            }
+        }
+        s->nsteps = event_end[keep];
+        add_step(s, CS_WAIT)->seconds = after;
+        st = add_step(s, CS_POWER_CUT);
+        st->boot_again = chance(&r, V->power_cut.boot_again);
+        s->write_cache = chance(&r, V->power_cut.write_cache);
+        disturbing = false;
+        for (int i = 0; i < s->nsteps; i++) {
+            CsStepKind k = s->steps[i].kind;
+
+            disturbing |= k == CS_KFAULT || k == CS_FAULTS_SET || k == CS_FAULTS_ADD ||
+                          k == CS_HOTPLUG;
+        }
+    } else {
+        add_step(s, CS_WORKLOAD_STOP);
+    }
 
     /* with kernel faults the workload itself may fail early (ENOMEM), so no
-     * rule is sure to see a command */
-    for (int i = 0; i < s->nsteps && s->debug; i++) {
-        if (s->steps[i].kind == CS_KFAULT) {
+     * rule is sure to see a command; a power cut may come before a rule's
+     * first event, as it comes at a time, not after a count of commands */
+    for (int i = 0; i < s->nsteps; i++) {
+        if ((s->debug && s->steps[i].kind == CS_KFAULT) || s->steps[i].kind == CS_POWER_CUT) {
             for (int j = 0; j < s->nsteps; j++) {
                 for (int k = 0; k < s->steps[j].nrules; k++) {
                     s->steps[j].rules[k].sure = false;
@@ -359,6 +410,16 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
                  "the seed; the driver must survive them with every verdict clean.",
                  (unsigned long long)s->seed, (unsigned long long)s->run,
                  (unsigned long long)s->seed);
+        for (int i = 0; i < s->nsteps; i++) {
+            if (s->steps[i].kind == CS_POWER_CUT) {
+                size_t l = strlen(line);
+
+                snprintf(line + l, sizeof(line) - l, " It ends in a power cut while the "
+                         "workload runs%s%s.", s->write_cache ? ", with the volatile "
+                         "write cache on" : "", s->steps[i].boot_again ? ", then boots "
+                         "again on the same disks and loads the driver" : "");
+            }
+        }
         gy_str(w, line);
     }
     gy_key(w, "target");
@@ -388,6 +449,10 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
     }
     if (nunsure) {
         gy_end(w);
+    }
+    if (s->write_cache) {
+        gy_key(w, "write_cache");
+        gy_bool(w, true);
     }
     gy_key(w, "steps");
     gy_seq(w, GY_BLOCK);
@@ -488,6 +553,19 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
             gy_bool(w, true);
             step_end(w);
             break;
+        case CS_POWER_CUT:
+            step_begin(w, "power_cut");
+            gy_key(w, "at");
+            gy_plain(w, "now");
+            gy_key(w, "boot_again");
+            gy_bool(w, st->boot_again);
+            step_end(w);
+            if (st->boot_again) {
+                /* the new VM has no driver; loading it is judged too */
+                step_begin(w, "load");
+                step_end(w);
+            }
+            break;
         }
     }
     gy_end(w);      /* steps */
@@ -540,6 +618,20 @@ static bool rules_refused(const GsScenario *sc, GsError *e)
     return false;
 }
 
+/* write_cache: true on a target that names no cache argument (the runner
+ * refuses it): the vocabulary's power_cut.write_cache wants 0 there. */
+static bool cache_refused(const GsScenario *sc, GsError *e)
+{
+    if (!sc->write_cache || !rule_checker ||
+        (rule_checker->write_cache && rule_checker->write_cache[0])) {
+        return false;
+    }
+    snprintf(e->text, sizeof(e->text), "%s: 'write_cache: true', but target '%s' names "
+             "no write_cache in its target.yaml (set power_cut's write_cache to 0 in its "
+             "campaign.yaml)", sc->file, rule_checker->name);
+    return true;
+}
+
 int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
                       char *err, size_t errlen)
 {
@@ -550,7 +642,7 @@ int cs_write_scenario(const CsSchedule *s, const char *name, const char *path,
     int rc = 0;
 
     if (gs_parse_string(path, text, strlen(text), &sc, &e) < 0 ||
-        rules_refused(sc, &e)) {
+        rules_refused(sc, &e) || cache_refused(sc, &e)) {
         snprintf(err, errlen, "generated scenario does not parse (a rule or text of the vocabulary the "
                  "target refuses, or a generator bug): %s\n"
                  "--- text ---\n%s", e.text, text);
@@ -583,8 +675,9 @@ int cs_size(const CsSchedule *s)
     for (int i = 0; i < s->nsteps; i++) {
         n += s->steps[i].nrules;
         n += s->steps[i].kind == CS_WORKLOAD_START ? s->nwopts : 0;
+        n += s->steps[i].kind == CS_POWER_CUT && s->steps[i].boot_again;   /* its load */
     }
-    return n;
+    return n + s->write_cache;
 }
 
 int cs_reductions(const CsSchedule *s, CsReduction *out, int max)
@@ -604,9 +697,13 @@ int cs_reductions(const CsSchedule *s, CsReduction *out, int max)
             }
         }
     }
-    for (int i = 0; i < s->nwopts; i++) {
-        if (s->wopts[i].droppable) {
-            PUSH(CS_RED_WOPT, i, 0);
+    for (int i = 0; i < s->nsteps; i++) {
+        /* options only while the workload is there: without it, dropping
+         * one changes nothing the runner sees (a wasted candidate run) */
+        for (int k = 0; s->steps[i].kind == CS_WORKLOAD_START && k < s->nwopts; k++) {
+            if (s->wopts[k].droppable) {
+                PUSH(CS_RED_WOPT, k, 0);
+            }
         }
     }
     for (int i = 0; i < s->nparams; i++) {
@@ -614,12 +711,22 @@ int cs_reductions(const CsSchedule *s, CsReduction *out, int max)
             PUSH(CS_RED_PARAM, i, 0);
         }
     }
+    for (int i = 0; i < s->nsteps; i++) {
+        if (s->steps[i].kind == CS_POWER_CUT && s->steps[i].boot_again) {
+            PUSH(CS_RED_BOOT_AGAIN, i, 0);
+        }
+    }
+    if (s->write_cache) {
+        PUSH(CS_RED_WRITE_CACHE, 0, 0);
+    }
 #undef PUSH
     return n;
 }
 
 /* A schedule is runnable when faults steps and hot-plug actions match the
- * card's presence, and a workload stop follows its start. */
+ * card's presence, a workload stop follows its start, and a power cut is
+ * the last step, with the card plugged in (the new VM of boot_again has
+ * the cards that were present, and its load wants one). */
 static bool cs_valid(const CsSchedule *s)
 {
     bool present = true, started = false;
@@ -646,6 +753,11 @@ static bool cs_valid(const CsSchedule *s)
             break;
         case CS_WORKLOAD_STOP:
             if (!started) {
+                return false;
+            }
+            break;
+        case CS_POWER_CUT:
+            if (i != s->nsteps - 1 || !present) {
                 return false;
             }
             break;
@@ -686,6 +798,21 @@ int cs_reduce(const CsSchedule *in, const CsReduction *r, CsSchedule *out)
                 }
             }
         }
+        if (out->steps[r->a].kind == CS_POWER_CUT) {
+            bool workload = false;
+
+            /* without the cut the run ends in order: the workload gets its
+             * stop back (write_cache stays: it has its own reduction) */
+            remove_step(out, r->a);
+            for (int j = 0; j < out->nsteps; j++) {
+                workload |= out->steps[j].kind == CS_WORKLOAD_START;
+            }
+            if (workload) {
+                memset(&out->steps[out->nsteps], 0, sizeof(out->steps[0]));
+                out->steps[out->nsteps++].kind = CS_WORKLOAD_STOP;
+            }
+            break;
+        }
         remove_step(out, r->a);
         break;
     case CS_RED_RULE: {
@@ -719,6 +846,19 @@ int cs_reduce(const CsSchedule *in, const CsReduction *r, CsSchedule *out)
                 (size_t)(out->nparams - r->a - 1) * sizeof(out->params[0]));
         out->nparams--;
         break;
+    case CS_RED_BOOT_AGAIN:
+        if (r->a < 0 || r->a >= out->nsteps || out->steps[r->a].kind != CS_POWER_CUT ||
+            !out->steps[r->a].boot_again) {
+            return -1;
+        }
+        out->steps[r->a].boot_again = false;
+        break;
+    case CS_RED_WRITE_CACHE:
+        if (!out->write_cache) {
+            return -1;
+        }
+        out->write_cache = false;
+        break;
     }
     return cs_valid(out) ? 0 : -1;
 }
@@ -727,7 +867,7 @@ static const char *kind_name(CsStepKind k)
 {
     static const char *const n[] = {
         "workload", "workload_stop", "wait", "faults set", "faults add",
-        "faults clear", "hotplug", "suspend", "kfault",
+        "faults clear", "hotplug", "suspend", "kfault", "power_cut",
     };
     return n[k];
 }
@@ -747,6 +887,13 @@ void cs_reduction_describe(const CsSchedule *s, const CsReduction *r, char *buf,
         break;
     case CS_RED_PARAM:
         snprintf(buf, len, "drop driver setting '%s'", s->params[r->a].text);
+        break;
+    case CS_RED_BOOT_AGAIN:
+        snprintf(buf, len, "no boot after the power cut (step %d): drop its load",
+                 r->a + 3 + (s->nparams > 0));
+        break;
+    case CS_RED_WRITE_CACHE:
+        snprintf(buf, len, "drop write_cache (the volatile write cache off)");
         break;
     }
 }

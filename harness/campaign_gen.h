@@ -7,7 +7,8 @@
  *
  * A schedule is kept in this small model (not as a GsScenario) because the
  * shrinker edits it: it drops steps, single fault rules of a faults step,
- * workload options and driver settings, then writes the result again.
+ * workload options, driver settings, the second boot after a power cut and
+ * the volatile write cache, then writes the result again.
  * Every written file is checked with gs_parse_string(), which checks
  * every fault rule the way the runner does.
  */
@@ -42,6 +43,9 @@ typedef enum CsStepKind {
     CS_HOTPLUG,
     CS_SUSPEND,
     CS_KFAULT,
+    CS_POWER_CUT,       /* the last step: QEMU killed while the workload runs
+                           (no workload_stop); with boot_again the file goes
+                           on with `load: {}` in the new VM */
 } CsStepKind;
 
 typedef struct CsRule {
@@ -69,6 +73,7 @@ typedef struct CsStep {
     int cycles;
     int kf_type;                    /* index into cv_kfault_names */
     int kf_probability, kf_times, kf_interval;
+    bool boot_again;                /* power cut: a new VM, the driver loaded */
 } CsStep;
 
 typedef struct CsSchedule {
@@ -82,6 +87,7 @@ typedef struct CsSchedule {
     int nwopts;
     bool workload_wait;             /* workload_stop waits for its natural end */
     double workload_timeout;
+    bool write_cache;               /* the scenario's write_cache: true */
     CsStep steps[CS_MAX_STEPS];     /* after boot and load */
     int nsteps;
     char origin[512];               /* for the description (shrunk files) */
@@ -123,6 +129,9 @@ typedef enum CsReduceKind {
     CS_RED_RULE,        /* drop rule b of step a */
     CS_RED_WOPT,        /* drop workload option a */
     CS_RED_PARAM,       /* drop driver setting a */
+    CS_RED_BOOT_AGAIN,  /* the power cut (step a) no longer boots again: the
+                           load after it goes */
+    CS_RED_WRITE_CACHE, /* turn the volatile write cache off */
 } CsReduceKind;
 
 typedef struct CsReduction {
@@ -131,7 +140,9 @@ typedef struct CsReduction {
 } CsReduction;
 
 /* All reductions of s, biggest first (steps, then rules, options,
- * parameters).  Returns how many were written to out (at most max). */
+ * parameters, the second boot, the write cache), in CsReduceKind's order.
+ * Dropping the power cut gives the workload its stop back.  Returns how
+ * many were written to out (at most max). */
 int cs_reductions(const CsSchedule *s, CsReduction *out, int max);
 
 /* Apply one: 0 on success, -1 when it would make the schedule invalid
@@ -142,7 +153,8 @@ int cs_reduce(const CsSchedule *in, const CsReduction *r, CsSchedule *out);
 void cs_reduction_describe(const CsSchedule *s, const CsReduction *r, char *buf,
                            size_t len);
 
-/* Steps, rules, options and parameters in total: the size that shrinks. */
+/* Steps, rules, options and parameters in total, the load after a power
+ * cut and the write cache: the size that shrinks. */
 int cs_size(const CsSchedule *s);
 
 #endif /* GAUNTLET_CAMPAIGN_GEN_H */

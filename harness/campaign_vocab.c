@@ -24,6 +24,68 @@ const char *const cv_pm_levels[] = {
 
 /* ---- sections ----------------------------------------------------------------- */
 
+/* A text of seconds over the workload's variables, N or N+M+... (the
+ * workload's stop timeout, power_cut's within): its variables are integers
+ * (ranges from 0, or choices that are all integers), and the shape holds
+ * with every variable at its lowest and at its highest value.  Returns the
+ * sum at the lowest values. */
+static long seconds_sum(Parser *P, const CvVocab *V, const CvText *t, const yaml_node_t *tn,
+                        const char *what)
+{
+    char probe[CS_TEXT];
+    long lowest = 0;
+
+    for (int i = 0; i < V->workload.nvars; i++) {
+        const CvVar *x = &V->workload.vars[i];
+        char ph[48];
+
+        snprintf(ph, sizeof(ph), "{%s}", x->name);
+        if (!strstr(t->text, ph)) {
+            continue;
+        }
+        for (int c = 0; c < x->nchoices; c++) {
+            if (!x->choices[c][0] || strspn(x->choices[c], "0123456789") !=
+                strlen(x->choices[c])) {
+                cvp_fail(P, tn, "%s uses '%s', whose choice '%s' is not a number",
+                        what, x->name, x->choices[c]);
+            }
+        }
+        if (x->range && (x->lo < 0 || x->hex)) {
+            cvp_fail(P, tn, "%s uses '%s', which is not a decimal range from 0", what, x->name);
+        }
+    }
+    for (int hi = 0; hi < 2; hi++) {
+        char *vals[CV_MAX_VARS];
+        char store[CV_MAX_VARS][CS_TEXT];
+
+        for (int i = 0; i < V->workload.nvars; i++) {
+            const CvVar *x = &V->workload.vars[i];
+
+            if (x->range) {
+                snprintf(store[i], sizeof(store[i]), "%lld", hi ? x->hi : x->lo);
+            } else {
+                long long best = -1;
+
+                for (int c = 0; c < x->nchoices; c++) {
+                    long long y = strtoll(x->choices[c], NULL, 10);
+
+                    best = best < 0 || (hi ? y > best : y < best) ? y : best;
+                }
+                snprintf(store[i], sizeof(store[i]), "%lld", best);
+            }
+            vals[i] = store[i];
+        }
+        cv_expand(t, V->workload.vars, vals, V->workload.nvars, NULL, probe, sizeof(probe));
+        if (cv_sum(probe) < 0) {
+            cvp_fail(P, tn, "%s wants seconds, 1..7200, written N or N+M with "
+                    "workload variables (e.g. \"{duration}+120\"), got '%s' (as '%s')",
+                    what, t->text, probe);
+        }
+        lowest = hi ? lowest : cv_sum(probe);
+    }
+    return lowest;
+}
+
 static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
 {
     static const char *const keys[] = {
@@ -31,7 +93,6 @@ static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
     };
     static const char *const stop_keys[] = { "wait", "timeout", NULL };
     yaml_node_t *v, *stop, *tn;
-    char probe[CS_TEXT];
 
     cvp_map_check(P, n, "workload", keys);
     if ((v = cvp_map_get(P, n, "vars"))) {
@@ -58,57 +119,7 @@ static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
     tn = cvp_map_need(P, stop, "timeout", "workload stop");
     cvp_template(P, &V->workload.timeout, tn, cvp_scalar(P, tn, "timeout"), NULL,
                    V->workload.vars, V->workload.nvars);
-    /* the timeout is N or N+M+...: its variables are integers (ranges from
-     * 0, or choices that are all integers), and the shape holds with every
-     * variable at its lowest and at its highest value */
-    for (int i = 0; i < V->workload.nvars; i++) {
-        const CvVar *x = &V->workload.vars[i];
-        char ph[48];
-
-        snprintf(ph, sizeof(ph), "{%s}", x->name);
-        if (!strstr(V->workload.timeout.text, ph)) {
-            continue;
-        }
-        for (int c = 0; c < x->nchoices; c++) {
-            if (!x->choices[c][0] || strspn(x->choices[c], "0123456789") !=
-                strlen(x->choices[c])) {
-                cvp_fail(P, tn, "timeout uses '%s', whose choice '%s' is not a number",
-                        x->name, x->choices[c]);
-            }
-        }
-        if (x->range && (x->lo < 0 || x->hex)) {
-            cvp_fail(P, tn, "timeout uses '%s', which is not a decimal range from 0", x->name);
-        }
-    }
-    for (int hi = 0; hi < 2; hi++) {
-        char *vals[CV_MAX_VARS];
-        char store[CV_MAX_VARS][CS_TEXT];
-
-        for (int i = 0; i < V->workload.nvars; i++) {
-            const CvVar *x = &V->workload.vars[i];
-
-            if (x->range) {
-                snprintf(store[i], sizeof(store[i]), "%lld", hi ? x->hi : x->lo);
-            } else {
-                long long best = -1;
-
-                for (int c = 0; c < x->nchoices; c++) {
-                    long long y = strtoll(x->choices[c], NULL, 10);
-
-                    best = best < 0 || (hi ? y > best : y < best) ? y : best;
-                }
-                snprintf(store[i], sizeof(store[i]), "%lld", best);
-            }
-            vals[i] = store[i];
-        }
-        cv_expand(&V->workload.timeout, V->workload.vars, vals, V->workload.nvars, NULL,
-                  probe, sizeof(probe));
-        if (cv_sum(probe) < 0) {
-            cvp_fail(P, tn, "timeout wants seconds, 1..7200, written N or N+M with "
-                    "workload variables (e.g. \"{duration}+120\"), got '%s' (as '%s')",
-                    V->workload.timeout.text, probe);
-        }
-    }
+    seconds_sum(P, V, &V->workload.timeout, tn, "timeout");
 }
 
 static void parse_events(Parser *P, CvVocab *V, const yaml_node_t *n)
@@ -332,11 +343,54 @@ static void parse_kfaults(Parser *P, CvVocab *V, const yaml_node_t *n)
                                     1, 1000000);
 }
 
+/* power_cut: the share of runs that end in a power cut, of those the share
+ * that boot again, and the share with the volatile write cache on.  The
+ * cache is drawn in cut runs only (docs/campaigns.md): an orderly end
+ * flushes it, so a run without a cut would judge the same as with it off. */
+static void parse_power_cut(Parser *P, CvVocab *V, const yaml_node_t *n)
+{
+    static const char *const keys[] = {
+        "chance", "boot_again", "write_cache", "after", "within", NULL,
+    };
+    yaml_node_t *v;
+    long within;
+
+    cvp_map_check(P, n, "power_cut", keys);
+    V->power_cut.chance = cvp_uint(P, cvp_map_need(P, n, "chance", "power_cut"), "chance",
+                                   0, 100);
+    if ((v = cvp_map_get(P, n, "boot_again"))) {
+        V->power_cut.boot_again = cvp_uint(P, v, "boot_again", 0, 100);
+    }
+    if ((v = cvp_map_get(P, n, "write_cache"))) {
+        V->power_cut.write_cache = cvp_uint(P, v, "write_cache", 0, 100);
+    }
+    V->power_cut.after = (CvSecs){ 1, 15 };
+    if ((v = cvp_map_get(P, n, "after"))) {
+        V->power_cut.after = cvp_secs(P, v, "after");
+    }
+    /* within: the cut comes this many seconds after the workload's start
+     * at the latest, by the schedule's waits; a run with no event must
+     * fit, so the longest first wait and the longest after stay below the
+     * shortest within */
+    if ((v = cvp_map_get(P, n, "within"))) {
+        cvp_template(P, &V->power_cut.within, v, cvp_scalar(P, v, "within"), NULL,
+                     V->workload.vars, V->workload.nvars);
+        within = seconds_sum(P, V, &V->power_cut.within, v, "within");
+        if (V->events.first_wait.hi_ds + V->power_cut.after.hi_ds >= (unsigned long)within * 10) {
+            cvp_fail(P, v, "within: the first wait (up to %.1f s) and after (up to %.1f s) "
+                     "may reach %ld s, the shortest within ('%s'): make them shorter",
+                     V->events.first_wait.hi_ds / 10.0, V->power_cut.after.hi_ds / 10.0,
+                     within, V->power_cut.within.text);
+        }
+        V->power_cut.has_within = true;
+    }
+}
+
 static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const char *target)
 {
     static const char *const keys[] = {
         "module", "settings", "workload", "events", "faults", "suspend", "hotplug",
-        "kfaults", NULL,
+        "kfaults", "power_cut", NULL,
     };
     static const char *const ev_section[CV_NEV] = { "faults", NULL, "suspend", "hotplug" };
     yaml_node_t *v, *ev;
@@ -379,6 +433,10 @@ static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const cha
         parse_kfaults(P, V, v);
         V->has_kfaults = true;
     }
+    if ((v = cvp_map_get(P, root, "power_cut"))) {
+        parse_power_cut(P, V, v);
+        V->has_power_cut = true;
+    }
     /* an event with a weight needs its section */
     for (int i = 0; i < CV_NEV; i++) {
         bool has = i == CV_EV_FAULTS ? V->has_faults : i == CV_EV_SUSPEND ? V->has_suspend :
@@ -394,8 +452,10 @@ static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const cha
     }
     /* the most steps a run can have: kernel faults, the workload and its
      * first wait, per event a wait and at most four steps (an unplug, a
-     * wait, the plug, a wait), the stop */
-    steps = (V->has_kfaults ? (int)V->kfaults.count.hi : 0) + 3 + 5 * (int)V->events.count.hi;
+     * wait, the plug, a wait), the stop, or instead a wait and the power
+     * cut */
+    steps = (V->has_kfaults ? (int)V->kfaults.count.hi : 0) + 3 + 5 * (int)V->events.count.hi +
+            (V->has_power_cut ? 1 : 0);
     if (steps > CS_MAX_STEPS) {
         cvp_fail(P, cvp_map_get(P, ev, "count"), "a run could have %d steps, at most %d: fewer events or kernel "
                 "faults", steps, CS_MAX_STEPS);

@@ -119,6 +119,17 @@ typedef struct CvVocab {
         int ntypes;
         CvRange probability, times, interval;
     } kfaults;
+    bool has_power_cut;
+    struct {
+        unsigned chance;            /* % of runs that end in a power cut */
+        unsigned boot_again;        /* % of those that boot again and load */
+        unsigned write_cache;       /* % of those with the volatile cache on */
+        CvSecs after;               /* from the last event kept to the cut */
+        bool has_within;
+        CvText within;              /* the cut's latest moment after the
+                                       workload's start: N or N+M seconds
+                                       over the workload's variables */
+    } power_cut;
     void *arena;                    /* everything above is allocated here */
 } CvVocab;
 

@@ -98,10 +98,56 @@ static const struct {
     { "unload", GUEST, gr_judge_unload },
     { "kmemleak", GUEST, gr_judge_kmemleak },
     { "integrity-host", HOST, gr_judge_integrity_host },
+    { "ledger", HOST, gr_judge_ledger },
     { "kfault-fired", HOST, gr_judge_kfault_fired },
     { "kernel-log", HOST, gr_judge_kernel_log },
     { "forbid-log", HOST, gr_judge_forbid_log },
 };
+
+bool gr_verdict_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
+        if (!strcmp(verdicts[i].name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The scenario's expect_fail: each verdict named there must fail (then it
+ * counts as a pass, said so in its detail), and one that did not fail
+ * fails the run: a negative control that stopped catching what it shows.
+ */
+static void apply_expect_fail(Run *r)
+{
+    for (size_t k = 0; k < r->s->nexpect_fail; k++) {
+        const char *name = r->s->expect_fail[k];
+        Verdict *v = NULL;
+
+        for (int i = 0; i < r->nverdicts; i++) {
+            if (!strcmp(r->verdicts[i].name, name)) {
+                v = &r->verdicts[i];
+            }
+        }
+        if (v && v->status == GR_FAIL) {
+            char tmp[sizeof(v->detail)];
+
+            snprintf(tmp, sizeof(tmp), "failed as expected (expect_fail): %s",
+                     v->detail);
+            snprintf(v->detail, sizeof(v->detail), "%s", tmp);
+            v->status = GR_PASS;
+        } else if (v) {
+            char tmp[sizeof(v->detail)];
+
+            snprintf(tmp, sizeof(tmp), "expected to fail (expect_fail) but "
+                     "%s: %s", v->status == GR_PASS ? "passed" : "was skipped",
+                     v->detail);
+            snprintf(v->detail, sizeof(v->detail), "%s", tmp);
+            v->status = GR_FAIL;
+        }
+    }
+}
 
 bool gr_judge_alive(Judge *j)
 {
@@ -134,6 +180,8 @@ void gr_judge(Run *r)
     if (gr_judge_alive(&j)) {
         disarm(r);
     }
+    /* an orderly end: the device's volatile cache flushed for the ledger */
+    gr_ledger_final_flush(&j);
     run_phase(&j, GUEST);
     /* coverage of the modules built with gcov (GCOV_PROFILE on a kernel
      * with CONFIG_GCOV_KERNEL), after the unload: gcov_persist keeps an
@@ -151,6 +199,7 @@ void gr_judge(Run *r)
     run_phase(&j, HOST);
     free(j.log);
 
+    apply_expect_fail(r);
     /* the first failed verdict becomes the reason, unless a step failed */
     for (int i = 0; i < r->nverdicts; i++) {
         if (r->verdicts[i].status == GR_FAIL &&

@@ -19,12 +19,16 @@ typedef struct Judge {
 
 /* Whether the guest can still be asked (it may die during the verdicts). */
 bool gr_judge_alive(Judge *j);
+/* name is one of the verdicts (scenarios' expect_fail). */
+bool gr_verdict_known(const char *name);
 void gr_save_text(Run *r, const char *name, const char *text, size_t len);
 
 void gr_judge_faults_fired(Judge *j);       /* judge_faults.c */
 void gr_judge_kfault_fired(Judge *j);
 void gr_judge_integrity_guest(Judge *j);    /* judge_integrity.c */
 void gr_judge_integrity_host(Judge *j);
+void gr_ledger_final_flush(Judge *j);       /* judge_ledger.c */
+void gr_judge_ledger(Judge *j);
 void gr_judge_unload(Judge *j);             /* judge_unload.c */
 void gr_judge_kmemleak(Judge *j);           /* judge_kmemleak.c */
 void gr_judge_kernel_log(Judge *j);         /* judge_kernel_log.c */

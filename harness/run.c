@@ -33,6 +33,7 @@
 
 #include "agent_proto.h"
 #include "guestfiles.h"
+#include "judge.h"
 #include "qmp.h"
 #include "verdict.h"
 
@@ -196,7 +197,7 @@ const char *const *gr_guest_env(Run *r)
 {
     static char dev[512], stress[1024], ioread[1024], stats[512], target[128];
     static char seed[48];
-    static const char *env[8];
+    static const char *env[9];
 
     snprintf(dev, sizeof(dev), "GAUNTLET_DEV=%s", r->t->env_dev);
     snprintf(stress, sizeof(stress), "GAUNTLET_STRESS=%s", r->t->env_stress);
@@ -210,7 +211,9 @@ const char *const *gr_guest_env(Run *r)
     env[3] = stats;
     env[4] = target;
     env[5] = seed;
-    env[6] = NULL;
+    /* the verified workloads record their acknowledged writes there */
+    env[6] = "GAUNTLET_LEDGER=" GVM_LEDGER_TTY;
+    env[7] = NULL;
     return env;
 }
 
@@ -368,6 +371,7 @@ static const struct {
     [GS_STEP_WAIT] = { gr_step_wait, false },
     [GS_STEP_REPEAT] = { step_repeat, false },
     [GS_STEP_REBOOT] = { gr_step_reboot, true },
+    [GS_STEP_POWER_CUT] = { gr_step_power_cut, true },
 };
 
 int gr_run_steps(Run *r, const GsStep *steps, size_t n)
@@ -486,6 +490,8 @@ static void write_result(Run *r, double dur)
         json_object_array_add(vs, v);
     }
     json_object_object_add(o, "verdicts", vs);
+    /* the ledger check's counts (docs/ledger.md), null when none ran */
+    json_object_object_add(o, "ledger", r->ledger ? json_object_get(r->ledger) : NULL);
     snprintf(path, sizeof(path), "%s/result.json", r->dir);
     json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY);
     json_object_put(o);
@@ -526,12 +532,22 @@ static bool is_late_boot(const GsStep *st, bool not_first, void *ctx)
     return st->type == GS_STEP_BOOT && not_first;
 }
 
-/* A reboot that is not the scenario's last step (it ends the VM). */
+/* A step that ends the VM for good (a reboot, a power cut that does not
+ * boot again) anywhere but as the scenario's last step. */
 static bool is_early_reboot(const GsStep *st, bool not_first, void *ctx)
 {
     const GsScenario *s = ctx;
 
-    return st->type == GS_STEP_REBOOT && st != &s->steps[s->nsteps - 1];
+    bool ends = st->type == GS_STEP_REBOOT ||
+                (st->type == GS_STEP_POWER_CUT && !st->u.power_cut.boot_again);
+
+    return ends && st != &s->steps[s->nsteps - 1];
+}
+
+/* A power cut the device's fault engine must make. */
+static bool is_device_cut(const GsStep *st, bool not_first, void *ctx)
+{
+    return st->type == GS_STEP_POWER_CUT && st->u.power_cut.at == GS_CUT_DEVICE;
 }
 
 /* A hotplug step naming a device that found no root port. */
@@ -598,8 +614,30 @@ int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
         return -1;
     }
     if ((st = gr_walk_steps(s->steps, s->nsteps, true, is_early_reboot, (void *)s))) {
-        snprintf(err, errlen, "%s:%d:%d: 'reboot' must be the last step, outside "
-                 "any repeat (the VM ends with it)", s->file, st->line, st->col);
+        snprintf(err, errlen, "%s:%d:%d: '%s' must be the last step, outside "
+                 "any repeat (the VM ends with it%s)", s->file, st->line, st->col,
+                 gs_step_name(st->type), st->type == GS_STEP_POWER_CUT ?
+                 "; 'boot_again: true' goes on in a new VM" : "");
+        return -1;
+    }
+    if ((st = gr_walk_steps(s->steps, s->nsteps, true, is_device_cut, NULL)) &&
+        !gt_has_faults(t)) {
+        snprintf(err, errlen, "%s:%d:%d: 'power_cut' at 'device' needs a device "
+                 "fault engine (a rule's power-cut action), and target '%s' has "
+                 "none", s->file, st->line, st->col, t->name);
+        return -1;
+    }
+    for (size_t i = 0; i < s->nexpect_fail; i++) {
+        if (!gr_verdict_known(s->expect_fail[i])) {
+            snprintf(err, errlen, "%s: 'expect_fail': no verdict is named '%s'",
+                     s->file, s->expect_fail[i]);
+            return -1;
+        }
+    }
+    if (s->write_cache && !t->write_cache[0]) {
+        snprintf(err, errlen, "%s: 'write_cache: true', but target '%s' names no "
+                 "device argument that turns a volatile write cache on "
+                 "(write_cache in its target.yaml)", s->file, t->name);
         return -1;
     }
     if ((st = gr_walk_steps(s->steps, s->nsteps, true, is_late_boot, NULL))) {
@@ -634,6 +672,9 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     r.seed = cfg->seed;
     snprintf(r.dir, sizeof(r.dir), "%s", dir);
     mkdir(dir, 0755);
+    /* kept across the VMs of this run (a power cut's second boot) only */
+    snprintf(r.ledger_path, sizeof(r.ledger_path), "%s/ledger.log", dir);
+    unlink(r.ledger_path);
     snprintf(path, sizeof(path), "%s/steps.log", dir);
     r.steps_log = fopen(path, "w");
     snprintf(path, sizeof(path), "%s/qmp-transcript.txt", dir);
@@ -678,6 +719,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     }
     free(r.rule_text);
     free(r.fired);
+    json_object_put(r.ledger);
     if (r.steps_log) {
         fclose(r.steps_log);
     }

@@ -40,6 +40,7 @@ typedef struct GrConfig {
     const char *kernel_version[2];      /* shown in the reports */
     const char *accel;
     const char *host_tool;              /* host gauntlet-data (verify) */
+    const char *ledger_tool;            /* gauntlet-ledger (NULL: next to host_tool) */
     const char *build;                  /* Gauntlet's build folder: {build} */
     const char *const *fw_dirs;
     uint64_t seed;                      /* integrity pattern seed */

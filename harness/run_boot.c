@@ -68,6 +68,8 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
             if (gr_copy_file(r, from, d->backing) < 0) {
                 goto out;
             }
+        } else if (r->power_cuts) {
+            /* booting again after a power cut: the disks as the cut left them */
         } else if (make_backing(r, d) < 0) {
             goto out;
         }
@@ -107,6 +109,8 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
     o.qmp_transcript = r->qmp_tx;
     o.interactive = r->cfg->shell;
     o.agent_transcript = r->agent_tx;
+    o.ledger = r->ledger_path;
+    o.append_console = r->power_cuts > 0;
     if (sn) {
         gr_log(r, "restore: %s (saved by %s), kernel %s, initrd %s", sn->mig,
               sn->built_by, o.kernel, o.initrd);

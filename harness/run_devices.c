@@ -80,12 +80,22 @@ void gr_collect_devices(Run *r)
 
 char *gr_device_arg(Run *r, Device *d, char *err, size_t errlen)
 {
-    char drive[80], bus[16];
+    char drive[80], bus[16], *arg, *wc;
     const char *vars[] = { "id", d->id, "drive", drive, "bus", bus, NULL };
 
     snprintf(drive, sizeof(drive), "drive-%s", d->id);
     snprintf(bus, sizeof(bus), "rp%d", (int)(d - r->dev) + 1);
-    return gt_expand(r->t->device, vars, err, errlen);
+    arg = gt_expand(r->t->device, vars, err, errlen);
+    /* the scenario's write_cache: the target's argument that turns the
+     * device's volatile write cache on (gr_validate: the target has one) */
+    if (arg && r->s->write_cache && r->t->write_cache[0]) {
+        if (asprintf(&wc, "%s,%s", arg, r->t->write_cache) < 0) {
+            abort();
+        }
+        free(arg);
+        arg = wc;
+    }
+    return arg;
 }
 
 static char qom_path_buf[128];

@@ -52,6 +52,7 @@ typedef struct Run {
     const GsScenario *s;
     const GtTarget *t;
     char dir[4096];
+    char ledger_path[4200];     /* the write ledger's host file (dir/ledger.log) */
     Gvm *vm;
     FILE *qmp_tx, *agent_tx, *steps_log;
     Device dev[MAX_DEVICES];
@@ -83,6 +84,9 @@ typedef struct Run {
     double deadline;            /* the scenario's own timeout */
     const char *start;          /* "cold" or "snapshot" */
     bool vm_ended;              /* a reboot step ended the VM on purpose */
+    int power_cuts;             /* power_cut steps done (ledger.log: P lines) */
+    int final_flush;            /* the ledger's final flush: 1 done, -1 failed, 0 none */
+    struct json_object *ledger; /* the ledger check's counts (result.json) */
     double ready_s;             /* QEMU start to driver ready (0: never) */
     char snapshot_note[1024];   /* what --snapshot did, for result.json */
 } Run;
@@ -147,6 +151,7 @@ int gr_step_kfault(Run *r, const GsStep *st);
 int gr_step_hotplug(Run *r, const GsStep *st);          /* step_hotplug.c */
 int gr_step_suspend(Run *r, const GsStep *st);          /* step_power.c */
 int gr_step_reboot(Run *r, const GsStep *st);
+int gr_step_power_cut(Run *r, const GsStep *st);
 int gr_step_expect_log(Run *r, const GsStep *st);       /* step_log.c */
 int gr_step_forbid_log(Run *r, const GsStep *st);
 int gr_step_counter(Run *r, const GsStep *st);

@@ -46,7 +46,7 @@
  * integrity seed.  One snapshot is shared read-only by every worker; a
  * lock file makes the first one build it while the others wait (bounded).
  */
-#define SNAPSHOT_FORMAT 1
+#define SNAPSHOT_FORMAT 2    /* 2: the machine has the ledger's port */
 #define SNAPSHOT_LOCK_WAIT_S 900.0
 
 /* How many leading steps a snapshot replaces (0: none, the scenario boots):
@@ -107,6 +107,7 @@ static char *snapshot_key(Run *r, const GsStep *boot_st, const GsStep *load_st,
     for (int i = 0; i < r->ndev; i++) {
         fprintf(f, " %s:%s", r->dev[i].id, r->dev[i].present ? "present" : "absent");
     }
+    fprintf(f, "\nwrite_cache %d", r->s->write_cache);
     fprintf(f, "\naccel %s\nseed %" PRIu64 "\n", r->cfg->accel ? r->cfg->accel :
             "auto", r->seed);
     fclose(f);

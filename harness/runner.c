@@ -72,6 +72,8 @@ static void usage(FILE *f)
 "                         default: $GAUNTLET_BUILD)\n"
 "  --suite FILE           the default suite: scenario paths, one per line\n"
 "  --host-tool PATH       the host data tool (backing-file verification)\n"
+"  --ledger-tool PATH     the write ledger's checker (default: gauntlet-ledger\n"
+"                         next to the host data tool)\n"
 "  --out DIR              results (default results/<time>); a 'latest'\n"
 "                         symlink is kept next to it\n"
 "  -j N                   scenarios in parallel, one VM each (default 1)\n"
@@ -423,7 +425,7 @@ int main(int argc, char **argv)
 {
     enum {
         O_QEMU = 256, O_KERNEL, O_INITRD, O_DKERNEL, O_DINITRD, O_KVER, O_DKVER,
-        O_FLAVOUR, O_TARGETS, O_TARGET, O_SUITE, O_HOST_TOOL, O_OUT, O_ACCEL,
+        O_FLAVOUR, O_TARGETS, O_TARGET, O_SUITE, O_HOST_TOOL, O_LEDGER_TOOL, O_OUT, O_ACCEL,
         O_SEED, O_LIST, O_SHELL, O_REPRO, O_KNOWN, O_SNAPSHOT, O_SNAPSHOT_DIR,
         O_DEFAULT_TARGET, O_SMODULES, O_DMODULES, O_MKINITRAMFS, O_IMAGE_CACHE,
         O_BUILD,
@@ -448,6 +450,7 @@ int main(int argc, char **argv)
         { "target", required_argument, NULL, O_TARGET },
         { "suite", required_argument, NULL, O_SUITE },
         { "host-tool", required_argument, NULL, O_HOST_TOOL },
+        { "ledger-tool", required_argument, NULL, O_LEDGER_TOOL },
         { "out", required_argument, NULL, O_OUT },
         { "accel", required_argument, NULL, O_ACCEL },
         { "seed", required_argument, NULL, O_SEED },
@@ -500,6 +503,7 @@ int main(int argc, char **argv)
         case O_BUILD: cfg.build = optarg; break;
         case O_SUITE: suite = optarg; break;
         case O_HOST_TOOL: cfg.host_tool = optarg; break;
+        case O_LEDGER_TOOL: cfg.ledger_tool = optarg; break;
         case O_OUT: out = optarg; break;
         case O_ACCEL: cfg.accel = optarg; break;
         case O_SEED: cfg.seed = strtoull(optarg, NULL, 0); break;

@@ -463,6 +463,7 @@ typedef struct Top {
     const char *name, *description, *target;
     int kernel;
     int64_t timeout;
+    bool write_cache;
 } Top;
 
 #define TOFF(f) offsetof(Top, f)
@@ -477,19 +478,57 @@ static const KeySpec top_keys[] = {
       .names = gsp_kernel_names },
     { .name = "timeout", .type = K_INT, .off = TOFF(timeout), .imin = 1,
       .imax = 7200, .di = 600 },
+    { .name = "write_cache", .type = K_BOOL, .off = TOFF(write_cache) },
     { .name = "tags", .type = K_ANY, .off = NOSTORE },
+    { .name = "expect_fail", .type = K_ANY, .off = NOSTORE },
     { .name = "allow_unfired", .type = K_ANY, .off = NOSTORE },
     { .name = "steps", .type = K_ANY, .off = NOSTORE, .required = true },
     { 0 }
 };
 
+/* A list of distinct names ([a-z0-9._-]) under key: tags, expect_fail. */
+static size_t parse_names(Ctx *c, const Node *list, const char *key,
+                          const char *what, const char ***out)
+{
+    const Node *it;
+    char d[128], b[72];
+    size_t i;
+
+    if (!list || gsp_is_null(list)) {
+        return 0;
+    }
+    if (list->kind != N_SEQ) {
+        gsp_fail(c, list->line, list->col, "'%s': found %s, expected a "
+             "list of names", key, gsp_describe(list, d, sizeof(d)));
+    }
+    if (list->n > GS_MAX_TAGS) {
+        gsp_fail(c, list->line, list->col, "'%s': %zu %ss, expected at "
+             "most %d", key, list->n, what, GS_MAX_TAGS);
+    }
+    *out = gsp_out_alloc(c, (list->n + 1) * sizeof(**out));
+    for (it = list->first, i = 0; it; it = it->next, i++) {
+        if (it->kind != N_SCALAR || !gsp_is_ident(it->val, it->len)) {
+            gsp_fail(c, it->line, it->col, "'%s': found %s, expected a "
+                 "name from [a-z0-9._-]", key, gsp_describe(it, d, sizeof(d)));
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (!strcmp((*out)[j], it->val)) {
+                gsp_fail(c, it->line, it->col, "'%s': duplicate %s %s", key,
+                     what, gsp_show(it->val, it->len, b, sizeof(b)));
+            }
+        }
+        (*out)[i] = gsp_out_strdup(c, it->val, it->len);
+    }
+    return list->n;
+}
+
 static void parse_top(Ctx *c, const Node *root)
 {
     GsScenario *sc = c->sc;
     const Node *found[MAX_KEYS];
-    const Node *tags, *au, *steps, *it;
+    const Node *au, *steps, *it;
     Top top;
-    char d[128], b[72];
+    char d[128];
     size_t i;
 
     if (!root) {
@@ -509,33 +548,13 @@ static void parse_top(Ctx *c, const Node *root)
     sc->target = top.target;
     sc->kernel = (GsKernel)top.kernel;
     sc->timeout = top.timeout;
+    sc->write_cache = top.write_cache;
 
-    tags = gsp_spec_found(top_keys, found, "tags");
-    if (tags && !gsp_is_null(tags)) {
-        if (tags->kind != N_SEQ) {
-            gsp_fail(c, tags->line, tags->col, "'tags': found %s, expected a "
-                 "list of names", gsp_describe(tags, d, sizeof(d)));
-        }
-        if (tags->n > GS_MAX_TAGS) {
-            gsp_fail(c, tags->line, tags->col, "'tags': %zu tags, expected at "
-                 "most %d", tags->n, GS_MAX_TAGS);
-        }
-        sc->tags = gsp_out_alloc(c, (tags->n + 1) * sizeof(*sc->tags));
-        for (it = tags->first, i = 0; it; it = it->next, i++) {
-            if (it->kind != N_SCALAR || !gsp_is_ident(it->val, it->len)) {
-                gsp_fail(c, it->line, it->col, "'tags': found %s, expected a "
-                     "name from [a-z0-9._-]", gsp_describe(it, d, sizeof(d)));
-            }
-            for (size_t j = 0; j < i; j++) {
-                if (!strcmp(sc->tags[j], it->val)) {
-                    gsp_fail(c, it->line, it->col, "'tags': duplicate tag %s",
-                         gsp_show(it->val, it->len, b, sizeof(b)));
-                }
-            }
-            sc->tags[i] = gsp_out_strdup(c, it->val, it->len);
-        }
-        sc->ntags = tags->n;
-    }
+    sc->ntags = parse_names(c, gsp_spec_found(top_keys, found, "tags"), "tags",
+                            "tag", &sc->tags);
+    sc->nexpect_fail = parse_names(c, gsp_spec_found(top_keys, found,
+                                                     "expect_fail"),
+                                   "expect_fail", "verdict", &sc->expect_fail);
 
     c->running = tmp_alloc(c, GS_MAX_STEPS * sizeof(Running));
     steps = gsp_spec_found(top_keys, found, "steps");

@@ -52,6 +52,7 @@ typedef enum GsStepType {
     GS_STEP_WAIT,
     GS_STEP_REPEAT,
     GS_STEP_REBOOT,
+    GS_STEP_POWER_CUT,
     GS_STEP__MAX
 } GsStepType;
 
@@ -66,6 +67,10 @@ typedef enum GsPmTestLevel {
     GS_PM_NONE,             /* mode s3 */
     GS_PM_FREEZER, GS_PM_DEVICES, GS_PM_PLATFORM, GS_PM_PROCESSORS, GS_PM_CORE
 } GsPmTestLevel;
+/* power_cut: now (at this point of the scenario), or when the device's
+ * fault engine cuts the power itself (a rule's power-cut action stops the
+ * VM at that device event) */
+typedef enum GsPowerCutAt { GS_CUT_NOW, GS_CUT_DEVICE } GsPowerCutAt;
 typedef enum GsKfaultType {
     GS_KFAULT_FAILSLAB, GS_KFAULT_FAIL_PAGE_ALLOC, GS_KFAULT_FAIL_FUNCTION
 } GsKfaultType;
@@ -128,6 +133,11 @@ struct GsStep {
         struct { double seconds; } wait;
         struct { int64_t count; GsStep *steps; size_t nsteps; } repeat;
         struct { double timeout; } reboot;  /* seconds for QEMU to exit */
+        struct {
+            GsPowerCutAt at;
+            double timeout;                 /* at device: seconds to wait */
+            bool boot_again;                /* a new VM on the same disks */
+        } power_cut;
     } u;
 };
 
@@ -138,8 +148,14 @@ typedef struct GsScenario {
     const char *target;     /* "" = none named (the runner's default) */
     GsKernel kernel;        /* default stock */
     int64_t timeout;        /* seconds, default 600 */
+    bool write_cache;       /* the devices' volatile write cache on (the
+                               target's write_cache argument) */
     const char **tags;
     size_t ntags;
+    /* verdicts that must fail (a shipped negative control): the run passes
+     * only if each of them fails and nothing else does */
+    const char **expect_fail;
+    size_t nexpect_fail;
     bool allow_unfired_all;
     int *allow_unfired;     /* fault rule indices */
     size_t nallow_unfired;

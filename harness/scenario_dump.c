@@ -151,6 +151,16 @@ static void dump_steps(GyWriter *w, const GsStep *steps, size_t n)
             gy_key(w, "timeout");
             gy_num(w, s->u.reboot.timeout);
             break;
+        case GS_STEP_POWER_CUT:
+            gy_key(w, "at");
+            gy_plain(w, gsp_cut_names[s->u.power_cut.at]);
+            if (s->u.power_cut.at == GS_CUT_DEVICE) {
+                gy_key(w, "timeout");
+                gy_num(w, s->u.power_cut.timeout);
+            }
+            gy_key(w, "boot_again");
+            gy_bool(w, s->u.power_cut.boot_again);
+            break;
         case GS_STEP_REPEAT:
             gy_key(w, "count");
             gy_int(w, s->u.repeat.count);
@@ -185,10 +195,18 @@ void gs_dump(const GsScenario *s, FILE *f)
     gy_plain(w, gsp_kernel_names[s->kernel]);
     gy_key(w, "timeout");
     gy_int(w, s->timeout);
+    gy_key(w, "write_cache");
+    gy_bool(w, s->write_cache);
     gy_key(w, "tags");
     gy_seq(w, GY_FLOW);
     for (i = 0; i < s->ntags; i++) {
         gy_str(w, s->tags[i]);
+    }
+    gy_end(w);
+    gy_key(w, "expect_fail");
+    gy_seq(w, GY_FLOW);
+    for (i = 0; i < s->nexpect_fail; i++) {
+        gy_str(w, s->expect_fail[i]);
     }
     gy_end(w);
     gy_key(w, "allow_unfired");

@@ -120,6 +120,7 @@ extern const char *const gsp_suspend_names[];
 extern const char *const gsp_level_names[];
 extern const char *const gsp_kfault_names[];
 extern const char *const gsp_source_names[];
+extern const char *const gsp_cut_names[];
 extern const char *const gsp_op_names[];
 extern const char *const gsp_op_words[];
 

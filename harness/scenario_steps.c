@@ -29,6 +29,7 @@ const char *const gsp_level_names[] = { "freezer", "devices", "platform",
                                            "processors", "core", NULL };
 const char *const gsp_kfault_names[] = { "failslab", "fail_page_alloc",
                                             "fail_function", NULL };
+const char *const gsp_cut_names[] = { "now", "device", NULL };
 const char *const gsp_source_names[] = { "driver", "fault", "device",
                                             NULL };
 const char *const gsp_op_names[] = { "==", "!=", "<", "<=", ">", ">=",
@@ -189,6 +190,15 @@ static const KeySpec reboot_keys[] = {
     { 0 }
 };
 
+static const KeySpec power_cut_keys[] = {
+    { .name = "at", .type = K_ENUM, .off = OFF(power_cut.at),
+      .names = gsp_cut_names },
+    { .name = "timeout", .type = K_FLOAT, .off = OFF(power_cut.timeout),
+      .fmin = 1, .fmax = 3600, .df = 60 },
+    { .name = "boot_again", .type = K_BOOL, .off = OFF(power_cut.boot_again) },
+    { 0 }
+};
+
 /* indexed by GsStepType */
 static const StepSpec step_specs[GS_STEP__MAX] = {
     [GS_STEP_BOOT] = { "boot", boot_keys },
@@ -207,6 +217,7 @@ static const StepSpec step_specs[GS_STEP__MAX] = {
     [GS_STEP_WAIT] = { "wait", wait_keys },
     [GS_STEP_REPEAT] = { "repeat", repeat_keys },
     [GS_STEP_REBOOT] = { "reboot", reboot_keys },
+    [GS_STEP_POWER_CUT] = { "power_cut", power_cut_keys },
 };
 
 const char *gs_step_name(GsStepType t)
@@ -413,6 +424,15 @@ static void step_checks(Ctx *c, GsStep *st, const Node *map,
         if (st->u.suspend.mode != GS_SUSPEND_PM_TEST && lv) {
             gsp_fail(c, lv->line, lv->col, "'level' is only valid with "
                  "'mode: pm_test'");
+        }
+        break;
+    }
+    case GS_STEP_POWER_CUT: {
+        const Node *to = gsp_spec_found(keys, found, "timeout");
+
+        if (st->u.power_cut.at != GS_CUT_DEVICE && to) {
+            gsp_fail(c, to->line, to->col, "'timeout' is only valid with "
+                 "'at: device' (a cut now does not wait)");
         }
         break;
     }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Steps of the machine's power: suspend (real S3 with QMP system_wakeup, or
- * /sys/power/pm_test levels, for a number of cycles) and reboot (the
- * kernel's restart path, every driver's shutdown callback, then the end of
- * the VM).
+ * /sys/power/pm_test levels, for a number of cycles), reboot (the kernel's
+ * restart path, every driver's shutdown callback, then the end of the VM)
+ * and power_cut (QEMU killed at once: nothing flushed, a device's volatile
+ * cache lost; optionally a new VM on the same disks).
  */
 #define _GNU_SOURCE
 #include "run_priv.h"
@@ -165,4 +166,97 @@ int gr_step_reboot(Run *r, const GsStep *st)
     }
     free(tail);
     return -1;
+}
+
+/* The power cut's mark in the write ledger: the writes before it that no
+ * flush covered may have been lost (docs/ledger.md).  QEMU is gone, so
+ * nothing else writes the file now. */
+static void ledger_mark_cut(Run *r, const GsStep *st)
+{
+    FILE *f = fopen(r->ledger_path, "a");
+
+    if (!f) {
+        gr_log(r, "power_cut: ledger %s: %s", r->ledger_path, strerror(errno));
+        return;
+    }
+    /* a record the cut left half-sent ends here, not in the mark */
+    fprintf(f, "\nP power cut %d (%s:%d, at %s)\n", r->power_cuts, r->s->file,
+            st->line, st->u.power_cut.at == GS_CUT_DEVICE ? "device" : "now");
+    fclose(f);
+}
+
+/*
+ * power_cut: the machine loses power.  At 'now' the harness kills QEMU at
+ * this point of the scenario; at 'device' it waits (up to the step's
+ * timeout) for the device's fault engine to stop the VM at a device event
+ * (a rule's power-cut action) and kills it then.  SIGKILL: QEMU flushes
+ * nothing, and a device's volatile write cache is gone with it.  The fire
+ * counters are read first, while QMP still answers.  The ledger gets its
+ * mark, and with boot_again a new VM boots on the same backing files (the
+ * driver is not loaded: the scenario's next steps do that); otherwise the
+ * step ends the scenario and the verdicts judge the disks.
+ */
+int gr_step_power_cut(Run *r, const GsStep *st)
+{
+    char how[64];
+    int rc;
+
+    if (st->u.power_cut.at == GS_CUT_DEVICE) {
+        double left = r->deadline - gvm_now();
+        double t = st->u.power_cut.timeout < left ? st->u.power_cut.timeout : left;
+
+        rc = gq_wait_event(r->vm->qmp, "STOP", (int)(t * 1000) > 0 ?
+                           (int)(t * 1000) : 1, NULL);
+        if (rc != GQ_OK) {
+            if (!gvm_running(r->vm)) {
+                return gr_vm_trouble(r, GR_FAIL_STEP, "power_cut: waiting for "
+                                     "the device to cut the power");
+            }
+            return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "power_cut: the device did "
+                           "not cut the power within %.0f s (no STOP event: did "
+                           "a rule with the power-cut action fire?)", t);
+        }
+        gr_log(r, "power_cut: the device stopped the VM (STOP event)");
+    }
+    for (int i = 0; i < r->ndev; i++) {
+        if (r->dev[i].present && gr_harvest(r, &r->dev[i], true) < 0) {
+            return -1;
+        }
+    }
+    gvm_kill(r->vm);
+    r->vm = NULL;
+    r->power_cuts++;
+    ledger_mark_cut(r, st);
+    gr_log(r, "power_cut %d: QEMU killed (SIGKILL: nothing flushed)",
+           r->power_cuts);
+    /* what lived in the VM is gone with it */
+    for (int i = 0; i < r->nwl; i++) {
+        r->wl[i].running = false;
+    }
+    r->module_loaded = false;
+    r->kfault_armed = false;
+    r->nkfault = 0;
+    for (int i = 0; i < r->ndev; i++) {
+        r->dev[i].nlive = 0;
+    }
+    if (!st->u.power_cut.boot_again) {
+        r->vm_ended = true;
+        return 0;
+    }
+    {
+        char from[4200], to[4200];
+
+        /* this run's first QEMU's log, kept (the next one truncates it) */
+        snprintf(from, sizeof(from), "%s/qemu.log", r->dir);
+        snprintf(to, sizeof(to), "%s/qemu-before-cut-%d.log", r->dir, r->power_cuts);
+        rename(from, to);
+    }
+    rc = gr_boot_vm(r, NULL, NULL);
+    if (rc == 0) {
+        gr_log(r, "power_cut: booted again on the same disks");
+    } else {
+        gr_log(r, "power_cut: the second boot failed (%s)", r->vm ?
+               gvm_describe_exit(r->vm, how, sizeof(how)) : "no VM");
+    }
+    return rc;
 }

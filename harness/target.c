@@ -50,6 +50,8 @@ static const struct {
     KEY(integrity_verify, T_STR, false),
     KEY(integrity_host_verify, T_STR, false),
     KEY(kfault_module, T_STR, false),
+    KEY(write_cache, T_STR, false),
+    KEY(flush, T_STR, false),
     KEY(files, T_FILES, false),
     KEY(kmods, T_KMODS, false),
     KEY(tools, T_TOOLS, false),

@@ -55,6 +55,8 @@ typedef struct GtTarget {
     long integrity_lba, integrity_blocks;
     char *integrity_write, *integrity_verify, *integrity_host_verify;
     char *kfault_module;
+    char *write_cache;          /* device argument: volatile write cache on */
+    char *flush;                /* guest command: the device's cache durable */
     GtFile *files;              /* guest_files */
     size_t nfiles;
     char **kmods;               /* guest_kmods: guest-kernel modules */

@@ -133,6 +133,27 @@ static void reap_bounded(Gvm *vm, int timeout_ms)
     }
 }
 
+/* QEMU has exited: close its sockets and free vm. */
+static void release(Gvm *vm)
+{
+    if (vm->agent) {
+        ga_close(vm->agent);
+    }
+    gq_close(vm->qmp);
+    unlink(vm->qmp_sock);
+    unlink(vm->agent_sock);
+    free(vm);
+}
+
+void gvm_kill(Gvm *vm)
+{
+    if (!vm) {
+        return;
+    }
+    reap_bounded(vm, 0);
+    release(vm);
+}
+
 void gvm_stop(Gvm *vm, int timeout_ms)
 {
     if (!vm) {
@@ -144,13 +165,7 @@ void gvm_stop(Gvm *vm, int timeout_ms)
         gq_reply_free(r);
     }
     reap_bounded(vm, timeout_ms);
-    if (vm->agent) {
-        ga_close(vm->agent);
-    }
-    gq_close(vm->qmp);
-    unlink(vm->qmp_sock);
-    unlink(vm->agent_sock);
-    free(vm);
+    release(vm);
 }
 
 typedef struct Argv {
@@ -360,7 +375,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     snprintf(vm->agent_sock, sizeof(vm->agent_sock), "%s/agent.sock", opt->dir);
     unlink(vm->qmp_sock);
     unlink(vm->agent_sock);
-    if (!opt->incoming) {
+    if (!opt->incoming && !opt->append_console) {
         unlink(vm->console);
     }
 
@@ -408,7 +423,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     } else {
         argv_add(&a, "-chardev");
         argv_add(&a, "file,id=con,path=%s%s", vm->console,
-                 opt->incoming ? ",append=on" : "");
+                 opt->incoming || opt->append_console ? ",append=on" : "");
     }
     argv_add(&a, "-serial");
     argv_add(&a, "chardev:con");
@@ -416,6 +431,13 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "socket,id=agent,path=%s,server=on,wait=off", vm->agent_sock);
     argv_add(&a, "-device");
     argv_add(&a, "isa-serial,chardev=agent,index=1");
+    if (opt->ledger) {
+        /* appended to: a power cut's second boot goes on in the same file */
+        argv_add(&a, "-chardev");
+        argv_add(&a, "file,id=ledger,path=%s,append=on", opt->ledger);
+        argv_add(&a, "-device");
+        argv_add(&a, "isa-serial,chardev=ledger,index=2,iobase=0x3e8,irq=5");
+    }
     argv_add(&a, "-qmp");
     argv_add(&a, "unix:%s,server=on,wait=off", vm->qmp_sock);
     argv_add(&a, "-kernel");

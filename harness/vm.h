@@ -38,7 +38,18 @@ typedef struct GvmOptions {
      * started afresh (the caller puts the saved VM's log there first). */
     const char *incoming;
     int incoming_timeout_ms;
+    /* The guest's write ledger (GVM_LEDGER_TTY): a third serial port whose
+     * bytes QEMU appends to this host file as they are sent, so a record
+     * that left the guest survives a panic or a killed QEMU.  NULL: none. */
+    const char *ledger;
+    /* Append to the console log (a second boot in the same run: a power
+     * cut's boot_again), as a restore does. */
+    bool append_console;
 } GvmOptions;
+
+/* The guest's end of GvmOptions.ledger: COM3, on an IRQ of its own (5), so
+ * that it shares no interrupt line with the console or the agent. */
+#define GVM_LEDGER_TTY "/dev/ttyS2"
 
 typedef struct Gvm {
     pid_t pid;
@@ -65,6 +76,9 @@ Gvm *gvm_start(const GvmOptions *opt, char *err, size_t errlen);
 
 /* true while QEMU runs (reaps it when it has exited). */
 bool gvm_running(Gvm *vm);
+
+/* A power cut: SIGKILL now, nothing flushed or saved.  Frees vm. */
+void gvm_kill(Gvm *vm);
 
 /* Quit over QMP, wait up to timeout_ms, then SIGKILL.  Frees vm. */
 void gvm_stop(Gvm *vm, int timeout_ms);

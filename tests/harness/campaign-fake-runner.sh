@@ -11,7 +11,10 @@
 # GAUNTLET_FAKE_EARLY: the WARNING comes before the module is loaded.
 # GAUNTLET_FAKE_STARVED: a string that gives a scenario the RCU stall of a
 # guest its host starved (from a real log of this campaign).  GAUNTLET_FAKE_SLEEP:
-# seconds each invocation takes.
+# seconds each invocation takes.  GAUNTLET_FAKE_LEDGER: fixed strings
+# separated by '|'; a scenario holding every one of them fails the `ledger`
+# verdict (a host-side verdict: no kernel report in its console.log), as
+# a lost acknowledged write would.
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
     printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
@@ -36,6 +39,13 @@ done
 mkdir -p "$out"
 culprit="${GAUNTLET_FAKE_CULPRIT:?set GAUNTLET_FAKE_CULPRIT}"
 sleep "${GAUNTLET_FAKE_SLEEP:-0}"   # a batch that takes time (--time tests)
+# all_in 'A|B|...' FILE: FILE holds every one of the strings
+all_in() {
+    local IFS='|' x
+    for x in $1; do
+        grep -qF -- "$x" "$2" || return 1
+    done
+}
 json='{"tool":"gauntlet","scenarios":['
 sep="" fail=0 pass=0
 for f in "${files[@]}"; do
@@ -70,6 +80,11 @@ for f in "${files[@]}"; do
 [   46.887922]  __irq_exit_rcu+0xac/0xe0
 [   46.888006]  sysvec_apic_timer_interrupt+0x3a/0x90
 LOG
+        fail=$((fail + 1))
+    elif [[ -n "${GAUNTLET_FAKE_LEDGER:-}" ]] && all_in "$GAUNTLET_FAKE_LEDGER" "$f"; then
+        status=fail kind=ledger reason="ledger: 3 violation(s): block 9001: expected generation 4, found generation 2"
+        failure='{"kind":"verdict","verdict":"ledger","step":null}'
+        echo "[    9.000000] kestrel: loading out-of-tree module taints kernel." >"$dir/console.log"
         fail=$((fail + 1))
     elif grep -qF -- "$culprit" "$f"; then
         status=fail kind=kernel-log reason="kernel-log: WARNING in kestrel_fake_reap [kestrel]"

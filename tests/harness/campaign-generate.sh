@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # gauntlet-campaign's schedules, no VM: run i of seed S is the same file
-# every time (and in every shard), another seed gives other files, every
+# every time (and in every shard), another seed gives other files, power
+# cuts are drawn with and without a second boot and the write cache (and
+# a run without one is the file it was before cuts existed), every
 # file passes the real runner's checks (gauntlet-runner --list: the parser,
 # the device's fault-rule parser and the target checks), shards cover every
 # run exactly once, and bad arguments get a clear error and exit 2.
@@ -65,6 +67,105 @@ gc --seed 42 --runs 20 --target virtio-blk --generate-only "$work/v" >/dev/null 
     fail "virtio-blk runs were not generated"
 grep -q '^- faults:' "$work"/v/*.yaml && fail "a virtio-blk run has device faults"
 grep -q '^target: virtio-blk$' "$work"/v/*.yaml || fail "virtio-blk runs name another target"
+
+# power cuts (the vocabularies' power_cut section), over the same 60 runs
+# of seed 42 (all three targets) and 60 of seed 42 on the debug kernel:
+# some runs end in a cut, with and without a second boot, with and without
+# the write cache; a cut is the last step (or followed by exactly the load
+# of the second boot), no workload_stop follows it, the cache is on only
+# in cut runs, and in a cut run every rule may stay unfired (the cut comes
+# at a time, not after a count of commands)
+gc --seed 42 --runs 60 --target nvme --generate-only "$work/pn" >/dev/null
+gc --seed 42 --runs 60 --target virtio-blk --generate-only "$work/pv" >/dev/null
+ncut=0 nagain=0 nonce=0 ncache=0 nnocache=0 nrulecut=0
+for f in "$work"/a/*.yaml "$work"/d/*.yaml "$work"/pn/*.yaml "$work"/pv/*.yaml; do
+    n="${f#"$work"/}"
+    steps=$(sed -n 's/^- \([a-z_]*\):.*/\1/p' "$f" | tr '\n' ' ')
+    if ! grep -q '^- power_cut:' "$f"; then
+        grep -q '^write_cache:' "$f" && fail "$n: write_cache without a power cut"
+        [[ "$steps" == *" workload_stop " ]] || fail "$n: no cut, and it does not end with workload_stop: $steps"
+        continue
+    fi
+    ncut=$((ncut + 1))
+    [[ $(grep -c '^- power_cut:' "$f") == 1 ]] || fail "$n: more than one power cut"
+    grep -q '^- workload_stop:' "$f" && fail "$n: a workload_stop in a run with a power cut"
+    grep -q 'power cut while the workload runs' "$f" || fail "$n: the description does not say it ends in a cut"
+    if grep -qx -- '- power_cut: {at: now, boot_again: true}' "$f"; then
+        nagain=$((nagain + 1))
+        [[ "$steps" == *" workload wait "*"power_cut load " ]] ||
+            fail "$n: a cut with boot_again is not the workload ... wait, cut, load: $steps"
+    else
+        grep -qx -- '- power_cut: {at: now, boot_again: false}' "$f" || fail "$n: not a cut at now"
+        nonce=$((nonce + 1))
+        [[ "$steps" == *" workload wait "*"power_cut " ]] ||
+            fail "$n: a cut without boot_again is not the workload ... wait, then the last step: $steps"
+    fi
+    # the wait right before the cut is the vocabulary's after: 0.1..0.4
+    # (kestrel), 0.1..1.5 (nvme, virtio-blk)
+    hi=1.5
+    grep -q '^target: kestrel$' "$f" && hi=0.4
+    w=$(grep -B1 '^- power_cut:' "$f" | sed -n 's/^- wait: {seconds: \([0-9.]*\)}$/\1/p')
+    awk -v w="$w" -v hi="$hi" 'BEGIN { exit !(w != "" && w >= 0.1 && w <= hi) }' ||
+        fail "$n: the wait before the cut is '$w', not in 0.1..$hi"
+    # kestrel's within: "{duration}": the waits from the workload's start
+    # to the cut stay below the stress's duration (it ends by itself)
+    if [[ "$hi" == 0.4 ]]; then
+        d=$(sed -n 's/.*--duration \([0-9]*\).*/\1/p' "$f")
+        sum=$(sed -n '/^- workload:/,$ s/^- wait: {seconds: \([0-9.]*\)}$/\1/p' "$f" |
+              awk '{ s += $1 } END { printf "%.1f", s }')
+        awk -v s="$sum" -v d="$d" 'BEGIN { exit !(d != "" && s < d) }' ||
+            fail "$n: the cut comes after $sum s of waits, the workload runs $d s"
+    fi
+    if grep -qx 'write_cache: true' "$f"; then ncache=$((ncache + 1)); else nnocache=$((nnocache + 1)); fi
+    # every rule of a cut run is in allow_unfired
+    nr=$(sed -n 's/^- faults: {\(set\|add\): "\(.*\)"}$/\2/p' "$f" | tr ';' '\n' | grep -c . || true)
+    if ((nr > 0)); then
+        nrulecut=$((nrulecut + 1))
+        want=$(seq -s ', ' 0 $((nr - 1)))
+        grep -qx "allow_unfired: \[$want\]" "$f" || fail "$n: not every rule of a cut run is in allow_unfired"
+    fi
+done
+echo "power cuts: $ncut of 240 runs ($nagain boot again, $nonce do not; $ncache with the write cache, $nnocache without; $nrulecut with device faults)"
+((ncut >= 20 && nagain >= 5 && nonce >= 5 && ncache >= 5 && nnocache >= 5 && nrulecut >= 2)) ||
+    fail "too few power cuts of each kind"
+for t in pn pv; do
+    grep -qx 'write_cache: true' "$work"/$t/*.yaml || fail "no $t run turns the write cache on"
+done
+"$runner" --list --targets "$targets" "$work/pn" "$work/pv" >/dev/null ||
+    fail "gauntlet-runner --list refused an nvme or virtio-blk run with a cut"
+# a run without a cut is the file it was before cuts existed: the
+# vocabulary without its power_cut section gives the same file
+mkdir -p "$work/nocut/kestrel"
+sed '/^power_cut:/d' "$vocab/kestrel/campaign.yaml" >"$work/nocut/kestrel/campaign.yaml"
+"$gcbin" --targets "$work/nocut" --target kestrel --seed 42 --runs 60 --generate-only "$work/nc" >/dev/null
+nsame=0
+for f in "$work"/a/*.yaml; do
+    grep -q '^- power_cut:' "$f" && continue
+    cmp -s "$f" "$work/nc/$(basename "$f")" || fail "$(basename "$f"): no cut, but not the file drawn without power_cut"
+    nsame=$((nsame + 1))
+done
+grep -q '^- power_cut:' "$work"/nc/*.yaml && fail "a vocabulary without power_cut drew a cut"
+((nsame >= 40)) || fail "only $nsame runs without a cut"
+
+# every candidate the shrinker writes for a run with a cut (the cut
+# dropped and the stop back, the second boot dropped, the cache dropped,
+# steps, rules, options) passes the real runner's checks too: shrink two
+# `ledger` failures against the stand-in runner, one that needs the cut,
+# its second boot and the cache (seed 5, run 9) and one that needs only
+# the workload of a cut run (run 0), then --list every file written
+fake="$(dirname "$0")/campaign-fake-runner.sh"
+for want in "boot_again: true|write_cache: true" "--seed 814493"; do
+    GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_LEDGER="$want" gc --runner "$fake" \
+        --seed 5 --runs 12 -j 2 --shrink-attempts 200 --out "$work/shr" >/dev/null 2>&1 &&
+        fail "the stand-in's ledger failure ($want) did not fail the campaign"
+    mapfile -t cands < <(find "$work/shr/failures" -name '*.yaml')
+    ((${#cands[@]} >= 10)) || fail "only ${#cands[@]} shrink candidates for '$want'"
+    grep -q '^- power_cut:' "${cands[@]}" && grep -L '^- power_cut:' "${cands[@]}" | grep -q . ||
+        fail "the candidates for '$want' are not with and without the cut"
+    "$runner" --list --targets "$targets" "${cands[@]}" >/dev/null ||
+        fail "gauntlet-runner --list refused a shrink candidate of '$want'"
+    rm -rf "$work/shr"
+done
 
 # shards: 1/3, 2/3, 3/3 are the same files as the whole, each once
 for k in 1 2 3; do

@@ -3,7 +3,9 @@
 # fails a scenario iff it contains one chosen fault rule: the campaign must
 # group the failure under the WARNING's signature, shrink it to boot, load
 # and that one rule, write it as a scenario file that reproduces, and say
-# so in campaign.json.  Then `merge` over two shards of the same campaign.
+# so in campaign.json.  A `ledger` verdict failure that needs the power
+# cut keeps it, one that does not loses it (the workload's stop comes
+# back).  Then `merge` over two shards of the same campaign.
 #   campaign-shrink.sh GAUNTLET_CAMPAIGN FAKE_RUNNER VOCAB_TARGETS_DIR WORKDIR
 set -euo pipefail
 gcbin="$1" fake="$2" vocab="$3" work="$4"
@@ -58,6 +60,64 @@ grep -qE "^- faults: \{(set|add): \"$(printf '%s' "$culprit" | sed 's/[][\.*^$()
 grep -q "seed 5, run" "$shrunk" || fail "the description does not say seed and run"
 # the shrunk file is an ordinary scenario: the stand-in fails it again
 GAUNTLET_FAKE_CULPRIT="$culprit" "$fake" --out "$work/again" "$shrunk" && fail "shrunk file passes"
+
+# power cuts and the ledger verdict (a host-side verdict: no kernel report,
+# the signature is the verdict): a failure that needs the cut keeps it, one
+# that does not loses it, and each gets its signature and a shrunk file
+# that fails again.  Seed 5's runs 0, 3, 9 and 10 end in a cut; only run 9
+# has the write cache on.
+# shrunk_of DIR: the shrunk file of DIR's only signature
+shrunk_of() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signatures"][0]["shrunk"])' "$1/campaign.json"; }
+grep -qx 'write_cache: true' "$work/gen/campaign-s5-r00009.yaml" &&
+    grep -qx -- '- power_cut: {at: now, boot_again: true}' "$work/gen/campaign-s5-r00009.yaml" ||
+    fail "run 9 of seed 5 is not a cut with a second boot and the write cache"
+[[ $(grep -lx 'write_cache: true' "$work"/gen/*.yaml | wc -l) == 1 ]] || fail "more runs than run 9 have the cache"
+# needs the cut, its second boot and the cache
+set +e
+GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_LEDGER="boot_again: true|write_cache: true" \
+    gc --runner "$fake" --seed 5 --runs 12 -j 2 --shrink-attempts 200 --out "$work/cut" \
+    >"$work/cut.log" 2>&1
+rc=$?
+set -e
+((rc == 1)) || fail "ledger failure (needs the cut): exit $rc, expected 1: $(tail -5 "$work/cut.log")"
+jcheck "$work/cut/campaign.json" "d['fail'] == 1 and len(d['signatures']) == 1 and
+    d['signatures'][0]['signature'] == 'verdict:ledger' and d['signatures'][0]['count'] == 1 and
+    d['signatures'][0]['reproduced'] is True and
+    [r['signature'] for r in d['results'] if r['run'] == 9] == ['verdict:ledger']" ||
+    fail "the ledger failure of run 9 has no signature or no reproducing shrink: $(cat "$work/cut/campaign.json")"
+shrunk=$(shrunk_of "$work/cut")
+cat "$shrunk"
+steps=$(sed -n 's/^- \([a-z_]*\):.*/\1/p' "$shrunk" | tr '\n' ' ')
+[[ "$steps" == "boot load power_cut load " ]] ||
+    fail "shrunk steps are '$steps', expected 'boot load power_cut load' (the cut kept)"
+grep -qx -- '- power_cut: {at: now, boot_again: true}' "$shrunk" && grep -qx 'write_cache: true' "$shrunk" ||
+    fail "the shrunk file lost the second boot or the cache it needs"
+grep -q "drop step [0-9]* (power_cut)" "$work/cut/failures/"*/shrink.log ||
+    fail "the shrinker never tried to drop the cut"
+GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_LEDGER="boot_again: true|write_cache: true" \
+    "$fake" --out "$work/cut-again" "$shrunk" && fail "shrunk file passes"
+# needs only the workload of run 0 (its --seed): the cut, its second boot
+# and its load go, and the workload gets its stop back
+set +e
+GAUNTLET_FAKE_CULPRIT="no such rule" GAUNTLET_FAKE_LEDGER="--seed 814493" \
+    gc --runner "$fake" --seed 5 --runs 12 -j 2 --shrink-attempts 200 --out "$work/nocut" \
+    >"$work/nocut.log" 2>&1
+rc=$?
+set -e
+((rc == 1)) || fail "ledger failure (needs no cut): exit $rc, expected 1: $(tail -5 "$work/nocut.log")"
+grep -q -- '--seed 814493' "$work/gen/campaign-s5-r00000.yaml" && grep -q '^- power_cut:' "$work/gen/campaign-s5-r00000.yaml" ||
+    fail "run 0 of seed 5 is not a cut run with workload seed 814493"
+jcheck "$work/nocut/campaign.json" "d['fail'] == 1 and len(d['signatures']) == 1 and
+    d['signatures'][0]['signature'] == 'verdict:ledger' and d['signatures'][0]['reproduced'] is True" ||
+    fail "the ledger failure of run 0: $(cat "$work/nocut/campaign.json")"
+shrunk=$(shrunk_of "$work/nocut")
+cat "$shrunk"
+steps=$(sed -n 's/^- \([a-z_]*\):.*/\1/p' "$shrunk" | tr '\n' ' ')
+[[ "$steps" == "boot load workload workload_stop " ]] ||
+    fail "shrunk steps are '$steps', expected 'boot load workload workload_stop' (the cut dropped, the stop back)"
+grep -qx -- '- workload_stop: {name: io, wait: true, timeout: 124}' "$shrunk" ||
+    fail "the workload's stop is not its own (wait: true, duration 4 + 120)"
+grep -q '^write_cache:' "$shrunk" && fail "write_cache without a cut"
 
 # shards: merge two halves of the same campaign, no shrinking
 for k in 1 2; do

@@ -7,8 +7,10 @@
 #  - a target without campaign.yaml gets an error naming the missing file;
 #  - the draws come from the file: a one-point test vocabulary
 #    (campaign-vocab/kestrel/campaign.yaml) gives only its point, actions,
-#    setting and workload, its "sure" triggers decide allow_unfired, and
-#    the runner accepts the files; nvme's file gives hotplug and suspend,
+#    setting and workload, its "sure" triggers decide allow_unfired (and
+#    a power cut makes every rule unsure), its power cuts come after its
+#    wait, and the runner accepts the files; the write cache on a target
+#    without one stops the campaign; nvme's file gives hotplug and suspend,
 #    kernel faults only with --kernel debug, and a copy with other weights
 #    gives other runs;
 #  - harness/campaign*.[ch] name no target outside comments.
@@ -234,6 +236,76 @@ events:
 hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
 kfaults: {chance: 50, count: 1..2, types: [failslab], probability: 5, times: -1, interval: 1}
 EOF
+# power_cut (the end of a run): its keys, its percentages, its wait, its
+# shape, and the step it adds to the bound
+badcase power-cut-key "10:25: unknown key 'boot_agian' in power_cut (expected one of: chance, boot_again, write_cache, after, within)" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: {chance: 15, boot_agian: 50}
+EOF
+badcase power-cut-chance "10:38: write_cache wants an integer in 0..100, got '150'" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: {chance: 15, write_cache: 150}
+EOF
+badcase power-cut-no-chance "10:12: power_cut needs 'chance'" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: {boot_again: 50}
+EOF
+badcase power-cut-after "12:10: after wants seconds in 0.1..600 with LO <= HI, got '0..1'" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut:
+  chance: 15
+  after: 0..1
+EOF
+badcase power-cut-scalar "10:12: power_cut wants a mapping, got a scalar" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: 15
+EOF
+badcase power-cut-within "12:45: within: the first wait (up to 0.5 s) and after (up to 1.5 s) may reach 2 s, the shortest within ('{d}'): make them shorter" <<EOF
+workload:
+  cmd: x
+  vars: {d: 2..5}
+  options: ["--duration {d}"]
+  stop: {wait: true, timeout: "{d}+30"}
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: {chance: 15, after: 1.5, within: "{d}"}
+EOF
+badcase power-cut-within-text "10:33: within wants seconds, 1..7200, written N or N+M with workload variables (e.g. \"{duration}+120\"), got 'soon' (as 'soon')" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+power_cut: {chance: 15, within: soon}
+EOF
+# 4 kernel faults, the workload, its wait, 5 events of 5 steps and the
+# stop are 32 steps; a cut's wait makes it 33
+badcase power-cut-steps "5:10: a run could have 33 steps, at most 32: fewer events or kernel faults" <<EOF
+$head
+events:
+  count: 1..5
+  first_wait: 0.5
+  gap: 0.3
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
+kfaults: {chance: 50, count: 1..4, types: [failslab], probability: 5, times: -1, interval: 1}
+power_cut: {chance: 15}
+EOF
 echo "bad vocabularies: $nbad cases, each with its file:line:col"
 
 # never a crash: every line of the kestrel vocabulary deleted in turn, and
@@ -283,20 +355,41 @@ echo "mutants: $nok loaded, $nref refused with a position, none crashed"
 # ---- the draws come from the file ---------------------------------------------
 "$gc" --targets "$testvocab" --target kestrel --seed 9 --runs 30 --generate-only "$work/t" \
     >/dev/null || fail "the test vocabulary does not generate"
-nrules=0 nsure=0
+nrules=0 nsure=0 ncut=0
 for f in "$work"/t/*.yaml; do
     n=$(basename "$f")
     grep -qE '^- run: \{cmd: "echo [7-9] > /tmp/campaign-vocab-setting"\}$' "$f" ||
         fail "$n: not the test vocabulary's setting"
-    grep -qE '^- workload: \{name: io, cmd: "kestrelctl stress --lba 9000 --duration ([23])( --verify)? --allow-errors"\}$' "$f" ||
+    grep -qE '^- workload: \{name: io, cmd: "kestrelctl stress --lba 9000 --duration ([23])( --verify)?( --allow-errors)?"\}$' "$f" ||
         fail "$n: not the test vocabulary's workload: $(grep workload: "$f")"
+    # the disturbed option iff the run has device faults (a cut may come
+    # before the first event)
+    [[ $(grep -c -- '--allow-errors' "$f") == $(grep -c '^- faults:' "$f" | sed 's/[1-9][0-9]*/1/') ]] ||
+        fail "$n: --allow-errors without device faults, or faults without it"
     d=$(sed -n 's/.*--duration \([23]\).*/\1/p' "$f")
-    grep -qF -e "- workload_stop: {name: io, wait: true, timeout: $((d + 30))}" "$f" ||
-        fail "$n: the timeout is not {d}+30"
+    cut=0
+    if grep -q '^- power_cut:' "$f"; then
+        # the file's power_cut: the wait before it is its after, 0.3..0.5
+        cut=1 ncut=$((ncut + 1))
+        grep -B1 '^- power_cut:' "$f" | grep -qE '^- wait: \{seconds: 0\.[345]\}$' ||
+            fail "$n: the wait before the cut is not the test vocabulary's 0.3..0.5"
+        # within: "{d}": the waits up to the cut stay below the duration
+        sum=$(sed -n '/^- workload:/,$ s/^- wait: {seconds: \([0-9.]*\)}$/\1/p' "$f" |
+              awk '{ s += $1 } END { printf "%.1f", s }')
+        awk -v s="$sum" -v d="$d" 'BEGIN { exit !(s < d) }' ||
+            fail "$n: the cut comes after $sum s of waits, the workload runs $d s"
+    else
+        grep -qF -e "- workload_stop: {name: io, wait: true, timeout: $((d + 30))}" "$f" ||
+            fail "$n: the timeout is not {d}+30"
+    fi
     grep -qE '^- (suspend|hotplug|kfault):' "$f" && fail "$n: an event of weight 0 was drawn"
     # every rule: the one point, its two actions, the two triggers
     rules=$(sed -n 's/^- faults: {\(set\|add\): "\(.*\)"}$/\2/p' "$f" | tr ';' '\n')
-    [[ -n "$rules" ]] || fail "$n: no faults step, the only event with a weight"
+    if [[ -z "$rules" ]]; then
+        # a cut before the first event; otherwise faults is the only event
+        ((cut)) || fail "$n: no faults step, the only event with a weight"
+        continue
+    fi
     while read -r rule; do
         [[ "$rule" =~ ^cq\.post:(drop|delay\(1[0-9][0-9]us\)):(once|nth=[5-9])$ ]] ||
             fail "$n: rule '$rule' is not from the test vocabulary"
@@ -304,18 +397,21 @@ for f in "$work"/t/*.yaml; do
     done <<<"$rules"
     grep -q 'faults: {add' "$f" && fail "$n: add_chance 0 drew an add"
     # the first rule is sure (not in allow_unfired) iff its trigger is
-    # "once", the vocabulary's only sure trigger
+    # "once", the vocabulary's only sure trigger, and no power cut may
+    # come before it fires
     first=$(head -n 1 <<<"$rules")
-    if [[ "$first" == *:once ]]; then
+    if [[ "$first" == *:once ]] && ((!cut)); then
         grep -qE '^allow_unfired: \[0[],]' "$f" && fail "$n: the sure first rule is in allow_unfired"
         nsure=$((nsure + 1))
     else
         grep -qE '^allow_unfired: \[0[],]' "$f" || fail "$n: the unsure first rule must be allowed to stay unfired"
     fi
 done
-((nrules > 40 && nsure > 0 && nsure < 30)) ||
-    fail "test vocabulary: $nrules rules, $nsure sure first rules over 30 runs"
-echo "test vocabulary: $nrules rules over 30 runs, all from its one point; $nsure sure"
+((nrules > 40 && nsure > 0 && nsure < 30 && ncut > 0 && ncut < 30)) ||
+    fail "test vocabulary: $nrules rules, $nsure sure first rules, $ncut cuts over 30 runs"
+grep -q '^- power_cut:' $(grep -l '^- faults: {set: "[^;"]*:once[;"]' "$work"/t/*.yaml) ||
+    fail "no run whose first rule is once ends in a cut (the sure rule is not shown unsure)"
+echo "test vocabulary: $nrules rules over 30 runs, all from its one point; $nsure sure; $ncut power cuts"
 "$runner" --list --targets "$rtargets" "$work/t" >/dev/null ||
     fail "gauntlet-runner --list refused a file of the test vocabulary"
 # the shipped kestrel vocabulary, same seed: other points, another workload
@@ -365,6 +461,23 @@ set -e
 ((rc == 2)) && grep -q 'generated scenario does not parse' "$work/err.txt" &&
     grep -q 'duplicate(twice)' "$work/err.txt" ||
     fail "a rule the device refuses: exit $rc, '$(head -c 300 "$work/err.txt")'"
+
+# the write cache on a target that has none (no write_cache in its
+# target.yaml): the campaign stops before any file is written, naming it
+mkdir -p "$work/nocache/nvme"
+grep -v '^write_cache:' "$rtargets/nvme/target.yaml" >"$work/nocache/nvme/target.yaml"
+sed 's/^power_cut: .*/power_cut: {chance: 100, write_cache: 100}/' "$vocab/nvme/campaign.yaml" \
+    >"$work/nocache/nvme/campaign.yaml"
+grep -q '^power_cut: {chance: 100, write_cache: 100}$' "$work/nocache/nvme/campaign.yaml" ||
+    fail "the sed changed nothing"
+set +e
+"$gc" --targets "$work/nocache" --target nvme --seed 1 --runs 3 --generate-only "$work/nc" \
+    >/dev/null 2>"$work/err.txt"
+rc=$?
+set -e
+((rc == 2)) && grep -qF "'write_cache: true', but target 'nvme' names no write_cache in its target.yaml (set power_cut's write_cache to 0 in its campaign.yaml)" "$work/err.txt" ||
+    fail "write_cache on a target without one: exit $rc, '$(head -c 300 "$work/err.txt")'"
+[[ ! -e "$work/nc" ]] || [[ -z "$(ls "$work/nc")" ]] || fail "files were written for a target without a cache"
 
 # ---- no target named in the campaign's C files ------------------------------------
 # comments are stripped by the preprocessor; strings and code stay

@@ -61,5 +61,20 @@ check checker-broken "t2.yaml:5:5: target broken: fault checker 'exit 3' failed 
 printf 'name: x\ndescription: d\nsteps:\n  - boot: {}\n  - reboot: {}\n  - run: {cmd: ls}\n' >"$tmp/reboot.yaml"
 check early-reboot "reboot.yaml:5:5: 'reboot' must be the last step" "$tmp/reboot.yaml"
 # one bad file among good ones: nothing runs
+# a power cut that does not boot again ends the VM: the last step
+printf 'name: x\ndescription: d\nsteps:\n  - load: {}\n  - power_cut: {}\n  - load: {}\n' >"$tmp/cut.yaml"
+check early-power-cut "cut.yaml:5:5: 'power_cut' must be the last step.*boot_again" "$tmp/cut.yaml"
+# a cut at a device event needs the device's fault engine
+printf 'name: x\ndescription: d\nsteps:\n  - load: {}\n  - power_cut: {at: device}\n' >"$tmp/cutdev.yaml"
+check device-cut-no-engine "cutdev.yaml:5:5: 'power_cut' at 'device' needs a device fault engine" \
+    --target nvme "$tmp/cutdev.yaml"
+# write_cache needs the target's argument for it
+printf 'name: broken\ndescription: d\ndevice: x\ndrive_size_mb: 1\nblock_size: 512\nmodule: m\nload: l\nunload: u\nready: r\n' >"$tmp/tdir/broken/target.yaml"
+printf 'name: x\ndescription: d\ntarget: broken\nwrite_cache: true\nsteps:\n  - boot: {}\n' >"$tmp/wc.yaml"
+check write-cache-unsupported "wc.yaml: 'write_cache: true', but target 'broken' names no device argument" \
+    --target-dir "$tmp/tdir" "$tmp/wc.yaml"
+# expect_fail names verdicts that exist
+printf 'name: x\ndescription: d\nexpect_fail: [ledgr]\nsteps:\n  - boot: {}\n' >"$tmp/xf.yaml"
+check expect-fail-unknown "xf.yaml: 'expect_fail': no verdict is named 'ledgr'" "$tmp/xf.yaml"
 check mixed 'nothing was run' "$top/scenarios/baseline-io.yaml" "$tmp/typo.yaml"
 exit $fail

@@ -378,6 +378,34 @@ START_TEST(test_reboot)
 }
 END_TEST
 
+/* power_cut: now by default, at a device event with a timeout, boot_again;
+ * the scenario's write_cache; the dump round trip. */
+START_TEST(test_power_cut)
+{
+    GsScenario *s = parse_ok(
+        "name: p\ndescription: d\nsteps:\n  - load: {}\n  - power_cut: {}\n");
+
+    ck_assert_int_eq(s->steps[1].type, GS_STEP_POWER_CUT);
+    ck_assert_int_eq(s->steps[1].u.power_cut.at, GS_CUT_NOW);
+    ck_assert(!s->steps[1].u.power_cut.boot_again);
+    ck_assert(!s->write_cache);
+    check_round_trip(s);
+    gs_free(s);
+    s = parse_ok("name: p\ndescription: d\nwrite_cache: true\n"
+                 "expect_fail: [ledger, integrity-host]\nsteps:\n"
+                 "  - power_cut: {at: device, timeout: 30, boot_again: true}\n"
+                 "  - load: {}\n");
+    ck_assert(s->write_cache);
+    ck_assert_uint_eq(s->nexpect_fail, 2);
+    ck_assert_str_eq(s->expect_fail[1], "integrity-host");
+    ck_assert_int_eq(s->steps[0].u.power_cut.at, GS_CUT_DEVICE);
+    ck_assert(s->steps[0].u.power_cut.timeout == 30);
+    ck_assert(s->steps[0].u.power_cut.boot_again);
+    check_round_trip(s);
+    gs_free(s);
+}
+END_TEST
+
 /* Other targets' fault rules are opaque: not checked, counted by ';'. */
 START_TEST(test_opaque_faults)
 {
@@ -567,6 +595,14 @@ static const struct {
       "string contains a NUL character" },
     { "name: t\ndescription: d\nsteps: [boot]\ntimeout: 10.5\n", 4, 10,
       "'timeout': found number '10.5', expected an integer" },
+    { H "  - power_cut: {timeout: 5}\n", 4, 26,
+      "'timeout' is only valid with 'at: device'" },
+    { H "  - power_cut: {at: later}\n", 4, 21,
+      "'at': unknown value 'later'; expected one of: now, device" },
+    { "name: t\ndescription: d\nexpect_fail: [ledger, ledger]\nsteps: [boot]\n",
+      3, 23, "'expect_fail': duplicate verdict 'ledger'" },
+    { "name: t\ndescription: d\nwrite_cache: maybe\nsteps: [boot]\n", 3, 14,
+      "'write_cache': found string 'maybe', expected a boolean" },
 };
 
 START_TEST(test_bad_input)
@@ -798,6 +834,7 @@ Suite *scenario_suite(void)
     tcase_add_test(tc, test_nested_repeat);
     tcase_add_test(tc, test_opaque_faults);
     tcase_add_test(tc, test_reboot);
+    tcase_add_test(tc, test_power_cut);
     tcase_add_loop_test(tc, test_rule_error_pos, 0,
                         sizeof(rule_errors) / sizeof(rule_errors[0]));
     suite_add_tcase(s, tc);

@@ -1,0 +1,67 @@
+#!/bin/sh
+# ledger-controls.sh GAUNTLET TOP: the write ledger's negative controls and
+# its positive one, in real VMs (docs/ledger.md):
+#  - a power cut after FLUSHed writes passes with kestrel.ko, and fails the
+#    ledger verdict with the test driver that completes FLUSH without
+#    sending it (tests/targets/kestrel-noflush);
+#  - dma.read:drop (zeros written, success said) fails the ledger verdict;
+#  - a surprise removal under write load passes with a non-zero count of
+#    writes checked after their acknowledgement.
+gauntlet="$1" top="$2"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+fail=0
+vs="$top/tests/harness/vm-scenarios"
+
+run() {  # NAME OUTDIR ARGS...: run scenarios, keep the log
+    name="$1" dir="$2"
+    shift 2
+    "$gauntlet" run --out "$out/$dir" "$@" >"$out/$dir.log" 2>&1
+    echo "$name: exit $?"
+}
+# check RESULT.JSON PYTHON-ASSERTIONS: r is result.json, l its ledger counts
+check() {
+    python3 - "$1" "$2" <<'PY' || { echo "FAIL: $1:"; cat "$1"; fail=1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+l = r.get("ledger") or {}
+v = {x["name"]: x for x in r["verdicts"]}
+exec(sys.argv[2])
+PY
+}
+
+run "flushed-then-cut (kestrel.ko)" good "$vs/ledger-flushed-then-cut.yaml"
+check "$out/good/ledger-flushed-then-cut/result.json" '
+assert r["status"] == "pass", r["reason"]
+assert v["ledger"]["status"] == "pass", v["ledger"]
+assert l["writes_flushed"] > 0 and l["blocks_checked"] > 0, l
+assert l["violations"] == 0 and l["power_cuts"] == 1, l
+print("ok: power cut after flushes passes with kestrel.ko:", v["ledger"]["detail"])'
+
+run "flushed-then-cut (kestrel-noflush)" noflush \
+    --target "$top/tests/targets/kestrel-noflush" "$vs/ledger-flushed-then-cut.yaml"
+check "$out/noflush/ledger-flushed-then-cut/result.json" '
+assert r["status"] == "fail", r["status"]
+assert v["ledger"]["status"] == "fail", v["ledger"]
+assert l["violations"] > 0, l
+e = l["violation_list"][0]
+assert "flushed" in e["expected"], e
+print("ok: a driver that never sends FLUSH fails the ledger:", v["ledger"]["detail"])'
+
+run "dma.read:drop" drop "$vs/ledger-dma-drop.yaml"
+check "$out/drop/ledger-dma-drop/result.json" '
+assert r["status"] == "fail", r["status"]
+assert r["failure"]["verdict"] == "ledger", r["failure"]
+assert l["violations"] > 0 and l["writes_acknowledged"] > 0, l
+e = l["violation_list"][0]
+assert "zero" in e["found"], e
+print("ok: dma.read:drop fails the ledger:", v["ledger"]["detail"])'
+
+run "surprise removal under load" surprise "$top/scenarios/surprise-removal-under-load.yaml"
+check "$out/surprise/surprise-removal-under-load/result.json" '
+assert r["status"] == "pass", r["reason"]
+assert v["ledger"]["status"] == "pass", v["ledger"]
+assert l["writes_checked"] > 0 and l["blocks_checked"] > 0, l
+print("ok: surprise removal under writes passes the ledger:", v["ledger"]["detail"])'
+
+[ "$fail" -eq 0 ] || { for f in "$out"/*.log; do echo "== $f"; tail -n 20 "$f"; done; exit 1; }
