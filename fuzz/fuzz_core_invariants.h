@@ -49,7 +49,13 @@ static inline void fuzz_check_core(const KestrelHost *h,
     for (i = 0; i < qd; i++) {
         const KestrelCmd *cmd = &c->cmds[i];
 
-        FUZZ_ASSERT(cmd->state <= KESTREL_CMD_PENDING);
+        FUZZ_ASSERT(cmd->state <= KESTREL_CMD_FLUSH_WAIT);
+        if (cmd->state == KESTREL_CMD_FLUSH_WAIT) {
+            /* only with the write cache, and for a FLUSH of the past */
+            FUZZ_ASSERT(c->cfg.write_cache);
+            FUZZ_ASSERT(cmd->opcode == KESTREL_OP_FLUSH);
+            FUZZ_ASSERT(cmd->seq <= c->cache_seq);
+        }
         if (cmd->state == KESTREL_CMD_FREE) {
             continue;
         }
@@ -63,9 +69,41 @@ static inline void fuzz_check_core(const KestrelHost *h,
         }
     }
     FUZZ_ASSERT(used == c->npending);
+    /* the write cache: bounded, FIFO in write order, on the disk */
+    if (c->cfg.write_cache) {
+        uint32_t e, n = 0;
+        uint64_t last = 0;
+
+        FUZZ_ASSERT(c->cache_count <= c->cfg.cache_blocks);
+        for (e = kestrel_core_cache_first(c); e != KESTREL_CACHE_NIL;
+             e = kestrel_core_cache_next(c, e)) {
+            FUZZ_ASSERT(e < c->cfg.cache_blocks);
+            FUZZ_ASSERT(++n <= c->cache_count);
+            FUZZ_ASSERT(c->cache[e].seq > last &&
+                        c->cache[e].seq <= c->cache_seq);
+            FUZZ_ASSERT(c->cache[e].lba < c->cfg.capacity_blocks);
+            last = c->cache[e].seq;
+        }
+        FUZZ_ASSERT(n == c->cache_count);
+        if (c->power_cut) {
+            FUZZ_ASSERT(c->cache_count == 0);
+        }
+    } else {
+        FUZZ_ASSERT(c->cache_count == 0 && c->wb.state == KESTREL_CMD_FREE);
+    }
     for (i = 0; i < h->nio; i++) {
         const KestrelHostIo *io = &h->io[i];
 
+        if (io->cmd == &c->wb) {
+            /* the cache's write-back: a run of cached blocks */
+            FUZZ_ASSERT(c->wb.state == KESTREL_CMD_IO);
+            FUZZ_ASSERT(io->kind == KESTREL_IO_WRITE);
+            FUZZ_ASSERT(io->buf == c->wb.buf && io->len ==
+                        (size_t)c->wb_n * c->cfg.block_size);
+            FUZZ_ASSERT(io->offset <= h->disk_size &&
+                        io->len <= h->disk_size - io->offset);
+            continue;
+        }
         FUZZ_ASSERT(io->cmd >= c->cmds && io->cmd < c->cmds + qd);
         FUZZ_ASSERT(io->cmd->state == KESTREL_CMD_IO);
         if (io->kind != KESTREL_IO_FLUSH) {

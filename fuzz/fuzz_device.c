@@ -20,7 +20,10 @@
  *     and the configured sizes are within 2..queue depth;
  *   - npending <= queue depth, each pending slot is a PENDING command
  *     below the queue depth, no slot at or past the depth is in use;
- *   - registers hold only defined bits (INTR_MASK, CTRL, phase, power).
+ *   - registers hold only defined bits (INTR_MASK, CTRL, phase, power);
+ *   - with write-cache (config bit 0x80, 16 blocks): at most 16 blocks,
+ *     in write order, on the disk; a waiting FLUSH is one; the write-back
+ *     stays on the disk; a power cut ("powercut") leaves the cache empty.
  * The KestrelHost (and its 100+ KiB core) is allocated once and reset for
  * every input (kestrel_core_init() again); LeakSanitizer sees every
  * per-input allocation freed by kestrel_core_cleanup().
@@ -87,6 +90,10 @@ static const char *const fault_table[] = {
     "sq.fetch:fatal:nth=2",
     "cq.post:drop:prob=0.5,seed=1;irq:delay(1us):every=3,max=2",
     "sq.fetch[op=read]:corrupt(nblocks=0):once;cq.post[op=write]:duplicate",
+    "sq.fetch[op=flush]:lie:every=2",
+    "sq.fetch[op=flush]:powercut:nth=2",
+    "dma.read[op=write]:powercut:nth=3",
+    "cq.post:powercut:prob=0.1,seed=4",
 };
 #define NFAULTS (sizeof(fault_table) / sizeof(fault_table[0]))
 
@@ -129,6 +136,9 @@ static void start_input(FuzzIn *in)
     cfg.capacity_blocks = DISK_BLOCKS;
     cfg.ready_delay_us = (b & 0x20) ? 0 : 100;
     cfg.reset_delay_us = (b & 0x40) ? 0 : 10;
+    /* the volatile write cache, small so that it fills and writes back */
+    cfg.write_cache = (b & 0x80) != 0;
+    cfg.cache_blocks = KESTREL_CACHE_MIN_BLOCKS;
     if (!h) {
         KestrelConfig big = cfg;
 

@@ -14,6 +14,9 @@
  *   3. loads them into a fresh device of the same configuration, with the
  *      fault rules restored as kestrel_post_load() does, and calls
  *      kestrel_core_post_load();
+ *      With write-cache (config bit 0x10, 16 blocks) the cache subsection
+ *      too: its count, block size, power-cut flag, and each block's LBA,
+ *      sequence and data (kestrel_core_cache_load() checks them);
  *   4. refused: the device must be in its reset state and safe to use;
  *      accepted: the invariants fuzz_device checks hold
  *      (fuzz_core_invariants.h), and the device then runs (time, doorbells,
@@ -47,6 +50,8 @@ static const char *const fault_table[] = {
     "reset:stall:once",
     "power:delay(1ms)",
     "cq.post:duplicate:nth=2;cq.post:corrupt(phase):nth=3",
+    "sq.fetch[op=flush]:lie:every=2",
+    "sq.fetch[op=flush]:powercut:nth=2",
 };
 #define NFAULTS (sizeof(fault_table) / sizeof(fault_table[0]))
 
@@ -84,6 +89,23 @@ static const KestrelCoreOps *host_ops;
 static KestrelCore saved;               /* the "stream" */
 static uint64_t saved_rule_state[KESTREL_FAULT_MAX_RULES][4];
 static uint32_t saved_rule_prob[KESTREL_FAULT_MAX_RULES];
+
+/*
+ * The write cache's subsection (kestrel_pci.c, "kestrel/cache"): sent when
+ * the cache holds blocks, a FLUSH waits, or a power cut happened.  The
+ * stream's count may exceed the blocks saved (a lying stream): the loader
+ * then reads the next blocks from the input.
+ */
+#define CACHE_BLOCKS    KESTREL_CACHE_MIN_BLOCKS
+#define CACHE_SAVE_MAX  (CACHE_BLOCKS + 4)
+static bool saved_cache_sent;
+static uint32_t saved_cache_bs;
+static uint32_t saved_cache_count;
+static uint64_t saved_cache_seq;
+static uint8_t saved_power_cut;
+static uint64_t saved_cache_lba[CACHE_SAVE_MAX];
+static uint64_t saved_cache_bseq[CACHE_SAVE_MAX];
+static uint8_t saved_cache_data[CACHE_SAVE_MAX][4096];
 
 static void check_invariants(void)
 {
@@ -223,6 +245,67 @@ static void mutate_field(FuzzIn *in, uint8_t *base, const Field *f)
     }
 }
 
+/* The source's cache subsection, as kestrel_cache_vm_put() writes it. */
+static void save_cache(const KestrelCore *c)
+{
+    uint32_t e, n = 0, i;
+
+    saved_cache_sent = c->cache_count || c->power_cut;
+    for (i = 0; i < c->cfg.queue_depth; i++) {
+        saved_cache_sent |= c->cmds[i].state == KESTREL_CMD_FLUSH_WAIT;
+    }
+    saved_cache_bs = c->cfg.block_size;
+    saved_cache_count = c->cache_count;
+    saved_cache_seq = c->cache_seq;
+    saved_power_cut = c->power_cut;
+    memset(saved_cache_data, 0, sizeof(saved_cache_data));
+    for (e = kestrel_core_cache_first(c);
+         e != KESTREL_CACHE_NIL && n < CACHE_SAVE_MAX;
+         e = kestrel_core_cache_next(c, e), n++) {
+        saved_cache_lba[n] = c->cache[e].lba;
+        saved_cache_bseq[n] = c->cache[e].seq;
+        memcpy(saved_cache_data[n], kestrel_core_cache_block(c, e),
+               c->cfg.block_size);
+    }
+    for (; n < CACHE_SAVE_MAX; n++) {
+        saved_cache_lba[n] = saved_cache_bseq[n] = 0;
+    }
+}
+
+static void mutate_cache(FuzzIn *in)
+{
+    uint8_t what = fin_u8(in);
+    unsigned b = fin_u8(in) % CACHE_SAVE_MAX;
+
+    switch (what % 8) {
+    case 0:
+        saved_cache_count = fin_u8(in) & 1 ? fin_u32(in)
+                                           : fin_u8(in) % CACHE_SAVE_MAX;
+        break;
+    case 1:
+        saved_cache_lba[b] = fin_u8(in) & 1 ? fin_u64(in) : fin_u8(in);
+        break;
+    case 2:
+        saved_cache_bseq[b] = fin_u8(in) & 1 ? fin_u64(in) : fin_u8(in);
+        break;
+    case 3:
+        saved_cache_seq = fin_u8(in) & 1 ? fin_u64(in) : fin_u8(in);
+        break;
+    case 4:
+        saved_power_cut = fin_u8(in);
+        break;
+    case 5:
+        saved_cache_bs = fin_u8(in) & 1 ? 4096 : 512;
+        break;
+    case 6:
+        saved_cache_sent = !saved_cache_sent;
+        break;
+    default:
+        saved_cache_data[b][fin_u16(in) % 4096] = fin_u8(in);
+        break;
+    }
+}
+
 /* Step 2: what the stream says instead. */
 static void mutate(FuzzIn *in)
 {
@@ -231,7 +314,9 @@ static void mutate(FuzzIn *in)
     for (i = 0; i < n; i++) {
         uint8_t what = fin_u8(in);
 
-        if (what < 0x60) {
+        if (what >= 0xf8) {
+            mutate_cache(in);
+        } else if (what < 0x60) {
             mutate_field(in, (uint8_t *)&saved, &core_fields[what % NCORE]);
         } else if (what < 0x80) {
             saved.pending[fin_u8(in) % KESTREL_MAX_QDEPTH] =
@@ -279,6 +364,31 @@ static int load(char *err, size_t errlen)
             memcpy((uint8_t *)&c->cmds[i] + cmd_fields[j].off,
                    (const uint8_t *)&saved.cmds[i] + cmd_fields[j].off,
                    cmd_fields[j].size);
+        }
+    }
+    /* pre_load empties the cache; the subsection, as kestrel_pci.c reads
+     * it: the count checked before any block is read */
+    kestrel_core_cache_load_begin(c);
+    if (saved_cache_sent) {
+        if (!c->cfg.write_cache || saved_cache_bs != c->cfg.block_size ||
+            saved_cache_count > c->cfg.cache_blocks || saved_power_cut > 1) {
+            kestrel_core_load_refused(c);
+            return -1;
+        }
+        c->cache_seq = saved_cache_seq;
+        c->power_cut = saved_power_cut;
+        for (i = 0; i < saved_cache_count; i++) {
+            if (i >= CACHE_SAVE_MAX) {
+                kestrel_core_load_refused(c);   /* the stream ends early */
+                return -1;
+            }
+            if (kestrel_core_cache_load(c, saved_cache_lba[i],
+                                        saved_cache_bseq[i],
+                                        saved_cache_data[i], err,
+                                        errlen) < 0) {
+                kestrel_core_load_refused(c);
+                return -1;
+            }
         }
     }
     {
@@ -363,6 +473,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.block_size = (b & 4) ? 4096 : 512;
     cfg.capacity_blocks = DISK_BLOCKS;
     cfg.ready_delay_us = (b & 8) ? 0 : 100;
+    cfg.write_cache = (b & 0x10) != 0;
+    cfg.cache_blocks = CACHE_BLOCKS;
     if (!h) {
         KestrelConfig big = cfg;
 
@@ -384,6 +496,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kestrel_core_pause(&h->core, KESTREL_PAUSE_VM);    /* vm_stop() */
     drain();
     memcpy(&saved, &h->core, sizeof(saved));
+    save_cache(&h->core);
     for (i = 0; i < KESTREL_FAULT_MAX_RULES; i++) {
         const KestrelFaultRule *r = &h->core.faults.rules[i];
 
@@ -396,7 +509,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
         saved.cmds[i].segs = NULL;      /* owned by the source */
         saved.cmds[i].buf = NULL;
+        saved.cmds[i].ovl = NULL;
     }
+    saved.cache = NULL;                 /* freed with the source */
+    saved.cache_data = NULL;
+    saved.cache_hash = NULL;
+    saved.wb.buf = NULL;
+    saved.wb_seq = NULL;
     kestrel_core_cleanup(&h->core);
 
     /* 2. the stream as the fuzzer tells it; 3. the destination */

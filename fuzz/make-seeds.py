@@ -24,12 +24,26 @@ put('fuzz_device', 'enable', bytes([0x20, ENABLE, 6, 6, ADV, 10, 200]))
 put('fuzz_device', 'write-read', base + bytes([SUBMIT]) + sqe_shaped(3) + bytes([SUBMIT]) + sqe_shaped(2) + bytes([REAP]))
 for k in (1, 4, 7, 11, 17, 26, 29, 33):
     put('fuzz_device', 'fault-%02d' % k, base + bytes([FAULTS, k, SUBMIT]) + sqe_shaped(3) + bytes([ADV, 10, 255, REAP, RESET, POWER, 3, POWER, 0]))
+# write cache (config bit 0x80, 16 blocks): 20 one-block WRITEs fill it
+# (write-through, write-back), a FLUSH; lie and powercut rules (41, 42)
+wc = bytes([0xa0, ENABLE, 6, 6]) + sgl
+for i in range(20):
+    wc += bytes([SUBMIT]) + sqe_shaped(3, lba=i) + bytes([REAP])
+put('fuzz_device', 'wcache-fill-flush', wc + bytes([SUBMIT]) + sqe_shaped(4) + bytes([ADV, 10, 255, REAP, SUBMIT]) + sqe_shaped(2, lba=3) + bytes([REAP]))
+put('fuzz_device', 'wcache-lie-powercut', wc + bytes([FAULTS, 41, SUBMIT]) + sqe_shaped(4) + bytes([REAP, SUBMIT]) + sqe_shaped(4) + bytes([REAP, FAULTS, 42, SUBMIT]) + sqe_shaped(4) + bytes([REAP, SUBMIT]) + sqe_shaped(4) + bytes([REAP, RESET, ENABLE, 6, 6]))
 # fuzz_vmload: config, history (n, ops), mutations (n, ...), run ops
 # history ops: 0 enable, 1/2 submit, 3 advance, 4 reap, 5 faults, 6 async, 7 reset
 hist = bytes([6, 0, 6, 6, 1, 0x12, 1, 0, 0, 2, 0x13, 2, 0, 1, 5, 1, 1, 0x20, 3, 0, 3, 50, 4])
 put('fuzz_vmload', 'saved-as-is', bytes([0x02]) + hist + bytes([0]) + bytes([0, 1, 20, 3, 4, 4, 4]))
 put('fuzz_vmload', 'pending-wrong', bytes([0x02]) + hist + bytes([2, 0x36, 4, 0x60, 0, 5, 7]) + bytes([0, 1, 20]))
 put('fuzz_vmload', 'cmd-in-flight', bytes([0x02]) + hist + bytes([1, 0x80, 1, 0, 4]) + bytes([0, 1, 20]))
+# write cache (config bit 0x10): WRITEs cached, a FLUSH, one more WRITE
+# left cached; saved as is, with a lying count, with a power cut (rule 12)
+wch = bytes([11, 0, 6, 6, 1, 0x02, 1, 0, 0, 1, 0x02, 2, 0, 3, 1, 0x02, 3, 0, 5,
+             4, 4, 4, 1, 0x03, 4, 0, 1, 0x02, 5, 0, 7, 4, 4])
+put('fuzz_vmload', 'wcache-saved', bytes([0x1a]) + wch + bytes([0]) + bytes([0, 1, 20, 3, 4, 4, 4]))
+put('fuzz_vmload', 'wcache-count-lies', bytes([0x1a]) + wch + bytes([1, 0xf8, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]) + bytes([0, 1, 20]))
+put('fuzz_vmload', 'wcache-powercut', bytes([0x1a]) + bytes([13]) + wch[1:] + bytes([5, 12, 1, 0x03, 6, 0]) + bytes([0]) + bytes([0, 1, 20, 4]))
 put('fuzz_vmload', 'storm', bytes([0x01]) + hist + bytes([2, 0x1f, 3, 0x20, 0]) + bytes([1, 255, 20]))
 # fuzz_completion: ntags, qdepth, ops
 put('fuzz_completion', 'basic', bytes([8, 8, 0, 1, 5, 0, 2, 1, 0, 4, 5, 1]))

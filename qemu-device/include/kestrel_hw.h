@@ -32,6 +32,8 @@
 #define KESTREL_REG_CAP_MAXSEG          0x01c   /* RO max data segments/cmd */
 #define KESTREL_REG_CAP_TIMEOUT_MS      0x020   /* RO worst-case ready time */
 #define KESTREL_REG_CAP_MAXXFER         0x024   /* RO max blocks per command */
+#define KESTREL_REG_CAP_FEATURES        0x028   /* RO optional features */
+#define   KESTREL_CAP_FEAT_VWC          (1u << 0)       /* = KESTREL_ID_FEAT_VWC */
 
 #define KESTREL_REG_CTRL                0x040   /* RW */
 #define   KESTREL_CTRL_EN               (1u << 0)

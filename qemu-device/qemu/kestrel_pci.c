@@ -35,6 +35,14 @@
  *   msix=on|off           Offer MSI-X (2 vectors).  Default on.
  *   msi=on|off            Offer MSI (2 vectors).  Default on.  With both
  *                         off the device interrupts through INTx only.
+ *   write-cache=on|off    Volatile write cache (datasheet 6.9): a WRITE
+ *                         completes into device memory and reaches the
+ *                         drive only at write-back or FLUSH; power loss
+ *                         (system reset, S3, unplug, a "powercut" fault,
+ *                         QEMU killed) loses it.  IDENTIFY and
+ *                         CAP_FEATURES advertise it.  Default off.
+ *   write-cache-blocks=<n> Its capacity in blocks, 16..65536 and at most
+ *                         64 MiB.  Default 4096.
  *   faults=<rules>        Fault rules, see the datasheet's grammar, e.g.
  *                         "cq.post:corrupt(tag=0xffff):nth=3".  Settable at
  *                         run time: qom-set replaces the whole rule set; a
@@ -45,7 +53,9 @@
  *   fault-stats           Read-only: a list of {id, rule, hits, fired}.
  *   stats                 Read-only: device counters {commands,
  *                         completions, interrupts, errors, faults-fired,
- *                         status}.
+ *                         status, write-cache, cache-blocks, cached-writes,
+ *                         write-through, cache-writebacks, flushes,
+ *                         flush-lies, cache-lost, power-cut}.
  *
  * Lifecycle (datasheet 12.1): the command engine runs only while the VM
  * runs and the backend is not drained (a vm change state handler and
@@ -70,6 +80,7 @@
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
+#include "migration/qemu-file-types.h"
 #include "migration/vmstate.h"
 #include "sysemu/block-backend.h"
 #include "sysemu/dma.h"
@@ -101,6 +112,7 @@ struct KestrelState {
     bool realized;          /* the core exists: rules go straight to it */
     KestrelCore core;
     KestrelIo io[KESTREL_MAX_QDEPTH];
+    KestrelIo wb_io;        /* the write cache's write-back */
 
     /* Properties */
     BlockBackend *blk;
@@ -113,6 +125,8 @@ struct KestrelState {
     char *serial;
     bool msix;
     bool msi;
+    bool write_cache;
+    uint32_t write_cache_blocks;
     char *faults;           /* rules given before realize */
     uint64_t fault_seed;
 
@@ -200,7 +214,8 @@ static void kestrel_blk_io(void *opaque, KestrelCmd *cmd, KestrelIoKind kind,
                            uint64_t offset, void *buf, size_t len)
 {
     KestrelState *s = opaque;
-    KestrelIo *io = &s->io[cmd - s->core.cmds];
+    KestrelIo *io = cmd == &s->core.wb ? &s->wb_io
+                                       : &s->io[cmd - s->core.cmds];
 
     io->s = s;
     io->cmd = cmd;
@@ -220,6 +235,18 @@ static void kestrel_blk_io(void *opaque, KestrelCmd *cmd, KestrelIoKind kind,
     }
 }
 
+/*
+ * A "powercut" fault: the device is dead already; the machine stops as
+ * soon as the main loop sees the request (a STOP event, run state
+ * "shutdown": only a system reset brings it back, as with power).  This
+ * may run in a vCPU thread (a register access), hence the request.
+ */
+static void kestrel_power_cut_cb(void *opaque)
+{
+    qemu_system_vmstop_request_prepare();
+    qemu_system_vmstop_request(RUN_STATE_SHUTDOWN);
+}
+
 static const KestrelCoreOps kestrel_ops = {
     .dma_read = kestrel_dma_read,
     .dma_write = kestrel_dma_write,
@@ -229,6 +256,7 @@ static const KestrelCoreOps kestrel_ops = {
     .timer_mod = kestrel_timer_mod,
     .kick = kestrel_kick,
     .blk_io = kestrel_blk_io,
+    .power_cut = kestrel_power_cut_cb,
 };
 
 static void kestrel_timer_cb(void *opaque)
@@ -403,6 +431,8 @@ static bool kestrel_init_core(KestrelState *s, Error **errp)
     cfg.ready_delay_us = s->ready_delay_us;
     cfg.reset_delay_us = s->reset_delay_us;
     cfg.timeout_ms = s->timeout_ms;
+    cfg.write_cache = s->write_cache;
+    cfg.cache_blocks = s->write_cache_blocks;
     cfg.capacity_blocks = s->block_size ? len / s->block_size : 0;
     pstrcpy(cfg.serial, sizeof(cfg.serial),
             s->serial ? s->serial : "KESTREL0001");
@@ -503,6 +533,7 @@ static void kestrel_exit(PCIDevice *pdev)
         blk_set_dev_ops(s->blk, NULL, NULL);
     }
     assert(kestrel_core_inflight(&s->core) == 0);
+    kestrel_core_power_off(&s->core);   /* the write cache is lost */
     s->realized = false;
     kestrel_free_env(s);
     kestrel_core_cleanup(&s->core);
@@ -612,6 +643,13 @@ static void kestrel_get_stats(Object *obj, Visitor *v, const char *name,
     uint64_t cmds = c->stat_cmds, cqes = c->stat_cqes, irqs = c->stat_irqs;
     uint64_t errors = c->err_count, faults_fired = 0;
     uint32_t status = c->status;
+    bool wc = c->cfg.write_cache, power_cut = c->power_cut;
+    uint64_t cache_blocks = c->cache_count;
+    uint64_t cached_writes = c->stat_cached_writes;
+    uint64_t write_through = c->stat_write_through;
+    uint64_t writebacks = c->stat_cache_writebacks;
+    uint64_t flushes = c->stat_flushes, lies = c->stat_flush_lies;
+    uint64_t lost = c->stat_cache_lost;
     unsigned i;
 
     for (i = 0; i < c->faults.nrules; i++) {
@@ -625,7 +663,16 @@ static void kestrel_get_stats(Object *obj, Visitor *v, const char *name,
         visit_type_uint64(v, "interrupts", &irqs, errp) &&
         visit_type_uint64(v, "errors", &errors, errp) &&
         visit_type_uint64(v, "faults-fired", &faults_fired, errp) &&
-        visit_type_uint32(v, "status", &status, errp)) {
+        visit_type_uint32(v, "status", &status, errp) &&
+        visit_type_bool(v, "write-cache", &wc, errp) &&
+        visit_type_uint64(v, "cache-blocks", &cache_blocks, errp) &&
+        visit_type_uint64(v, "cached-writes", &cached_writes, errp) &&
+        visit_type_uint64(v, "write-through", &write_through, errp) &&
+        visit_type_uint64(v, "cache-writebacks", &writebacks, errp) &&
+        visit_type_uint64(v, "flushes", &flushes, errp) &&
+        visit_type_uint64(v, "flush-lies", &lies, errp) &&
+        visit_type_uint64(v, "cache-lost", &lost, errp) &&
+        visit_type_bool(v, "power-cut", &power_cut, errp)) {
         visit_check_struct(v, errp);
     }
     visit_end_struct(v, NULL);
@@ -748,6 +795,132 @@ static int kestrel_post_load(void *opaque, int version_id)
     return 0;
 }
 
+/*
+ * The write cache (subsection "kestrel/cache"): sent when the cache holds
+ * blocks, a FLUSH waits for it, or a power cut killed the device.
+ *
+ *   be32 block size, be32 blocks (count), be64 cache seq, be8 power cut,
+ *   then per block, oldest first: be64 lba, be64 seq, block-size bytes.
+ *
+ * Loaded by hand so that nothing is allocated from the stream's word:
+ * the count is checked against this device's capacity before a block is
+ * read, each block against the capacity and the blocks before it.
+ */
+static int kestrel_cache_vm_get(QEMUFile *f, void *pv, size_t size,
+                                const VMStateField *field)
+{
+    KestrelCore *c = pv;
+    uint32_t bs = qemu_get_be32(f), count = qemu_get_be32(f), i;
+    uint64_t seq = qemu_get_be64(f);
+    uint8_t power_cut = qemu_get_byte(f);
+    char err[KESTREL_FAULT_ERR_MAX] = "";
+    g_autofree uint8_t *block = NULL;
+
+    if (!c->cfg.write_cache) {
+        snprintf(err, sizeof(err), "a write cache, and write-cache is off "
+                 "here");
+    } else if (bs != c->cfg.block_size) {
+        snprintf(err, sizeof(err), "cache of %u-byte blocks, the device "
+                 "has %u", bs, c->cfg.block_size);
+    } else if (count > c->cfg.cache_blocks) {
+        snprintf(err, sizeof(err), "%u cached blocks, capacity %u", count,
+                 c->cfg.cache_blocks);
+    } else if (power_cut > 1) {
+        snprintf(err, sizeof(err), "power-cut flag %u", power_cut);
+    }
+    if (!err[0]) {
+        kestrel_core_cache_load_begin(c);
+        c->cache_seq = seq;
+        c->power_cut = power_cut;
+        block = g_malloc(bs);
+        for (i = 0; i < count && !err[0]; i++) {
+            uint64_t lba = qemu_get_be64(f), bseq = qemu_get_be64(f);
+
+            qemu_get_buffer(f, block, bs);
+            if (qemu_file_get_error(f)) {
+                snprintf(err, sizeof(err), "cache stream ends early");
+                break;
+            }
+            kestrel_core_cache_load(c, lba, bseq, block, err, sizeof(err));
+        }
+    }
+    if (err[0]) {
+        error_report("kestrel: migrated device state refused: %s", err);
+        kestrel_core_load_refused(c);
+        return -EINVAL;
+    }
+    return qemu_file_get_error(f);
+}
+
+static int kestrel_cache_vm_put(QEMUFile *f, void *pv, size_t size,
+                                const VMStateField *field, JSONWriter *vmdesc)
+{
+    KestrelCore *c = pv;
+    uint32_t i;
+
+    qemu_put_be32(f, c->cfg.block_size);
+    qemu_put_be32(f, c->cache_count);
+    qemu_put_be64(f, c->cache_seq);
+    qemu_put_byte(f, c->power_cut);
+    for (i = kestrel_core_cache_first(c); i != KESTREL_CACHE_NIL;
+         i = kestrel_core_cache_next(c, i)) {
+        qemu_put_be64(f, c->cache[i].lba);
+        qemu_put_be64(f, c->cache[i].seq);
+        qemu_put_buffer(f, kestrel_core_cache_block(c, i), c->cfg.block_size);
+    }
+    return 0;
+}
+
+static const VMStateInfo kestrel_cache_vm_info = {
+    .name = "kestrel-cache",
+    .get = kestrel_cache_vm_get,
+    .put = kestrel_cache_vm_put,
+};
+
+static bool kestrel_cache_needed(void *opaque)
+{
+    KestrelState *s = opaque;
+    KestrelCore *c = &s->core;
+    unsigned i;
+
+    if (c->cache_count || c->power_cut) {
+        return true;
+    }
+    for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
+        if (c->cmds[i].state == KESTREL_CMD_FLUSH_WAIT) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const VMStateDescription vmstate_kestrel_cache = {
+    .name = "kestrel/cache",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = kestrel_cache_needed,
+    .fields = (VMStateField[]) {
+        {
+            .name = "cache",
+            .version_id = 0,
+            .size = sizeof(KestrelCore),
+            .info = &kestrel_cache_vm_info,
+            .flags = VMS_SINGLE,
+            .offset = offsetof(KestrelState, core),
+        },
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* A stream without the subsection has an empty cache and power. */
+static int kestrel_pre_load(void *opaque)
+{
+    KestrelState *s = opaque;
+
+    kestrel_core_cache_load_begin(&s->core);
+    return 0;
+}
+
 static const VMStateDescription vmstate_kestrel_cmd = {
     .name = "kestrel-cmd",
     .version_id = 1,
@@ -777,6 +950,7 @@ static const VMStateDescription vmstate_kestrel = {
     .version_id = 2,
     .minimum_version_id = 1,
     .pre_save = kestrel_pre_save,
+    .pre_load = kestrel_pre_load,
     .post_load = kestrel_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, KestrelState),
@@ -841,6 +1015,10 @@ static const VMStateDescription vmstate_kestrel = {
                                KESTREL_FAULT_MAX_RULES, 2),
         VMSTATE_END_OF_LIST()
     },
+    .subsections = (const VMStateDescription * []) {
+        &vmstate_kestrel_cache,
+        NULL
+    },
 };
 
 static Property kestrel_properties[] = {
@@ -856,6 +1034,9 @@ static Property kestrel_properties[] = {
     DEFINE_PROP_STRING("serial", KestrelState, serial),
     DEFINE_PROP_BOOL("msix", KestrelState, msix, true),
     DEFINE_PROP_BOOL("msi", KestrelState, msi, true),
+    DEFINE_PROP_BOOL("write-cache", KestrelState, write_cache, false),
+    DEFINE_PROP_UINT32("write-cache-blocks", KestrelState, write_cache_blocks,
+                       KESTREL_CACHE_DEFAULT_BLOCKS),
     DEFINE_PROP_END_OF_LIST(),
 };
 

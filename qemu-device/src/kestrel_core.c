@@ -55,7 +55,7 @@ static void kestrel_log_error(KestrelCore *c, unsigned code, uint16_t tag,
 
 static bool kestrel_link_ok(KestrelCore *c)
 {
-    return !c->link_down && c->power_state == 0;
+    return !c->link_down && !c->power_cut && c->power_state == 0;
 }
 
 static void kestrel_update_level(KestrelCore *c)
@@ -104,8 +104,11 @@ typedef struct FaultHit {
     bool stall;
     bool dma_error;
     bool duplicate;
+    bool lie;
     uint64_t delay_ns;
 } FaultHit;
+
+static void kestrel_power_cut(KestrelCore *c);
 
 static void kestrel_storm_start(KestrelCore *c, const KestrelFaultRule *r)
 {
@@ -167,6 +170,12 @@ static FaultHit kestrel_fault_point(KestrelCore *c, KestrelFaultPoint p,
             c->link_down = 1;
             kestrel_update_level(c);
             break;
+        case KFA_LIE:
+            hit.lie = true;
+            break;
+        case KFA_POWERCUT:
+            kestrel_power_cut(c);
+            break;
         case KFA_CORRUPT:
         case KFA_FLIP:
             /* Applied by the caller, which owns the data. */
@@ -203,6 +212,9 @@ static FaultHit kestrel_fault_replay(KestrelCore *c, uint32_t mask)
             break;
         case KFA_DUPLICATE:
             hit.duplicate = true;
+            break;
+        case KFA_LIE:
+            hit.lie = true;
             break;
         default:
             break;
@@ -360,12 +372,15 @@ static void kestrel_cmd_free_bufs(KestrelCmd *cmd)
 {
     kestrel_free(cmd->segs);
     kestrel_free(cmd->buf);
+    kestrel_free(cmd->ovl);
     cmd->segs = NULL;
     cmd->buf = NULL;
+    cmd->ovl = NULL;
     if (cmd->core) {
-        cmd->core->buf_bytes -= cmd->buf_len;
+        cmd->core->buf_bytes -= cmd->buf_len + cmd->ovl_len;
     }
     cmd->buf_len = 0;
+    cmd->ovl_len = 0;
 }
 
 static void kestrel_free_cmd(KestrelCmd *cmd)
@@ -501,6 +516,344 @@ static void kestrel_ready(KestrelCore *c)
     c->status |= KESTREL_STATUS_RDY;
     trace_kestrel_ready();
     c->ops->kick(c->opaque);
+}
+
+/* ---- volatile write cache (datasheet 6.9) ---------------------------- */
+
+static uint32_t cache_hash_of(const KestrelCore *c, uint64_t lba)
+{
+    return (uint32_t)((lba * 0x9e3779b97f4a7c15ull) >> 32) &
+           c->cache_hash_mask;
+}
+
+/* The entry holding lba, or KESTREL_CACHE_NIL. */
+static uint32_t kestrel_cache_find(const KestrelCore *c, uint64_t lba)
+{
+    uint32_t h;
+
+    if (!c->cache_count) {
+        return KESTREL_CACHE_NIL;
+    }
+    for (h = cache_hash_of(c, lba); c->cache_hash[h];
+         h = (h + 1) & c->cache_hash_mask) {
+        uint32_t i = c->cache_hash[h] - 1;
+
+        if (c->cache[i].lba == lba) {
+            return i;
+        }
+    }
+    return KESTREL_CACHE_NIL;
+}
+
+static uint8_t *cache_block(const KestrelCore *c, uint32_t i)
+{
+    return c->cache_data + (size_t)i * c->cfg.block_size;
+}
+
+static void cache_fifo_unlink(KestrelCore *c, uint32_t i)
+{
+    KestrelCacheEntry *e = &c->cache[i];
+
+    if (e->prev != KESTREL_CACHE_NIL) {
+        c->cache[e->prev].next = e->next;
+    } else {
+        c->cache_head = e->next;
+    }
+    if (e->next != KESTREL_CACHE_NIL) {
+        c->cache[e->next].prev = e->prev;
+    } else {
+        c->cache_tail = e->prev;
+    }
+}
+
+static void cache_fifo_append(KestrelCore *c, uint32_t i)
+{
+    KestrelCacheEntry *e = &c->cache[i];
+
+    e->prev = c->cache_tail;
+    e->next = KESTREL_CACHE_NIL;
+    if (c->cache_tail != KESTREL_CACHE_NIL) {
+        c->cache[c->cache_tail].next = i;
+    } else {
+        c->cache_head = i;
+    }
+    c->cache_tail = i;
+}
+
+/* Put data at lba, a new block or over the cached one (it gets younger). */
+static void kestrel_cache_put(KestrelCore *c, uint64_t lba, const void *data)
+{
+    uint32_t i = kestrel_cache_find(c, lba), h;
+
+    if (i != KESTREL_CACHE_NIL) {
+        cache_fifo_unlink(c, i);
+    } else {
+        i = c->cache_free;
+        c->cache_free = c->cache[i].next;
+        c->cache[i].lba = lba;
+        for (h = cache_hash_of(c, lba); c->cache_hash[h];
+             h = (h + 1) & c->cache_hash_mask) {
+            /* the table has twice the entries: a free bucket exists */
+        }
+        c->cache_hash[h] = i + 1;
+        c->cache_count++;
+    }
+    c->cache[i].seq = ++c->cache_seq;
+    memcpy(cache_block(c, i), data, c->cfg.block_size);
+    cache_fifo_append(c, i);
+}
+
+/* Forget entry i (linear probing: shift the run after it back). */
+static void kestrel_cache_remove(KestrelCore *c, uint32_t i)
+{
+    uint32_t mask = c->cache_hash_mask;
+    uint32_t h = cache_hash_of(c, c->cache[i].lba), j;
+
+    while (c->cache_hash[h] != i + 1) {
+        h = (h + 1) & mask;
+    }
+    c->cache_hash[h] = 0;
+    for (j = (h + 1) & mask; c->cache_hash[j]; j = (j + 1) & mask) {
+        uint32_t home = cache_hash_of(c, c->cache[c->cache_hash[j] - 1].lba);
+
+        /* move j's entry to the hole unless its home lies in (h, j] */
+        if (((j - home) & mask) >= ((j - h) & mask)) {
+            c->cache_hash[h] = c->cache_hash[j];
+            c->cache_hash[j] = 0;
+            h = j;
+        }
+    }
+    cache_fifo_unlink(c, i);
+    c->cache[i].next = c->cache_free;
+    c->cache_free = i;
+    c->cache_count--;
+}
+
+/* Empty the cache; lost: the blocks count as lost (power went away). */
+static void kestrel_cache_clear(KestrelCore *c, bool lost)
+{
+    uint32_t i, n = c->cfg.cache_blocks;
+
+    if (!c->cache) {
+        return;
+    }
+    if (lost) {
+        c->stat_cache_lost += c->cache_count;
+    }
+    c->cache_count = 0;
+    c->cache_head = c->cache_tail = KESTREL_CACHE_NIL;
+    c->cache_free = 0;
+    for (i = 0; i < n; i++) {
+        c->cache[i].next = i + 1 < n ? i + 1 : KESTREL_CACHE_NIL;
+    }
+    memset(c->cache_hash, 0, (size_t)(c->cache_hash_mask + 1) *
+                             sizeof(c->cache_hash[0]));
+    c->cache_destage = false;
+}
+
+static uint32_t kestrel_cache_missing(const KestrelCore *c, uint64_t lba,
+                                      uint32_t n)
+{
+    uint32_t i, missing = 0;
+
+    for (i = 0; i < n; i++) {
+        missing += kestrel_cache_find(c, lba + i) == KESTREL_CACHE_NIL;
+    }
+    return missing;
+}
+
+static bool kestrel_cache_idle_wb(const KestrelCore *c)
+{
+    return c->wb.state != KESTREL_CMD_IO;
+}
+
+/*
+ * The device lost power at a "powercut" fault: nothing more reaches the
+ * guest or the backend from this device, the cache is gone, and the
+ * machine is asked to stop (datasheet 10.3).
+ */
+static void kestrel_power_cut(KestrelCore *c)
+{
+    if (c->power_cut) {
+        return;
+    }
+    trace_kestrel_power_cut(c->cache_count);
+    c->power_cut = 1;
+    kestrel_cache_clear(c, true);
+    kestrel_update_level(c);
+    if (c->ops->power_cut) {
+        c->ops->power_cut(c->opaque);
+    }
+}
+
+/*
+ * Move the write cache on: start the FLUSHes whose blocks are all written
+ * back, and write back the oldest run of blocks when a FLUSH waits or the
+ * cache filled up.  Starts no backend I/O while the engine is paused (a
+ * stopped VM, a drain): a waiting FLUSH is then saved as it is.
+ */
+static void kestrel_cache_run(KestrelCore *c)
+{
+    uint32_t qd = c->cfg.queue_depth, bs = c->cfg.block_size, i, first;
+    uint64_t oldest, newest_wait = 0;
+    bool waiting = false;
+
+    if (!c->cfg.write_cache || c->power_cut || c->paused ||
+        !kestrel_link_ok(c)) {
+        return;
+    }
+    oldest = c->cache_head == KESTREL_CACHE_NIL ? UINT64_MAX
+                                                : c->cache[c->cache_head].seq;
+    for (i = 0; i < qd; i++) {
+        KestrelCmd *cmd = &c->cmds[i];
+
+        if (cmd->state != KESTREL_CMD_FLUSH_WAIT) {
+            continue;
+        }
+        if (cmd->seq < oldest) {
+            /* everything it covers is on the backend: flush that */
+            cmd->state = KESTREL_CMD_IO;
+            c->ops->blk_io(c->opaque, cmd, KESTREL_IO_FLUSH, 0, NULL, 0);
+            if (c->power_cut || c->paused) {
+                return;
+            }
+        } else {
+            waiting = true;
+            newest_wait = MAX(newest_wait, cmd->seq);
+        }
+    }
+    if (c->cache_destage &&
+        c->cache_count <= c->cfg.cache_blocks - c->cfg.cache_blocks / 4) {
+        c->cache_destage = false;   /* down to the low-water mark */
+    }
+    if ((!waiting && !c->cache_destage) || !kestrel_cache_idle_wb(c) ||
+        c->cache_head == KESTREL_CACHE_NIL) {
+        return;
+    }
+    /* the oldest block and the cached blocks that follow it on the media */
+    first = c->cache_head;
+    c->wb_lba = c->cache[first].lba;
+    c->wb_n = 0;
+    while (c->wb_n < KESTREL_MAX_XFER_BYTES / bs &&
+           c->wb_lba + c->wb_n < c->cfg.capacity_blocks) {
+        uint32_t e = kestrel_cache_find(c, c->wb_lba + c->wb_n);
+
+        if (e == KESTREL_CACHE_NIL) {
+            break;
+        }
+        c->wb_seq[c->wb_n] = c->cache[e].seq;
+        memcpy(c->wb.buf + (size_t)c->wb_n * bs, cache_block(c, e), bs);
+        c->wb_n++;
+    }
+    c->wb.state = KESTREL_CMD_IO;
+    c->wb.generation = c->generation;
+    trace_kestrel_cache_writeback(c->wb_lba, c->wb_n);
+    c->ops->blk_io(c->opaque, &c->wb, KESTREL_IO_WRITE, c->wb_lba * bs,
+                   c->wb.buf, (size_t)c->wb_n * bs);
+}
+
+/* The write-back's backend I/O ended. */
+static void kestrel_cache_wb_done(KestrelCore *c, int ret)
+{
+    uint32_t j, qd = c->cfg.queue_depth;
+
+    c->wb.state = KESTREL_CMD_FREE;
+    if (ret < 0) {
+        /*
+         * The blocks stay cached (dirty); the FLUSHes that wait for them
+         * fail, and the cache stops destaging until it fills up again.
+         */
+        trace_kestrel_err_backend(0, ret);
+        kestrel_log_error(c, KESTREL_ERR_BACKEND, 0, (uint32_t)-ret,
+                          c->wb_lba);
+        c->cache_destage = false;
+        for (j = 0; c->wb.generation == c->generation && j < qd; j++) {
+            if (c->cmds[j].state == KESTREL_CMD_FLUSH_WAIT) {
+                kestrel_finish(c, &c->cmds[j], KESTREL_SC_MEDIA_ERROR, 0);
+            }
+        }
+    } else {
+        for (j = 0; j < c->wb_n; j++) {
+            uint32_t e = kestrel_cache_find(c, c->wb_lba + j);
+
+            /* a block written again meanwhile stays: it holds newer data */
+            if (e != KESTREL_CACHE_NIL && c->cache[e].seq == c->wb_seq[j]) {
+                kestrel_cache_remove(c, e);
+                c->stat_cache_writebacks++;
+            }
+        }
+    }
+    c->wb_n = 0;
+    c->ops->kick(c->opaque);    /* the next run, outside this call */
+}
+
+/* A WRITE's data is in cmd->buf: keep it in the cache.  false: no room. */
+static bool kestrel_cache_write(KestrelCore *c, KestrelCmd *cmd)
+{
+    uint32_t bs = c->cfg.block_size, i;
+    uint32_t room = c->cfg.cache_blocks - c->cache_count;
+
+    if (kestrel_cache_missing(c, cmd->lba, cmd->nblocks) <= room) {
+        for (i = 0; i < cmd->nblocks; i++) {
+            kestrel_cache_put(c, cmd->lba + i, cmd->buf + (size_t)i * bs);
+        }
+        c->stat_cached_writes++;
+        return true;
+    }
+    /*
+     * Full: the command goes on to the media, and the cache starts
+     * writing back its oldest blocks.  Blocks of this range that are
+     * cached get the new data too, so that the cache never holds data
+     * older than the media's.
+     */
+    for (i = 0; i < cmd->nblocks; i++) {
+        if (kestrel_cache_find(c, cmd->lba + i) != KESTREL_CACHE_NIL) {
+            kestrel_cache_put(c, cmd->lba + i, cmd->buf + (size_t)i * bs);
+        }
+    }
+    c->stat_write_through++;
+    c->cache_destage = true;
+    kestrel_cache_run(c);
+    return false;
+}
+
+/*
+ * A READ starts: note the cached blocks of its range and their data, to
+ * be laid over what the backend returns.  true: every block is cached.
+ */
+static bool kestrel_cache_read(KestrelCore *c, KestrelCmd *cmd)
+{
+    uint32_t bs = c->cfg.block_size, i, hits = 0;
+
+    for (i = 0; i < cmd->nblocks; i++) {
+        uint32_t e = kestrel_cache_find(c, cmd->lba + i);
+
+        if (e == KESTREL_CACHE_NIL) {
+            continue;
+        }
+        if (!cmd->ovl) {
+            cmd->ovl_len = cmd->nblocks + cmd->len;
+            cmd->ovl = kestrel_zalloc(cmd->ovl_len);
+            c->buf_bytes += cmd->ovl_len;
+        }
+        cmd->ovl[i] = 1;
+        memcpy(cmd->ovl + cmd->nblocks + (size_t)i * bs, cache_block(c, e),
+               bs);
+        hits++;
+    }
+    return hits == cmd->nblocks;
+}
+
+static void kestrel_cache_overlay(KestrelCore *c, KestrelCmd *cmd)
+{
+    uint32_t bs = c->cfg.block_size, i;
+
+    for (i = 0; cmd->ovl && i < cmd->nblocks; i++) {
+        if (cmd->ovl[i]) {
+            memcpy(cmd->buf + (size_t)i * bs,
+                   cmd->ovl + cmd->nblocks + (size_t)i * bs, bs);
+        }
+    }
 }
 
 /* ---- command engine (datasheet 6) ------------------------------------ */
@@ -734,6 +1087,7 @@ static void kestrel_fill_identify(KestrelCore *c, struct kestrel_identify *id)
     id->max_xfer_blocks = cpu_to_le32(KESTREL_MAX_XFER_BYTES /
                                       c->cfg.block_size);
     id->nvec = cpu_to_le32(KESTREL_NVEC);
+    id->features = cpu_to_le32(c->cfg.write_cache ? KESTREL_ID_FEAT_VWC : 0);
     memset(id->serial, ' ', sizeof(id->serial));
     memcpy(id->serial, c->cfg.serial,
            MIN(strlen(c->cfg.serial), sizeof(id->serial)));
@@ -759,7 +1113,7 @@ static bool sqe_reserved_clear(const struct kestrel_sqe *sqe)
 
 /* Validate and start one fetched command (datasheet 6.3). */
 static void kestrel_execute(KestrelCore *c, KestrelCmd *cmd,
-                            const struct kestrel_sqe *sqe)
+                            const struct kestrel_sqe *sqe, bool lie)
 {
     uint32_t bs = c->cfg.block_size;
     uint32_t nblocks = le32_to_cpu(sqe->nblocks);
@@ -831,6 +1185,15 @@ static void kestrel_execute(KestrelCore *c, KestrelCmd *cmd,
                 kestrel_finish(c, cmd, status, 0);
                 return;
             }
+            if (c->cfg.write_cache && kestrel_cache_write(c, cmd)) {
+                kestrel_finish(c, cmd, KESTREL_SC_SUCCESS, cmd->len);
+                return;
+            }
+        } else if (c->cfg.write_cache && kestrel_cache_read(c, cmd)) {
+            /* every block is in the cache: no backend read */
+            cmd->state = KESTREL_CMD_IO;
+            kestrel_core_io_done(c, cmd, 0);
+            return;
         }
         cmd->state = KESTREL_CMD_IO;
         c->ops->blk_io(c->opaque, cmd,
@@ -841,6 +1204,20 @@ static void kestrel_execute(KestrelCore *c, KestrelCmd *cmd,
     case KESTREL_OP_FLUSH:
         if (lba || nblocks || sqe->nsegs || sqe->sgl_addr || sqe->sgl_len) {
             kestrel_finish(c, cmd, KESTREL_SC_INVALID_FIELD, 0);
+            return;
+        }
+        if (lie) {
+            /* "lie": success, and nothing written back or flushed */
+            trace_kestrel_flush_lie(cmd->tag, c->cache_count);
+            c->stat_flush_lies++;
+            kestrel_finish(c, cmd, KESTREL_SC_SUCCESS, 0);
+            return;
+        }
+        if (c->cfg.write_cache) {
+            /* it covers every write completed so far */
+            cmd->seq = c->cache_seq;
+            cmd->state = KESTREL_CMD_FLUSH_WAIT;
+            kestrel_cache_run(c);
             return;
         }
         cmd->state = KESTREL_CMD_IO;
@@ -867,6 +1244,10 @@ void kestrel_core_io_done(KestrelCore *c, KestrelCmd *cmd, int ret)
     bool lost = false;
 
     c->depth++;
+    if (cmd == &c->wb) {
+        kestrel_cache_wb_done(c, ret);
+        goto out;
+    }
     if (cmd->generation != c->generation) {
         /* The controller was reset while the backend worked: forget it. */
         kestrel_free_cmd(cmd);
@@ -879,6 +1260,7 @@ void kestrel_core_io_done(KestrelCore *c, KestrelCmd *cmd, int ret)
                           cmd->lba);
         status = KESTREL_SC_MEDIA_ERROR;
     } else if (cmd->opcode == KESTREL_OP_READ) {
+        kestrel_cache_overlay(c, cmd);
         status = kestrel_transfer(c, cmd, true, &lost);
         if (lost) {
             if (c->stall_sq) {
@@ -888,6 +1270,9 @@ void kestrel_core_io_done(KestrelCore *c, KestrelCmd *cmd, int ret)
             }
             goto out;
         }
+    }
+    if (cmd->opcode == KESTREL_OP_FLUSH && status == KESTREL_SC_SUCCESS) {
+        c->stat_flushes++;
     }
     kestrel_finish(c, cmd, status, status ? 0 : cmd->len);
     c->ops->kick(c->opaque);
@@ -1185,13 +1570,14 @@ static void kestrel_fetch(KestrelCore *c)
         cmd->sq_head = (uint16_t)c->sq_head;
         cmd->state = KESTREL_CMD_HUNG;  /* owned until execute decides */
         trace_kestrel_cmd_fetch(cmd->tag, cmd->opcode, c->sq_head);
-        kestrel_execute(c, cmd, &sqe);
+        kestrel_execute(c, cmd, &sqe, hit.lie);
     }
 }
 
 void kestrel_core_process(KestrelCore *c)
 {
     c->depth++;
+    kestrel_cache_run(c);
     kestrel_post_pending(c);
     kestrel_fetch(c);
     c->depth--;
@@ -1306,6 +1692,9 @@ uint32_t kestrel_core_mmio_read(KestrelCore *c, uint64_t addr)
         break;
     case KESTREL_REG_CAP_MAXXFER:
         val = KESTREL_MAX_XFER_BYTES / c->cfg.block_size;
+        break;
+    case KESTREL_REG_CAP_FEATURES:
+        val = c->cfg.write_cache ? KESTREL_CAP_FEAT_VWC : 0;
         break;
     case KESTREL_REG_CTRL:
         val = c->ctrl;
@@ -1587,6 +1976,9 @@ void kestrel_core_set_power(KestrelCore *c, unsigned dstate)
  */
 void kestrel_core_hard_reset(KestrelCore *c)
 {
+    /* power goes off and on: the write cache is lost (datasheet 6.9) */
+    kestrel_cache_clear(c, true);
+    c->power_cut = 0;
     c->status = 0;
     c->power_state = 0;
     c->link_down = 0;
@@ -1617,6 +2009,13 @@ int kestrel_core_init(KestrelCore *c, const KestrelConfig *cfg,
         bad = "ready-delay-us must be below timeout-ms";
     } else if ((uint64_t)cfg->reset_delay_us / 1000 >= cfg->timeout_ms) {
         bad = "reset-delay-us must be below timeout-ms";
+    } else if (cfg->write_cache &&
+               (cfg->cache_blocks < KESTREL_CACHE_MIN_BLOCKS ||
+                cfg->cache_blocks > KESTREL_CACHE_MAX_BLOCKS ||
+                (uint64_t)cfg->cache_blocks * cfg->block_size >
+                KESTREL_CACHE_MAX_BYTES)) {
+        bad = "write-cache-blocks must be 16..65536 and hold at most "
+              "64 MiB";
     }
     if (bad) {
         snprintf(err, errlen, "%s", bad);
@@ -1626,6 +2025,23 @@ int kestrel_core_init(KestrelCore *c, const KestrelConfig *cfg,
     c->cfg = *cfg;
     c->ops = ops;
     c->opaque = opaque;
+    c->wb.core = c;
+    if (cfg->write_cache) {
+        uint32_t hsize = 1;
+
+        while (hsize < 2 * cfg->cache_blocks) {
+            hsize <<= 1;
+        }
+        c->cache = kestrel_zalloc(cfg->cache_blocks * sizeof(*c->cache));
+        c->cache_data = kestrel_zalloc((size_t)cfg->cache_blocks *
+                                       cfg->block_size);
+        c->cache_hash = kestrel_zalloc(hsize * sizeof(*c->cache_hash));
+        c->cache_hash_mask = hsize - 1;
+        c->wb.buf = kestrel_zalloc(KESTREL_MAX_XFER_BYTES);
+        c->wb_seq = kestrel_zalloc(KESTREL_MAX_XFER_BYTES / 512 *
+                                   sizeof(*c->wb_seq));
+    }
+    c->cache_head = c->cache_tail = KESTREL_CACHE_NIL;
     kestrel_fault_init(&c->faults, 0);
     kestrel_core_hard_reset(c);
     return 0;
@@ -1641,8 +2057,94 @@ void kestrel_core_cleanup(KestrelCore *c)
         c->cmds[i].segs = NULL;
         c->cmds[i].buf = NULL;
         c->cmds[i].buf_len = 0;
+        c->cmds[i].ovl = NULL;
+        c->cmds[i].ovl_len = 0;
+        kestrel_free(c->cmds[i].ovl);
+        c->cmds[i].ovl = NULL;
+        c->cmds[i].ovl_len = 0;
     }
     c->buf_bytes = 0;
+    kestrel_free(c->cache);
+    kestrel_free(c->cache_data);
+    kestrel_free(c->cache_hash);
+    kestrel_free(c->wb.buf);
+    kestrel_free(c->wb_seq);
+    c->cache = NULL;
+    c->cache_data = NULL;
+    c->cache_hash = NULL;
+    c->wb.buf = NULL;
+    c->wb_seq = NULL;
+    c->cache_count = 0;
+}
+
+void kestrel_core_power_off(KestrelCore *c)
+{
+    trace_kestrel_power_off(c->cache_count);
+    kestrel_cache_clear(c, true);
+}
+
+void kestrel_core_cache_load_begin(KestrelCore *c)
+{
+    kestrel_cache_clear(c, false);
+    c->power_cut = 0;
+}
+
+int kestrel_core_cache_load(KestrelCore *c, uint64_t lba, uint64_t seq,
+                            const void *data, char *err, size_t errlen)
+{
+    uint64_t top;
+
+    if (!c->cfg.write_cache) {
+        snprintf(err, errlen, "a write cache, and write-cache is off here");
+        return -1;
+    }
+    if (c->cache_count >= c->cfg.cache_blocks) {
+        snprintf(err, errlen, "more than %u cached blocks",
+                 c->cfg.cache_blocks);
+        return -1;
+    }
+    if (c->power_cut) {
+        /* a power cut empties the cache: the source cannot send both */
+        snprintf(err, errlen, "cached block %" PRIu64 " after a power cut",
+                 lba);
+        return -1;
+    }
+    if (lba >= c->cfg.capacity_blocks) {
+        snprintf(err, errlen, "cached block %" PRIu64 " past the capacity "
+                 "(%" PRIu64 " blocks)", lba, c->cfg.capacity_blocks);
+        return -1;
+    }
+    if (kestrel_cache_find(c, lba) != KESTREL_CACHE_NIL) {
+        snprintf(err, errlen, "block %" PRIu64 " cached twice", lba);
+        return -1;
+    }
+    if (seq <= (c->cache_tail == KESTREL_CACHE_NIL ? 0 :
+                c->cache[c->cache_tail].seq) || seq > c->cache_seq) {
+        snprintf(err, errlen, "cached block %" PRIu64 " with seq %" PRIu64
+                 " out of order (last %" PRIu64 ")", lba, seq,
+                 c->cache_seq);
+        return -1;
+    }
+    top = c->cache_seq;
+    kestrel_cache_put(c, lba, data);
+    c->cache[c->cache_tail].seq = seq;
+    c->cache_seq = top;
+    return 0;
+}
+
+uint32_t kestrel_core_cache_first(const KestrelCore *c)
+{
+    return c->cache_head;
+}
+
+uint32_t kestrel_core_cache_next(const KestrelCore *c, uint32_t i)
+{
+    return c->cache[i].next;
+}
+
+const uint8_t *kestrel_core_cache_block(const KestrelCore *c, uint32_t i)
+{
+    return cache_block(c, i);
 }
 
 static int kestrel_faults_changed(KestrelCore *c, int ret, const char *err)
@@ -1709,7 +2211,7 @@ unsigned kestrel_core_inflight(const KestrelCore *c)
     for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
         n += c->cmds[i].state == KESTREL_CMD_IO;
     }
-    return n;
+    return n + (c->wb.state == KESTREL_CMD_IO);
 }
 
 #define LOAD_CHECK(cond, ...)                                           \
@@ -1739,6 +2241,7 @@ static int kestrel_check_loaded(KestrelCore *c, char *err, size_t errlen)
     LOAD_CHECK(c->cq_phase <= 1, "CQ phase %u", c->cq_phase);
     LOAD_CHECK(c->power_state == 0 || c->power_state == 3,
                "power state D%u", c->power_state);
+    LOAD_CHECK(c->power_cut <= 1, "power-cut flag %u", c->power_cut);
     LOAD_CHECK(c->link_down <= 1 && c->stall_sq <= 1 && c->stall_cq <= 1 &&
                c->stall_irq <= 1 && c->stall_reset <= 1 &&
                c->stall_power <= 1 && c->sq_delayed <= 1,
@@ -1791,8 +2294,16 @@ static int kestrel_check_loaded(KestrelCore *c, char *err, size_t errlen)
         /* the source refuses to save backend I/O in flight (pre_save) */
         LOAD_CHECK(cmd->state == KESTREL_CMD_FREE ||
                    cmd->state == KESTREL_CMD_HUNG ||
-                   cmd->state == KESTREL_CMD_PENDING,
+                   cmd->state == KESTREL_CMD_PENDING ||
+                   (cmd->state == KESTREL_CMD_FLUSH_WAIT &&
+                    c->cfg.write_cache),
                    "slot %u in state %u", i, cmd->state);
+        LOAD_CHECK(cmd->state != KESTREL_CMD_FLUSH_WAIT ||
+                   (cmd->opcode == KESTREL_OP_FLUSH &&
+                    cmd->seq <= c->cache_seq),
+                   "slot %u: a waiting FLUSH (opcode 0x%x) covers cache seq "
+                   "%" PRIu64 ", the cache is at %" PRIu64, i, cmd->opcode,
+                   cmd->seq, c->cache_seq);
         LOAD_CHECK(cmd->state == KESTREL_CMD_FREE ||
                    cmd->generation == c->generation,
                    "slot %u from generation %u, controller at %u", i,
@@ -1818,6 +2329,8 @@ void kestrel_core_load_refused(KestrelCore *c)
         c->cmds[i].segs = NULL;
         c->cmds[i].buf = NULL;
         c->cmds[i].buf_len = 0;
+        c->cmds[i].ovl = NULL;
+        c->cmds[i].ovl_len = 0;
         c->cmds[i].state = KESTREL_CMD_FREE;
     }
     c->buf_bytes = 0;
@@ -1835,6 +2348,8 @@ int kestrel_core_post_load(KestrelCore *c, char *err, size_t errlen)
         c->cmds[i].segs = NULL;
         c->cmds[i].buf = NULL;
         c->cmds[i].buf_len = 0;
+        c->cmds[i].ovl = NULL;
+        c->cmds[i].ovl_len = 0;
     }
     c->buf_bytes = 0;
     if (kestrel_check_loaded(c, err, errlen) < 0) {

@@ -75,6 +75,12 @@ typedef struct KestrelCoreOps {
      */
     void (*blk_io)(void *opaque, KestrelCmd *cmd, KestrelIoKind kind,
                    uint64_t offset, void *buf, size_t len);
+    /*
+     * A "powercut" fault fired: the device is dead; ask for the whole
+     * machine to stop (may be NULL).  Called from within any entry point,
+     * so it must only request, never stop synchronously.
+     */
+    void (*power_cut)(void *opaque);
 } KestrelCoreOps;
 
 typedef struct KestrelConfig {
@@ -85,15 +91,32 @@ typedef struct KestrelConfig {
     uint32_t ready_delay_us;    /* EN -> RDY */
     uint32_t reset_delay_us;    /* reset -> done */
     uint32_t timeout_ms;        /* CAP_TIMEOUT_MS */
+    bool write_cache;           /* volatile write cache (datasheet 6.9) */
+    uint32_t cache_blocks;      /* its capacity in blocks */
     char serial[21];
 } KestrelConfig;
+
+/* Write-cache capacity bounds: blocks, and bytes (blocks x block size). */
+#define KESTREL_CACHE_MIN_BLOCKS        16
+#define KESTREL_CACHE_MAX_BLOCKS        65536
+#define KESTREL_CACHE_MAX_BYTES         (64u << 20)
+#define KESTREL_CACHE_DEFAULT_BLOCKS    4096
+#define KESTREL_CACHE_NIL               UINT32_MAX
 
 typedef enum KestrelCmdState {
     KESTREL_CMD_FREE,
     KESTREL_CMD_IO,             /* backend I/O in flight */
     KESTREL_CMD_HUNG,           /* stalled by a fault until reset */
     KESTREL_CMD_PENDING,        /* completion waits to be posted */
+    KESTREL_CMD_FLUSH_WAIT,     /* FLUSH waits for the write-back (seq) */
 } KestrelCmdState;
+
+/* One block in the write cache; FIFO order is write order (oldest first). */
+typedef struct KestrelCacheEntry {
+    uint64_t lba;
+    uint64_t seq;               /* cache seq of the write that put it there */
+    uint32_t prev, next;        /* FIFO links, or free list (next) */
+} KestrelCacheEntry;
 
 typedef struct KestrelSeg {
     uint64_t addr;
@@ -115,7 +138,7 @@ struct KestrelCmd {
     uint32_t result;
     uint32_t cqe_rsvd1;
     int64_t deadline;           /* pending completion due at */
-    uint64_t seq;               /* completion order */
+    uint64_t seq;               /* completion order; FLUSH_WAIT: cache seq */
     uint64_t delay_ns;          /* accumulated by delay faults */
 
     /* Not saved: only meaningful while the command executes. */
@@ -125,6 +148,12 @@ struct KestrelCmd {
     KestrelSeg *segs;
     uint8_t *buf;
     uint32_t buf_len;           /* counted in core->buf_bytes */
+    /*
+     * READ with the write cache: the blocks cached when it started (a map
+     * of nblocks bytes, then their data), laid over the backend's.
+     */
+    uint8_t *ovl;
+    uint32_t ovl_len;           /* counted in core->buf_bytes */
     uint32_t len;
     KestrelCore *core;
 };
@@ -180,6 +209,23 @@ struct KestrelCore {
 
     KestrelFaultEngine faults;
 
+    /* ---- write cache (saved in a subsection when not empty) ---- */
+    uint8_t power_cut;          /* a "powercut" fired: dead until power-on */
+    uint32_t cache_count;       /* blocks held */
+    uint64_t cache_seq;         /* last seq handed out, never goes back */
+    KestrelCacheEntry *cache;   /* cfg.cache_blocks entries */
+    uint8_t *cache_data;        /* block i at i * block_size */
+    uint32_t cache_head;        /* oldest, or KESTREL_CACHE_NIL */
+    uint32_t cache_tail;        /* newest */
+    uint32_t cache_free;        /* free list */
+    uint32_t *cache_hash;       /* open addressing: entry + 1, 0 = empty */
+    uint32_t cache_hash_mask;
+    bool cache_destage;         /* it filled up: write back to low water */
+    KestrelCmd wb;              /* the write-back's backend I/O */
+    uint64_t wb_lba;            /* its run of blocks */
+    uint32_t wb_n;
+    uint64_t *wb_seq;           /* seq of each block when it was copied */
+
     /* ---- not saved ---- */
     int depth;                  /* >0 while inside the core */
     uint32_t paused;            /* KESTREL_PAUSE_* */
@@ -187,6 +233,12 @@ struct KestrelCore {
     uint64_t stat_cmds;
     uint64_t stat_cqes;
     uint64_t stat_irqs;
+    uint64_t stat_cached_writes;    /* WRITEs completed into the cache */
+    uint64_t stat_write_through;    /* WRITEs sent on: the cache was full */
+    uint64_t stat_cache_writebacks; /* blocks written back */
+    uint64_t stat_flushes;          /* FLUSHes completed with success */
+    uint64_t stat_flush_lies;       /* FLUSHes a "lie" completed */
+    uint64_t stat_cache_lost;       /* blocks lost: power cut/off, reset */
 };
 
 /* Lifecycle */
@@ -218,8 +270,28 @@ int kestrel_core_add_faults(KestrelCore *c, const char *rules,
 /* Stop and restart the command engine (KESTREL_PAUSE_* reasons). */
 void kestrel_core_pause(KestrelCore *c, uint32_t why);
 void kestrel_core_resume(KestrelCore *c, uint32_t why);
-/* Number of commands with backend I/O in flight. */
+/* Number of commands (and write-backs) with backend I/O in flight. */
 unsigned kestrel_core_inflight(const KestrelCore *c);
+
+/*
+ * The device loses power for good (unplug, unrealize): the write cache is
+ * gone, counted in stat_cache_lost.  (A power-on reset loses it too.)
+ */
+void kestrel_core_power_off(KestrelCore *c);
+
+/*
+ * Write-cache migration (a vmstate subsection).  Before loading: empty
+ * the cache.  Then one kestrel_core_cache_load() per block, oldest
+ * first; it checks the block against the configuration and the blocks
+ * already loaded and returns 0, or -1 with the reason in err.
+ */
+void kestrel_core_cache_load_begin(KestrelCore *c);
+int kestrel_core_cache_load(KestrelCore *c, uint64_t lba, uint64_t seq,
+                            const void *data, char *err, size_t errlen);
+/* The cache's blocks, oldest first: entry index, or KESTREL_CACHE_NIL. */
+uint32_t kestrel_core_cache_first(const KestrelCore *c);
+uint32_t kestrel_core_cache_next(const KestrelCore *c, uint32_t i);
+const uint8_t *kestrel_core_cache_block(const KestrelCore *c, uint32_t i);
 
 /*
  * For vmstate, after the saved fields (and the fault rules) were loaded:

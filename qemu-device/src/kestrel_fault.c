@@ -48,12 +48,14 @@ static const char *const action_names[KFA__MAX] = {
     [KFA_FATAL] = "fatal",
     [KFA_ALLONES] = "allones",
     [KFA_DMA_ERROR] = "dma_error",
+    [KFA_LIE] = "lie",
+    [KFA_POWERCUT] = "powercut",
 };
 
 #define POINT_LIST "ctrl.enable, reg.read, sq.fetch, sgl.fetch, dma.read, " \
     "dma.write, cq.post, irq, reset, power"
 #define ACTION_LIST "drop, delay, stall, corrupt, flip, duplicate, " \
-    "spurious, storm, fatal, allones, dma_error"
+    "spurious, storm, fatal, allones, dma_error, lie, powercut"
 #define TRIGGER_LIST "always, once, nth=N, every=N, prob=P, after=N, " \
     "max=N, seed=N"
 
@@ -62,7 +64,7 @@ static const char *const action_names[KFA__MAX] = {
 
 /* Actions every point accepts. */
 #define ACTIONS_ANY (ABIT(KFA_DROP) | ABIT(KFA_SPURIOUS) | ABIT(KFA_STORM) | \
-                     ABIT(KFA_FATAL) | ABIT(KFA_ALLONES))
+                     ABIT(KFA_FATAL) | ABIT(KFA_ALLONES) | ABIT(KFA_POWERCUT))
 #define ACTIONS_TIME (ABIT(KFA_DELAY) | ABIT(KFA_STALL))
 #define ACTIONS_DATA (ABIT(KFA_CORRUPT) | ABIT(KFA_FLIP))
 
@@ -70,7 +72,7 @@ static const uint32_t point_actions[KFP__MAX] = {
     [KFP_CTRL_ENABLE] = ACTIONS_ANY | ACTIONS_TIME,
     [KFP_REG_READ] = ACTIONS_ANY | ACTIONS_DATA,
     [KFP_SQ_FETCH] = ACTIONS_ANY | ACTIONS_TIME | ACTIONS_DATA |
-                     ABIT(KFA_DMA_ERROR),
+                     ABIT(KFA_DMA_ERROR) | ABIT(KFA_LIE),
     [KFP_SGL_FETCH] = ACTIONS_ANY | ACTIONS_TIME | ACTIONS_DATA |
                       ABIT(KFA_DMA_ERROR),
     [KFP_DMA_READ] = ACTIONS_ANY | ACTIONS_TIME | ACTIONS_DATA |
@@ -1250,6 +1252,11 @@ static int parse_rule(Parser *p, KestrelFaultRule *r)
         list_actions(r->point, list, sizeof(list));
         return perr(p, &t, "an action valid for %s (%s)",
                     point_names[r->point], list);
+    }
+    if (i == KFA_LIE && r->filter_op != KESTREL_OP_FLUSH) {
+        /* only a FLUSH can lie: "lie" needs the [op=flush] filter */
+        return perr(p, &t, "an action valid for sq.fetch without "
+                    "[op=flush] (lie needs sq.fetch[op=flush])");
     }
     r->action = (KestrelFaultAction)i;
     if (parse_args(p, r) < 0) {

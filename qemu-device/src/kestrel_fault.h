@@ -53,6 +53,8 @@ typedef enum KestrelFaultAction {
         KFA_FATAL,              /* "fatal": raise STATUS.FATAL */
         KFA_ALLONES,            /* "allones": link down, MMIO reads ~0 */
         KFA_DMA_ERROR,          /* "dma_error": this DMA fails */
+        KFA_LIE,                /* "lie": sq.fetch[op=flush] succeeds */
+        KFA_POWERCUT,           /* "powercut": power lost, VM stops */
         KFA__MAX
 } KestrelFaultAction;
 

@@ -845,6 +845,129 @@ START_TEST(test_free_with_io_in_flight)
 }
 END_TEST
 
+/* ---- volatile write cache (datasheet 6.9) ------------------------------ */
+
+/*
+ * Random WRITEs, READs and FLUSHes over 64 blocks with a 16-block cache,
+ * against a model of what the device must return: every READ sees the
+ * last WRITE; after each FLUSH the disk holds exactly the model.  Fills
+ * the cache, writes through and writes back, so the cache's index is
+ * exercised on inserts, overwrites and removals.  Sync and async backend.
+ */
+static void cache_model_run(bool async)
+{
+    enum { NB = 64, BS = 512 };
+    static uint8_t model[NB * BS];
+    KestrelConfig cfg = kh_default_config();
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    unsigned i, flushes = 0;
+
+    kh_free(h);
+    cfg.write_cache = true;
+    cfg.cache_blocks = KESTREL_CACHE_MIN_BLOCKS;
+    h = ut_host_cfg(&cfg);
+    h->async_io = async;
+    ut_enable(h, 16, 16);
+    memset(model, 0, sizeof(model));
+    for (i = 0; i < 3000; i++) {
+        uint32_t r, lba, n;
+        struct kestrel_sqe s;
+
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        r = (uint32_t)(rng >> 16);
+        n = 1 + r % 8;
+        lba = (r >> 8) % (NB - n + 1);
+        if (r % 16 < 9) {
+            ut_fill(h->ram + ut_buf(1), n * BS, (uint8_t)(r >> 20));
+            memcpy(model + lba * BS, h->ram + ut_buf(1), n * BS);
+            s = ut_rw(h, KESTREL_OP_WRITE, 1, lba, n);
+            ut_expect(h, s, KESTREL_SC_SUCCESS);
+        } else if (r % 16 < 15) {
+            memset(h->ram + ut_buf(2), 0xee, n * BS);
+            s = ut_rw(h, KESTREL_OP_READ, 2, lba, n);
+            ut_expect(h, s, KESTREL_SC_SUCCESS);
+            ck_assert_msg(!memcmp(h->ram + ut_buf(2), model + lba * BS,
+                                  n * BS),
+                          "step %u: READ %u+%u differs from the last WRITE",
+                          i, lba, n);
+        } else {
+            ut_expect(h, ut_flush(3), KESTREL_SC_SUCCESS);
+            ck_assert_msg(!memcmp(h->disk, model, sizeof(model)),
+                          "step %u: the disk after FLUSH is not the model",
+                          i);
+            ck_assert_uint_eq(h->core.cache_count, 0);
+            flushes++;
+        }
+        ck_assert_uint_le(h->core.cache_count, KESTREL_CACHE_MIN_BLOCKS);
+    }
+    ck_assert_uint_gt(flushes, 50);
+    ck_assert_uint_gt(h->core.stat_cached_writes, 100);
+    ck_assert_uint_gt(h->core.stat_write_through, 10);
+    ck_assert_uint_gt(h->core.stat_cache_writebacks, 100);
+}
+
+START_TEST(test_write_cache_model)
+{
+    cache_model_run(false);
+}
+END_TEST
+
+START_TEST(test_write_cache_model_async)
+{
+    cache_model_run(true);
+}
+END_TEST
+
+/* A cached WRITE is not on the disk; power-on reset loses it. */
+START_TEST(test_write_cache_power_loss)
+{
+    KestrelConfig cfg = kh_default_config();
+    struct kestrel_identify id;
+    struct kestrel_sqe s;
+
+    /* without the cache: no feature bit (the setup's default host) */
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CAP_FEATURES), 0);
+    s = cmd(KESTREL_OP_IDENTIFY, 9, 0, 0, 1, ut_list(9), 16);
+    ut_desc(h, ut_list(9), ut_buf(9), sizeof(id), KESTREL_SG_DATA);
+    ut_expect(h, s, KESTREL_SC_SUCCESS);
+    memcpy(&id, h->ram + ut_buf(9), sizeof(id));
+    ck_assert_uint_eq(le32_to_cpu(id.features), 0);
+
+    kh_free(h);
+    cfg.write_cache = true;
+    cfg.cache_blocks = 64;
+    h = ut_host_cfg(&cfg);
+    ut_enable(h, 16, 16);
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CAP_FEATURES),
+                      KESTREL_CAP_FEAT_VWC);
+    s = cmd(KESTREL_OP_IDENTIFY, 9, 0, 0, 1, ut_list(9), 16);
+    ut_desc(h, ut_list(9), ut_buf(9), sizeof(id), KESTREL_SG_DATA);
+    ut_expect(h, s, KESTREL_SC_SUCCESS);
+    memcpy(&id, h->ram + ut_buf(9), sizeof(id));
+    ck_assert_uint_eq(le32_to_cpu(id.features), KESTREL_ID_FEAT_VWC);
+
+    ut_fill(h->ram + ut_buf(1), 4 * 512, 5);
+    s = ut_rw(h, KESTREL_OP_WRITE, 1, 100, 4);
+    ut_expect(h, s, KESTREL_SC_SUCCESS);
+    ck_assert(disk_is_zero(100 * 512, 4 * 512));
+    /* a controller reset keeps it */
+    kh_write(h, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
+    ut_enable(h, 16, 16);
+    ck_assert_uint_eq(h->core.cache_count, 4);
+    /* power goes */
+    kestrel_core_hard_reset(&h->core);
+    ck_assert_uint_eq(h->core.cache_count, 0);
+    ck_assert_uint_eq(h->core.stat_cache_lost, 4);
+    ut_enable(h, 16, 16);
+    s = ut_rw(h, KESTREL_OP_READ, 2, 100, 4);
+    ut_expect(h, s, KESTREL_SC_SUCCESS);
+    ck_assert(ut_ram_is_zero(h, ut_buf(2), 4 * 512));
+    ck_assert(disk_is_zero(100 * 512, 4 * 512));
+}
+END_TEST
+
 Suite *commands_suite(void)
 {
     Suite *s = suite_create("commands");
@@ -875,6 +998,9 @@ Suite *commands_suite(void)
     tcase_add_test(tc, test_reset_orphan_completes_late);
     tcase_add_test(tc, test_d3_orphans_io);
     tcase_add_test(tc, test_free_with_io_in_flight);
+    tcase_add_test(tc, test_write_cache_model);
+    tcase_add_test(tc, test_write_cache_model_async);
+    tcase_add_test(tc, test_write_cache_power_loss);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -53,7 +53,8 @@ START_TEST(test_names)
     };
     static const char *const actions[KFA__MAX] = {
         "drop", "delay", "stall", "corrupt", "flip", "duplicate",
-        "spurious", "storm", "fatal", "allones", "dma_error",
+        "spurious", "storm", "fatal", "allones", "dma_error", "lie",
+        "powercut",
     };
     int i;
 
@@ -170,13 +171,15 @@ START_TEST(test_action_point_matrix)
                       A(STORM) | A(FATAL) | A(ALLONES),
     };
 #undef A
+    uint32_t every_point = 1u << KFA_POWERCUT;
     char text[128];
     int p, a, n;
 
     for (p = 0; p < KFP__MAX; p++) {
         for (a = 0; a < KFA__MAX; a++) {
             const char *arg = args[a] ? args[a] : "";
-            bool ok = (allowed[p] >> a) & 1;
+            /* lie: only with [op=flush], not in this unfiltered text */
+            bool ok = ((allowed[p] | every_point) >> a) & 1 && a != KFA_LIE;
 
             if (a == KFA_CORRUPT) {
                 arg = corrupt_arg[p] ? corrupt_arg[p] : "(tag)";
@@ -529,7 +532,7 @@ static const BadCase bad_cases[] = {
     { "CQ.POTS:drop", 1, "CQ.POTS", "a point (" },
     { "cq.post:dorp", 9, "dorp",
       "an action (drop, delay, stall, corrupt, flip, duplicate, spurious, "
-      "storm, fatal, allones, dma_error)" },
+      "storm, fatal, allones, dma_error, lie, powercut)" },
     { "cq.post:drop:sometimes", 14, "sometimes",
       "a trigger (always, once, nth=N" },
     { "cq.post", 8, "end of input", "'[' or ':'" },
@@ -552,17 +555,26 @@ static const BadCase bad_cases[] = {
       "<= 60s" },
     { "reg.read:delay(1ms)", 10, "delay",
       "an action valid for reg.read (drop, corrupt, flip, spurious, storm, "
-      "fatal, allones)" },
+      "fatal, allones, powercut)" },
     { "reg.read:stall", 10, "stall", "an action valid for reg.read" },
     { "reg.read:duplicate", 10, "duplicate", "an action valid for reg.read" },
     { "reg.read:dma_error", 10, "dma_error", "an action valid for reg.read" },
     { "sq.fetch:duplicate", 10, "duplicate",
       "an action valid for sq.fetch (drop, delay, stall, corrupt, flip, "
-      "spurious, storm, fatal, allones, dma_error)" },
+      "spurious, storm, fatal, allones, dma_error, lie, powercut)" },
+    /* only a FLUSH can lie */
+    { "cq.post[op=flush]:lie", 19, "lie", "an action valid for cq.post (" },
+    { "sq.fetch:lie", 10, "lie",
+      "an action valid for sq.fetch without [op=flush] (lie needs "
+      "sq.fetch[op=flush])" },
+    { "sq.fetch[op=write]:lie:once", 20, "lie",
+      "an action valid for sq.fetch without [op=flush]" },
+    { "sq.fetch[op=flush]:lie(1)", 23, "(", "" },
+    { "irq:powercut(now)", 13, "(", "" },
     { "dma.write:duplicate", 11, "duplicate", "an action valid for dma.write" },
     { "irq:corrupt(tag)", 5, "corrupt",
       "an action valid for irq (drop, delay, stall, spurious, storm, fatal, "
-      "allones)" },
+      "allones, powercut)" },
     { "irq:flip", 5, "flip", "an action valid for irq" },
     { "irq:dma_error", 5, "dma_error", "an action valid for irq" },
     { "reset:duplicate", 7, "duplicate", "an action valid for reset" },
@@ -943,6 +955,11 @@ static const char *const roundtrip_rules[] = {
     "cq.post:corrupt(tag=0xffff):nth=3",
     "cq.post:corrupt(status=0x7fff,phase,sqhead=0,result=512)",
     "cq.post:duplicate:every=2,max=5",
+    "sq.fetch[op=flush]:lie:once",
+    "sq.fetch[op=flush]:lie:every=2,after=3",
+    "cq.post[op=write]:powercut:nth=3",
+    "reg.read[reg=STATUS]:powercut:after=5",
+    "irq:powercut:prob=0.5,seed=7",
     "cq.post[op=2]:dma_error:prob=2.5%",
     "cq.post:storm(interval=100us)",
     "cq.post:flip(bits=64):prob=.75,seed=18446744073709551615",
