@@ -430,19 +430,25 @@ static int kestrel_ctrl_enable(struct kestrel_dev *kd, bool first)
 {
 	struct device *dev = &kd->pdev->dev;
 	struct kestrel_caps caps;
-	u32 st;
+	u32 st, features;
 	int ret;
 
 	if (!first) {
-		/* Resume and recovery: it must still be the same device. */
+		/*
+		 * Resume and recovery: it must still be the same device.  Only
+		 * its write cache may come or go (kestrel_identify()).
+		 */
 		kestrel_read_caps(kd, &caps);
 		if (caps.version == 0xffffffffu)
 			return kestrel_allones_err(kd);
+		features = caps.features;
+		caps.features = kd->caps.features;
 		if (memcmp(&caps, &kd->caps, sizeof(caps))) {
 			dev_err(dev, "capability registers changed (capacity %llu, was %llu)\n",
 				caps.capacity, kd->caps.capacity);
 			return -EIO;
 		}
+		kd->caps.features = features;
 	}
 
 	spin_lock_irq(&kd->lock);

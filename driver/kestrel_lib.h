@@ -69,6 +69,7 @@ struct kestrel_caps {
 	u32 max_segs;
 	u32 timeout_ms;
 	u32 max_xfer;
+	u32 features;		/* CAP_FEATURES: KESTREL_CAP_FEAT_* */
 };
 
 /* Reads one 32-bit BAR0 register; the module and the fuzzers supply it. */

@@ -226,11 +226,11 @@ END_TEST
 START_TEST(caps_edges_accepted)
 {
 	static const struct kestrel_caps rows[] = {
-		{ KESTREL_VERSION_1_0, 2, 512, 1, 2, 1, 1, 1 },
+		{ KESTREL_VERSION_1_0, 2, 512, 1, 2, 1, 1, 1, 0 },
 		{ KESTREL_VERSION_1_0, 1024, 4096, 1ull << 48, 2, 1024,
-		  0xffffffff, 256 },
+		  0xffffffff, 256, KESTREL_CAP_FEAT_VWC },
 		{ KESTREL_VERSION_1_0 | 0x1234, 256, 1024, 100, 2, 256, 10,
-		  1024 },
+		  1024, 0 },
 	};
 	unsigned int i;
 
@@ -284,13 +284,22 @@ START_TEST(identify_write_cache)
 	const char *why = "unset";
 
 	memset(&ident, 'x', sizeof(ident));
+	c.features = KESTREL_CAP_FEAT_VWC;
 	id.features = KESTREL_LE32(KESTREL_ID_FEAT_VWC);
 	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why), 0);
 	ck_assert_ptr_null(why);
 	ck_assert(ident.vwc);
+	/* IDENTIFY repeats CAP_FEATURES (datasheet 3): either way round */
 	id.features = 0;
+	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why),
+			 -EINVAL);
+	ck_assert_str_eq(why, "features differs from CAP_FEATURES");
+	c.features = 0;
 	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why), 0);
 	ck_assert(!ident.vwc);
+	id.features = KESTREL_LE32(KESTREL_ID_FEAT_VWC);
+	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why),
+			 -EINVAL);
 }
 END_TEST
 
