@@ -17,7 +17,11 @@
  * lba, generation, seed, thread and checksum, then a keyed payload).  Each
  * thread owns a disjoint LBA range and remembers the generation it last
  * wrote to every block, so every read is checked exactly: a stale,
- * misdirected or corrupted block is a mismatch.
+ * misdirected or corrupted block is a mismatch.  With --ledger PATH (or
+ * $GAUNTLET_LEDGER) it records every write the driver completed, and every
+ * FLUSH, in the write ledger (harness/data/ledger.h, docs/ledger.md): a
+ * batch's W and X records once KESTREL_IOC_SUBMIT returned and before the
+ * next batch, the B record of each FLUSH before its batch is submitted.
  *
  * Exit status: 0 success, 1 failure (I/O error, data mismatch, contract
  * violation), 2 usage error.
@@ -47,6 +51,7 @@
 #include "uapi/kestrel.h"
 #include "kestrel_fuzz_ioctl.h"
 #include "kestrelctl_util.h"
+#include "ledger.h"
 #include "pattern.h"
 
 #define DEFAULT_DEV		"/dev/kestrel0"
@@ -727,6 +732,7 @@ struct stress_cfg {
 	uint64_t seed, lba, blocks, batches;
 	uint32_t misalign;		/* READ buffers this many bytes off a page */
 	bool verify, allow_errors, keep_going, prefill;
+	struct gl_ledger *ledger;	/* NULL: no ledger */
 };
 
 struct stress_thread {
@@ -743,6 +749,7 @@ struct stress_thread {
 	uint64_t verified, unverified, indet_ok, indet_bad;
 	uint64_t mismatches, io_errors, ioctl_errors, contract;
 	int fatal;			/* stopped on an error */
+	uint64_t flush_n[KESTREL_MAX_BATCH];	/* the batch's FLUSHes' ledger numbers */
 };
 
 static atomic_int stress_stop;
@@ -846,6 +853,49 @@ static void stress_write_failed(struct stress_thread *t, const struct kestrel_io
 	}
 }
 
+/* A ledger record could not be written: the run cannot be judged. */
+static void stress_ledger_ret(const struct stress_cfg *c, int ret)
+{
+	if (ret)
+		die("stress: %s", gl_error(c->ledger));
+}
+
+/*
+ * Before a batch is submitted: the B record of each of its FLUSHes, so that
+ * a FLUSH covers the writes of earlier batches only.
+ */
+static void stress_ledger_begin(struct stress_thread *t, const struct kestrel_io *ios,
+				uint32_t n)
+{
+	const struct stress_cfg *c = t->cfg;
+
+	for (uint32_t i = 0; c->ledger && i < n; i++)
+		if (ios[i].opcode == KESTREL_IO_FLUSH)
+			stress_ledger_ret(c, gl_flush_begin(c->ledger, &t->flush_n[i]));
+}
+
+/* After the batch returned: one record for each WRITE and FLUSH in it. */
+static void stress_ledger_end(struct stress_thread *t, const struct kestrel_io *ios,
+			      const uint32_t *wgen, uint32_t n, int ret)
+{
+	const struct stress_cfg *c = t->cfg;
+
+	for (uint32_t i = 0; c->ledger && i < n; i++) {
+		const struct kestrel_io *io = &ios[i];
+		bool ok = !ret && io->result == 0;
+
+		if (io->opcode == KESTREL_IO_FLUSH)
+			stress_ledger_ret(c, gl_flush_end(c->ledger, t->flush_n[i], ok));
+		else if (io->opcode == KESTREL_IO_WRITE && ok)
+			stress_ledger_ret(c, gl_write_acked(c->ledger, t->id, io->lba,
+							    io->nblocks, wgen[i],
+							    (const uint8_t *)(uintptr_t)io->buf));
+		else if (io->opcode == KESTREL_IO_WRITE)
+			stress_ledger_ret(c, gl_write_failed(c->ledger, t->id, io->lba,
+							     io->nblocks, wgen[i]));
+	}
+}
+
 static bool overlaps(const struct kestrel_io *ios, uint32_t n, uint64_t lba, uint32_t nb)
 {
 	for (uint32_t i = 0; i < n; i++) {
@@ -866,6 +916,7 @@ static bool stress_complete(struct stress_thread *t, struct kestrel_io *ios,
 	uint32_t ok = 0;
 	bool good = true;
 
+	stress_ledger_end(t, ios, wgen, n, ret);
 	if (ret) {
 		t->ioctl_errors++;
 		stress_ioerr(t, &ios[0], -ret, true);
@@ -985,6 +1036,7 @@ static void *stress_main(void *arg)
 			idx += nb;
 			n++;
 		}
+		stress_ledger_begin(t, ios, n);
 		ret = submit(fd, ios, n, &completed);
 		t->batches++;
 		if (!stress_complete(t, ios, wgen, n, completed, ret, exp)) {
@@ -1048,6 +1100,7 @@ static void *stress_main(void *arg)
 		}
 		if (!built)
 			continue;
+		stress_ledger_begin(t, ios, built);
 		ret = submit(fd, ios, built, &completed);
 		t->batches++;
 		if (!stress_complete(t, ios, wgen, built, completed, ret, exp)) {
@@ -1074,6 +1127,7 @@ static void *stress_main(void *arg)
 				idx += nb;
 				n++;
 			}
+			stress_ledger_begin(t, ios, n);
 			ret = submit(fd, ios, n, &completed);
 			t->batches++;
 			if (!stress_complete(t, ios, NULL, n, completed, ret, exp)) {
@@ -1098,7 +1152,8 @@ static int cmd_stress(int argc, char **argv)
 	};
 	struct kestrel_info info;
 	struct stress_thread *th;
-	bool have_blocks = false;
+	bool have_blocks = false, no_ledger = false;
+	const char *ledger_path = NULL;
 	int fd;
 
 	while (opt_next(&o)) {
@@ -1135,6 +1190,10 @@ static int cmd_stress(int argc, char **argv)
 				usage_die("stress: --misalign must be below %d", PAGE);
 		} else if (opt_is(&o, "prefill"))
 			c.prefill = true;
+		else if (opt_is(&o, "ledger"))
+			ledger_path = opt_val(&o);
+		else if (opt_is(&o, "no-ledger"))
+			no_ledger = true;
 		else
 			opt_bad(&o, "stress");
 	}
@@ -1176,6 +1235,19 @@ static int cmd_stress(int argc, char **argv)
 	       c.lba, c.blocks, c.bs, c.seed, c.verify ? "verify" : "no-verify",
 	       c.prefill ? " prefill" : "", c.allow_errors ? " allow-errors" : "",
 	       c.keep_going ? " keep-going" : "");
+	ledger_path = gl_path_choose(ledger_path, no_ledger);
+	if (ledger_path) {
+		struct gl_session_info li = {
+			.tool = "kestrelctl", .dev = dev_path, .seed = c.seed, .bs = c.bs,
+			.lba = c.lba, .blocks = c.blocks, .threads = c.threads,
+		};
+		char err[400];
+
+		c.ledger = gl_open(ledger_path, &li, err, sizeof(err));
+		if (!c.ledger)
+			die("stress: %s", err);
+		printf("stress: ledger %s session %s\n", ledger_path, gl_sid(c.ledger));
+	}
 	fflush(stdout);
 
 	th = calloc(c.threads, sizeof(*th));
@@ -1231,6 +1303,11 @@ static int cmd_stress(int argc, char **argv)
 		free(t->gen);
 	}
 	free(th);
+	if (c.ledger) {
+		/* every thread is done: nothing of this session is in flight */
+		stress_ledger_ret(&c, gl_end(c.ledger));
+		gl_close(c.ledger);
+	}
 
 	double dt = now_s() - t0;
 	uint64_t ops = sum.reads + sum.writes + sum.flushes;
@@ -1768,7 +1845,7 @@ static void usage(FILE *f)
 "  stress [--threads N] [--qd N] [--duration S | --batches N] [--verify]\n"
 "         [--seed S] [--read-pct P] [--flush-pct P] [--blocks-max N]\n"
 "         [--lba L] [--blocks N] [--prefill] [--allow-errors] [--keep-going]\n"
-"         [--misalign B]\n"
+"         [--misalign B] [--ledger PATH | --no-ledger]\n"
 "        N threads on disjoint LBA ranges, batches of up to qd requests;\n"
 "        with --verify every read (and a final read-back) is checked;\n"
 "        --prefill writes the whole range first (then every read is checked).\n"
@@ -1776,6 +1853,9 @@ static void usage(FILE *f)
 "        such READs through pages of its own).\n"
 "        --allow-errors tolerates I/O errors (EIO, ENODEV, ETIMEDOUT, ENOMEM...),\n"
 "        never a mismatch on a read that succeeded.\n"
+"        --ledger PATH records every completed WRITE and FLUSH in the write\n"
+"        ledger (default: $GAUNTLET_LEDGER if set; docs/ledger.md); a tty is\n"
+"        set raw and drained after each record.\n"
 "  selftest-ioctl                check the ioctl error contract\n"
 "  uffd-stall [--lba L] [--blocks N] [--marker FILE] [--expect ok|any|ENODEV...]\n"
 "        one READ into a userfaultfd region nobody resolves (the driver\n"

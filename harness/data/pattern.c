@@ -205,6 +205,11 @@ uint64_t gd_block_csum(const uint8_t *b, uint32_t bs)
     return h;
 }
 
+uint64_t gd_block_csum_stored(const uint8_t *b)
+{
+    return gd_get_le64(b + GD_BLOCK_CSUM_OFF);
+}
+
 void gd_block_fill(uint8_t *b, uint32_t bs, uint64_t lba, uint64_t gen,
                    uint64_t seed, uint32_t thread)
 {

@@ -126,6 +126,9 @@ struct gd_block_hdr {
 /* The content checksum of a stress block (its csum field read as 0). */
 uint64_t gd_block_csum(const uint8_t *b, uint32_t bs);
 
+/* The csum field a stress block carries: gd_block_csum() of an intact one. */
+uint64_t gd_block_csum_stored(const uint8_t *b);
+
 /* Fill a stress block; bs is gd_block_size_ok and >= GD_BLOCK_HDR. */
 void gd_block_fill(uint8_t *b, uint32_t bs, uint64_t lba, uint64_t gen,
                    uint64_t seed, uint32_t thread);

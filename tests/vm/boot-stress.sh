@@ -30,6 +30,12 @@
 #        "hypervisor" flag: nested KVM hangs there), else TCG
 #   --qemu-args "ARGS"  extra QEMU arguments, e.g. the firmware -L dirs
 #                       (default "-L /usr/share/seabios -L /usr/share/qemu")
+#   --ledger-tool GAUNTLET_LEDGER  (stress) the stress keeps a write ledger
+#                       on a second serial port (/dev/ttyS1, logged to
+#                       ledger.log), and the host checks the backing file
+#                       against it: it must pass with acknowledged writes
+#                       checked, and fail naming the block once the block
+#                       of the last W record is zeroed in a copy
 #
 # Artifacts in DIR: serial.log (the guest console), qemu.log, guest-run.sh,
 # disk.img (kept on failure only), result.txt.  Exit 0 = pass.
@@ -60,6 +66,7 @@ device_props=""
 wall_timeout=150
 accel="${GAUNTLET_ACCEL:-auto}"
 qemu_args="-L /usr/share/seabios -L /usr/share/qemu"
+ledger_tool=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
     --qemu) qemu="${2:?}"; shift ;;
@@ -80,6 +87,7 @@ while [[ $# -gt 0 ]]; do
     --timeout) wall_timeout="${2:?}"; shift ;;
     --accel) accel="${2:?}"; shift ;;
     --qemu-args) qemu_args="${2?}"; shift ;;
+    --ledger-tool) ledger_tool="${2:?}"; shift ;;
     -h|--help) usage ;;
     *) echo "boot-stress: unknown argument '$1'" >&2; usage ;;
     esac
@@ -94,6 +102,8 @@ done
 [[ -n "$workdir" ]] || die "--workdir is required"
 case "$scenario" in stress|ioctl|fuzzioctl) ;; *) die "unknown scenario '$scenario'" ;; esac
 case "$block_size" in 512|4096) ;; *) die "--block-size must be 512 or 4096" ;; esac
+[[ -z "$ledger_tool" || ( -x "$ledger_tool" && $scenario == stress ) ]] ||
+    die "--ledger-tool wants gauntlet-ledger and --scenario stress"
 [[ -n "$seed" ]] || seed=$(( (RANDOM << 15) | RANDOM ))
 
 # ---- accelerator -------------------------------------------------------
@@ -122,7 +132,8 @@ disk="$workdir/disk.img"
 runsh="$workdir/guest-run.sh"
 image="$workdir/initramfs.cpio.gz"
 result="$workdir/result.txt"
-rm -f "$log" "$qlog" "$disk" "$runsh" "$image" "$result"
+ledger="$workdir/ledger.log"
+rm -f "$log" "$qlog" "$disk" "$runsh" "$image" "$result" "$ledger"
 
 # Fixed regions: lba 0..63 written by the guest (seq, seed 7) and checked here
 # afterwards; lba 64..127 written here (random, seed 11) and checked by the
@@ -174,7 +185,7 @@ step read-host-pattern kestrelctl -d \$dev read --lba $host_lba --blocks $host_b
 step write-pattern kestrelctl -d \$dev write --lba $pat_lba --blocks $pat_blocks --pattern seq --seed $pat_seed
 step read-pattern kestrelctl -d \$dev read --lba $pat_lba --blocks $pat_blocks --pattern seq --seed $pat_seed --verify
 step selftest-ioctl --soft kestrelctl -d \$dev selftest-ioctl
-step stress kestrelctl -d \$dev stress --lba $stress_lba --blocks $stress_blocks --prefill --threads $threads --qd $qd --duration $duration --verify --seed $seed
+step stress kestrelctl -d \$dev stress --lba $stress_lba --blocks $stress_blocks --prefill --threads $threads --qd $qd --duration $duration --verify --seed $seed${ledger_tool:+ --ledger /dev/ttyS1}
 step reread-pattern kestrelctl -d \$dev read --lba $pat_lba --blocks $pat_blocks --pattern seq --seed $pat_seed --verify
 step stats kestrelctl -d \$dev stats
 EOF
@@ -213,6 +224,7 @@ dprops="kestrel,drive=d0,id=k0,block-size=$block_size${device_props:+,$device_pr
 # shellcheck disable=SC2206  # qemu_args is a word list on purpose
 qcmd=("$qemu" $qemu_args -machine q35 -nodefaults "${accel_args[@]}" -m 512 -smp 1
       -no-reboot -display none -serial "file:$log"
+      ${ledger_tool:+-serial "file:$ledger"}
       -kernel "$kernel" -initrd "$image" -append "$append"
       -drive "file=$disk,if=none,format=raw,id=d0,cache=writeback"
       -device "$dprops")
@@ -282,12 +294,33 @@ if [[ "$scenario" == stress || "$scenario" == fuzzioctl ]]; then
     fi
 fi
 
+# The write ledger: the backing file holds every acknowledged write, and the
+# check is not blind (the last W record's first block zeroed in a copy).
+ledger_check=""
+if [[ -n "$ledger_tool" ]]; then
+    if ! out="$("$ledger_tool" check "$ledger" --map /dev/kestrel0="$disk" --json "$workdir/ledger.json" 2>&1)"; then
+        fail "the ledger check failed:"$'\n'"$(echo "$out" | head -n 12)"
+    elif ! grep -q '"writes_checked":[1-9]' "$workdir/ledger.json"; then
+        fail "the ledger check held no acknowledged write: $out"
+    else
+        ledger_check="$(echo "$out" | tail -n 1)"
+        last=$(awk '$1 == "W" { l = $5 } END { print l }' "$ledger")
+        cp --sparse=always "$disk" "$workdir/zeroed.img"
+        dd if=/dev/zero of="$workdir/zeroed.img" bs="$block_size" seek="$last" count=1 conv=notrunc 2>/dev/null
+        rc=0; out="$("$ledger_tool" check "$ledger" --map /dev/kestrel0="$workdir/zeroed.img" 2>&1)" || rc=$?
+        [[ $rc == 1 ]] && grep -q "VIOLATION lost .* lba $last (device /dev/kestrel0)" <<<"$out" ||
+            fail "the ledger check missed a zeroed block (lba $last, status $rc): $(echo "$out" | head -n 3)"
+        rm -f "$workdir/zeroed.img"
+    fi
+fi
+
 # ---- report ---------------------------------------------------------------------
 booted="$(grep -a -m1 '^GAUNTLET-BOOTED' "$log" | sed -n 's/.*uptime=//p')"
 {
     echo "scenario=$scenario accel=$accel seed=$seed wall=${wall}s guest_uptime_at_init=${booted:-?}s qemu_rc=$qrc"
     grep -a -E '^stress: |^selftest-ioctl: [0-9]|^fuzz-ioctl: |^GAUNTLET-STEP: |^GAUNTLET-RESULT' "$log" || true
     [[ -n "$host_check" ]] && echo "host: $host_check"
+    [[ -n "$ledger_check" ]] && echo "host: $ledger_check"
     echo "kernel lines mentioning kestrel:"
     grep -a -i 'kestrel' "$log" | grep -a '^\[' | grep -a -v -i 'command line' | head -n 15 || true
 } >"$result"

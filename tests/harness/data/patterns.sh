@@ -61,11 +61,19 @@ usage)
     expect2 "threads must be 1..64" stress "$f" --lba 0 --blocks 4 --threads 0
     expect2 "percentages" stress "$f" --lba 0 --blocks 4 --read-pct 101
     expect2 "bad number of seconds" stress "$f" --lba 0 --blocks 4 --duration -1
+    expect2 "flush: exactly one FILE" flush
     [ ! -e "$f" ] || { echo "a refused command created $f"; exit 1; }
     # a missing file is a clear error (status 1)
     set +e; "$tool" verify "$dir/no-such.img" --blocks 1 2>"$f.out"; rc=$?; set -e
     [ "$rc" = 1 ] && grep -q "cannot open .*no-such.img" "$f.out" ||
         { echo "missing file: status $rc"; cat "$f.out"; exit 1; }
+    # flush: fsync (a device's cache FLUSH); a missing path is status 1
+    set +e; "$tool" flush "$dir/no-such.img" 2>"$f.out"; rc=$?; set -e
+    [ "$rc" = 1 ] && grep -q "flush: .*no-such.img" "$f.out" ||
+        { echo "flush of a missing file: status $rc"; cat "$f.out"; exit 1; }
+    : >"$f"
+    "$tool" flush "$f" | grep -q "flushed" || { echo "flush of a file failed"; exit 1; }
+    rm -f "$f"
     ;;
 *)
     echo "usage: patterns.sh roundtrip|mismatch|usage TOOL DIR"; exit 2 ;;

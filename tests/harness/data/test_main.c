@@ -6,7 +6,9 @@
 #include "check_main.h"
 
 Suite *pattern_suite(void);
+Suite *ledger_suite(void);
 
 GAUNTLET_SUITES(
     { "pattern", pattern_suite },
+    { "ledger", ledger_suite },
 );

@@ -1,0 +1,1066 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The write ledger's checker (ledger_check.h): the parser, which takes the
+ * ledger's lines into records and checks that they are consistent (per
+ * session: sequence numbers, flush numbers, ranges, the E record's
+ * counts), and the check of the backing files against the rules.
+ */
+#define _GNU_SOURCE
+#include "ledger_check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ledger.h"
+#include "pattern.h"
+
+#define GL_MAX_FIELDS   12
+#define GL_MAX_THREADS  4096
+#define GL_MAX_ENTRIES  (1ull << 28)    /* (block, write) pairs in memory */
+#define GL_NONE         SIZE_MAX
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static void *gl_xrealloc(void *p, size_t n, size_t size)
+{
+    void *q = n && size > SIZE_MAX / n ? NULL : realloc(p, n && size ? n * size : 1);
+
+    if (!q) {
+        fprintf(stderr, "gauntlet-ledger: out of memory\n");
+        exit(2);
+    }
+    return q;
+}
+
+static char *gl_xstrdup(const char *s)
+{
+    char *d = strdup(s);
+
+    if (!d) {
+        fprintf(stderr, "gauntlet-ledger: out of memory\n");
+        exit(2);
+    }
+    return d;
+}
+
+static char * __attribute__((format(printf, 1, 2))) gl_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        fprintf(stderr, "gauntlet-ledger: out of memory\n");
+        exit(2);
+    }
+    return s;
+}
+
+/* A decimal number: digits only, no sign, no overflow. */
+static bool gl_dec(const char *s, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) {
+            return false;
+        }
+        x = x * 10 + (uint64_t)(*s - '0');
+    }
+    *v = x;
+    return true;
+}
+
+/* Exactly 16 hex digits. */
+static bool gl_hex16(const char *s, uint64_t *v)
+{
+    uint64_t x = 0;
+    size_t i;
+
+    for (i = 0; s[i]; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+                c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+        if (d < 0 || i >= 16) {
+            return false;
+        }
+        x = x << 4 | (uint64_t)d;
+    }
+    if (i != 16) {
+        return false;
+    }
+    if (v) {
+        *v = x;
+    }
+    return true;
+}
+
+/* "key=value": the value, or NULL. */
+static const char *gl_kv(const char *tok, const char *key)
+{
+    size_t n = strlen(key);
+
+    return !strncmp(tok, key, n) && tok[n] == '=' ? tok + n + 1 : NULL;
+}
+
+const char *gl_end_name(enum gl_end_mode end)
+{
+    return end == GL_END_RELAXED ? "relaxed" : "strict";
+}
+
+int gl_end_parse(const char *s)
+{
+    if (!strcmp(s, "strict")) {
+        return GL_END_STRICT;
+    }
+    if (!strcmp(s, "relaxed")) {
+        return GL_END_RELAXED;
+    }
+    return -1;
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+/* A line's fields and what its S record says, before anything is applied. */
+struct gl_line {
+    char *f[GL_MAX_FIELDS];
+    int n;
+    struct gl_rec rec;
+    struct gl_session s;        /* S: its fields (tool and dev point into the line) */
+};
+
+static int gl_find_session(const struct gl_log *log, const char *sid)
+{
+    for (size_t i = log->nsessions; i-- > 0;) {
+        if (!strcmp(log->sessions[i].sid, sid)) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Split and check one line (without its newline; it is modified).  Returns
+ * NULL, or what is wrong.  Nothing in log changes.
+ */
+static const char *gl_line_check(const struct gl_log *log, char *text,
+                                 struct gl_line *ln, char *why, size_t whylen)
+{
+    struct gl_rec *r = &ln->rec;
+    const struct gl_session *s;
+    const char *k = NULL;
+    char *p = text;
+    int si;
+
+    memset(ln, 0, sizeof(*ln));
+    if (*p == 'P' && (!p[1] || p[1] == ' ')) {
+        r->kind = GL_REC_P;
+        return NULL;
+    }
+    if (*p == 'C' && (!p[1] || p[1] == ' ')) {
+        r->kind = GL_REC_C;
+        return NULL;
+    }
+    while (*p) {
+        if (ln->n == GL_MAX_FIELDS) {
+            return "too many fields";
+        }
+        ln->f[ln->n++] = p;
+        p = strchr(p, ' ');
+        if (!p) {
+            break;
+        }
+        *p++ = 0;
+        if (!*p || *p == ' ') {
+            return "an empty field (two blanks, or a blank at the end)";
+        }
+    }
+    if (ln->n == 0) {
+        return "an empty line";
+    }
+    if (!strcmp(ln->f[0], GL_MAGIC)) {
+        struct gl_session *ns = &ln->s;
+        uint64_t bs, th;
+
+        if (ln->n != 10 || strcmp(ln->f[1], "S")) {
+            return "a session record wants 'GLEDGER1 S SID tool= dev= seed= bs= "
+                   "lba= blocks= threads=' (10 fields)";
+        }
+        if (!gl_hex16(ln->f[2], NULL)) {
+            return "the session id is not 16 hex digits";
+        }
+        if (!(ns->tool = (char *)gl_kv(ln->f[3], "tool")) || !*ns->tool ||
+            !(ns->dev = (char *)gl_kv(ln->f[4], "dev")) || !*ns->dev ||
+            !(k = gl_kv(ln->f[5], "seed")) || !gl_dec(k, &ns->seed) ||
+            !(k = gl_kv(ln->f[6], "bs")) || !gl_dec(k, &bs) ||
+            !(k = gl_kv(ln->f[7], "lba")) || !gl_dec(k, &ns->lba) ||
+            !(k = gl_kv(ln->f[8], "blocks")) || !gl_dec(k, &ns->blocks) ||
+            !(k = gl_kv(ln->f[9], "threads")) || !gl_dec(k, &th)) {
+            return "a session field is missing, out of order or not a number";
+        }
+        if (!gd_block_size_ok(bs) || bs < GD_BLOCK_HDR) {
+            return "bs is not a stress block size (a multiple of 8, 64..1 MiB)";
+        }
+        if (th < 1 || th > GL_MAX_THREADS || ns->blocks < 1 ||
+            ns->lba > UINT64_MAX / bs - ns->blocks) {
+            return "threads, lba or blocks out of range";
+        }
+        if (gl_find_session(log, ln->f[2]) >= 0) {
+            return "a second start of the same session";
+        }
+        ns->bs = (uint32_t)bs;
+        ns->threads = (uint32_t)th;
+        snprintf(ns->sid, sizeof(ns->sid), "%s", ln->f[2]);
+        r->kind = GL_REC_S;
+        return NULL;
+    }
+    if (!strcmp(ln->f[0], "W")) {
+        r->kind = GL_REC_W;
+    } else if (!strcmp(ln->f[0], "X")) {
+        r->kind = GL_REC_X;
+    } else if (!strcmp(ln->f[0], "B")) {
+        r->kind = GL_REC_B;
+    } else if (!strcmp(ln->f[0], "F")) {
+        r->kind = GL_REC_F;
+    } else if (!strcmp(ln->f[0], "FX")) {
+        r->kind = GL_REC_FX;
+    } else if (!strcmp(ln->f[0], "E")) {
+        r->kind = GL_REC_E;
+    } else {
+        return "an unknown record (want GLEDGER1 S, W, X, B, F, FX, E, P or C)";
+    }
+    if (ln->n < 2 || !gl_hex16(ln->f[1], NULL)) {
+        return "the session id is not 16 hex digits";
+    }
+    si = gl_find_session(log, ln->f[1]);
+    if (si < 0) {
+        return "a record of a session that has no start record before it";
+    }
+    r->session = (uint32_t)si;
+    s = &log->sessions[si];
+    if (s->ended) {
+        return "a record after its session's end (E) record";
+    }
+    switch (r->kind) {
+    case GL_REC_W:
+    case GL_REC_X: {
+        uint64_t th;
+
+        if (ln->n != (r->kind == GL_REC_W ? 8 : 7)) {
+            return r->kind == GL_REC_W ? "a W record wants 'W SID SEQ THREAD LBA "
+                   "NBLOCKS GEN CSUM' (8 fields)" : "an X record wants 'X SID SEQ "
+                   "THREAD LBA NBLOCKS GEN' (7 fields)";
+        }
+        if (!gl_dec(ln->f[2], &r->num) || !gl_dec(ln->f[3], &th) ||
+            !gl_dec(ln->f[4], &r->lba) || !gl_dec(ln->f[5], &r->nblocks) ||
+            !gl_dec(ln->f[6], &r->gen) ||
+            (r->kind == GL_REC_W && !gl_hex16(ln->f[7], &r->csum))) {
+            return "a field is not a number (csum: 16 hex digits)";
+        }
+        if (r->num != s->writes + 1) {
+            snprintf(why, whylen, "sequence number %" PRIu64 " where %" PRIu64
+                     " was next (a record is missing or repeated)", r->num,
+                     s->writes + 1);
+            return why;
+        }
+        if (th >= s->threads) {
+            return "the thread is not one of its session's";
+        }
+        r->thread = (uint32_t)th;
+        if (r->nblocks < 1 || r->lba < s->lba ||
+            r->lba - s->lba > s->blocks || r->nblocks > s->blocks - (r->lba - s->lba)) {
+            return "the blocks are outside its session's range";
+        }
+        if (r->gen < 1) {
+            return "generation 0 (a stress block's generations start at 1)";
+        }
+        return NULL;
+    }
+    case GL_REC_B:
+    case GL_REC_F:
+    case GL_REC_FX:
+        if (ln->n != 3 || !gl_dec(ln->f[2], &r->num)) {
+            return "a flush record wants 'B|F|FX SID N' (3 fields)";
+        }
+        if (r->kind == GL_REC_B && r->num != s->flushes + 1) {
+            snprintf(why, whylen, "flush number %" PRIu64 " where %" PRIu64
+                     " was next", r->num, s->flushes + 1);
+            return why;
+        }
+        if (r->kind != GL_REC_B &&
+            (r->num < 1 || r->num > s->flushes || s->flush_state[r->num - 1])) {
+            return "the end of a flush that was not begun (B) or already ended";
+        }
+        return NULL;
+    case GL_REC_E: {
+        uint64_t w, f;
+
+        if (ln->n != 4 || !(k = gl_kv(ln->f[2], "writes")) || !gl_dec(k, &w) ||
+            !(k = gl_kv(ln->f[3], "flushes")) || !gl_dec(k, &f)) {
+            return "an end record wants 'E SID writes=N flushes=N'";
+        }
+        if (w != s->writes || f != s->flushes) {
+            snprintf(why, whylen, "the end record counts %" PRIu64 " writes and %"
+                     PRIu64 " flushes, the ledger has %" PRIu64 " W/X and %" PRIu64
+                     " B records of the session", w, f, s->writes, s->flushes);
+            return why;
+        }
+        return NULL;
+    }
+    default:
+        return "an unknown record";
+    }
+}
+
+/* Apply a checked line to log. */
+static void gl_line_apply(struct gl_log *log, struct gl_line *ln, uint32_t line)
+{
+    struct gl_rec *r = &ln->rec;
+    struct gl_session *s;
+
+    r->line = line;
+    if (r->kind == GL_REC_C) {
+        return;
+    }
+    if (r->kind == GL_REC_S) {
+        log->sessions = gl_xrealloc(log->sessions, log->nsessions + 1,
+                                    sizeof(*log->sessions));
+        s = &log->sessions[log->nsessions];
+        *s = ln->s;
+        s->tool = gl_xstrdup(ln->s.tool);
+        s->dev = gl_xstrdup(ln->s.dev);
+        s->start = log->nrecs;
+        s->cut = GL_NONE;
+        s->max_gen = gl_xrealloc(NULL, s->threads, sizeof(*s->max_gen));
+        memset(s->max_gen, 0, s->threads * sizeof(*s->max_gen));
+        r->session = (uint32_t)log->nsessions++;
+    }
+    if ((log->nrecs & (log->nrecs - 1)) == 0) {
+        log->recs = gl_xrealloc(log->recs, log->nrecs ? log->nrecs * 2 : 64,
+                                sizeof(*log->recs));
+    }
+    log->recs[log->nrecs] = *r;
+    s = &log->sessions[r->session];
+    switch (r->kind) {
+    case GL_REC_W:
+    case GL_REC_X:
+        s->writes++;
+        if (r->gen > s->max_gen[r->thread]) {
+            s->max_gen[r->thread] = r->gen;
+        }
+        break;
+    case GL_REC_B:
+        if ((s->flushes & (s->flushes - 1)) == 0) {
+            size_t cap = s->flushes ? s->flushes * 2 : 16;
+
+            s->flush_rec = gl_xrealloc(s->flush_rec, cap, sizeof(*s->flush_rec));
+            s->flush_state = gl_xrealloc(s->flush_state, cap, 1);
+        }
+        s->flush_rec[s->flushes] = log->nrecs;
+        s->flush_state[s->flushes++] = 0;
+        break;
+    case GL_REC_F:
+    case GL_REC_FX:
+        s->flush_state[r->num - 1] = r->kind == GL_REC_F ? 1 : 2;
+        break;
+    case GL_REC_E:
+        s->ended = true;
+        break;
+    case GL_REC_P:
+        log->power_cuts++;
+        for (size_t i = 0; i < log->nsessions; i++) {
+            if (log->sessions[i].cut == GL_NONE) {
+                log->sessions[i].cut = log->nrecs;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    log->nrecs++;
+}
+
+static bool gl_is_p_line(const char *p, const char *end)
+{
+    return p < end && *p == 'P' && (p + 1 == end || p[1] == ' ' || p[1] == '\n' ||
+                                     p[1] == '\r');
+}
+
+struct gl_log *gl_log_parse(const char *text, size_t len, const char *name,
+                            char *err, size_t errlen)
+{
+    struct gl_log *log = calloc(1, sizeof(*log));
+    const char *p = text, *end = text + len;
+    char *buf = NULL, why[200];
+    size_t cap = 0;
+    uint32_t line = 0;
+
+    if (!log) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    log->name = gl_xstrdup(name);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n;
+        struct gl_line ln;
+        const char *bad;
+
+        line++;
+        if (!nl) {
+            log->partial_lines++;       /* cut short: a power cut */
+            break;
+        }
+        n = (size_t)(nl - p);
+        if (n && p[n - 1] == '\r') {
+            n--;
+        }
+        if (n + 1 > cap) {
+            cap = n + 1;
+            buf = gl_xrealloc(buf, cap, 1);
+        }
+        memcpy(buf, p, n);
+        buf[n] = 0;
+        if (memchr(buf, 0, n)) {
+            bad = "a NUL byte";
+        } else {
+            bad = gl_line_check(log, buf, &ln, why, sizeof(why));
+        }
+        p = nl + 1;
+        if (n == 0 && gl_is_p_line(p, end)) {
+            continue;                   /* the harness ends a partial line before P */
+        }
+        if (bad && gl_is_p_line(p, end)) {
+            log->partial_lines++;       /* a record cut by the power cut */
+            continue;
+        }
+        if (bad) {
+            snprintf(err, errlen, "%s:%u: %s", name, line, bad);
+            free(buf);
+            gl_log_free(log);
+            return NULL;
+        }
+        gl_line_apply(log, &ln, line);
+    }
+    free(buf);
+    return log;
+}
+
+struct gl_log *gl_log_read(const char *path, char *err, size_t errlen)
+{
+    struct gl_log *log;
+    struct stat st;
+    char *text;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st)) {
+        snprintf(err, errlen, "cannot read the ledger %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return NULL;
+    }
+    text = gl_xrealloc(NULL, (size_t)st.st_size + 1, 1);
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            snprintf(err, errlen, "cannot read the ledger %s: %s", path, strerror(errno));
+            close(fd);
+            free(text);
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    log = gl_log_parse(text, got, path, err, errlen);
+    free(text);
+    return log;
+}
+
+void gl_log_free(struct gl_log *log)
+{
+    if (!log) {
+        return;
+    }
+    for (size_t i = 0; i < log->nsessions; i++) {
+        free(log->sessions[i].tool);
+        free(log->sessions[i].dev);
+        free(log->sessions[i].flush_rec);
+        free(log->sessions[i].flush_state);
+        free(log->sessions[i].max_gen);
+    }
+    free(log->sessions);
+    free(log->recs);
+    free(log->name);
+    free(log);
+}
+
+/* ---- checking --------------------------------------------------------------- */
+
+struct gl_backing {
+    const char *path;
+    int fd;
+    uint32_t bs;                /* 0 until a session with writes uses it */
+};
+
+/* A (block, write) pair; sorted, the pairs of a block are its history. */
+struct gl_entry {
+    uint32_t backing;
+    uint32_t rec;
+    uint64_t lba;
+};
+
+enum gl_src { GL_SRC_BAD, GL_SRC_WRITE, GL_SRC_INFLIGHT, GL_SRC_ORIGINAL };
+
+/* One checked block, for the atomic-unit pass. */
+struct gl_block {
+    size_t first, end;          /* its entries */
+    enum gl_src src;
+    size_t src_rec;             /* GL_SRC_WRITE */
+};
+
+struct gl_ctx {
+    const struct gl_log *log;
+    const struct gl_check_opts *o;
+    struct gl_result *r;
+    struct gl_backing *backings;
+    size_t nbackings;
+    int *sess_backing;          /* per session, or -1 */
+    uint8_t *held, *flushed;    /* per record (W) */
+    uint8_t *floor_of;          /* per record: the floor of some block */
+    struct gl_entry *e;
+    size_t ne;
+    uint8_t *got, *exp;
+};
+
+static int gl_cmp_entry(const void *a, const void *b)
+{
+    const struct gl_entry *x = a, *y = b;
+
+    if (x->backing != y->backing) {
+        return x->backing < y->backing ? -1 : 1;
+    }
+    if (x->lba != y->lba) {
+        return x->lba < y->lba ? -1 : 1;
+    }
+    return x->rec < y->rec ? -1 : x->rec > y->rec;
+}
+
+static const char *gl_backing_for(const struct gl_check_opts *o, const char *dev)
+{
+    for (size_t i = 0; i < o->nmaps; i++) {
+        if (!strcmp(o->maps[i].dev, dev)) {
+            return o->maps[i].file;
+        }
+    }
+    return o->backing;
+}
+
+static void gl_violation(struct gl_ctx *c, uint64_t lba, uint32_t backing,
+                         const char *device, const char *kind, char *expected,
+                         char *found)
+{
+    struct gl_result *r = c->r;
+
+    r->violations++;
+    if (r->nlist < c->o->max_violations) {
+        struct gl_violation *v;
+
+        if ((r->nlist & (r->nlist - 1)) == 0) {
+            r->list = gl_xrealloc(r->list, r->nlist ? r->nlist * 2 : 16, sizeof(*r->list));
+        }
+        v = &r->list[r->nlist++];
+        v->lba = lba;
+        v->device = gl_xstrdup(device);
+        v->backing = gl_xstrdup(c->backings[backing].path);
+        v->kind = kind;
+        v->expected = expected;
+        v->found = found;
+    } else {
+        free(expected);
+        free(found);
+    }
+}
+
+static bool gl_all_zero(const uint8_t *b, uint32_t bs)
+{
+    for (uint32_t i = 0; i < bs; i++) {
+        if (b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool gl_seed_of_session(const struct gl_log *log, uint64_t seed)
+{
+    for (size_t i = 0; i < log->nsessions; i++) {
+        if (log->sessions[i].seed == seed) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The thread of session s that owns lba (both tools split their range so:
+ * thread t has blocks [lba + t * per, lba + (t + 1) * per) with per =
+ * blocks / threads, the last thread the rest), or UINT32_MAX outside it.
+ */
+static uint32_t gl_owner(const struct gl_session *s, uint64_t lba)
+{
+    uint64_t per = s->blocks / s->threads, t;
+
+    if (lba < s->lba || lba - s->lba >= s->blocks || !per) {
+        return UINT32_MAX;
+    }
+    t = (lba - s->lba) / per;
+    return t >= s->threads ? s->threads - 1 : (uint32_t)t;
+}
+
+/* Does the block hold exactly write rec's bytes? */
+static bool gl_holds(struct gl_ctx *c, const struct gl_rec *w, uint64_t lba, uint32_t bs)
+{
+    const struct gl_session *s = &c->log->sessions[w->session];
+
+    gd_block_fill(c->exp, bs, lba, w->gen, s->seed, w->thread);
+    return !memcmp(c->exp, c->got, bs);
+}
+
+/* What the block holds, in words, for a violation. */
+static char *gl_describe_found(struct gl_ctx *c, const struct gl_block *b,
+                               uint64_t lba, uint32_t bs)
+{
+    const struct gl_log *log = c->log;
+    struct gd_block_hdr h;
+
+    if (gl_all_zero(c->got, bs)) {
+        return gl_xasprintf("zeros");
+    }
+    if (!gd_block_parse(c->got, bs, &h)) {
+        return gl_xasprintf("foreign data (no stress header)");
+    }
+    if (h.lba != lba) {
+        return gl_xasprintf("foreign data (a stress block of lba %" PRIu64 ")", h.lba);
+    }
+    if (!gl_seed_of_session(log, h.seed)) {
+        return gl_xasprintf("foreign data (a stress block of seed %" PRIu64
+                            ", no session's)", h.seed);
+    }
+    if (!h.csum_ok) {
+        return gl_xasprintf("torn (header: seed %" PRIu64 " thread %u gen %" PRIu64
+                            ", checksum bad)", h.seed, h.thread, h.gen);
+    }
+    for (size_t k = b->end; k-- > b->first;) {
+        const struct gl_rec *w = &log->recs[c->e[k].rec];
+
+        if (w->gen == h.gen && w->thread == h.thread &&
+            log->sessions[w->session].seed == h.seed && gl_holds(c, w, lba, bs)) {
+            return gl_xasprintf("gen %" PRIu64 " (session %s thread %u, %s at ledger "
+                                "line %u: older)", h.gen, log->sessions[w->session].sid,
+                                w->thread, w->kind == GL_REC_W ? "acknowledged" :
+                                "failed", w->line);
+        }
+    }
+    return gl_xasprintf("gen %" PRIu64 " (seed %" PRIu64 " thread %u; no write the "
+                        "ledger allows here)", h.gen, h.seed, h.thread);
+}
+
+/* Classify one block (entries [first, end)); records a violation. */
+static void gl_check_block(struct gl_ctx *c, struct gl_block *b)
+{
+    const struct gl_log *log = c->log;
+    const struct gl_entry *e0 = &c->e[b->first];
+    const struct gl_rec *last = &log->recs[c->e[b->end - 1].rec];
+    const char *device = log->sessions[last->session].dev;
+    uint32_t bs = c->backings[e0->backing].bs;
+    uint64_t lba = e0->lba;
+    size_t floor = GL_NONE, from = b->first;
+    struct gd_block_hdr h;
+    bool ours;
+    ssize_t n;
+
+    for (size_t k = b->end; k-- > b->first;) {
+        if (c->held[c->e[k].rec]) {
+            floor = k;
+            from = k;
+            c->floor_of[c->e[k].rec] = 1;
+            break;
+        }
+    }
+    c->r->blocks_checked++;
+    n = pread(c->backings[e0->backing].fd, c->got, bs, (off_t)(lba * bs));
+    if (n != (ssize_t)bs) {
+        /* checked before: every block is inside the file */
+        memset(c->got, 0, bs);
+    }
+    ours = gd_block_parse(c->got, bs, &h) && h.lba == lba &&
+           gl_seed_of_session(log, h.seed);
+    b->src = GL_SRC_BAD;
+    if (ours && h.csum_ok) {
+        for (size_t k = b->end; k-- > from;) {
+            const struct gl_rec *w = &log->recs[c->e[k].rec];
+
+            if (w->gen == h.gen && w->thread == h.thread &&
+                log->sessions[w->session].seed == h.seed && gl_holds(c, w, lba, bs)) {
+                b->src = GL_SRC_WRITE;
+                b->src_rec = c->e[k].rec;
+                return;
+            }
+        }
+        for (size_t i = 0; i < log->nsessions; i++) {
+            const struct gl_session *s = &log->sessions[i];
+
+            if (s->seed != h.seed || s->ended || h.thread != gl_owner(s, lba) ||
+                c->sess_backing[i] != (int)e0->backing || s->bs != bs ||
+                h.gen <= s->max_gen[h.thread] ||
+                (floor != GL_NONE && s->cut <= c->e[floor].rec)) {
+                continue;
+            }
+            gd_block_fill(c->exp, bs, lba, h.gen, h.seed, h.thread);
+            if (!memcmp(c->exp, c->got, bs)) {
+                b->src = GL_SRC_INFLIGHT;
+                return;
+            }
+        }
+    }
+    if (!ours && floor == GL_NONE) {
+        b->src = GL_SRC_ORIGINAL;
+        return;
+    }
+    if (floor != GL_NONE) {
+        const struct gl_rec *w = &log->recs[c->e[floor].rec];
+
+        gl_violation(c, lba, e0->backing, device, ours && !h.csum_ok ? "torn" : "lost",
+                     gl_xasprintf("session %s thread %u gen %" PRIu64 " (%s at ledger "
+                                  "line %u) or later", log->sessions[w->session].sid,
+                                  w->thread, w->gen, c->flushed[c->e[floor].rec] ?
+                                  "flushed" : "acknowledged", w->line),
+                     gl_describe_found(c, b, lba, bs));
+    } else {
+        gl_violation(c, lba, e0->backing, device, h.csum_ok ? "unexpected" : "torn",
+                     gl_xasprintf("its original content or one of the %zu writes the "
+                                  "ledger records for it (from line %u)", b->end - b->first,
+                                  log->recs[e0->rec].line),
+                     gl_describe_found(c, b, lba, bs));
+    }
+}
+
+static bool gl_has_rec(const struct gl_ctx *c, const struct gl_block *b, size_t rec)
+{
+    size_t lo = b->first, hi = b->end;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (c->e[mid].rec == rec) {
+            return true;
+        }
+        if (c->e[mid].rec < rec) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return false;
+}
+
+/* The position of what a block holds, in ledger order. */
+static size_t gl_src_pos(const struct gl_block *b)
+{
+    return b->src == GL_SRC_WRITE ? b->src_rec : b->src == GL_SRC_INFLIGHT ?
+           GL_NONE : 0;
+}
+
+/* Blocks [u0, u1) of one atomic unit: a write landed on all or none. */
+static void gl_check_unit(struct gl_ctx *c, const struct gl_block *bl, size_t u0,
+                          size_t u1)
+{
+    const struct gl_log *log = c->log;
+
+    for (size_t a = u0; a < u1; a++) {
+        const struct gl_rec *w;
+
+        if (bl[a].src != GL_SRC_WRITE) {
+            continue;
+        }
+        w = &log->recs[bl[a].src_rec];
+        for (size_t b = u0; b < u1; b++) {
+            if (b == a || bl[b].src == GL_SRC_BAD || !gl_has_rec(c, &bl[b], bl[a].src_rec) ||
+                !(bl[b].src == GL_SRC_ORIGINAL || gl_src_pos(&bl[b]) < bl[a].src_rec)) {
+                continue;
+            }
+            gl_violation(c, c->e[bl[b].first].lba, c->e[bl[b].first].backing,
+                         log->sessions[w->session].dev, "mixed",
+                         gl_xasprintf("the unit of %u blocks at lba %" PRIu64 " from one "
+                                      "write: session %s thread %u gen %" PRIu64 " (ledger "
+                                      "line %u) holds lba %" PRIu64 ", so all of its blocks "
+                                      "in the unit", c->o->atomic_unit,
+                                      c->e[bl[u0].first].lba / c->o->atomic_unit *
+                                      c->o->atomic_unit, log->sessions[w->session].sid,
+                                      w->thread, w->gen, w->line, c->e[bl[a].first].lba),
+                         gl_xasprintf("older content at lba %" PRIu64,
+                                      c->e[bl[b].first].lba));
+            return;             /* one violation a unit */
+        }
+    }
+}
+
+/* Every W record's csum against the data its fields describe. */
+static int gl_check_csums(struct gl_ctx *c, char *err, size_t errlen)
+{
+    const struct gl_log *log = c->log;
+
+    for (size_t i = 0; i < log->nrecs; i++) {
+        const struct gl_rec *w = &log->recs[i];
+        const struct gl_session *s = &log->sessions[w->session];
+        uint64_t sum = 0;
+
+        if (w->kind != GL_REC_W) {
+            continue;
+        }
+        for (uint64_t j = 0; j < w->nblocks; j++) {
+            gd_block_fill(c->exp, s->bs, w->lba + j, w->gen, s->seed, w->thread);
+            sum = gd_mix64(sum ^ gd_block_csum(c->exp, s->bs));
+        }
+        if (sum != w->csum) {
+            snprintf(err, errlen, "%s:%u: the W record's csum %016" PRIx64 " is not "
+                     "that of the data it describes (%016" PRIx64 "): a broken ledger",
+                     log->name, w->line, w->csum, sum);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Backing files: one per distinct path, opened once, block sizes agreed. */
+static int gl_open_backings(struct gl_ctx *c, char *err, size_t errlen)
+{
+    const struct gl_log *log = c->log;
+
+    c->sess_backing = gl_xrealloc(NULL, log->nsessions ? log->nsessions : 1, sizeof(int));
+    c->backings = gl_xrealloc(NULL, log->nsessions ? log->nsessions : 1,
+                              sizeof(*c->backings));
+    for (size_t i = 0; i < log->nsessions; i++) {
+        const struct gl_session *s = &log->sessions[i];
+        const char *path = gl_backing_for(c->o, s->dev);
+        struct gl_backing *b = NULL;
+        struct stat st;
+
+        c->sess_backing[i] = -1;
+        if (!path) {
+            if (s->writes) {
+                snprintf(err, errlen, "%s:%u: no backing file for device %s (session "
+                         "%s): give --backing FILE or --map %s=FILE", log->name,
+                         log->recs[s->start].line, s->dev, s->sid, s->dev);
+                return -1;
+            }
+            continue;
+        }
+        for (size_t k = 0; k < c->nbackings; k++) {
+            if (!strcmp(c->backings[k].path, path)) {
+                b = &c->backings[k];
+            }
+        }
+        if (!b) {
+            b = &c->backings[c->nbackings++];
+            b->path = path;
+            b->bs = 0;
+            b->fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (b->fd < 0) {
+                snprintf(err, errlen, "cannot read the backing file %s (device %s): %s",
+                         path, s->dev, strerror(errno));
+                c->nbackings--;
+                return -1;
+            }
+        }
+        c->sess_backing[i] = (int)(b - c->backings);
+        if (!s->writes) {
+            continue;
+        }
+        if (b->bs && b->bs != s->bs) {
+            snprintf(err, errlen, "%s:%u: session %s writes %s with %u-byte blocks, an "
+                     "earlier session with %u-byte blocks: not supported", log->name,
+                     log->recs[s->start].line, s->sid, path, s->bs, b->bs);
+            return -1;
+        }
+        b->bs = s->bs;
+        if (fstat(b->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            for (size_t k = s->start; k < log->nrecs; k++) {
+                const struct gl_rec *w = &log->recs[k];
+
+                if ((w->kind == GL_REC_W || w->kind == GL_REC_X) && w->session == i &&
+                    (w->lba + w->nblocks) * s->bs > (uint64_t)st.st_size) {
+                    snprintf(err, errlen, "%s:%u: lba %" PRIu64 " + %" PRIu64 " blocks "
+                             "is beyond the end of the backing file %s (%lld bytes)",
+                             log->name, w->line, w->lba, w->nblocks, path,
+                             (long long)st.st_size);
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int gl_check(const struct gl_log *log, const struct gl_check_opts *o,
+             struct gl_result *r, char *err, size_t errlen)
+{
+    struct gl_ctx c = { .log = log, .o = o, .r = r };
+    struct gl_block *bl = NULL;
+    size_t nbl = 0, next_b = GL_NONE, next_p = GL_NONE, nent = 0;
+    uint32_t unit = o->atomic_unit > 1 ? o->atomic_unit : 1;
+    int ret = -1;
+
+    memset(r, 0, sizeof(*r));
+    r->end = o->end;
+    r->sessions = log->nsessions;
+    r->power_cuts = log->power_cuts;
+    r->partial_lines = log->partial_lines;
+
+    c.held = calloc(log->nrecs + 1, 1);
+    c.flushed = calloc(log->nrecs + 1, 1);
+    c.floor_of = calloc(log->nrecs + 1, 1);
+    c.got = malloc(GD_BLOCK_SIZE_MAX);
+    c.exp = malloc(GD_BLOCK_SIZE_MAX);
+    if (!c.held || !c.flushed || !c.floor_of || !c.got || !c.exp) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    if (gl_open_backings(&c, err, errlen) || gl_check_csums(&c, err, errlen)) {
+        goto out;
+    }
+
+    /* Backwards: the next successful flush's B and the next P after each W. */
+    for (size_t i = log->nrecs; i-- > 0;) {
+        const struct gl_rec *x = &log->recs[i];
+
+        switch (x->kind) {
+        case GL_REC_P:
+            next_p = i;
+            break;
+        case GL_REC_B:
+            if (log->sessions[x->session].flush_state[x->num - 1] == 1) {
+                next_b = i;
+            }
+            break;
+        case GL_REC_W:
+            r->writes_acknowledged++;
+            c.flushed[i] = next_b != GL_NONE && (next_p == GL_NONE || next_b < next_p);
+            c.held[i] = c.flushed[i] || (o->end == GL_END_STRICT && next_p == GL_NONE);
+            r->writes_flushed += c.flushed[i];
+            nent += x->nblocks;
+            break;
+        case GL_REC_X:
+            r->writes_failed++;
+            nent += x->nblocks;
+            break;
+        default:
+            break;
+        }
+        if (nent > GL_MAX_ENTRIES) {
+            snprintf(err, errlen, "%s: the ledger's writes name more than %llu blocks "
+                     "in all: too many to check in memory", log->name, GL_MAX_ENTRIES);
+            goto out;
+        }
+    }
+
+    c.e = gl_xrealloc(NULL, nent ? nent : 1, sizeof(*c.e));
+    for (size_t i = 0; i < log->nrecs; i++) {
+        const struct gl_rec *w = &log->recs[i];
+
+        if (w->kind != GL_REC_W && w->kind != GL_REC_X) {
+            continue;
+        }
+        for (uint64_t j = 0; j < w->nblocks; j++) {
+            c.e[c.ne++] = (struct gl_entry){
+                .backing = (uint32_t)c.sess_backing[w->session],
+                .rec = (uint32_t)i, .lba = w->lba + j,
+            };
+        }
+    }
+    qsort(c.e, c.ne, sizeof(*c.e), gl_cmp_entry);
+
+    for (size_t k = 0; k < c.ne;) {
+        size_t end = k + 1;
+
+        while (end < c.ne && c.e[end].backing == c.e[k].backing &&
+               c.e[end].lba == c.e[k].lba) {
+            end++;
+        }
+        if ((nbl & (nbl - 1)) == 0) {
+            bl = gl_xrealloc(bl, nbl ? nbl * 2 : 64, sizeof(*bl));
+        }
+        bl[nbl] = (struct gl_block){ .first = k, .end = end };
+        gl_check_block(&c, &bl[nbl]);
+        nbl++;
+        k = end;
+    }
+    for (size_t i = 0; i < log->nrecs; i++) {
+        r->writes_checked += c.floor_of[i];
+    }
+    if (unit > 1) {
+        for (size_t u0 = 0; u0 < nbl;) {
+            size_t u1 = u0 + 1;
+            const struct gl_entry *a = &c.e[bl[u0].first];
+
+            while (u1 < nbl && c.e[bl[u1].first].backing == a->backing &&
+                   c.e[bl[u1].first].lba / unit == a->lba / unit) {
+                u1++;
+            }
+            gl_check_unit(&c, bl, u0, u1);
+            u0 = u1;
+        }
+    }
+    ret = 0;
+
+out:
+    for (size_t i = 0; i < c.nbackings; i++) {
+        close(c.backings[i].fd);
+    }
+    free(c.backings);
+    free(c.sess_backing);
+    free(c.held);
+    free(c.flushed);
+    free(c.floor_of);
+    free(c.e);
+    free(c.got);
+    free(c.exp);
+    free(bl);
+    return ret;
+}
+
+void gl_result_free(struct gl_result *r)
+{
+    for (size_t i = 0; i < r->nlist; i++) {
+        free(r->list[i].device);
+        free(r->list[i].backing);
+        free(r->list[i].expected);
+        free(r->list[i].found);
+    }
+    free(r->list);
+    r->list = NULL;
+    r->nlist = 0;
+}
