@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build kestrel.ko against the guest kernel's headers, out of the source tree.
 #
-#   driver/build-module.sh [--out DIR] [--kdir DIR] [--check] [-j N]
+#   driver/build-module.sh [--out DIR] [--kdir DIR] [--check]
+#                          [--test-flush-noop] [-j N]
 #
 #   --out DIR    output directory (default: <repo>/build/driver).  The module
 #                is DIR/kestrel.ko; DIR/kbuild/ holds the copy of the sources
@@ -15,6 +16,10 @@
 #                checkpatch.pl --strict --no-tree -f.  A checkpatch finding
 #                is accepted only where the line, or one of the three lines
 #                above it, carries a comment "checkpatch: TYPE <why>".
+#   --test-flush-noop  build the test-only variant (-DKESTREL_TEST_FLUSH_NOOP)
+#                that completes every FLUSH with success without sending it
+#                to the device, for the ledger's negative control; it says
+#                so at load and in modinfo (test_build).  Never for use.
 #   -j N         parallel jobs (default: nproc)
 #
 # checkpatch.pl is not in the headers package: it is taken from Debian's
@@ -31,13 +36,14 @@ log() { echo "[kestrel] $*" >&2; }
 die() { echo "[kestrel] error: $*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,23p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,28p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
 out_dir="$REPO/build/driver"
 kdir="${KDIR:-}"
 check=0
+variant=()
 jobs="$(nproc)"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -46,6 +52,7 @@ while [[ $# -gt 0 ]]; do
     --kdir) [[ $# -ge 2 ]] || usage; kdir="$2"; shift 2 ;;
     --kdir=*) kdir="${1#--kdir=}"; shift ;;
     --check) check=1; shift ;;
+    --test-flush-noop) variant=(KESTREL_TEST_FLUSH_NOOP=y); shift ;;
     -j) [[ $# -ge 2 ]] || usage; jobs="$2"; shift 2 ;;
     -j*) jobs="${1#-j}"; shift ;;
     -h|--help) usage ;;
@@ -100,7 +107,7 @@ sync_tree() {
 
 kmake() {
     local tree="$1"; shift
-    make -C "$kdir" M="$tree/driver" -j"$jobs" "$@"
+    make -C "$kdir" M="$tree/driver" -j"$jobs" ${variant[@]+"${variant[@]}"} "$@"
 }
 
 mkdir -p "$out_dir"
@@ -111,7 +118,10 @@ esac
 
 build_tree="$out_dir/kbuild"
 sync_tree "$build_tree"
-log "building kestrel.ko against $kdir"
+# Kbuild rebuilds every object whose flags changed, so a build tree that
+# switches between the variant and the normal module never mixes them.
+want="${variant[*]-}"
+log "building kestrel.ko${want:+ ($want, test only)} against $kdir"
 kmake "$build_tree" modules >&2 || die "module build failed"
 cp -p "$build_tree/driver/kestrel.ko" "$out_dir/kestrel.ko"
 log "built $out_dir/kestrel.ko"

@@ -101,6 +101,13 @@ struct kestrel_dev {
 	struct kestrel_limits lim;
 	struct kestrel_ident ident;
 	struct kestrel_identify identify;	/* private copy of the data */
+	/*
+	 * The driver treats the device as having a volatile write cache:
+	 * IDENTIFY's KESTREL_ID_FEAT_VWC (ident.vwc), or the write_cache
+	 * attribute.  Then it flushes at suspend, shutdown and remove.
+	 * READ_ONCE/WRITE_ONCE.
+	 */
+	bool write_back;
 	u32 qdepth;			/* entries of the SQ and of the CQ */
 	u32 ntags;			/* qdepth - 1: the SQ never overruns */
 
@@ -184,6 +191,11 @@ static inline void kestrel_set_state_locked(struct kestrel_dev *kd, int state)
 	WRITE_ONCE(kd->state, state);
 }
 
+static inline void kestrel_set_write_cache(struct kestrel_dev *kd, bool on)
+{
+	WRITE_ONCE(kd->write_back, on);
+}
+
 /* INTR_MASK and its shadow, which the interrupt handlers read. */
 static inline void kestrel_set_intr_mask(struct kestrel_dev *kd, u32 mask)
 {
@@ -202,7 +214,7 @@ void kestrel_dev_exit(struct kestrel_dev *kd);
 /* kestrel_ctrl.c */
 int kestrel_ctrl_init(struct kestrel_dev *kd);
 int kestrel_ctrl_start(struct kestrel_dev *kd);
-void kestrel_ctrl_stop(struct kestrel_dev *kd, int err);
+void kestrel_ctrl_stop(struct kestrel_dev *kd, int err, const char *flush);
 void kestrel_ctrl_schedule_reset(struct kestrel_dev *kd, const char *why);
 void kestrel_ctrl_schedule_reset_locked(struct kestrel_dev *kd,
 					const char *why);

@@ -64,6 +64,8 @@ static int kestrel_ioctl_get_info(struct kestrel_dev *kd,
 	strscpy(info.serial, kd->ident.serial, sizeof(info.serial));
 	strscpy(info.model, kd->ident.model, sizeof(info.model));
 	strscpy(info.firmware, kd->ident.firmware, sizeof(info.firmware));
+	if (READ_ONCE(kd->write_back))
+		info.features |= KESTREL_INFO_WRITE_CACHE;
 	if (copy_to_user(uarg, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;

@@ -32,6 +32,9 @@
  *   resume    KESTREL_RESET_ATTEMPTS x (reset + enable + IDENTIFY): 9 R
  *   shutdown  one reset (R)
  *   RESET     one recovery: 9 R, and a fatal signal ends it sooner
+ * With a volatile write cache, suspend also flushes it, and shutdown and
+ * remove drain and flush: each FLUSH and each drain at most
+ * min(timeout_ms, KESTREL_PM_DRAIN_MAX_MS) ("volatile write cache" below).
  * Bus mastering is on only after a reset was seen to complete.
  */
 #include <linux/delay.h>
@@ -257,61 +260,45 @@ fail:
 }
 
 /*
- * IDENTIFY through the first SQ slot after an enable, polled: interrupts
- * are masked and the CQ is not live yet.  The data is copied out of
- * DMA memory once and only the copy is checked and kept.
+ * One command the driver sends itself, outside the tag table, polled on
+ * the CQ: IDENTIFY after an enable, and the FLUSH of the write cache
+ * (kestrel_ctrl_flush_cache()).  The caller makes sure no other command is
+ * outstanding and that the interrupt handlers do not reap (interrupts
+ * masked, cq_live false), so the next CQ entry can only be this one's.
+ * Bounded by @timeout_ms; @abortable: a recovery's command, which also
+ * gives up when kestrel_ctrl_aborted() says so.  Returns 0 or -errno.
  */
-static int kestrel_identify(struct kestrel_dev *kd, bool first)
+static int kestrel_admin_cmd(struct kestrel_dev *kd, u8 opcode, u32 nsegs,
+			     u64 sgl_dma, u32 sgl_len, u32 result,
+			     unsigned int timeout_ms, bool abortable)
 {
 	struct device *dev = &kd->pdev->dev;
-	struct kestrel_sgl_list list = {
-		.descs = kd->admin + KESTREL_IDENTIFY_SIZE,
-		.dma = kd->admin_dma + KESTREL_IDENTIFY_SIZE,
-	};
-	struct kestrel_seg seg = {
-		.addr = kd->admin_dma,
-		.len = KESTREL_IDENTIFY_SIZE,
-	};
+	const char *name = opcode == KESTREL_OP_FLUSH ? "FLUSH" : "IDENTIFY";
 	unsigned long deadline;
 	unsigned int delay_us = 50;
 	struct kestrel_tag_shadow shadow;
-	struct kestrel_identify *id;
 	struct kestrel_cqe_info info;
 	enum kestrel_cqe_verdict v;
-	struct kestrel_ident ident;
 	struct kestrel_cqe cqe;
-	u32 sgl_len, slot, head, phase, st, timeout_ms;
-	const char *why;
+	u32 slot, head, phase, st;
 	int ret;
 	u16 tag;
-
-	memset(kd->admin, 0, KESTREL_IDENTIFY_SIZE);
-	ret = kestrel_build_sgl(&seg, 1, kd->lim.max_segs,
-				KESTREL_IDENTIFY_SIZE, &list, 1, &sgl_len);
-	if (ret < 0)
-		return ret;
 
 	tag = kestrel_wire_tag(0, ++kd->admin_gen);
 	spin_lock_irq(&kd->lock);
 	slot = kd->sq_tail;
-	kestrel_sqe_fill(&kd->sq[slot], KESTREL_OP_IDENTIFY, tag, 0, 0, 1,
-			 list.dma, sgl_len);
+	kestrel_sqe_fill(&kd->sq[slot], opcode, tag, 0, 0, nsegs, sgl_dma,
+			 sgl_len);
 	kd->sq_tail = (slot + 1) % kd->qdepth;
 	head = kd->cq_head;
 	phase = kd->cq_phase;
 	shadow.wire_tag = tag;
 	shadow.sq_head = kd->sq_tail;
-	shadow.result = KESTREL_IDENTIFY_SIZE;
+	shadow.result = result;
 	shadow.state = KESTREL_TAG_INFLIGHT;
 	spin_unlock_irq(&kd->lock);
 	kestrel_wr(kd, KESTREL_REG_SQ_TAIL_DB, shadow.sq_head);
 
-	/*
-	 * An admin command at bring-up is a handshake: bounded by the ready
-	 * timeout, never by the (up to ten-minute) command timeout, so that
-	 * resume and recovery stay bounded whatever timeout_ms says.
-	 */
-	timeout_ms = kd->lim.ready_timeout_ms;
 	deadline = jiffies + msecs_to_jiffies(timeout_ms);
 	while (!kestrel_cqe_phase_matches(READ_ONCE(kd->cq[head].status),
 					  phase)) {
@@ -319,14 +306,14 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 		if (st == 0xffffffffu && kestrel_ctrl_gone(kd))
 			return -ENODEV;
 		if (st != 0xffffffffu && (st & KESTREL_STATUS_FATAL)) {
-			dev_err(dev, "fatal error during IDENTIFY\n");
+			dev_err(dev, "fatal error during %s\n", name);
 			return -EIO;
 		}
-		ret = kestrel_ctrl_aborted(kd);
+		ret = abortable ? kestrel_ctrl_aborted(kd) : 0;
 		if (ret)
 			return ret;
 		if (time_after(jiffies, deadline)) {
-			dev_err(dev, "IDENTIFY did not complete within %u ms\n",
+			dev_err(dev, "%s did not complete within %u ms\n", name,
 				timeout_ms);
 			return -ETIMEDOUT;
 		}
@@ -339,12 +326,12 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 		spin_lock_irq(&kd->lock);
 		kd->stats.bad_completions++;
 		spin_unlock_irq(&kd->lock);
-		dev_err(dev, "bad IDENTIFY completion: %s\n",
+		dev_err(dev, "bad %s completion: %s\n", name,
 			kestrel_cqe_verdict_name(v));
 		return -EIO;
 	}
 	if (info.status) {
-		dev_err(dev, "IDENTIFY failed with status %#x\n", info.status);
+		dev_err(dev, "%s failed with status %#x\n", name, info.status);
 		return -EIO;
 	}
 	spin_lock_irq(&kd->lock);
@@ -355,6 +342,51 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 	head = kd->cq_head;
 	spin_unlock_irq(&kd->lock);
 	kestrel_wr(kd, KESTREL_REG_CQ_HEAD_DB, head);
+	return 0;
+}
+
+/*
+ * IDENTIFY through the first SQ slot after an enable, polled: interrupts
+ * are masked and the CQ is not live yet.  The data is copied out of
+ * DMA memory once and only the copy is checked and kept.  After probe
+ * the data must not change, except the volatile write cache bit, which
+ * is read again at every IDENTIFY (resume, recovery): a cache that
+ * appears turns the driver's flushes on.
+ */
+static int kestrel_identify(struct kestrel_dev *kd, bool first)
+{
+	struct device *dev = &kd->pdev->dev;
+	struct kestrel_sgl_list list = {
+		.descs = kd->admin + KESTREL_IDENTIFY_SIZE,
+		.dma = kd->admin_dma + KESTREL_IDENTIFY_SIZE,
+	};
+	struct kestrel_seg seg = {
+		.addr = kd->admin_dma,
+		.len = KESTREL_IDENTIFY_SIZE,
+	};
+	struct kestrel_identify *id;
+	struct kestrel_ident ident;
+	const char *why;
+	u32 sgl_len;
+	u32 features;
+	int ret;
+
+	memset(kd->admin, 0, KESTREL_IDENTIFY_SIZE);
+	ret = kestrel_build_sgl(&seg, 1, kd->lim.max_segs,
+				KESTREL_IDENTIFY_SIZE, &list, 1, &sgl_len);
+	if (ret < 0)
+		return ret;
+
+	/*
+	 * An admin command at bring-up is a handshake: bounded by the ready
+	 * timeout, never by the (up to ten-minute) command timeout, so that
+	 * resume and recovery stay bounded whatever timeout_ms says.
+	 */
+	ret = kestrel_admin_cmd(kd, KESTREL_OP_IDENTIFY, 1, list.dma, sgl_len,
+				KESTREL_IDENTIFY_SIZE, kd->lim.ready_timeout_ms,
+				true);
+	if (ret)
+		return ret;
 
 	id = kmemdup(kd->admin, sizeof(*id), GFP_KERNEL);
 	if (!id)
@@ -365,10 +397,24 @@ static int kestrel_identify(struct kestrel_dev *kd, bool first)
 	} else if (first) {
 		kd->identify = *id;
 		kd->ident = ident;
-	} else if (memcmp(id, &kd->identify, sizeof(*id))) {
-		dev_err(dev, "IDENTIFY data changed since probe (serial %s)\n",
-			ident.serial);
-		ret = -EIO;
+		kestrel_set_write_cache(kd, ident.vwc);
+	} else {
+		/* Only the write cache may change: it is read again here. */
+		features = id->features;
+		id->features = kd->identify.features;
+		if (memcmp(id, &kd->identify, sizeof(*id))) {
+			dev_err(dev, "IDENTIFY data changed since probe (serial %s)\n",
+				ident.serial);
+			ret = -EIO;
+		} else if (ident.vwc != kd->ident.vwc) {
+			dev_info(dev, "write cache now %s\n",
+				 ident.vwc ? "write back" : "write through");
+			kd->identify.features = features;
+			kd->ident.vwc = ident.vwc;
+			/* A cache that goes away keeps its flushes: harmless. */
+			if (ident.vwc)
+				kestrel_set_write_cache(kd, true);
+		}
 	}
 	kfree(id);
 	return ret;
@@ -384,19 +430,25 @@ static int kestrel_ctrl_enable(struct kestrel_dev *kd, bool first)
 {
 	struct device *dev = &kd->pdev->dev;
 	struct kestrel_caps caps;
-	u32 st;
+	u32 st, features;
 	int ret;
 
 	if (!first) {
-		/* Resume and recovery: it must still be the same device. */
+		/*
+		 * Resume and recovery: it must still be the same device.  Only
+		 * its write cache may come or go (kestrel_identify()).
+		 */
 		kestrel_read_caps(kd, &caps);
 		if (caps.version == 0xffffffffu)
 			return kestrel_allones_err(kd);
+		features = caps.features;
+		caps.features = kd->caps.features;
 		if (memcmp(&caps, &kd->caps, sizeof(caps))) {
 			dev_err(dev, "capability registers changed (capacity %llu, was %llu)\n",
 				caps.capacity, kd->caps.capacity);
 			return -EIO;
 		}
+		kd->caps.features = features;
 	}
 
 	spin_lock_irq(&kd->lock);
@@ -697,6 +749,103 @@ int kestrel_ctrl_user_reset(struct kestrel_dev *kd)
 	return ret;
 }
 
+/* ---- volatile write cache --------------------------------------------- */
+
+/*
+ * How long the driver's own FLUSH may take: the command timeout, at most
+ * KESTREL_PM_DRAIN_MAX_MS, so suspend, shutdown and remove stay bounded
+ * whatever timeout_ms says.
+ */
+static unsigned int kestrel_flush_timeout_ms(struct kestrel_dev *kd)
+{
+	return min_t(unsigned int, READ_ONCE(kd->timeout_ms),
+		     KESTREL_PM_DRAIN_MAX_MS);
+}
+
+/*
+ * Write the device's volatile write cache back before it may lose power
+ * (suspend, shutdown) or go away (remove), as sd and nvme do: a FLUSH the
+ * driver sends itself, which covers every WRITE acknowledged so far.
+ *
+ * The caller holds ctrl_lock, has stopped new submissions (the state is
+ * SUSPENDED or REMOVED) and let in-flight commands drain.  The FLUSH is
+ * sent only to a controller that is live and holds no command: it is
+ * polled (kestrel_admin_cmd()) with the interrupts masked and cq_live
+ * false; the caller resets the controller next, which rebuilds the queues.
+ * A device without a write cache needs none.  A FLUSH that cannot be sent
+ * or fails is logged once and counted (stats.flush_errors), never retried:
+ * the caller goes on.  Returns 0 or -errno.
+ */
+static int kestrel_ctrl_flush_cache(struct kestrel_dev *kd, const char *who)
+{
+	struct device *dev = &kd->pdev->dev;
+	u32 inflight = 0;
+	bool live, gone;
+	int ret;
+
+	lockdep_assert_held(&kd->ctrl_lock);
+	if (!READ_ONCE(kd->write_back))
+		return 0;
+
+	gone = kestrel_ctrl_gone(kd);
+	spin_lock_irq(&kd->lock);
+	/* Completions already posted, before the CQ stops being reaped. */
+	live = kd->cq_live && !kd->reset_pending;
+	if (live) {
+		kestrel_cq_reap_locked(kd);
+		inflight = kd->nr_inflight;
+		live = kd->cq_live;
+	}
+	kd->cq_live = false;
+	kd->stats.cache_flushes++;
+	spin_unlock_irq(&kd->lock);
+
+	if (gone) {
+		ret = -ENODEV;
+		dev_warn(dev, "%s: write cache not flushed: device is gone\n",
+			 who);
+	} else if (!live) {
+		ret = -EIO;
+		dev_warn(dev, "%s: write cache not flushed: controller not live\n",
+			 who);
+	} else if (inflight) {
+		ret = -EBUSY;
+		dev_warn(dev, "%s: write cache not flushed: %u commands still outstanding\n",
+			 who, inflight);
+	} else {
+#ifdef KESTREL_TEST_FLUSH_NOOP
+		/* Test build: the device never sees the FLUSH (kestrel_main.c). */
+		ret = 0;
+#else
+		kestrel_set_intr_mask(kd, KESTREL_INTR_ALL);
+		ret = kestrel_admin_cmd(kd, KESTREL_OP_FLUSH, 0, 0, 0, 0,
+					kestrel_flush_timeout_ms(kd), false);
+#endif
+		if (ret)
+			dev_warn(dev, "%s: write cache flush failed (%d): acknowledged writes may be lost\n",
+				 who, ret);
+		else
+			dev_info(dev, "%s: write cache flushed\n", who);
+	}
+	if (ret) {
+		spin_lock_irq(&kd->lock);
+		kd->stats.flush_errors++;
+		spin_unlock_irq(&kd->lock);
+	}
+	return ret;
+}
+
+/*
+ * Let the commands on the device finish, for at most one command timeout
+ * (at most KESTREL_PM_DRAIN_MAX_MS).  New commands are already held back
+ * (suspend) or failed (remove).  False when some are still outstanding.
+ */
+static bool kestrel_ctrl_drain(struct kestrel_dev *kd)
+{
+	return wait_event_timeout(kd->drain_wq, !READ_ONCE(kd->nr_inflight),
+				  msecs_to_jiffies(kestrel_flush_timeout_ms(kd)));
+}
+
 /* ---- probe, remove, power management ---------------------------------- */
 
 /*
@@ -750,16 +899,32 @@ int kestrel_ctrl_start(struct kestrel_dev *kd)
 
 /*
  * remove() and shutdown(): quiesce the controller and fail every command
- * with @err.  The reset is waited for (bounded) before the buffers of
- * outstanding commands are released; bus mastering goes off in any case,
- * and the interrupts are masked after the reset (which unmasks them).
- * The caller holds ctrl_lock.
+ * with @err.  With @flush (the caller's name; new I/O no longer reaches
+ * the controller), a write cache is flushed first: on a live controller
+ * the commands on the device get one command timeout to finish, and one
+ * that is not live or gone is warned about and counted.  The reset is waited for
+ * (bounded) before the buffers of outstanding commands are released; bus
+ * mastering goes off in any case, and the interrupts are masked after the
+ * reset (which unmasks them).  The caller holds ctrl_lock.
  */
-static void kestrel_ctrl_stop_locked(struct kestrel_dev *kd, int err)
+static void kestrel_ctrl_stop_locked(struct kestrel_dev *kd, int err,
+				     const char *flush)
 {
 	lockdep_assert_held(&kd->ctrl_lock);
 	/* A handshake that remove() aborted is over: this one must wait. */
 	WRITE_ONCE(kd->abort_handshake, false);
+	if (flush && READ_ONCE(kd->write_back)) {
+		bool live;
+
+		spin_lock_irq(&kd->lock);
+		live = kd->cq_live;
+		spin_unlock_irq(&kd->lock);
+		if (live && !kestrel_ctrl_gone(kd) && !kestrel_ctrl_drain(kd))
+			dev_warn(&kd->pdev->dev,
+				 "%s: %u commands still outstanding\n", flush,
+				 READ_ONCE(kd->nr_inflight));
+		kestrel_ctrl_flush_cache(kd, flush);
+	}
 	if (!kestrel_ctrl_gone(kd) && kestrel_ctrl_disable(kd))
 		kestrel_set_intr_mask(kd, KESTREL_INTR_ALL);
 	pci_clear_master(kd->pdev);
@@ -773,19 +938,30 @@ static void kestrel_ctrl_stop_locked(struct kestrel_dev *kd, int err)
 	spin_unlock_irq(&kd->lock);
 }
 
-/* remove() (and probe's unwinding); remove() already aborted recovery. */
-void kestrel_ctrl_stop(struct kestrel_dev *kd, int err)
+/*
+ * remove() (and probe's unwinding); remove() already aborted recovery.
+ * @flush: remove()'s name, to flush a write cache first (NULL: none).
+ */
+void kestrel_ctrl_stop(struct kestrel_dev *kd, int err, const char *flush)
 {
 	mutex_lock(&kd->ctrl_lock);
-	kestrel_ctrl_stop_locked(kd, err);
+	kestrel_ctrl_stop_locked(kd, err, flush);
 	mutex_unlock(&kd->ctrl_lock);
 }
 
-/* Reboot or kexec: a recovery in progress gives up; stop all DMA. */
+/*
+ * Reboot or kexec: a recovery in progress gives up; new I/O is held back,
+ * the write cache of a live controller is flushed (the machine may lose
+ * power next), then all DMA stops.
+ */
 void kestrel_ctrl_shutdown(struct kestrel_dev *kd)
 {
 	kestrel_ctrl_lock_abort(kd, "shutdown");
-	kestrel_ctrl_stop_locked(kd, -EIO);
+	spin_lock_irq(&kd->lock);
+	if (kd->state == KESTREL_STATE_LIVE)
+		kestrel_set_state_locked(kd, KESTREL_STATE_SUSPENDED);
+	spin_unlock_irq(&kd->lock);
+	kestrel_ctrl_stop_locked(kd, -EIO, "shutdown");
 	mutex_unlock(&kd->ctrl_lock);
 }
 
@@ -822,6 +998,12 @@ int kestrel_ctrl_suspend(struct kestrel_dev *kd)
 		dev_warn(&kd->pdev->dev,
 			 "suspend: %u commands still outstanding, requeued for resume\n",
 			 READ_ONCE(kd->nr_inflight));
+	/*
+	 * The device loses power in S3, and its write cache with it.  A
+	 * controller a recovery left RESETTING cannot take the FLUSH: that
+	 * is counted as a flush error.
+	 */
+	kestrel_ctrl_flush_cache(kd, "suspend");
 
 	ret = kestrel_ctrl_disable(kd);
 	if (ret == -ENODEV) {

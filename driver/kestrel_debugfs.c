@@ -2,9 +2,10 @@
 /*
  * Kestrel debugfs, /sys/kernel/debug/kestrel/kestrelN/:
  *
- *   queues     driver and device view of the SQ and CQ (head, tail, phase)
+ *   queues     driver and device view of the SQ and CQ (head, tail, phase),
+ *              and the write cache setting against IDENTIFY's
  *   inflight   every tag in use: state, opcode, LBA, age, retries
- *   errors     the error counters
+ *   errors     the error counters (flush_errors included)
  *   error_log  the device's error log, read from ERR_COUNT/ERR_LOG
  *
  * remove() takes the directory away before it tears anything down;
@@ -62,6 +63,9 @@ static int queues_show(struct seq_file *s, void *unused)
 		   sq_tail, sq_head);
 	seq_printf(s, "cq: head %u phase %u %s\n", cq_head, cq_phase,
 		   cq_live ? "live" : "stopped");
+	seq_printf(s, "write cache: %s (IDENTIFY: %s)\n",
+		   READ_ONCE(kd->write_back) ? "write back" : "write through",
+		   kd->ident.vwc ? "volatile write cache" : "none");
 	if (kestrel_regs_readable(kd))
 		seq_printf(s, "device: STATUS %#x SQ_HEAD %u CQ_TAIL %u INTR_STATUS %#x INTR_MASK %#x\n",
 			   kestrel_rd(kd, KESTREL_REG_STATUS),
@@ -117,6 +121,7 @@ static int errors_show(struct seq_file *s, void *unused)
 	seq_printf(s, "spurious_irqs: %llu\n", st.spurious_irqs);
 	seq_printf(s, "retries: %llu\n", st.retries);
 	seq_printf(s, "fatal_errors: %llu\n", st.fatal_errors);
+	seq_printf(s, "flush_errors: %llu\n", st.flush_errors);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(errors);

@@ -18,11 +18,22 @@
  *
  * Durability.  A WRITE is acknowledged (result 0) only when the device
  * posted a successful, consistent completion for it: its data reached the
- * device's backend, not necessarily stable media.  Only a FLUSH that
- * succeeds makes the WRITEs acknowledged before it durable (datasheet
- * 6.3); a power loss before that may lose them.  A FLUSH covers every
- * earlier WRITE of its batch (it waits for them) and every WRITE of any
- * caller acknowledged before it was sent.  A WRITE that was not
+ * device's backend or its volatile write cache, not necessarily stable
+ * media.  Only a FLUSH that succeeds makes the WRITEs acknowledged before
+ * it durable (datasheet 6.3); a power loss before that may lose them.  A
+ * FLUSH covers every earlier WRITE of its batch (it waits for them) and
+ * every WRITE of any caller acknowledged before it was sent.  A device
+ * that advertises a volatile write cache (IDENTIFY's KESTREL_ID_FEAT_VWC,
+ * read at every IDENTIFY; the write_cache attribute shows it and can also
+ * turn it on) loses unflushed WRITEs at a power loss, so the driver, as sd
+ * and nvme do, sends a FLUSH of its own where the device may lose power or
+ * go away: before system suspend, at shutdown and at an orderly remove
+ * (kestrel_ctrl.c, "volatile write cache").  Each is bounded by the
+ * command timeout (at most KESTREL_PM_DRAIN_MAX_MS); one that cannot be
+ * sent (device gone, controller not live) or fails is logged once and
+ * counted (stats.flush_errors), and suspend or remove goes on.  The
+ * FLUSHes the driver sends itself are counted in stats.cache_flushes; a
+ * caller's FLUSH is always sent, cache or not.  A WRITE that was not
  * acknowledged may or may not have reached the medium (datasheet 5.2): its
  * caller still holds the data, and resending it writes the same blocks
  * with the same data, so retrying it is safe.  Nothing is acknowledged on
@@ -84,14 +95,18 @@
  * within a second.
  *
  * Power management.  Suspend lets in-flight commands drain for one
- * command timeout (at most KESTREL_PM_DRAIN_MAX_MS), resets the controller
- * and requeues what it still held; new I/O queues up.  A recovery in
- * progress gives up for it.  Resume rebuilds the controller and sends the
- * queue.
+ * command timeout (at most KESTREL_PM_DRAIN_MAX_MS), flushes a write cache
+ * (above), resets the controller and requeues what it still held; new I/O
+ * queues up.  A recovery in progress gives up for it.  Resume rebuilds the
+ * controller and sends the queue.  Shutdown holds new I/O back, drains and
+ * flushes a write cache the same way, then stops all DMA and fails what is
+ * left with -EIO.
  *
- * Removal.  remove() fails every command with -ENODEV, wakes every
- * waiter and makes every later ioctl on an open file fail with -ENODEV;
- * the device structure lives until the last file is closed.  A batch
+ * Removal.  New I/O fails with -ENODEV at once.  With a write cache, the
+ * commands on a live device get one command timeout to finish and the
+ * cache is flushed; then remove() fails every command left with -ENODEV,
+ * wakes every waiter and makes every later ioctl on an open file fail with
+ * -ENODEV; the device structure lives until the last file is closed.  A batch
  * copies its requests and pins its buffers before it enters the hardware
  * section, and writes its results after leaving it, so remove() never
  * waits for a page fault that only user space can resolve.
@@ -504,6 +519,21 @@ static void kestrel_cmd_finish_locked(struct kestrel_dev *kd,
 static void kestrel_cmd_start(struct kestrel_dev *kd, struct kestrel_cmd *cmd)
 {
 	spin_lock_irq(&kd->lock);
+#ifdef KESTREL_TEST_FLUSH_NOOP
+	/*
+	 * Test build only (build-module.sh --test-flush-noop): a FLUSH
+	 * "succeeds" without reaching the device, the lying cache that the
+	 * ledger's negative control must catch.
+	 */
+	if (cmd->opcode == KESTREL_OP_FLUSH &&
+	    kd->state != KESTREL_STATE_DEAD &&
+	    kd->state != KESTREL_STATE_REMOVED) {
+		kd->stats.completed++;
+		kestrel_cmd_finish_locked(kd, cmd, 0);
+		spin_unlock_irq(&kd->lock);
+		return;
+	}
+#endif
 	switch (kd->state) {
 	case KESTREL_STATE_LIVE:
 		kestrel_cmd_submit_locked(kd, cmd);

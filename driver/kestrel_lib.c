@@ -117,8 +117,13 @@ static bool kestrel_copy_ascii(char *dst, const char *src, u32 len)
  * kestrel_identify_check() - validate IDENTIFY data against the registers
  * @id: the 512 bytes the device wrote (a private copy)
  * @caps: the capability registers, already checked
- * @ident: filled with the trimmed strings on success
+ * @ident: filled with the trimmed strings and the features on success
  * @why: set to a description of the first bad field
+ *
+ * features must repeat CAP_FEATURES, and a feature bit this driver does
+ * not know is refused like a reserved field: it may change what the
+ * driver must do (as KESTREL_ID_FEAT_VWC does, whose WRITEs need a FLUSH
+ * to be durable).
  *
  * Return: 0 or -EINVAL.
  */
@@ -154,6 +159,10 @@ int kestrel_identify_check(const struct kestrel_identify *id,
 	else if (!kestrel_copy_ascii(ident->firmware, id->firmware,
 				     sizeof(id->firmware)))
 		*why = "firmware is not printable ASCII";
+	else if (KESTREL_CPU32(id->features) & ~KESTREL_ID_FEAT_VWC)
+		*why = "unknown feature bits";
+	else if (KESTREL_CPU32(id->features) != caps->features)
+		*why = "features differs from CAP_FEATURES";
 	if (*why)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(id->rsvd); i++) {
@@ -162,6 +171,7 @@ int kestrel_identify_check(const struct kestrel_identify *id,
 			return -EINVAL;
 		}
 	}
+	ident->vwc = !!(KESTREL_CPU32(id->features) & KESTREL_ID_FEAT_VWC);
 	return 0;
 }
 
@@ -542,4 +552,5 @@ void kestrel_caps_read(struct kestrel_caps *c, kestrel_reg_read_fn rd,
 	c->max_segs = rd(ctx, KESTREL_REG_CAP_MAXSEG);
 	c->timeout_ms = rd(ctx, KESTREL_REG_CAP_TIMEOUT_MS);
 	c->max_xfer = rd(ctx, KESTREL_REG_CAP_MAXXFER);
+	c->features = rd(ctx, KESTREL_REG_CAP_FEATURES);
 }

@@ -69,6 +69,7 @@ struct kestrel_caps {
 	u32 max_segs;
 	u32 timeout_ms;
 	u32 max_xfer;
+	u32 features;		/* CAP_FEATURES: KESTREL_CAP_FEAT_* */
 };
 
 /* Reads one 32-bit BAR0 register; the module and the fuzzers supply it. */
@@ -99,6 +100,7 @@ struct kestrel_ident {
 	char serial[21];
 	char model[41];
 	char firmware[9];
+	bool vwc;		/* KESTREL_ID_FEAT_VWC: a volatile write cache */
 };
 
 int kestrel_caps_check(const struct kestrel_caps *caps, u32 page_size,

@@ -416,7 +416,7 @@ static int kestrel_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 err_stop:
 	kestrel_debugfs_remove(kd);
-	kestrel_ctrl_stop(kd, -ENODEV);
+	kestrel_ctrl_stop(kd, -ENODEV, NULL);
 	cancel_work_sync(&kd->reset_work);
 err_free_irqs:
 	kestrel_free_irqs(kd, kd->nr_irqs);
@@ -430,22 +430,32 @@ err_put:
 static void kestrel_remove(struct pci_dev *pdev)
 {
 	struct kestrel_dev *kd = pci_get_drvdata(pdev);
+	bool flush;
 
 	/* No new open, no more sysfs or debugfs callbacks. */
 	kestrel_chr_unregister(kd);
 	kestrel_debugfs_remove(kd);
 
-	/* New I/O fails; a handshake in progress gives up. */
+	/*
+	 * New I/O fails; a handshake in progress gives up.  A live
+	 * controller with a write cache keeps reaping, so that the commands
+	 * on the device can finish before the cache is flushed.
+	 */
 	spin_lock_irq(&kd->lock);
+	flush = READ_ONCE(kd->write_back);
+	if (!flush || kd->state != KESTREL_STATE_LIVE)
+		kd->cq_live = false;
 	kestrel_set_state_locked(kd, KESTREL_STATE_REMOVED);
-	kd->cq_live = false;
 	WRITE_ONCE(kd->abort_handshake, true);
 	spin_unlock_irq(&kd->lock);
 	wake_up_all(&kd->tag_wq);
 	cancel_work_sync(&kd->reset_work);
 
-	/* Quiesce the device, then fail what it held with -ENODEV. */
-	kestrel_ctrl_stop(kd, -ENODEV);
+	/*
+	 * Flush the write cache of a live controller, quiesce the device,
+	 * then fail what it held with -ENODEV.
+	 */
+	kestrel_ctrl_stop(kd, -ENODEV, flush ? "remove" : NULL);
 
 	/*
 	 * Ioctls still inside the hardware section were woken above (their
@@ -515,6 +525,9 @@ static int __init kestrel_init(void)
 {
 	int ret;
 
+#ifdef KESTREL_TEST_FLUSH_NOOP
+	pr_warn("kestrel: TEST BUILD: FLUSH is not sent to the device\n");
+#endif
 	kestrel_debugfs_init();
 	ret = pci_register_driver(&kestrel_driver);
 	if (ret)
@@ -534,3 +547,6 @@ module_exit(kestrel_exit);
 MODULE_DESCRIPTION("Kestrel PCIe storage controller (Gauntlet reference device)");
 MODULE_AUTHOR("The Gauntlet authors");
 MODULE_LICENSE("GPL");
+#ifdef KESTREL_TEST_FLUSH_NOOP
+MODULE_INFO(test_build, "flush-noop: FLUSH is completed without being sent");
+#endif

@@ -7,6 +7,13 @@
  *   timeout_ms       command timeout, writable (10..600000)
  *   serial, model, firmware      from IDENTIFY
  *   capacity, block_size, queue_depth, max_segs, max_xfer_blocks
+ *   write_cache      "write back" (a volatile write cache: IDENTIFY's
+ *                    KESTREL_ID_FEAT_VWC) or "write through".  Writing
+ *                    "write back" makes the driver treat a write-through
+ *                    device as cached (it then flushes at suspend,
+ *                    shutdown and remove, as with sd's "temporary write
+ *                    back"); "write through" is refused for a device that
+ *                    has a write cache, whose data it would lose.
  *   statistics/      one file per counter of struct kestrel_stats
  *
  * The files go away in misc_deregister(), which remove() calls before it
@@ -64,6 +71,29 @@ static ssize_t timeout_ms_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(timeout_ms);
 
+static ssize_t write_cache_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", READ_ONCE(to_kd(dev)->write_back) ?
+			  "write back" : "write through");
+}
+
+static ssize_t write_cache_store(struct device *dev,
+				 struct device_attribute *attr,
+				 const char *buf, size_t count)
+{
+	struct kestrel_dev *kd = to_kd(dev);
+
+	if (sysfs_streq(buf, "write back"))
+		kestrel_set_write_cache(kd, true);
+	else if (sysfs_streq(buf, "write through") && !kd->ident.vwc)
+		kestrel_set_write_cache(kd, false);
+	else
+		return -EINVAL;
+	return count;
+}
+static DEVICE_ATTR_RW(write_cache);
+
 /* checkpatch: MACRO_ARG_REUSE field is a member name, not an expression */
 #define KESTREL_IDENT_ATTR(field)					\
 static ssize_t field##_show(struct device *dev,				\
@@ -105,6 +135,7 @@ static struct attribute *kestrel_attrs[] = {
 	&dev_attr_queue_depth.attr,
 	&dev_attr_max_segs.attr,
 	&dev_attr_max_xfer_blocks.attr,
+	&dev_attr_write_cache.attr,
 	NULL,
 };
 
@@ -139,6 +170,8 @@ KESTREL_STAT_ATTR(bad_completions);
 KESTREL_STAT_ATTR(spurious_irqs);
 KESTREL_STAT_ATTR(retries);
 KESTREL_STAT_ATTR(fatal_errors);
+KESTREL_STAT_ATTR(cache_flushes);
+KESTREL_STAT_ATTR(flush_errors);
 
 static struct attribute *kestrel_stat_attrs[] = {
 	&dev_attr_submitted.attr,
@@ -153,6 +186,8 @@ static struct attribute *kestrel_stat_attrs[] = {
 	&dev_attr_spurious_irqs.attr,
 	&dev_attr_retries.attr,
 	&dev_attr_fatal_errors.attr,
+	&dev_attr_cache_flushes.attr,
+	&dev_attr_flush_errors.attr,
 	NULL,
 };
 

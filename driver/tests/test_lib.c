@@ -226,11 +226,11 @@ END_TEST
 START_TEST(caps_edges_accepted)
 {
 	static const struct kestrel_caps rows[] = {
-		{ KESTREL_VERSION_1_0, 2, 512, 1, 2, 1, 1, 1 },
+		{ KESTREL_VERSION_1_0, 2, 512, 1, 2, 1, 1, 1, 0 },
 		{ KESTREL_VERSION_1_0, 1024, 4096, 1ull << 48, 2, 1024,
-		  0xffffffff, 256 },
+		  0xffffffff, 256, KESTREL_CAP_FEAT_VWC },
 		{ KESTREL_VERSION_1_0 | 0x1234, 256, 1024, 100, 2, 256, 10,
-		  1024 },
+		  1024, 0 },
 	};
 	unsigned int i;
 
@@ -271,6 +271,35 @@ START_TEST(identify_good)
 	ck_assert_str_eq(ident.serial, "KESTREL0001");
 	ck_assert_str_eq(ident.model, "Gauntlet Kestrel reference controller");
 	ck_assert_str_eq(ident.firmware, "1.0");
+	ck_assert(!ident.vwc);
+}
+END_TEST
+
+/* The volatile write cache bit is read into ident.vwc. */
+START_TEST(identify_write_cache)
+{
+	struct kestrel_caps c = good_caps();
+	struct kestrel_identify id = good_identify(&c);
+	struct kestrel_ident ident;
+	const char *why = "unset";
+
+	memset(&ident, 'x', sizeof(ident));
+	c.features = KESTREL_CAP_FEAT_VWC;
+	id.features = KESTREL_LE32(KESTREL_ID_FEAT_VWC);
+	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why), 0);
+	ck_assert_ptr_null(why);
+	ck_assert(ident.vwc);
+	/* IDENTIFY repeats CAP_FEATURES (datasheet 3): either way round */
+	id.features = 0;
+	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why),
+			 -EINVAL);
+	ck_assert_str_eq(why, "features differs from CAP_FEATURES");
+	c.features = 0;
+	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why), 0);
+	ck_assert(!ident.vwc);
+	id.features = KESTREL_LE32(KESTREL_ID_FEAT_VWC);
+	ck_assert_int_eq(kestrel_identify_check(&id, &c, &ident, &why),
+			 -EINVAL);
 }
 END_TEST
 
@@ -296,7 +325,7 @@ START_TEST(identify_mismatch)
 	struct kestrel_caps c = good_caps();
 	unsigned int i;
 
-	for (i = 0; i < 14; i++) {
+	for (i = 0; i < 16; i++) {
 		struct kestrel_identify id = good_identify(&c);
 		struct kestrel_ident ident;
 		const char *why = NULL;
@@ -339,10 +368,16 @@ START_TEST(identify_mismatch)
 			id.rsvd[0] = 1;
 			break;
 		case 12:
-			id.rsvd[101] = KESTREL_LE32(0x80000000u);
+			id.rsvd[100] = KESTREL_LE32(0x80000000u);
 			break;
 		case 13:
 			memset(&id, 0xff, sizeof(id));
+			break;
+		case 14:	/* a feature this driver does not know */
+			id.features = KESTREL_LE32(KESTREL_ID_FEAT_VWC | 2u);
+			break;
+		case 15:
+			id.features = KESTREL_LE32(0x80000000u);
 			break;
 		}
 		ck_assert_msg(kestrel_identify_check(&id, &c, &ident, &why) ==
@@ -374,8 +409,11 @@ START_TEST(validate_info_stats_timeout)
 	info.reserved0[0] = 1;
 	ck_assert_int_eq(kestrel_validate_info(&info), -EINVAL);
 	info.reserved0[0] = 0;
-	info.reserved[7] = 1;
+	info.reserved[6] = 1;
 	ck_assert_int_eq(kestrel_validate_info(&info), -EINVAL);
+	info.reserved[6] = 0;
+	info.features = KESTREL_INFO_WRITE_CACHE;	/* output only */
+	ck_assert_int_eq(kestrel_validate_info(&info), 0);
 
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
@@ -1224,6 +1262,7 @@ Suite *lib_suite(void)
 
 	tc = tcase_create("identify");
 	tcase_add_test(tc, identify_good);
+	tcase_add_test(tc, identify_write_cache);
 	tcase_add_test(tc, identify_full_width_strings);
 	tcase_add_test(tc, identify_mismatch);
 	suite_add_tcase(s, tc);

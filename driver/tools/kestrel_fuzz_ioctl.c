@@ -433,13 +433,15 @@ static void op_info(struct fz *t)
 	memset(&in, 0, sizeof(in));
 	in.size = sizeof(in);
 	if (one_in(t, 4))		/* output fields: ignored on input */
-		in.capacity = rnd(t), in.state = (uint32_t)rnd(t);
+		in.capacity = rnd(t), in.state = (uint32_t)rnd(t),
+		in.features = (uint32_t)rnd(t);
 	if (one_in(t, 6)) {
 		switch (below(t, 4)) {
 		case 0: in.size = bad_size(t, in.size); break;
 		case 1: in.flags = 1u << below(t, 32); break;
 		case 2: in.reserved0[0] = 1 + below(t, 255); break;
-		default: in.reserved[below(t, 8)] = 1 + (uint32_t)below(t, 0xffff); break;
+		default: in.reserved[below(t, sizeof(in.reserved) / sizeof(in.reserved[0]))] =
+			1 + (uint32_t)below(t, 0xffff); break;
 		}
 	}
 	ok = in.size == sizeof(in) && !in.flags &&
@@ -494,7 +496,8 @@ static void op_stats(struct fz *t)
 		switch (below(t, 3)) {
 		case 0: in.size = bad_size(t, in.size); break;
 		case 1: in.flags = 1u << below(t, 32); break;
-		default: in.reserved[below(t, 8)] = 1 + below(t, UINT32_MAX); break;
+		default: in.reserved[below(t, sizeof(in.reserved) / sizeof(in.reserved[0]))] =
+			1 + below(t, UINT32_MAX); break;
 		}
 	}
 	ok = in.size == sizeof(in) && !in.flags &&

@@ -408,7 +408,9 @@ static int cmd_info(int argc, char **argv)
 		json_str(info.model, sizeof(info.model));
 		printf(", \"firmware\": ");
 		json_str(info.firmware, sizeof(info.firmware));
-		printf("}\n");
+		printf(", \"write_cache\": \"%s\"}\n",
+		       info.features & KESTREL_INFO_WRITE_CACHE ? "write back" :
+		       "write through");
 		return 0;
 	}
 	printf("device:          %s (instance %u)\n", dev_path, info.instance);
@@ -424,6 +426,9 @@ static int cmd_info(int argc, char **argv)
 	printf("interrupts:      %s\n", irq_name(info.irq_mode));
 	printf("state:           %s\n", state_name(info.state));
 	printf("timeout:         %u ms\n", info.timeout_ms);
+	printf("write cache:     %s\n",
+	       info.features & KESTREL_INFO_WRITE_CACHE ? "write back" :
+	       "write through");
 	return 0;
 }
 
@@ -460,6 +465,8 @@ static int cmd_stats(int argc, char **argv)
 		{ "spurious_irqs", st.spurious_irqs },
 		{ "retries", st.retries },
 		{ "fatal_errors", st.fatal_errors },
+		{ "cache_flushes", st.cache_flushes },
+		{ "flush_errors", st.flush_errors },
 	};
 	size_t n = sizeof(f) / sizeof(f[0]);
 
@@ -1543,8 +1550,8 @@ static int cmd_selftest_ioctl(int argc, char **argv)
 	st_expect(fd, KESTREL_IOC_GET_INFO, &info, EINVAL, "GET_INFO flags=1");
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
-	info.reserved[7] = 1;
-	st_expect(fd, KESTREL_IOC_GET_INFO, &info, EINVAL, "GET_INFO reserved[7]=1");
+	info.reserved[6] = 1;
+	st_expect(fd, KESTREL_IOC_GET_INFO, &info, EINVAL, "GET_INFO reserved[6]=1");
 
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st) - 8;

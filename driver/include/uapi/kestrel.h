@@ -49,8 +49,17 @@ struct kestrel_info {
 	char model[41];
 	char firmware[9];
 	__u8 reserved0[1];
-	__u32 reserved[8];
+	__u32 features;		/* KESTREL_INFO_* */
+	__u32 reserved[7];
 };
+
+/*
+ * kestrel_info.features: the driver treats the device as having a volatile
+ * write cache (IDENTIFY's KESTREL_ID_FEAT_VWC, or the write_cache sysfs
+ * attribute set to "write back"): acknowledged WRITEs are durable only after
+ * a FLUSH, and the driver flushes at suspend, shutdown and remove.
+ */
+#define KESTREL_INFO_WRITE_CACHE	(1u << 0)
 
 /* kestrel_io.opcode */
 #define KESTREL_IO_READ		1
@@ -105,7 +114,11 @@ struct kestrel_stats {
 	__u64 spurious_irqs;	/* interrupts with no work */
 	__u64 retries;		/* commands resubmitted after a reset */
 	__u64 fatal_errors;	/* STATUS.FATAL seen */
-	__u64 reserved[8];
+	__u64 cache_flushes;	/* FLUSHes of the write cache the driver
+				 * issued itself (suspend, shutdown, remove)
+				 */
+	__u64 flush_errors;	/* of those, failed or not sendable */
+	__u64 reserved[6];
 };
 
 struct kestrel_timeout {
