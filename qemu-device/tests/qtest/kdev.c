@@ -161,6 +161,35 @@ void kdev_stop(Kdev *k)
     free(k);
 }
 
+/* The last len-1 bytes of a file. */
+static void file_tail(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    long size;
+    size_t n = 0;
+
+    buf[0] = '\0';
+    if (!f) {
+        return;
+    }
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, size > (long)len - 1 ? size - (long)len + 1 : 0, SEEK_SET);
+    n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+int kdev_quit(Kdev *k, char *tail, size_t len)
+{
+    int rc = qt_stop(k->qt);
+
+    k->qt = NULL;
+    file_tail(k->log, tail, len);
+    kdev_stop(k);
+    return rc;
+}
+
 uint32_t kdev_rd(Kdev *k, uint32_t reg)
 {
     uint64_t v = 0;

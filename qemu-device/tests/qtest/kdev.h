@@ -64,6 +64,29 @@ Kdev *kdev_start_opts(const KdevOpts *o, char *err, size_t errlen);
 int kdev_slot_power_off(Kdev *k);
 void kdev_stop(Kdev *k);
 
+/*
+ * Quit QEMU, keep the last len-1 bytes of its log in tail, and free k.
+ * Returns qt_stop()'s result: 0 when QEMU exited cleanly.
+ */
+int kdev_quit(Kdev *k, char *tail, size_t len);
+
+/* In a Check test: quit *kp's QEMU (if any) and fail unless it exited
+ * cleanly with no sanitizer report in its log. */
+#define KDEV_QUIT_CHECKED(kp) do { \
+        static char kq_tail_[16384]; \
+        int kq_rc_; \
+        if (!*(kp)) { \
+            break; \
+        } \
+        kq_rc_ = kdev_quit(*(kp), kq_tail_, sizeof(kq_tail_)); \
+        *(kp) = NULL; \
+        ck_assert_msg(kq_rc_ == 0, "QEMU did not exit cleanly (%s); its " \
+                      "log ends:\n%s", qt_strerr(kq_rc_), kq_tail_); \
+        ck_assert_msg(!strstr(kq_tail_, "runtime error:") && \
+                      !strstr(kq_tail_, "AddressSanitizer"), \
+                      "sanitizer report:\n%s", kq_tail_); \
+    } while (0)
+
 uint32_t kdev_rd(Kdev *k, uint32_t reg);
 void kdev_wr(Kdev *k, uint32_t reg, uint32_t val);
 

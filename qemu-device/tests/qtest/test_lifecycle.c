@@ -32,44 +32,10 @@
 
 static Kdev *k;
 
-/* The last len-1 bytes of a file. */
-static void file_tail(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    long size;
-    size_t n = 0;
-
-    buf[0] = '\0';
-    if (!f) {
-        return;
-    }
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, size > (long)len - 1 ? size - (long)len + 1 : 0, SEEK_SET);
-    n = fread(buf, 1, len - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
 /* Quit QEMU: it must exit cleanly, with no sanitizer report. */
 static void stop_checked(void)
 {
-    static char tail[16384];
-    int rc;
-
-    if (!k) {
-        return;
-    }
-    rc = qt_stop(k->qt);
-    k->qt = NULL;
-    file_tail(k->log, tail, sizeof(tail));
-    kdev_stop(k);
-    k = NULL;
-    ck_assert_msg(rc == 0, "QEMU did not exit cleanly (%s); its log "
-                  "ends:\n%s", qt_strerr(rc), tail);
-    ck_assert_msg(!strstr(tail, "runtime error:") &&
-                  !strstr(tail, "AddressSanitizer"),
-                  "sanitizer report:\n%s", tail);
+    KDEV_QUIT_CHECKED(&k);
 }
 
 static void teardown(void)
