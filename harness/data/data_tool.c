@@ -17,11 +17,13 @@
 
 #include "data_tool.h"
 
+const char *gd_prog = PROG;
+
 void gd_die(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, PROG ": ");
+    fprintf(stderr, "%s: ", gd_prog);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -33,11 +35,11 @@ void gd_usage_die(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, PROG ": ");
+    fprintf(stderr, "%s: ", gd_prog);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see '" PROG " help')\n");
+    fprintf(stderr, " (see '%s help')\n", gd_prog);
     exit(2);
 }
 

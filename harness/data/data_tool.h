@@ -18,6 +18,9 @@
 #define MAX_REPORTS     10              /* mismatching blocks printed in full */
 #define IO_ALIGN        4096            /* O_DIRECT buffer alignment */
 
+/* The program's name in messages: PROG unless its main says otherwise
+ * (gauntlet-ledger links the messages and numbers too). */
+extern const char *gd_prog;
 void __attribute__((format(printf, 1, 2), noreturn)) gd_die(const char *fmt, ...);
 void __attribute__((format(printf, 1, 2), noreturn)) gd_usage_die(const char *fmt, ...);
 double gd_now_s(void);                  /* CLOCK_MONOTONIC, seconds */

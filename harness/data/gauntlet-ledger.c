@@ -37,14 +37,15 @@
 
 #include <json-c/json.h>
 
+#include "data_tool.h"
 #include "ledger_check.h"
 
-#define PROG "gauntlet-ledger"
+#define LPROG "gauntlet-ledger"
 
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: " PROG " check LEDGER [--backing FILE] [--map DEV=FILE ...]\n"
+"usage: " LPROG " check LEDGER [--backing FILE] [--map DEV=FILE ...]\n"
 "                       [--end strict|relaxed] [--atomic-unit BLOCKS]\n"
 "                       [--json OUT] [--max-violations N]\n"
 "  Check every block the ledger's writes name in the backing files (raw\n"
@@ -55,18 +56,6 @@ static void usage(FILE *f)
 "unreadable backing file.\n");
 }
 
-static void __attribute__((format(printf, 1, 2), noreturn)) usage_die(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see '" PROG " help')\n");
-    exit(2);
-}
-
 static uint64_t parse_count(const char *opt, const char *s, uint64_t max)
 {
     char *end;
@@ -75,7 +64,7 @@ static uint64_t parse_count(const char *opt, const char *s, uint64_t max)
     errno = 0;
     v = strtoull(s, &end, 10);
     if (errno || end == s || *end || s[0] == '-' || v > max) {
-        usage_die("--%s: bad number '%s' (0..%" PRIu64 ")", opt, s, max);
+        gd_usage_die("--%s: bad number '%s' (0..%" PRIu64 ")", opt, s, max);
     }
     return v;
 }
@@ -151,12 +140,12 @@ static int cmd_check(int argc, char **argv)
             char *eq = strchr(optarg, '=');
 
             if (!eq || eq == optarg || !eq[1]) {
-                usage_die("check: --map wants DEV=FILE, got '%s'", optarg);
+                gd_usage_die("check: --map wants DEV=FILE, got '%s'", optarg);
             }
             *eq = 0;
             maps = realloc(maps, (o.nmaps + 1) * sizeof(*maps));
             if (!maps) {
-                usage_die("out of memory");
+                gd_usage_die("out of memory");
             }
             maps[o.nmaps++] = (struct gl_map){ .dev = optarg, .file = eq + 1 };
             break;
@@ -164,14 +153,14 @@ static int cmd_check(int argc, char **argv)
         case 'e':
             end = gl_end_parse(optarg);
             if (end < 0) {
-                usage_die("check: --end wants strict or relaxed, got '%s'", optarg);
+                gd_usage_die("check: --end wants strict or relaxed, got '%s'", optarg);
             }
             o.end = (enum gl_end_mode)end;
             break;
         case 'u':
             o.atomic_unit = (uint32_t)parse_count("atomic-unit", optarg, 1u << 20);
             if (!o.atomic_unit) {
-                usage_die("check: --atomic-unit must be at least 1");
+                gd_usage_die("check: --atomic-unit must be at least 1");
             }
             break;
         case 'j':
@@ -181,24 +170,24 @@ static int cmd_check(int argc, char **argv)
             o.max_violations = (uint32_t)parse_count("max-violations", optarg, 1u << 20);
             break;
         default:
-            usage_die("check: bad option");
+            gd_usage_die("check: bad option");
         }
     }
     o.maps = maps;
     if (optind != argc - 1) {
-        usage_die("check: exactly one LEDGER is needed");
+        gd_usage_die("check: exactly one LEDGER is needed");
     }
     if (!o.backing && !o.nmaps) {
-        usage_die("check: --backing FILE or --map DEV=FILE is needed");
+        gd_usage_die("check: --backing FILE or --map DEV=FILE is needed");
     }
     log = gl_log_read(argv[optind], err, sizeof(err));
     if (!log) {
-        fprintf(stderr, PROG ": %s\n", err);
+        fprintf(stderr, LPROG ": %s\n", err);
         free(maps);
         return 2;
     }
     if (gl_check(log, &o, &r, err, sizeof(err))) {
-        fprintf(stderr, PROG ": %s\n", err);
+        fprintf(stderr, LPROG ": %s\n", err);
         gl_log_free(log);
         free(maps);
         return 2;
@@ -206,16 +195,16 @@ static int cmd_check(int argc, char **argv)
     for (size_t i = 0; i < r.nlist; i++) {
         const struct gl_violation *v = &r.list[i];
 
-        fprintf(stderr, PROG ": VIOLATION %s %s lba %" PRIu64 " (device %s): expected "
+        fprintf(stderr, LPROG ": VIOLATION %s %s lba %" PRIu64 " (device %s): expected "
                 "%s; found %s\n", v->kind, v->backing, v->lba, v->device, v->expected,
                 v->found);
     }
     if (r.violations > r.nlist) {
-        fprintf(stderr, PROG ": ... %" PRIu64 " more violations not listed\n",
+        fprintf(stderr, LPROG ": ... %" PRIu64 " more violations not listed\n",
                 r.violations - r.nlist);
     }
     if (json && write_json(json, &r)) {
-        fprintf(stderr, PROG ": cannot write %s: %s\n", json, json_util_get_last_err());
+        fprintf(stderr, LPROG ": cannot write %s: %s\n", json, json_util_get_last_err());
         gl_result_free(&r);
         gl_log_free(log);
         free(maps);
@@ -239,6 +228,7 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "help";
 
+    gd_prog = LPROG;
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(argc > 1 ? stdout : stderr);
@@ -248,6 +238,6 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     }
     usage(stderr);
-    fprintf(stderr, PROG ": unknown command '%s'\n", cmd);
+    fprintf(stderr, LPROG ": unknown command '%s'\n", cmd);
     return 2;
 }
