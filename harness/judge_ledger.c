@@ -106,7 +106,7 @@ void gr_judge_ledger(Judge *j)
     int st;
 
     if (!ledger_has_session(r)) {
-        gr_verdict(r, "ledger", GR_SKIP, "no verified workload wrote through the "
+        gr_verdict(r, "ledger", GR_SKIP, "no command wrote through the "
                    "ledger");
         return;
     }

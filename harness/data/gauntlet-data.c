@@ -5,7 +5,7 @@
  * image's /bin/gauntlet-data.  Patterns and block formats: pattern.h.
  *
  *   gauntlet-data write  PATH --blocks N [--lba L] [--pattern P] [--seed S]
- *                        [--block-size B]
+ *                        [--block-size B] [--ledger PATH | --no-ledger]
  *   gauntlet-data verify PATH --blocks N [--lba L] [--pattern P] [--seed S]
  *                        [--block-size B]
  *       Write or check a fixed pattern (seq|random|zero|0xNN, default seq,
@@ -14,6 +14,10 @@
  *       is not a multiple of the device's), the tool uses the page cache,
  *       which `verify` first drops, and says so.  A regular file is read and
  *       written through the page cache (`write` ends with fsync).
+ *       `write` records in the write ledger (--ledger PATH, default
+ *       $GAUNTLET_LEDGER; --no-ledger: none; docs/ledger.md) every chunk
+ *       once pwrite returned (WP, or XP when it failed) and its fsync (B
+ *       before, F or FX after); `verify` records nothing.
  *
  *   gauntlet-data flush PATH
  *       fsync(2) the file or block device: for a block device, a cache
@@ -308,9 +312,12 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: " PROG " COMMAND PATH [OPTIONS]\n"
 "  write  PATH --blocks N [--lba L] [--pattern P] [--seed S] [--block-size B]\n"
+"         [--ledger PATH | --no-ledger]\n"
 "  verify PATH --blocks N [--lba L] [--pattern P] [--seed S] [--block-size B]\n"
 "        a fixed pattern (seq|random|zero|0xNN; default seq, seed 0, block\n"
-"        size 512) on a file or block device (O_DIRECT where it works)\n"
+"        size 512) on a file or block device (O_DIRECT where it works);\n"
+"        write ends with fsync, and records every chunk and the fsync in\n"
+"        the write ledger (default $GAUNTLET_LEDGER); verify records nothing\n"
 "  stress PATH --lba L --blocks N [--threads T] [--duration S] [--seed S]\n"
 "         [--block-size B] [--blocks-max M] [--read-pct P] [--flush-pct F]\n"
 "         [--allow-errors] [--ledger PATH | --no-ledger]\n"
