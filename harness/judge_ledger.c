@@ -106,7 +106,7 @@ void gr_judge_ledger(Judge *j)
     int st;
 
     if (!ledger_has_session(r)) {
-        gr_verdict(r, "ledger", GR_SKIP, "no verified workload wrote through the "
+        gr_verdict(r, "ledger", GR_SKIP, "no command wrote through the "
                    "ledger");
         return;
     }
@@ -147,10 +147,11 @@ void gr_judge_ledger(Judge *j)
     if (st == 0 && count(o, "violations") == 0) {
         gr_verdict(r, "ledger", GR_PASS, "%" PRId64 " blocks checked: %" PRId64
                    " acknowledged writes (%" PRId64 " checked, %" PRId64
-                   " flushed, %" PRId64 " failed), %d power cut(s), end %s, 0 "
-                   "violations", count(o, "blocks_checked"),
+                   " flushed, %" PRId64 " failed, %" PRId64 " fixed-pattern), %d "
+                   "power cut(s), end %s, 0 violations", count(o, "blocks_checked"),
                    count(o, "writes_acknowledged"), count(o, "writes_checked"),
                    count(o, "writes_flushed"), count(o, "writes_failed"),
+                   count(o, "pattern_writes"),
                    r->power_cuts, relaxed ? "relaxed (volatile cache not "
                    "flushed at the end)" : "strict");
         return;

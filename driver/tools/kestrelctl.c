@@ -22,6 +22,11 @@
  * FLUSH, in the write ledger (harness/data/ledger.h, docs/ledger.md): a
  * batch's W and X records once KESTREL_IOC_SUBMIT returned and before the
  * next batch, the B record of each FLUSH before its batch is submitted.
+ * `write` records every request of a batch as WP (or XP when it failed)
+ * once KESTREL_IOC_SUBMIT returned, before the next batch, and `flush` its
+ * FLUSH as B before and F or FX after, each in a session of its own
+ * (tool=kestrelctl-write, kestrelctl-flush), so that `write ... && flush`
+ * leaves the pattern writes flushed in the ledger.
  *
  * Exit status: 0 success, 1 failure (I/O error, data mismatch, contract
  * violation), 2 usage error.
@@ -533,17 +538,68 @@ static int cmd_timeout(int argc, char **argv)
 	usage_die("usage: timeout [get | set MS]");
 }
 
+/*
+ * A write/flush ledger session (tool, pattern: NULL for flush), or NULL
+ * when there is no ledger; a ledger that cannot be opened ends the run.
+ */
+static struct gl_ledger *ledger_open(const char *cmd, const char *path, bool no_ledger,
+				     const char *tool, uint64_t seed, uint32_t bs,
+				     uint64_t lba, uint64_t blocks, const char *pattern)
+{
+	struct gl_session_info li = {
+		.tool = tool, .dev = dev_path, .seed = seed, .bs = bs,
+		.lba = lba, .blocks = blocks, .threads = 1, .pattern = pattern,
+	};
+	struct gl_ledger *l;
+	char err[400];
+
+	path = gl_path_choose(path, no_ledger);
+	if (!path)
+		return NULL;
+	l = gl_open(path, &li, err, sizeof(err));
+	if (!l)
+		die("%s: %s", cmd, err);
+	return l;
+}
+
+/* A ledger record could not be written: the run cannot be judged. */
+static void ledger_ret(const char *cmd, struct gl_ledger *l, int ret)
+{
+	if (ret)
+		die("%s: %s", cmd, gl_error(l));
+}
+
 static int cmd_flush(int argc, char **argv)
 {
 	struct optstate o = { argc, 0, argv, NULL, NULL };
+	const char *ledger_path = NULL;
+	bool no_ledger = false;
+	struct gl_ledger *l;
 	struct kestrel_io io;
+	uint64_t n = 0;
 	int fd, r;
 
-	while (opt_next(&o))
-		opt_bad(&o, "flush");
+	while (opt_next(&o)) {
+		if (opt_is(&o, "ledger"))
+			ledger_path = opt_val(&o);
+		else if (opt_is(&o, "no-ledger"))
+			no_ledger = true;
+		else
+			opt_bad(&o, "flush");
+	}
 	fd = dev_open();
+	/* no blocks of its own: bs is any valid one, nothing is read at it */
+	l = ledger_open("flush", ledger_path, no_ledger, "kestrelctl-flush", 0, 512, 0, 0,
+			NULL);
+	if (l)
+		ledger_ret("flush", l, gl_flush_begin(l, &n));
 	io_init(&io, KESTREL_IO_FLUSH, 0, 0, NULL, 0);
 	r = submit(fd, &io, 1, NULL);
+	if (l) {
+		ledger_ret("flush", l, gl_flush_end(l, n, !r && !io.result));
+		ledger_ret("flush", l, gl_end(l));
+		gl_close(l);
+	}
 	if (r)
 		die("%s: flush: ioctl failed: %s (%s)", dev_path, strerror(-r), err_name(-r));
 	if (io.result)
@@ -559,8 +615,9 @@ static int cmd_flush(int argc, char **argv)
 struct rw_opts {
 	uint64_t lba, blocks;
 	struct gd_pattern pat;
-	bool have_pattern, verify, dump;
+	bool have_pattern, verify, dump, no_ledger;
 	uint32_t qd, xfer;
+	const char *ledger_path;
 };
 
 static void parse_rw(const char *cmd, int argc, char **argv, struct rw_opts *r,
@@ -592,6 +649,10 @@ static void parse_rw(const char *cmd, int argc, char **argv, struct rw_opts *r,
 			r->verify = true;
 		} else if (is_read && opt_is(&o, "dump")) {
 			r->dump = true;
+		} else if (!is_read && opt_is(&o, "ledger")) {
+			r->ledger_path = opt_val(&o);
+		} else if (!is_read && opt_is(&o, "no-ledger")) {
+			r->no_ledger = true;
 		} else {
 			opt_bad(&o, cmd);
 		}
@@ -626,6 +687,7 @@ static int do_rw(const char *cmd, int argc, char **argv, bool is_read)
 	struct kestrel_io ios[KESTREL_MAX_BATCH];
 	uint64_t done = 0, bad = 0, reported = 0, ioerr = 0;
 	uint32_t bs, per, completed;
+	struct gl_ledger *l = NULL;
 	uint8_t *buf;
 	double t0;
 	int fd;
@@ -642,6 +704,9 @@ static int do_rw(const char *cmd, int argc, char **argv, bool is_read)
 	if (r.xfer && r.xfer < per)
 		per = r.xfer;
 	buf = xalloc((size_t)per * bs * r.qd);
+	if (!is_read)
+		l = ledger_open(cmd, r.ledger_path, r.no_ledger, "kestrelctl-write",
+				r.pat.seed, bs, r.lba, r.blocks, pattern_name(&r.pat));
 	t0 = now_s();
 
 	while (done < r.blocks) {
@@ -664,6 +729,20 @@ static int do_rw(const char *cmd, int argc, char **argv, bool is_read)
 			n++;
 		}
 		ret = submit(fd, ios, n, &completed);
+		/* the batch's records, before the next batch: WP, or XP when failed */
+		for (uint32_t i = 0; l && i < n; i++) {
+			struct kestrel_io *io = &ios[i];
+
+			if (ret || io->result)
+				ledger_ret(cmd, l, gl_pattern_failed(l, io->lba, io->nblocks,
+								     pattern_name(&r.pat),
+								     r.pat.seed));
+			else
+				ledger_ret(cmd, l, gl_pattern_acked(l, io->lba, io->nblocks,
+								    pattern_name(&r.pat),
+								    r.pat.seed,
+								    (uint8_t *)(uintptr_t)io->buf));
+		}
 		if (ret)
 			die("%s: %s lba %" PRIu64 ": KESTREL_IOC_SUBMIT failed: %s (%s)",
 			    dev_path, cmd, lba, strerror(-ret), err_name(-ret));
@@ -685,6 +764,10 @@ static int do_rw(const char *cmd, int argc, char **argv, bool is_read)
 			if (r.dump)
 				hexdump(io->lba * bs, b, (size_t)io->nblocks * bs);
 		}
+	}
+	if (l) {
+		ledger_ret(cmd, l, gl_end(l));
+		gl_close(l);
 	}
 	close(fd);
 	free(buf);
@@ -853,7 +936,7 @@ static void stress_write_failed(struct stress_thread *t, const struct kestrel_io
 	}
 }
 
-/* A ledger record could not be written: the run cannot be judged. */
+/* A stress ledger record could not be written: the run cannot be judged. */
 static void stress_ledger_ret(const struct stress_cfg *c, int ret)
 {
 	if (ret)
@@ -1836,12 +1919,15 @@ static void usage(FILE *f)
 "  stats [--json]                driver counters\n"
 "  reset                         KESTREL_IOC_RESET\n"
 "  timeout [get | set MS]        command timeout (%u..%u ms)\n"
-"  flush                         one FLUSH request\n"
+"  flush [--ledger PATH | --no-ledger]   one FLUSH request\n"
 "  write --lba L --blocks N [--pattern P] [--seed S] [--qd N] [--xfer N]\n"
+"        [--ledger PATH | --no-ledger]\n"
 "  read  --lba L [--blocks N] [--pattern P --seed S --verify] [--dump]\n"
 "                                 [--qd N] [--xfer N]\n"
 "        P: seq (default) | random | zero | 0xNN; --qd requests per SUBMIT,\n"
-"        --xfer blocks per request (default: the device's maximum)\n"
+"        --xfer blocks per request (default: the device's maximum);\n"
+"        write records every request (WP, or XP if it failed) and flush its\n"
+"        FLUSH (B, then F or FX) in the write ledger, as stress does\n"
 "  stress [--threads N] [--qd N] [--duration S | --batches N] [--verify]\n"
 "         [--seed S] [--read-pct P] [--flush-pct P] [--blocks-max N]\n"
 "         [--lba L] [--blocks N] [--prefill] [--allow-errors] [--keep-going]\n"

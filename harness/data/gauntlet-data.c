@@ -5,7 +5,7 @@
  * image's /bin/gauntlet-data.  Patterns and block formats: pattern.h.
  *
  *   gauntlet-data write  PATH --blocks N [--lba L] [--pattern P] [--seed S]
- *                        [--block-size B]
+ *                        [--block-size B] [--ledger PATH | --no-ledger]
  *   gauntlet-data verify PATH --blocks N [--lba L] [--pattern P] [--seed S]
  *                        [--block-size B]
  *       Write or check a fixed pattern (seq|random|zero|0xNN, default seq,
@@ -14,6 +14,10 @@
  *       is not a multiple of the device's), the tool uses the page cache,
  *       which `verify` first drops, and says so.  A regular file is read and
  *       written through the page cache (`write` ends with fsync).
+ *       `write` records in the write ledger (--ledger PATH, default
+ *       $GAUNTLET_LEDGER; --no-ledger: none; docs/ledger.md) every chunk
+ *       once pwrite returned (WP, or XP when it failed) and its fsync (B
+ *       before, F or FX after); `verify` records nothing.
  *
  *   gauntlet-data flush PATH
  *       fsync(2) the file or block device: for a block device, a cache
@@ -74,6 +78,7 @@
 #include <unistd.h>
 
 #include "data_tool.h"
+#include "ledger.h"
 #include "pattern.h"
 
 #define CHUNK_BYTES     (1u << 20)      /* write/verify request size */
@@ -86,15 +91,29 @@ static const struct option rw_options[] = {
     { "pattern", required_argument, NULL, 'p' },
     { "seed", required_argument, NULL, 's' },
     { "block-size", required_argument, NULL, 'b' },
+    { "ledger", required_argument, NULL, 'L' },
+    { "no-ledger", no_argument, NULL, 'N' },
     { NULL, 0, NULL, 0 },
 };
+
+/* A ledger record could not be written: the run cannot be judged. */
+static void rw_ledger_ret(struct gl_ledger *l, int ret)
+{
+    if (ret) {
+        gd_die("write: %s", gl_error(l));
+    }
+}
 
 static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
 {
     struct gd_pattern pat = { .kind = GD_PAT_SEQ };
     uint64_t lba = 0, blocks = 0, bs = 512, bad = 0, reported = 0;
-    bool have_blocks = false;
-    char err[128], name[GD_PATTERN_NAME_LEN];
+    bool have_blocks = false, no_ledger = false;
+    const char *ledger_path = NULL;
+    struct gl_ledger *l = NULL;
+    uint64_t flush_n = 0;
+    char err[400], namebuf[GD_PATTERN_NAME_LEN];
+    const char *name;
     struct gd_target t;
     uint8_t *buf, *scratch;
     uint32_t chunk;
@@ -120,6 +139,18 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
             break;
         case 'b':
             bs = gd_parse_u64("block-size", optarg);
+            break;
+        case 'L':
+        case 'N':
+            if (verify) {
+                gd_usage_die("%s: --ledger and --no-ledger are write's (a read "
+                             "records nothing)", cmd);
+            }
+            if (c == 'L') {
+                ledger_path = optarg;
+            } else {
+                no_ledger = true;
+            }
             break;
         default:
             gd_usage_die("%s: bad option", cmd);
@@ -148,6 +179,20 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
     }
     if (verify && !t.direct) {
         gd_drop_caches(&t);
+    }
+    name = gd_pattern_name(&pat, namebuf);
+    ledger_path = verify ? NULL : gl_path_choose(ledger_path, no_ledger);
+    if (ledger_path) {
+        struct gl_session_info li = {
+            .tool = "gauntlet-data-write", .dev = t.path, .seed = pat.seed,
+            .bs = (uint32_t)bs, .lba = lba, .blocks = blocks, .threads = 1,
+            .pattern = name,
+        };
+
+        l = gl_open(ledger_path, &li, err, sizeof(err));
+        if (!l) {
+            gd_die("write: %s", err);
+        }
     }
     chunk = (uint32_t)(CHUNK_BYTES / bs ? CHUNK_BYTES / bs : 1);
     buf = gd_alloc_aligned((size_t)chunk * bs);
@@ -186,15 +231,38 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
                 gd_target_undirect(&t, true);
                 continue;
             }
+            int werr = errno;
+
+            if (l) {
+                /* once pwrite returned, before the next: WP, or XP if it failed */
+                rw_ledger_ret(l, n == (ssize_t)len ?
+                              gl_pattern_acked(l, lba + i, nb, name, pat.seed, buf) :
+                              gl_pattern_failed(l, lba + i, nb, name, pat.seed));
+            }
             if (n < 0) {
                 gd_die("%s: write at byte %lld: %s", t.path, (long long)off,
-                    strerror(errno));
+                    strerror(werr));
             }
         }
         i += nb;
     }
-    if (!verify && fsync(t.fd)) {
-        gd_die("%s: fsync: %s", t.path, strerror(errno));
+    if (!verify) {
+        /* fsync: for a block device, a cache FLUSH (B before, F or FX after) */
+        int ret, e;
+
+        if (l) {
+            rw_ledger_ret(l, gl_flush_begin(l, &flush_n));
+        }
+        ret = fsync(t.fd);
+        e = errno;
+        if (l) {
+            rw_ledger_ret(l, gl_flush_end(l, flush_n, ret == 0));
+            rw_ledger_ret(l, gl_end(l));
+            gl_close(l);
+        }
+        if (ret) {
+            gd_die("%s: fsync: %s", t.path, strerror(e));
+        }
     }
     close(t.fd);
     free(buf);
@@ -205,7 +273,7 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
     }
     printf("%s: %s lba %" PRIu64 " blocks %" PRIu64 " pattern %s seed %" PRIu64
            " block-size %" PRIu64 "%s: %s\n", t.path, cmd, lba, blocks,
-           gd_pattern_name(&pat, name), pat.seed, bs, t.direct ? " direct" : "",
+           name, pat.seed, bs, t.direct ? " direct" : "",
            verify ? (bad ? "MISMATCH" : "ok") : "written");
     if (bad) {
         fprintf(stderr, PROG ": %s: %" PRIu64 " of %" PRIu64 " blocks MISMATCH\n",
@@ -244,9 +312,12 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: " PROG " COMMAND PATH [OPTIONS]\n"
 "  write  PATH --blocks N [--lba L] [--pattern P] [--seed S] [--block-size B]\n"
+"         [--ledger PATH | --no-ledger]\n"
 "  verify PATH --blocks N [--lba L] [--pattern P] [--seed S] [--block-size B]\n"
 "        a fixed pattern (seq|random|zero|0xNN; default seq, seed 0, block\n"
-"        size 512) on a file or block device (O_DIRECT where it works)\n"
+"        size 512) on a file or block device (O_DIRECT where it works);\n"
+"        write ends with fsync, and records every chunk and the fsync in\n"
+"        the write ledger (default $GAUNTLET_LEDGER); verify records nothing\n"
 "  stress PATH --lba L --blocks N [--threads T] [--duration S] [--seed S]\n"
 "         [--block-size B] [--blocks-max M] [--read-pct P] [--flush-pct F]\n"
 "         [--allow-errors] [--ledger PATH | --no-ledger]\n"

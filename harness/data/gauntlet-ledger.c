@@ -82,6 +82,8 @@ static int write_json(const char *path, const struct gl_result *r)
                            json_object_new_int64((int64_t)r->writes_flushed));
     json_object_object_add(o, "writes_failed",
                            json_object_new_int64((int64_t)r->writes_failed));
+    json_object_object_add(o, "pattern_writes",
+                           json_object_new_int64((int64_t)r->pattern_writes));
     json_object_object_add(o, "writes_checked",
                            json_object_new_int64((int64_t)r->writes_checked));
     json_object_object_add(o, "blocks_checked",
@@ -212,9 +214,10 @@ static int cmd_check(int argc, char **argv)
     }
     printf("ledger %s: %" PRIu64 " sessions, %" PRIu64 " power cuts, %" PRIu64
            " writes acknowledged (%" PRIu64 " flushed, %" PRIu64 " checked), %" PRIu64
-           " failed, %" PRIu64 " blocks checked, %" PRIu64 " partial lines, end %s: %"
-           PRIu64 " violations: %s\n", argv[optind], r.sessions, r.power_cuts,
-           r.writes_acknowledged, r.writes_flushed, r.writes_checked, r.writes_failed,
+           " failed (%" PRIu64 " of them fixed-pattern), %" PRIu64 " blocks checked, %"
+           PRIu64 " partial lines, end %s: %" PRIu64 " violations: %s\n", argv[optind],
+           r.sessions, r.power_cuts, r.writes_acknowledged, r.writes_flushed,
+           r.writes_checked, r.writes_failed, r.pattern_writes,
            r.blocks_checked, r.partial_lines, gl_end_name(r.end), r.violations,
            r.violations ? "FAIL" : "PASS");
     end = r.violations ? 1 : 0;

@@ -141,7 +141,8 @@ struct gl_ledger *gl_open(const char *path, const struct gl_session_info *info,
     pthread_mutex_init(&l->lock, NULL);
     l->fd = -1;
     l->bs = info->bs;
-    if (!gl_word_ok(info->tool) || !gl_word_ok(info->dev)) {
+    if (!gl_word_ok(info->tool) || !gl_word_ok(info->dev) ||
+        (info->pattern && !gl_word_ok(info->pattern))) {
         snprintf(l->err, sizeof(l->err), "ledger %s: the tool name and the "
                  "device path must be printable and without blanks ('%s')",
                  path, info->dev ? info->dev : "");
@@ -173,8 +174,10 @@ struct gl_ledger *gl_open(const char *path, const struct gl_session_info *info,
     }
     n = snprintf(line, sizeof(line), GL_MAGIC " S %s tool=%s dev=%s seed=%"
                  PRIu64 " bs=%" PRIu32 " lba=%" PRIu64 " blocks=%" PRIu64
-                 " threads=%" PRIu32 "\n", l->sid, info->tool, info->dev,
-                 info->seed, info->bs, info->lba, info->blocks, info->threads);
+                 " threads=%" PRIu32 "%s%s\n", l->sid, info->tool, info->dev,
+                 info->seed, info->bs, info->lba, info->blocks, info->threads,
+                 info->pattern ? " pattern=" : "",
+                 info->pattern ? info->pattern : "");
     if (n <= 0 || (size_t)n >= sizeof(line)) {
         snprintf(l->err, sizeof(l->err), "ledger %s: the device path is too "
                  "long for a record", path);
@@ -208,6 +211,16 @@ uint64_t gl_write_csum(const uint8_t *buf, uint64_t nblocks, uint32_t bs)
     /* gd_block_fill stores gd_block_csum() in the block: no second pass */
     for (uint64_t i = 0; i < nblocks; i++) {
         c = gd_mix64(c ^ gd_block_csum_stored(buf + i * bs));
+    }
+    return c;
+}
+
+uint64_t gl_pattern_csum(const uint8_t *buf, uint64_t nblocks, uint32_t bs)
+{
+    uint64_t c = 0;
+
+    for (uint64_t i = 0; i < nblocks; i++) {
+        c = gd_mix64(c ^ gd_bytes_csum(buf + i * bs, bs));
     }
     return c;
 }
@@ -262,6 +275,47 @@ int gl_write_failed(struct gl_ledger *l, uint32_t thread, uint64_t lba,
                     uint64_t nblocks, uint64_t gen)
 {
     return gl_write_record(l, false, thread, lba, nblocks, gen, 0);
+}
+
+static int gl_pattern_record(struct gl_ledger *l, bool acked, uint64_t lba,
+                             uint64_t nblocks, const char *pattern, uint64_t seed,
+                             uint64_t csum)
+{
+    char line[GL_LINE_MAX];
+    int ret;
+
+    if (!gl_word_ok(pattern)) {
+        pthread_mutex_lock(&l->lock);
+        ret = gl_fail(l, EINVAL, "pattern name");
+        pthread_mutex_unlock(&l->lock);
+        return ret;
+    }
+    pthread_mutex_lock(&l->lock);
+    l->seq++;
+    if (acked) {
+        ret = gl_record_locked(l, line, "WP %s %" PRIu64 " %" PRIu64 " %" PRIu64
+                               " %s %" PRIu64 " %016" PRIx64 "\n", l->sid, l->seq,
+                               lba, nblocks, pattern, seed, csum);
+    } else {
+        ret = gl_record_locked(l, line, "XP %s %" PRIu64 " %" PRIu64 " %" PRIu64
+                               " %s %" PRIu64 "\n", l->sid, l->seq, lba, nblocks,
+                               pattern, seed);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return ret ? ret : gl_drain(l);
+}
+
+int gl_pattern_acked(struct gl_ledger *l, uint64_t lba, uint64_t nblocks,
+                     const char *pattern, uint64_t seed, const uint8_t *buf)
+{
+    return gl_pattern_record(l, true, lba, nblocks, pattern, seed,
+                             gl_pattern_csum(buf, nblocks, l->bs));
+}
+
+int gl_pattern_failed(struct gl_ledger *l, uint64_t lba, uint64_t nblocks,
+                      const char *pattern, uint64_t seed)
+{
+    return gl_pattern_record(l, false, lba, nblocks, pattern, seed, 0);
 }
 
 int gl_flush_begin(struct gl_ledger *l, uint64_t *n)

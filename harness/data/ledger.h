@@ -3,25 +3,30 @@
  * The write ledger: what a verified workload records, as it happens, about
  * every write the driver acknowledged or failed and every flush, so that a
  * host checker (gauntlet-ledger, ledger_check.h) can hold the backing file
- * to it after the VM is gone.  One copy, linked by gauntlet-data stress and
- * kestrelctl stress.  The format and the rules: docs/ledger.md.
+ * to it after the VM is gone.  One copy, linked by gauntlet-data (stress, write)
+ * and kestrelctl (stress, write, flush).  The format and the rules: docs/ledger.md.
  *
  * Records are ASCII lines, each written with one write(2) under the
  * ledger's mutex, so records of several threads (and, on a tty or an
  * O_APPEND file, of several processes) never interleave:
  *
  *   GLEDGER1 S <sid> tool=<name> dev=<path> seed=<u64> bs=<u32> lba=<u64>
- *            blocks=<u64> threads=<u32>         (one line) session start
+ *            blocks=<u64> threads=<u32> [pattern=<name>]
+ *                                              (one line) session start
  *   W <sid> <seq> <thread> <lba> <nblocks> <gen> <csum>   acknowledged write
  *   X <sid> <seq> <thread> <lba> <nblocks> <gen>          failed write
+ *   WP <sid> <seq> <lba> <nblocks> <pattern> <seed> <csum>  acknowledged
+ *                    write of a fixed pattern (pattern.h: seq, random, ...)
+ *   XP <sid> <seq> <lba> <nblocks> <pattern> <seed>         failed one
  *   B <sid> <n>      before flush n is submitted
  *   F <sid> <n>      flush n completed with success   (FX <sid> <n>: failed)
  *   E <sid> writes=<W and X records> flushes=<B records>   clean end
  *
  * sid: 16 hex digits from getrandom(); seq: per session, from 1, assigned
- * under the mutex (W and X share it); n: per session, from 1; csum: 16 hex
- * digits, c = gd_mix64(c ^ gd_block_csum(block)) over the write's blocks in
- * order from c = 0 (gl_write_csum).  Numbers are decimal.
+ * under the mutex (W, X, WP and XP share it); n: per session, from 1; csum:
+ * 16 hex digits, c = gd_mix64(c ^ gd_block_csum(block)) over the write's
+ * blocks in order from c = 0 (gl_write_csum); for WP, the same fold of
+ * gd_bytes_csum(block) (gl_pattern_csum).  Numbers are decimal.
  *
  * On a tty the ledger is set raw (cfmakeraw, the baud rate kept) and every
  * record is followed by tcdrain(), so it has left the machine before the
@@ -49,6 +54,7 @@ struct gl_session_info {
     const char *dev;            /* the device or file written: no blanks */
     uint64_t seed, lba, blocks;
     uint32_t bs, threads;
+    const char *pattern;        /* a fixed-pattern writer's pattern, or NULL */
 };
 
 /*
@@ -70,6 +76,17 @@ const char *gl_sid(const struct gl_ledger *l);
 
 /* The csum field of a W record: the fold over nblocks stress blocks. */
 uint64_t gl_write_csum(const uint8_t *buf, uint64_t nblocks, uint32_t bs);
+
+/* The csum field of a WP record: the fold of gd_bytes_csum over nblocks. */
+uint64_t gl_pattern_csum(const uint8_t *buf, uint64_t nblocks, uint32_t bs);
+
+/* A WP record: a fixed-pattern write completed with success (buf: its
+ * nblocks blocks, as written); pattern: gd_pattern_name's. */
+int gl_pattern_acked(struct gl_ledger *l, uint64_t lba, uint64_t nblocks,
+                     const char *pattern, uint64_t seed, const uint8_t *buf);
+/* An XP record: that write failed (each block old or new). */
+int gl_pattern_failed(struct gl_ledger *l, uint64_t lba, uint64_t nblocks,
+                      const char *pattern, uint64_t seed);
 
 /* A W record: the write completed with success (buf: its nblocks blocks). */
 int gl_write_acked(struct gl_ledger *l, uint32_t thread, uint64_t lba,

@@ -196,9 +196,9 @@ static const char *gl_line_check(const struct gl_log *log, char *text,
         struct gl_session *ns = &ln->s;
         uint64_t bs, th;
 
-        if (ln->n != 10 || strcmp(ln->f[1], "S")) {
+        if ((ln->n != 10 && ln->n != 11) || strcmp(ln->f[1], "S")) {
             return "a session record wants 'GLEDGER1 S SID tool= dev= seed= bs= "
-                   "lba= blocks= threads=' (10 fields)";
+                   "lba= blocks= threads= [pattern=]' (10 or 11 fields)";
         }
         if (!gl_hex16(ln->f[2], NULL)) {
             return "the session id is not 16 hex digits";
@@ -215,7 +215,18 @@ static const char *gl_line_check(const struct gl_log *log, char *text,
         if (!gd_block_size_ok(bs) || bs < GD_BLOCK_HDR) {
             return "bs is not a stress block size (a multiple of 8, 64..1 MiB)";
         }
-        if (th < 1 || th > GL_MAX_THREADS || ns->blocks < 1 ||
+        if (ln->n == 11) {
+            char perr[128];
+
+            if (!(k = gl_kv(ln->f[10], "pattern")) ||
+                gd_pattern_parse(k, &ns->pat, perr, sizeof(perr))) {
+                return "the session's pattern= is not seq, random, zero or 0xNN";
+            }
+            ns->has_pattern = true;
+            ns->pat.seed = ns->seed;
+        }
+        /* blocks=0: a session that writes nothing (kestrelctl flush) */
+        if (th < 1 || th > GL_MAX_THREADS ||
             ns->lba > UINT64_MAX / bs - ns->blocks) {
             return "threads, lba or blocks out of range";
         }
@@ -232,6 +243,10 @@ static const char *gl_line_check(const struct gl_log *log, char *text,
         r->kind = GL_REC_W;
     } else if (!strcmp(ln->f[0], "X")) {
         r->kind = GL_REC_X;
+    } else if (!strcmp(ln->f[0], "WP")) {
+        r->kind = GL_REC_WP;
+    } else if (!strcmp(ln->f[0], "XP")) {
+        r->kind = GL_REC_XP;
     } else if (!strcmp(ln->f[0], "B")) {
         r->kind = GL_REC_B;
     } else if (!strcmp(ln->f[0], "F")) {
@@ -241,7 +256,7 @@ static const char *gl_line_check(const struct gl_log *log, char *text,
     } else if (!strcmp(ln->f[0], "E")) {
         r->kind = GL_REC_E;
     } else {
-        return "an unknown record (want GLEDGER1 S, W, X, B, F, FX, E, P or C)";
+        return "an unknown record (want GLEDGER1 S, W, X, WP, XP, B, F, FX, E, P or C)";
     }
     if (ln->n < 2 || !gl_hex16(ln->f[1], NULL)) {
         return "the session id is not 16 hex digits";
@@ -287,6 +302,35 @@ static const char *gl_line_check(const struct gl_log *log, char *text,
         }
         if (r->gen < 1) {
             return "generation 0 (a stress block's generations start at 1)";
+        }
+        return NULL;
+    }
+    case GL_REC_WP:
+    case GL_REC_XP: {
+        char perr[128];
+
+        if (ln->n != (r->kind == GL_REC_WP ? 8 : 7)) {
+            return r->kind == GL_REC_WP ? "a WP record wants 'WP SID SEQ LBA NBLOCKS "
+                   "PATTERN SEED CSUM' (8 fields)" : "an XP record wants 'XP SID SEQ "
+                   "LBA NBLOCKS PATTERN SEED' (7 fields)";
+        }
+        if (!gl_dec(ln->f[2], &r->num) || !gl_dec(ln->f[3], &r->lba) ||
+            !gl_dec(ln->f[4], &r->nblocks) || !gl_dec(ln->f[6], &r->pat.seed) ||
+            (r->kind == GL_REC_WP && !gl_hex16(ln->f[7], &r->csum))) {
+            return "a field is not a number (csum: 16 hex digits)";
+        }
+        if (gd_pattern_parse(ln->f[5], &r->pat, perr, sizeof(perr))) {
+            return "the pattern is not seq, random, zero or 0xNN";
+        }
+        if (r->num != s->writes + 1) {
+            snprintf(why, whylen, "sequence number %" PRIu64 " where %" PRIu64
+                     " was next (a record is missing or repeated)", r->num,
+                     s->writes + 1);
+            return why;
+        }
+        if (r->nblocks < 1 || r->lba < s->lba ||
+            r->lba - s->lba > s->blocks || r->nblocks > s->blocks - (r->lba - s->lba)) {
+            return "the blocks are outside its session's range";
         }
         return NULL;
     }
@@ -362,6 +406,10 @@ static void gl_line_apply(struct gl_log *log, struct gl_line *ln, uint32_t line)
         if (r->gen > s->max_gen[r->thread]) {
             s->max_gen[r->thread] = r->gen;
         }
+        break;
+    case GL_REC_WP:
+    case GL_REC_XP:
+        s->writes++;
         break;
     case GL_REC_B:
         if ((s->flushes & (s->flushes - 1)) == 0) {
@@ -640,13 +688,53 @@ static uint32_t gl_owner(const struct gl_session *s, uint64_t lba)
     return t >= s->threads ? s->threads - 1 : (uint32_t)t;
 }
 
+static bool gl_is_write(uint8_t kind)
+{
+    return kind == GL_REC_W || kind == GL_REC_X || kind == GL_REC_WP ||
+           kind == GL_REC_XP;
+}
+
+static bool gl_is_pattern(uint8_t kind)
+{
+    return kind == GL_REC_WP || kind == GL_REC_XP;
+}
+
 /* Does the block hold exactly write rec's bytes? */
 static bool gl_holds(struct gl_ctx *c, const struct gl_rec *w, uint64_t lba, uint32_t bs)
 {
     const struct gl_session *s = &c->log->sessions[w->session];
 
-    gd_block_fill(c->exp, bs, lba, w->gen, s->seed, w->thread);
+    if (gl_is_pattern(w->kind)) {
+        gd_pattern_fill(&w->pat, lba, bs, c->exp);
+    } else {
+        gd_block_fill(c->exp, bs, lba, w->gen, s->seed, w->thread);
+    }
     return !memcmp(c->exp, c->got, bs);
+}
+
+/* Does the block hold write rec's bytes (a stress write: by its header h)? */
+static bool gl_matches(struct gl_ctx *c, const struct gl_rec *w, uint64_t lba,
+                       uint32_t bs, bool ours, const struct gd_block_hdr *h)
+{
+    if (gl_is_pattern(w->kind)) {
+        return gl_holds(c, w, lba, bs);
+    }
+    return ours && h->csum_ok && w->gen == h->gen && w->thread == h->thread &&
+           c->log->sessions[w->session].seed == h->seed && gl_holds(c, w, lba, bs);
+}
+
+/* A write, in words: "session S thread T gen G" or "session S pattern P seed N". */
+static char *gl_describe_write(const struct gl_log *log, const struct gl_rec *w)
+{
+    char name[GD_PATTERN_NAME_LEN];
+
+    if (gl_is_pattern(w->kind)) {
+        return gl_xasprintf("session %s pattern %s seed %" PRIu64,
+                            log->sessions[w->session].sid,
+                            gd_pattern_name(&w->pat, name), w->pat.seed);
+    }
+    return gl_xasprintf("session %s thread %u gen %" PRIu64,
+                        log->sessions[w->session].sid, w->thread, w->gen);
 }
 
 /* What the block holds, in words, for a violation. */
@@ -656,6 +744,18 @@ static char *gl_describe_found(struct gl_ctx *c, const struct gl_block *b,
     const struct gl_log *log = c->log;
     struct gd_block_hdr h;
 
+    for (size_t k = b->end; k-- > b->first;) {
+        const struct gl_rec *w = &log->recs[c->e[k].rec];
+        char name[GD_PATTERN_NAME_LEN];
+
+        if (gl_is_pattern(w->kind) && gl_holds(c, w, lba, bs)) {
+            return gl_xasprintf("pattern %s seed %" PRIu64 " (session %s, %s at "
+                                "ledger line %u: older)", gd_pattern_name(&w->pat, name),
+                                w->pat.seed, log->sessions[w->session].sid,
+                                w->kind == GL_REC_WP ? "acknowledged" : "failed",
+                                w->line);
+        }
+    }
     if (gl_all_zero(c->got, bs)) {
         return gl_xasprintf("zeros");
     }
@@ -676,7 +776,7 @@ static char *gl_describe_found(struct gl_ctx *c, const struct gl_block *b,
     for (size_t k = b->end; k-- > b->first;) {
         const struct gl_rec *w = &log->recs[c->e[k].rec];
 
-        if (w->gen == h.gen && w->thread == h.thread &&
+        if (!gl_is_pattern(w->kind) && w->gen == h.gen && w->thread == h.thread &&
             log->sessions[w->session].seed == h.seed && gl_holds(c, w, lba, bs)) {
             return gl_xasprintf("gen %" PRIu64 " (session %s thread %u, %s at ledger "
                                 "line %u: older)", h.gen, log->sessions[w->session].sid,
@@ -698,7 +798,7 @@ static void gl_check_block(struct gl_ctx *c, struct gl_block *b)
     uint32_t bs = c->backings[e0->backing].bs;
     uint64_t lba = e0->lba;
     size_t floor = GL_NONE, from = b->first;
-    struct gd_block_hdr h;
+    struct gd_block_hdr h = { 0 };
     bool ours;
     ssize_t n;
 
@@ -719,17 +819,36 @@ static void gl_check_block(struct gl_ctx *c, struct gl_block *b)
     ours = gd_block_parse(c->got, bs, &h) && h.lba == lba &&
            gl_seed_of_session(log, h.seed);
     b->src = GL_SRC_BAD;
-    if (ours && h.csum_ok) {
-        for (size_t k = b->end; k-- > from;) {
-            const struct gl_rec *w = &log->recs[c->e[k].rec];
-
-            if (w->gen == h.gen && w->thread == h.thread &&
-                log->sessions[w->session].seed == h.seed && gl_holds(c, w, lba, bs)) {
-                b->src = GL_SRC_WRITE;
-                b->src_rec = c->e[k].rec;
-                return;
-            }
+    for (size_t k = b->end; k-- > from;) {
+        if (gl_matches(c, &log->recs[c->e[k].rec], lba, bs, ours, &h)) {
+            b->src = GL_SRC_WRITE;
+            b->src_rec = c->e[k].rec;
+            return;
         }
+    }
+    /* a fixed-pattern write in flight: its session's pattern, never recorded */
+    for (size_t i = 0; i < log->nsessions; i++) {
+        const struct gl_session *s = &log->sessions[i];
+        bool recorded = false;
+
+        if (!s->has_pattern || s->ended || c->sess_backing[i] != (int)e0->backing ||
+            s->bs != bs || lba < s->lba || lba - s->lba >= s->blocks ||
+            (floor != GL_NONE && s->cut <= c->e[floor].rec)) {
+            continue;
+        }
+        for (size_t k = b->first; k < b->end && !recorded; k++) {
+            recorded = log->recs[c->e[k].rec].session == i;
+        }
+        if (recorded) {
+            continue;
+        }
+        gd_pattern_fill(&s->pat, lba, bs, c->exp);
+        if (!memcmp(c->exp, c->got, bs)) {
+            b->src = GL_SRC_INFLIGHT;
+            return;
+        }
+    }
+    if (ours && h.csum_ok) {
         for (size_t i = 0; i < log->nsessions; i++) {
             const struct gl_session *s = &log->sessions[i];
 
@@ -753,12 +872,14 @@ static void gl_check_block(struct gl_ctx *c, struct gl_block *b)
     if (floor != GL_NONE) {
         const struct gl_rec *w = &log->recs[c->e[floor].rec];
 
+        char *what = gl_describe_write(log, w);
+
         gl_violation(c, lba, e0->backing, device, ours && !h.csum_ok ? "torn" : "lost",
-                     gl_xasprintf("session %s thread %u gen %" PRIu64 " (%s at ledger "
-                                  "line %u) or later", log->sessions[w->session].sid,
-                                  w->thread, w->gen, c->flushed[c->e[floor].rec] ?
-                                  "flushed" : "acknowledged", w->line),
+                     gl_xasprintf("%s (%s at ledger line %u) or later", what,
+                                  c->flushed[c->e[floor].rec] ? "flushed" :
+                                  "acknowledged", w->line),
                      gl_describe_found(c, b, lba, bs));
+        free(what);
     } else {
         gl_violation(c, lba, e0->backing, device, h.csum_ok ? "unexpected" : "torn",
                      gl_xasprintf("its original content or one of the %zu writes the "
@@ -838,6 +959,19 @@ static int gl_check_csums(struct gl_ctx *c, char *err, size_t errlen)
         const struct gl_session *s = &log->sessions[w->session];
         uint64_t sum = 0;
 
+        if (w->kind == GL_REC_WP) {
+            for (uint64_t j = 0; j < w->nblocks; j++) {
+                gd_pattern_fill(&w->pat, w->lba + j, s->bs, c->exp);
+                sum = gd_mix64(sum ^ gd_bytes_csum(c->exp, s->bs));
+            }
+            if (sum != w->csum) {
+                snprintf(err, errlen, "%s:%u: the WP record's csum %016" PRIx64 " is not "
+                         "that of the pattern it describes (%016" PRIx64 "): a broken "
+                         "ledger", log->name, w->line, w->csum, sum);
+                return -1;
+            }
+            continue;
+        }
         if (w->kind != GL_REC_W) {
             continue;
         }
@@ -911,7 +1045,7 @@ static int gl_open_backings(struct gl_ctx *c, char *err, size_t errlen)
             for (size_t k = s->start; k < log->nrecs; k++) {
                 const struct gl_rec *w = &log->recs[k];
 
-                if ((w->kind == GL_REC_W || w->kind == GL_REC_X) && w->session == i &&
+                if (gl_is_write(w->kind) && w->session == i &&
                     (w->lba + w->nblocks) * s->bs > (uint64_t)st.st_size) {
                     snprintf(err, errlen, "%s:%u: lba %" PRIu64 " + %" PRIu64 " blocks "
                              "is beyond the end of the backing file %s (%lld bytes)",
@@ -966,14 +1100,18 @@ int gl_check(const struct gl_log *log, const struct gl_check_opts *o,
                 next_b = i;
             }
             break;
+        case GL_REC_WP:
         case GL_REC_W:
+            r->pattern_writes += x->kind == GL_REC_WP;
             r->writes_acknowledged++;
             c.flushed[i] = next_b != GL_NONE && (next_p == GL_NONE || next_b < next_p);
             c.held[i] = c.flushed[i] || (o->end == GL_END_STRICT && next_p == GL_NONE);
             r->writes_flushed += c.flushed[i];
             nent += x->nblocks;
             break;
+        case GL_REC_XP:
         case GL_REC_X:
+            r->pattern_writes += x->kind == GL_REC_XP;
             r->writes_failed++;
             nent += x->nblocks;
             break;
@@ -991,7 +1129,7 @@ int gl_check(const struct gl_log *log, const struct gl_check_opts *o,
     for (size_t i = 0; i < log->nrecs; i++) {
         const struct gl_rec *w = &log->recs[i];
 
-        if (w->kind != GL_REC_W && w->kind != GL_REC_X) {
+        if (!gl_is_write(w->kind)) {
             continue;
         }
         for (uint64_t j = 0; j < w->nblocks; j++) {

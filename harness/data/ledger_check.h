@@ -4,12 +4,15 @@
  * hold backing files to it.  gauntlet-ledger (gauntlet-ledger.c) is its
  * command line; the rules are docs/ledger.md's, in short:
  *
- *   - a W record is "held" when a successful flush covers it (a B record
+ *   - a W record (or WP, a fixed-pattern write) is "held" when a successful flush covers it (a B record
  *     after it, with no P line between, whose F record says success) or,
  *     with GL_END_STRICT, when no P line follows it at all;
  *   - a block's floor is the last held W record that wrote it;
- *   - the block must hold exactly the bytes of a W or X record to it at or
- *     after its floor, or an intact stress block of a write that was in
+ *   - the block must hold exactly the bytes of a W, X, WP or XP record to it
+ *     at or after its floor (WP, XP: regenerated with gd_pattern_fill), or
+ *     a block of a fixed-pattern session's pattern that was in flight (the
+ *     session did not end cleanly, was running after the floor and
+ *     recorded no write of this block), or an intact stress block of a write that was in
  *     flight (never recorded: a generation above every one its session's
  *     thread recorded, by the thread whose slice of the session's range
  *     holds the block, from a session that did not end cleanly and was
@@ -28,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pattern.h"
+
 enum gl_end_mode {
     GL_END_STRICT,      /* the run ended in order: every W after the last P holds */
     GL_END_RELAXED,     /* the end is a power cut too (a device cache may be lost) */
@@ -35,7 +40,7 @@ enum gl_end_mode {
 
 enum gl_rec_kind {
     GL_REC_S, GL_REC_W, GL_REC_X, GL_REC_B, GL_REC_F, GL_REC_FX, GL_REC_E,
-    GL_REC_P, GL_REC_C,
+    GL_REC_P, GL_REC_C, GL_REC_WP, GL_REC_XP,
 };
 
 /* One record, in ledger order. */
@@ -46,7 +51,8 @@ struct gl_rec {
     uint32_t thread;            /* W, X */
     uint64_t num;               /* W, X: seq; B, F, FX: flush number */
     uint64_t lba, nblocks, gen; /* W, X */
-    uint64_t csum;              /* W */
+    uint64_t csum;              /* W, WP */
+    struct gd_pattern pat;      /* WP, XP: the pattern and its seed */
 };
 
 struct gl_session {
@@ -61,6 +67,8 @@ struct gl_session {
     size_t *flush_rec;          /* B record index of flush n (at n - 1) */
     uint8_t *flush_state;       /* of flush n: 0 pending, 1 F, 2 FX */
     uint64_t *max_gen;          /* per thread: the highest W/X generation */
+    bool has_pattern;           /* S said pattern=: a fixed-pattern writer */
+    struct gd_pattern pat;      /* its pattern, with the session's seed */
 };
 
 struct gl_log {
@@ -98,6 +106,7 @@ struct gl_result {
     uint64_t sessions, power_cuts, writes_acknowledged, writes_flushed;
     uint64_t writes_failed, writes_checked, blocks_checked, violations;
     uint64_t partial_lines;
+    uint64_t pattern_writes;    /* WP and XP records (in the counts above too) */
     enum gl_end_mode end;
     struct gl_violation *list;  /* the first max_violations violations */
     size_t nlist;

@@ -258,3 +258,13 @@ void gd_block_describe(const uint8_t *b, uint32_t bs, char *out, size_t len)
              PRIu64 " thread %u bs %u, checksum %s", h.lba, h.gen, h.seed,
              h.thread, h.bs, h.csum_ok ? "ok" : "BAD");
 }
+
+uint64_t gd_bytes_csum(const uint8_t *b, uint32_t bs)
+{
+    uint64_t h = 0;
+
+    for (uint32_t o = 0; o + 8 <= bs; o += 8) {
+        h = gd_mix64(h ^ gd_get_le64(b + o));
+    }
+    return h;
+}

@@ -114,6 +114,13 @@ void gd_report_mismatch(FILE *out, const char *prog, const char *what,
                         uint64_t lba, uint32_t bs, const uint8_t *exp,
                         const uint8_t *got, const char *desc);
 
+/*
+ * Any block's bytes as one number (the write ledger's WP checksum):
+ * h = mix64(h ^ word) over its bs / 8 little-endian words in order, from
+ * h = 0.
+ */
+uint64_t gd_bytes_csum(const uint8_t *b, uint32_t bs);
+
 /* ---- stress blocks ------------------------------------------------------- */
 
 /* What a stress block's header claims. */

@@ -4,7 +4,9 @@
 #  - a power cut after FLUSHed writes passes with kestrel.ko, and fails the
 #    ledger verdict with the test driver that completes FLUSH without
 #    sending it (tests/targets/kestrel-noflush);
-#  - dma.read:drop (zeros written, success said) fails the ledger verdict;
+#  - dma.read:drop (zeros written, success said) fails the ledger verdict,
+#    under kestrelctl stress and under a fixed-pattern kestrelctl write
+#    followed by kestrelctl flush (WP records, B/F);
 #  - a surprise removal under write load passes with a non-zero count of
 #    writes checked after their acknowledgement.
 gauntlet="$1" top="$2"
@@ -56,6 +58,16 @@ assert l["violations"] > 0 and l["writes_acknowledged"] > 0, l
 e = l["violation_list"][0]
 assert "zero" in e["found"], e
 print("ok: dma.read:drop fails the ledger:", v["ledger"]["detail"])'
+
+run "dma.read:drop under kestrelctl write" pdrop "$vs/ledger-pattern-dma-drop.yaml"
+check "$out/pdrop/ledger-pattern-dma-drop/result.json" '
+assert r["status"] == "fail", r["status"]
+assert r["failure"]["verdict"] == "ledger", r["failure"]
+assert l["violations"] > 0 and l["pattern_writes"] > 0, l
+assert l["writes_flushed"] == l["writes_acknowledged"], l
+e = l["violation_list"][0]
+assert "pattern random seed 4 (flushed" in e["expected"] and e["found"] == "zeros", e
+print("ok: dma.read:drop under a pattern write fails the ledger:", v["ledger"]["detail"])'
 
 run "surprise removal under load" surprise "$top/scenarios/surprise-removal-under-load.yaml"
 check "$out/surprise/surprise-removal-under-load/result.json" '

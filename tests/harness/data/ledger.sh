@@ -18,6 +18,15 @@
 #            passes once the harness's P line follows the writes.
 # malformed  a malformed line: status 2 with its line number; a ledger
 #            whose last line is partial (a power cut) is read without it.
+# pattern    gauntlet-data write --ledger (fixed patterns: WP records, its
+#            fsync's B/F): checks clean with a pattern_writes count; a
+#            block zeroed is lost, naming "pattern random seed 4 (flushed";
+#            a stress run over it and a rollback to the pattern (older:
+#            lost), then a pattern write over it again (clean); a
+#            kestrelctl-flush-like session's B/F makes a pattern write
+#            before a P line flushed (zeros fail), without it they pass;
+#            malformed WP/XP lines: status 2 with the line number; verify
+#            records nothing.
 # errors     usage and I/O errors: status 2 (checker) or 1 (an unwritable
 #            ledger for the stress), with the path.
 set -euo pipefail
@@ -131,7 +140,7 @@ v = j["violation_list"][0]
 assert v["lba"] == int(sys.argv[2]) and v["kind"] == "lost" and v["found"] == "zeros", v
 assert set(v) == {"lba", "device", "backing", "kind", "expected", "found"}, v
 assert set(j) == {"sessions", "power_cuts", "writes_acknowledged", "writes_flushed",
-                  "writes_failed", "writes_checked", "blocks_checked", "violations",
+                  "writes_failed", "pattern_writes", "writes_checked", "blocks_checked", "violations",
                   "partial_lines", "end", "violation_list"}, j
 PY
     ;;
@@ -195,6 +204,65 @@ malformed)
     check 0 "$L" --backing "$f" --json "$dir/j.json"
     [[ $(json partial_lines) == 1 && $(json sessions) == 0 && $(json blocks_checked) == 0 ]]
     ;;
+pattern)
+    fresh
+    "$tool" write "$f" --lba 100 --blocks 300 --pattern random --seed 4 --ledger "$L" >/dev/null
+    grep -q '^GLEDGER1 S [0-9a-f]\{16\} tool=gauntlet-data-write .* threads=1 pattern=random$' "$L"
+    [[ $(grep -c '^WP ' "$L") -ge 1 && $(grep -c '^B ' "$L") == 1 && $(grep -c '^F ' "$L") == 1 ]]
+    check 0 "$L" --backing "$f" --json "$dir/j.json"
+    (( $(json pattern_writes) == $(grep -c '^WP ' "$L") && $(json writes_flushed) == $(json writes_acknowledged) ))
+    (( $(json blocks_checked) == 300 ))
+    # verify records nothing, and takes no ledger option
+    GAUNTLET_LEDGER="$L" "$tool" verify "$f" --lba 100 --blocks 300 --pattern random --seed 4 >/dev/null
+    [[ $(grep -c '^GLEDGER1 S ' "$L") == 1 ]] || { echo "verify recorded"; exit 1; }
+    # a block of it zeroed: lost, named
+    cp "$f" "$dir/pattern.img"
+    zero_block 250
+    check 1 "$L" --backing "$f" --end relaxed
+    grep -q "VIOLATION lost .* lba 250 .*expected session [0-9a-f]* pattern random seed 4 (flushed at ledger line 2) or later; found zeros" "$dir/check.err"
+    # a stress run over part of it (4 threads on 100..163), then back to the pattern
+    cp "$dir/pattern.img" "$f"
+    "$tool" stress "$f" --lba 100 --blocks 64 --duration 1 --seed 11 --flush-pct 20 --ledger "$L" >/dev/null
+    check 0 "$L" --backing "$f"
+    b=$(awk '$1 == "W" { print $5; exit }' "$L")
+    dd if="$dir/pattern.img" of="$f" bs=512 skip="$b" seek="$b" count=1 conv=notrunc 2>/dev/null
+    check 1 "$L" --backing "$f"
+    grep -q "VIOLATION lost .* lba $b .*found pattern random seed 4 (session [0-9a-f]*, acknowledged at ledger line 2: older)" "$dir/check.err"
+    GAUNTLET_LEDGER="$L" "$tool" write "$f" --lba 100 --blocks 64 --pattern 0x5a >/dev/null
+    check 0 "$L" --backing "$f" --json "$dir/j.json"
+    (( $(json sessions) == 3 ))
+    # kestrelctl write ... && kestrelctl flush, then a power cut: hand-made
+    # from a real WP record (kestrelctl is the guest's)
+    fresh
+    "$tool" write "$f" --lba 0 --blocks 8 --pattern random --seed 4 --ledger "$dir/real" >/dev/null
+    sid=$(awk '$2 == "S" { print $3 }' "$dir/real")
+    {   echo "GLEDGER1 S $sid tool=kestrelctl-write dev=/dev/kestrel0 seed=4 bs=512 lba=0 blocks=8 threads=1 pattern=random"
+        grep '^WP ' "$dir/real"
+        echo "E $sid writes=1 flushes=0"
+        echo "GLEDGER1 S 00000000000000ee tool=kestrelctl-flush dev=/dev/kestrel0 seed=0 bs=512 lba=0 blocks=0 threads=1"
+        echo "B 00000000000000ee 1"
+        echo "F 00000000000000ee 1"
+        echo "E 00000000000000ee writes=0 flushes=1"
+        echo "P power cut"; } >"$L"
+    check 0 "$L" --backing "$f" --json "$dir/j.json"
+    (( $(json writes_flushed) == 1 && $(json power_cuts) == 1 ))
+    zero_block 3
+    check 1 "$L" --backing "$f"
+    grep -q "lba 3 .*pattern random seed 4 (flushed at ledger line 2)" "$dir/check.err"
+    grep -v '^[BF] 00000000000000ee' "$L" | sed 's/flushes=1/flushes=0/' >"$L.noflush"
+    check 0 "$L.noflush" --backing "$f"     # unflushed before the cut: old or new
+    # malformed pattern records: status 2 with the line number
+    for bad in "WP $sid 1 0 8 random 4" "WP $sid 1 0 8 nope 4 0123456789abcdef" \
+               "XP $sid 1 0 8 random" "WP $sid 1 0 99 random 4 0123456789abcdef"; do
+        { head -n 1 "$L"; echo "$bad"; } >"$L.bad"
+        check 2 "$L.bad" --backing "$f"
+        grep -q "^gauntlet-ledger: $L.bad:2: " "$dir/check.err" || { echo "no line number for '$bad'"; cat "$dir/check.err"; exit 1; }
+    done
+    # a WP csum that is not its pattern's: a broken ledger
+    sed 's/^\(WP .*\) [0-9a-f]\{16\}$/\1 0123456789abcdef/' "$L" >"$L.bad"
+    check 2 "$L.bad" --backing "$f"
+    grep -q "$L.bad:2: the WP record's csum" "$dir/check.err"
+    ;;
 errors)
     fresh
     stress --ledger "$L"
@@ -215,6 +283,6 @@ errors)
         { echo "an unwritable ledger: status $rc"; cat "$dir/stress.err"; exit 1; }
     ;;
 *)
-    echo "usage: ledger.sh pass|lost|rollback|torn|powercut|malformed|errors TOOL CHECKER DIR"; exit 2 ;;
+    echo "usage: ledger.sh pass|lost|rollback|torn|powercut|malformed|pattern|errors TOOL CHECKER DIR"; exit 2 ;;
 esac
 echo "ledger.sh $what: ok"

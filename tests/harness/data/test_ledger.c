@@ -882,6 +882,323 @@ START_TEST(test_device_map)
 }
 END_TEST
 
+/* ---- fixed-pattern writes (WP, XP; kestrelctl write/flush, gauntlet-data write) ---- */
+
+#define PSID    "00000000000000cc"
+#define PSID2   "00000000000000dd"
+#define FSID    "00000000000000ee"
+
+static struct gd_pattern pat_of(const char *name, uint64_t seed)
+{
+    struct gd_pattern p = { .seed = seed };
+    char err[128];
+
+    ck_assert_msg(gd_pattern_parse(name, &p, err, sizeof(err)) == 0, "%s", err);
+    return p;
+}
+
+/* A kestrelctl-write-like session over blocks [0, NBLK). */
+static void pat_session(const char *sid, const char *name, uint64_t seed)
+{
+    line(GL_MAGIC " S %s tool=kestrelctl-write dev=disk seed=%" PRIu64 " bs=%u lba=0 "
+         "blocks=%u threads=1 pattern=%s", sid, seed, BS, NBLK, name);
+}
+
+/* A WP record with its true csum. */
+static void wp_rec(const char *sid, uint64_t seq, uint64_t lba, uint64_t nb,
+                   const char *name, uint64_t seed)
+{
+    struct gd_pattern p = pat_of(name, seed);
+    uint8_t *b = malloc(nb * BS);
+
+    for (uint64_t j = 0; j < nb; j++) {
+        gd_pattern_fill(&p, lba + j, BS, b + j * BS);
+    }
+    line("WP %s %" PRIu64 " %" PRIu64 " %" PRIu64 " %s %" PRIu64 " %016" PRIx64, sid,
+         seq, lba, nb, name, seed, gl_pattern_csum(b, nb, BS));
+    free(b);
+}
+
+static void put_pattern(uint64_t lba, uint64_t nb, const char *name, uint64_t seed)
+{
+    struct gd_pattern p = pat_of(name, seed);
+    uint8_t b[BS];
+
+    for (uint64_t j = 0; j < nb; j++) {
+        gd_pattern_fill(&p, lba + j, BS, b);
+        put_block(backing, lba + j, b);
+    }
+}
+
+/* A kestrelctl-flush-like session: B, then F (ok) or FX, then E. */
+static void flush_session(const char *sid, bool ok)
+{
+    line(GL_MAGIC " S %s tool=kestrelctl-flush dev=disk seed=0 bs=%u lba=0 blocks=0 "
+         "threads=1", sid, BS);
+    line("B %s 1", sid);
+    line("%s %s 1", ok ? "F" : "FX", sid);
+    line("E %s writes=0 flushes=1", sid);
+}
+
+START_TEST(test_writer_pattern_format)
+{
+    struct gl_session_info info = { .tool = "kestrelctl-write", .dev = "/dev/kestrel0",
+                                    .seed = 4, .bs = BS, .lba = 8, .blocks = 2,
+                                    .threads = 1, .pattern = "random" };
+    struct gd_pattern p = pat_of("random", 4);
+    uint8_t b[2 * BS];
+    char err[400], want[1024];
+    struct gl_ledger *l = gl_open(ledger_path, &info, err, sizeof(err));
+    char *got;
+
+    ck_assert_msg(l != NULL, "%s", err);
+    gd_pattern_fill(&p, 8, BS, b);
+    gd_pattern_fill(&p, 9, BS, b + BS);
+    ck_assert_int_eq(gl_pattern_acked(l, 8, 2, "random", 4, b), 0);
+    ck_assert_int_eq(gl_pattern_failed(l, 9, 1, "random", 4), 0);
+    ck_assert_int_eq(gl_end(l), 0);
+    snprintf(want, sizeof(want),
+             GL_MAGIC " S %s tool=kestrelctl-write dev=/dev/kestrel0 seed=4 bs=512 lba=8 "
+             "blocks=2 threads=1 pattern=random\n"
+             "WP %s 1 8 2 random 4 %016" PRIx64 "\n"
+             "XP %s 2 9 1 random 4\n"
+             "E %s writes=2 flushes=0\n", gl_sid(l), gl_sid(l),
+             gd_mix64(gd_mix64(gd_bytes_csum(b, BS)) ^ gd_bytes_csum(b + BS, BS)),
+             gl_sid(l), gl_sid(l));
+    gl_close(l);
+    got = slurp(ledger_path);
+    ck_assert_str_eq(got, want);
+    free(got);
+}
+END_TEST
+
+START_TEST(test_pattern_write_must_hold)
+{
+    struct gl_result r;
+
+    pat_session(PSID, "random", 4);
+    wp_rec(PSID, 1, 2, 4, "random", 4);
+    line("E " PSID " writes=1 flushes=0");
+    put_pattern(2, 4, "random", 4);
+    r = expect(GL_END_STRICT, 1, 0);
+    ck_assert_uint_eq(r.writes_acknowledged, 1);
+    ck_assert_uint_eq(r.pattern_writes, 1);
+    ck_assert_uint_eq(r.writes_checked, 1);
+    ck_assert_uint_eq(r.blocks_checked, 4);
+    gl_result_free(&r);
+    put_zero(3);
+    r = expect(GL_END_STRICT, 1, 1);
+    ck_assert_str_eq(r.list[0].kind, "lost");
+    ck_assert_uint_eq(r.list[0].lba, 3);
+    ck_assert_ptr_nonnull(strstr(r.list[0].expected, "pattern random seed 4 "
+                                 "(acknowledged at ledger line 2) or later"));
+    ck_assert_str_eq(r.list[0].found, "zeros");
+    gl_result_free(&r);
+    /* another pattern, or another seed, is not this write's */
+    put_pattern(3, 1, "random", 5);
+    r = expect(GL_END_STRICT, 1, 1);
+    gl_result_free(&r);
+    put_pattern(3, 1, "seq", 4);
+    r = expect(GL_END_STRICT, 1, 1);
+    gl_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_pattern_then_stress_and_back)
+{
+    struct gl_result r;
+
+    pat_session(PSID, "random", 4);             /* line 1 */
+    wp_rec(PSID, 1, 2, 4, "random", 4);         /* line 2: blocks 2..5 */
+    line("E " PSID " writes=1 flushes=0");
+    session(SID, "disk", SEED);                 /* line 4 */
+    w_rec(1, 0, 3, 1, 1);                       /* line 5: block 3, gen 1 */
+    line("E " SID " writes=1 flushes=0");
+    put_pattern(2, 4, "random", 4);
+    put_gen(3, SEED, 0, 1);
+    r = expect(GL_END_STRICT, 1, 0);
+    ck_assert_uint_eq(r.writes_acknowledged, 2);
+    ck_assert_uint_eq(r.pattern_writes, 1);
+    gl_result_free(&r);
+    /* the pattern where the stress write replaced it: older, lost */
+    put_pattern(3, 1, "random", 4);
+    r = expect(GL_END_STRICT, 1, 1);
+    ck_assert_str_eq(r.list[0].kind, "lost");
+    ck_assert_uint_eq(r.list[0].lba, 3);
+    ck_assert_ptr_nonnull(strstr(r.list[0].expected, "thread 0 gen 1"));
+    ck_assert_ptr_nonnull(strstr(r.list[0].found, "pattern random seed 4 (session "
+                                 PSID ", acknowledged at ledger line 2: older)"));
+    gl_result_free(&r);
+    /* and back: a later pattern write over the stress block */
+    pat_session(PSID2, "0x5a", 9);              /* line 7 */
+    wp_rec(PSID2, 1, 3, 1, "0x5a", 9);
+    line("E " PSID2 " writes=1 flushes=0");
+    r = expect(GL_END_STRICT, 1, 1);            /* still the old pattern: lost */
+    ck_assert_ptr_nonnull(strstr(r.list[0].expected, "pattern 0x5a seed 9"));
+    gl_result_free(&r);
+    put_pattern(3, 1, "0x5a", 9);
+    r = expect(GL_END_STRICT, 1, 0);
+    gl_result_free(&r);
+    put_gen(3, SEED, 0, 1);                     /* the stress block: older now */
+    r = expect(GL_END_STRICT, 1, 1);
+    ck_assert_ptr_nonnull(strstr(r.list[0].found, "gen 1 (session " SID));
+    gl_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_pattern_flush_coverage)
+{
+    struct gl_result r;
+
+    /* kestrelctl write ... && kestrelctl flush, then a power cut */
+    pat_session(PSID, "random", 4);
+    wp_rec(PSID, 1, 0, 8, "random", 4);
+    line("E " PSID " writes=1 flushes=0");
+    flush_session(FSID, true);
+    line("P power cut");
+    put_zero(5);                                /* the rest: never written */
+    r = expect(GL_END_STRICT, 1, 8);            /* flushed: every block must hold */
+    ck_assert_uint_eq(r.writes_flushed, 1);
+    ck_assert_ptr_nonnull(strstr(r.list[0].expected, "pattern random seed 4 (flushed"));
+    gl_result_free(&r);
+    put_pattern(0, 8, "random", 4);
+    put_zero(5);
+    r = expect(GL_END_RELAXED, 1, 1);
+    ck_assert_uint_eq(r.list[0].lba, 5);
+    gl_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_pattern_unflushed_before_cut)
+{
+    struct gl_result r;
+
+    /* the same without a successful flush: old or new, so zeros are fine */
+    pat_session(PSID, "random", 4);
+    wp_rec(PSID, 1, 0, 8, "random", 4);
+    line("E " PSID " writes=1 flushes=0");
+    flush_session(FSID, false);                 /* FX covers nothing */
+    line("P power cut");
+    r = expect(GL_END_STRICT, 1, 0);
+    ck_assert_uint_eq(r.writes_flushed, 0);
+    gl_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_pattern_in_flight)
+{
+    struct gl_result r;
+
+    /* a flushed stress write, then a pattern session cut mid-way: the
+     * block may hold the pattern it was writing when power went */
+    session(SID, "disk", SEED);
+    w_rec(1, 0, 6, 1, 1);
+    line("B " SID " 1");
+    line("F " SID " 1");
+    line("E " SID " writes=1 flushes=1");
+    pat_session(PSID, "random", 4);
+    wp_rec(PSID, 1, 0, 4, "random", 4);         /* blocks 0..3 recorded; 6 in flight */
+    line("P power cut");
+    put_pattern(6, 1, "random", 4);
+    r = expect(GL_END_STRICT, 1, 0);
+    gl_result_free(&r);
+    /* not with another seed */
+    put_pattern(6, 1, "random", 3);
+    r = expect(GL_END_STRICT, 1, 1);
+    gl_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_pattern_in_flight_not_after_end)
+{
+    struct gl_result r;
+
+    session(SID, "disk", SEED);
+    w_rec(1, 0, 6, 1, 1);
+    line("B " SID " 1");
+    line("F " SID " 1");
+    line("E " SID " writes=1 flushes=1");
+    pat_session(PSID, "random", 4);
+    wp_rec(PSID, 1, 0, 4, "random", 4);
+    line("E " PSID " writes=1 flushes=0");      /* ended: nothing in flight */
+    line("P power cut");
+    put_pattern(6, 1, "random", 4);
+    r = expect(GL_END_STRICT, 1, 1);
+    gl_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_pattern_failed_write)
+{
+    struct gl_result r;
+
+    pat_session(PSID, "random", 4);
+    line("XP " PSID " 1 2 2 random 4");
+    line("E " PSID " writes=1 flushes=0");
+    r = expect(GL_END_STRICT, 1, 0);            /* zeros: the old content */
+    ck_assert_uint_eq(r.writes_failed, 1);
+    ck_assert_uint_eq(r.pattern_writes, 1);
+    gl_result_free(&r);
+    put_pattern(2, 1, "random", 4);             /* or the new */
+    r = expect(GL_END_STRICT, 1, 0);
+    gl_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_pattern_parse_errors)
+{
+    static const struct {
+        const char *rec, *want;
+    } cases[] = {
+        { "WP " PSID " 1 2 2 random 4", "L:2: a WP record wants" },
+        { "WP " PSID " 1 2 2 random 4 0123456789abcdef 9", "L:2: a WP record wants" },
+        { "WP " PSID " 1 2 2 bogus 4 0123456789abcdef", "L:2: the pattern is not" },
+        { "WP " PSID " 1 2 x random 4 0123456789abcdef", "L:2: a field is not a number" },
+        { "WP " PSID " 1 2 2 random 4 0123", "L:2: a field is not a number" },
+        { "WP " PSID " 2 2 2 random 4 0123456789abcdef", "L:2: sequence number 2 where 1" },
+        { "WP " PSID " 1 15 2 random 4 0123456789abcdef", "L:2: the blocks are outside" },
+        { "XP " PSID " 1 2 2 random", "L:2: an XP record wants" },
+        { "WP 00000000000000ff 1 2 2 random 4 0123456789abcdef",
+          "L:2: a record of a session that has no start" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *err;
+
+        fclose(text_f);
+        free(text);
+        text = NULL;
+        text_f = open_memstream(&text, &text_len);
+        pat_session(PSID, "random", 4);
+        line("%s", cases[i].rec);
+        err = parse_error();
+        ck_assert_msg(err && strstr(err, cases[i].want), "'%s': got '%s', wanted '%s'",
+                      cases[i].rec, err ? err : "(parsed)", cases[i].want);
+    }
+    /* a bad session pattern */
+    fclose(text_f);
+    free(text);
+    text = NULL;
+    text_f = open_memstream(&text, &text_len);
+    line(GL_MAGIC " S " PSID " tool=t dev=disk seed=1 bs=512 lba=0 blocks=4 threads=1 "
+         "pattern=nope");
+    ck_assert_ptr_nonnull(parse_error());
+    ck_assert_ptr_nonnull(strstr(parse_error(), "L:1: the session's pattern="));
+}
+END_TEST
+
+START_TEST(test_pattern_bad_csum_is_an_error)
+{
+    struct gl_result r;
+    char err[512];
+
+    pat_session(PSID, "random", 4);
+    line("WP " PSID " 1 2 2 random 4 0123456789abcdef");
+    ck_assert_int_eq(check_text(GL_END_STRICT, 1, &r, err, sizeof(err)), -1);
+    ck_assert_ptr_nonnull(strstr(err, "L:2: the WP record's csum"));
+}
+END_TEST
+
 Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -911,6 +1228,16 @@ Suite *ledger_suite(void)
     tcase_add_test(tc, test_bad_csum_is_an_error);
     tcase_add_test(tc, test_block_sizes_must_agree);
     tcase_add_test(tc, test_device_map);
+    tcase_add_test(tc, test_writer_pattern_format);
+    tcase_add_test(tc, test_pattern_write_must_hold);
+    tcase_add_test(tc, test_pattern_then_stress_and_back);
+    tcase_add_test(tc, test_pattern_flush_coverage);
+    tcase_add_test(tc, test_pattern_unflushed_before_cut);
+    tcase_add_test(tc, test_pattern_in_flight);
+    tcase_add_test(tc, test_pattern_in_flight_not_after_end);
+    tcase_add_test(tc, test_pattern_failed_write);
+    tcase_add_test(tc, test_pattern_parse_errors);
+    tcase_add_test(tc, test_pattern_bad_csum_is_an_error);
     suite_add_tcase(s, tc);
     return s;
 }
