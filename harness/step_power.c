@@ -251,7 +251,9 @@ int gr_step_power_cut(Run *r, const GsStep *st)
         snprintf(to, sizeof(to), "%s/qemu-before-cut-%d.log", r->dir, r->power_cuts);
         rename(from, to);
     }
-    rc = gr_boot_vm(r, NULL, NULL);
+    /* the scenario's own boot options (memory, CPUs, command line) again */
+    rc = gr_boot_vm(r, r->s->nsteps && r->s->steps[0].type == GS_STEP_BOOT ?
+                    &r->s->steps[0] : NULL, NULL);
     if (rc == 0) {
         gr_log(r, "power_cut: booted again on the same disks");
     } else {
