@@ -8,7 +8,9 @@
 #    under kestrelctl stress and under a fixed-pattern kestrelctl write
 #    followed by kestrelctl flush (WP records, B/F);
 #  - a surprise removal under write load passes with a non-zero count of
-#    writes checked after their acknowledgement.
+#    writes checked after their acknowledgement;
+#  - expect_fail (how lying-flush ships a negative control) fails the run
+#    when the verdict it names does not fail.
 gauntlet="$1" top="$2"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
@@ -75,5 +77,14 @@ assert r["status"] == "pass", r["reason"]
 assert v["ledger"]["status"] == "pass", v["ledger"]
 assert l["writes_checked"] > 0 and l["blocks_checked"] > 0, l
 print("ok: surprise removal under writes passes the ledger:", v["ledger"]["detail"])'
+
+# expect_fail (lying-flush's way of shipping a negative control) fails the
+# run when its verdict does not fail
+run "expect_fail unmet" unmet "$vs/expect-fail-unmet.yaml"
+check "$out/unmet/expect-fail-unmet/result.json" '
+assert r["status"] == "fail", r["status"]
+assert r["failure"]["verdict"] == "kernel-log", r["failure"]
+assert "expected to fail (expect_fail) but passed" in v["kernel-log"]["detail"], v["kernel-log"]
+print("ok: an expect_fail verdict that passes fails the run")'
 
 [ "$fail" -eq 0 ] || { for f in "$out"/*.log; do echo "== $f"; tail -n 20 "$f"; done; exit 1; }
