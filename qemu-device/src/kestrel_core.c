@@ -580,13 +580,18 @@ static void cache_fifo_append(KestrelCore *c, uint32_t i)
     c->cache_tail = i;
 }
 
-/* Put data at lba, a new block or over the cached one (it gets younger). */
+/*
+ * Put data at lba: a new block at the FIFO's tail, or new data over the
+ * cached block in place, keeping its seq (KestrelCacheEntry).
+ */
 static void kestrel_cache_put(KestrelCore *c, uint64_t lba, const void *data)
 {
     uint32_t i = kestrel_cache_find(c, lba), h;
 
     if (i != KESTREL_CACHE_NIL) {
-        cache_fifo_unlink(c, i);
+        c->cache[i].ver = ++c->cache_ver;
+        memcpy(cache_block(c, i), data, c->cfg.block_size);
+        return;
     } else {
         i = c->cache_free;
         c->cache_free = c->cache[i].next;
@@ -599,6 +604,7 @@ static void kestrel_cache_put(KestrelCore *c, uint64_t lba, const void *data)
         c->cache_count++;
     }
     c->cache[i].seq = ++c->cache_seq;
+    c->cache[i].ver = ++c->cache_ver;
     memcpy(cache_block(c, i), data, c->cfg.block_size);
     cache_fifo_append(c, i);
 }
@@ -741,7 +747,7 @@ static void kestrel_cache_run(KestrelCore *c)
         if (e == KESTREL_CACHE_NIL) {
             break;
         }
-        c->wb_seq[c->wb_n] = c->cache[e].seq;
+        c->wb_seq[c->wb_n] = c->cache[e].ver;
         memcpy(c->wb.buf + (size_t)c->wb_n * bs, cache_block(c, e), bs);
         c->wb_n++;
     }
@@ -777,7 +783,7 @@ static void kestrel_cache_wb_done(KestrelCore *c, int ret)
             uint32_t e = kestrel_cache_find(c, c->wb_lba + j);
 
             /* a block written again meanwhile stays: it holds newer data */
-            if (e != KESTREL_CACHE_NIL && c->cache[e].seq == c->wb_seq[j]) {
+            if (e != KESTREL_CACHE_NIL && c->cache[e].ver == c->wb_seq[j]) {
                 kestrel_cache_remove(c, e);
                 c->stat_cache_writebacks++;
             }

@@ -111,10 +111,17 @@ typedef enum KestrelCmdState {
     KESTREL_CMD_FLUSH_WAIT,     /* FLUSH waits for the write-back (seq) */
 } KestrelCmdState;
 
-/* One block in the write cache; FIFO order is write order (oldest first). */
+/*
+ * One block in the write cache; FIFO order is the order in which blocks
+ * entered it (oldest first).  A WRITE over a cached block replaces its
+ * data in place and keeps its seq and place: a FLUSH that covered the
+ * older data must still write the block back (the newer data satisfies
+ * it), so a rewrite may not make the block younger than that FLUSH.
+ */
 typedef struct KestrelCacheEntry {
     uint64_t lba;
     uint64_t seq;               /* cache seq of the write that put it there */
+    uint64_t ver;               /* changes with every write of its data */
     uint32_t prev, next;        /* FIFO links, or free list (next) */
 } KestrelCacheEntry;
 
@@ -224,7 +231,8 @@ struct KestrelCore {
     KestrelCmd wb;              /* the write-back's backend I/O */
     uint64_t wb_lba;            /* its run of blocks */
     uint32_t wb_n;
-    uint64_t *wb_seq;           /* seq of each block when it was copied */
+    uint64_t *wb_seq;           /* ver of each block when it was copied */
+    uint64_t cache_ver;         /* the last ver given (not saved) */
 
     /* ---- not saved ---- */
     int depth;                  /* >0 while inside the core */
