@@ -920,6 +920,50 @@ START_TEST(test_write_cache_model_async)
 }
 END_TEST
 
+/*
+ * A WRITE over a cached block while a FLUSH waits for the write-back: the
+ * block stays covered by the FLUSH (it keeps its place), so the FLUSH
+ * completes only once the block, with its newer data, is on the disk.  It
+ * used to become younger than the FLUSH, which then completed without it.
+ */
+START_TEST(test_write_cache_rewrite_during_flush)
+{
+    KestrelConfig cfg = kh_default_config();
+    struct kestrel_sqe s;
+    struct kestrel_cqe e;
+    bool flushed = false;
+
+    kh_free(h);
+    cfg.write_cache = true;
+    cfg.cache_blocks = 64;
+    h = ut_host_cfg(&cfg);
+    ut_enable(h, 16, 16);
+    ut_fill(h->ram + ut_buf(1), 512, 1);
+    ut_expect(h, ut_rw(h, KESTREL_OP_WRITE, 1, 10, 1), KESTREL_SC_SUCCESS);
+    ut_fill(h->ram + ut_buf(2), 512, 2);
+    ut_expect(h, ut_rw(h, KESTREL_OP_WRITE, 2, 50, 1), KESTREL_SC_SUCCESS);
+    /* the FLUSH starts the write-back of lba 10, which stays in flight */
+    h->async_io = true;
+    s = ut_flush(3);
+    ut_submit_raw(h, &s);
+    ck_assert_uint_eq(h->nio, 1);
+    /* lba 50 is written again before its turn */
+    ut_fill(h->ram + ut_buf(4), 512, 4);
+    s = ut_rw(h, KESTREL_OP_WRITE, 4, 50, 1);
+    ut_submit_raw(h, &s);
+    kh_run(h);
+    while (kh_reap(h, &e)) {
+        ck_assert_uint_eq(ut_status(&e), KESTREL_SC_SUCCESS);
+        flushed |= e.tag == 3;
+    }
+    ck_assert(flushed);
+    ck_assert_uint_eq(h->disk[10 * 512], 1);
+    ck_assert_msg(h->disk[50 * 512] == 4,
+                  "the FLUSH completed and lba 50 is not on the disk "
+                  "(0x%02x)", h->disk[50 * 512]);
+}
+END_TEST
+
 /* A cached WRITE is not on the disk; power-on reset loses it. */
 START_TEST(test_write_cache_power_loss)
 {
@@ -1001,6 +1045,7 @@ Suite *commands_suite(void)
     tcase_add_test(tc, test_write_cache_model);
     tcase_add_test(tc, test_write_cache_model_async);
     tcase_add_test(tc, test_write_cache_power_loss);
+    tcase_add_test(tc, test_write_cache_rewrite_during_flush);
     suite_add_tcase(s, tc);
     return s;
 }
