@@ -225,7 +225,7 @@ static const char *gl_line_check(const struct gl_log *log, char *text,
             ns->has_pattern = true;
             ns->pat.seed = ns->seed;
         }
-        /* blocks=0: a session that writes nothing (kestrelctl flush) */
+        /* blocks=0: a session that writes nothing (a flush-only command) */
         if (th < 1 || th > GL_MAX_THREADS ||
             ns->lba > UINT64_MAX / bs - ns->blocks) {
             return "threads, lba or blocks out of range";

@@ -190,6 +190,77 @@ int kdev_quit(Kdev *k, char *tail, size_t len)
     return rc;
 }
 
+int kdev_load_stream(const uint8_t *p, size_t len, uint64_t disk_blocks,
+                     const char *dev_opts, char *log, size_t loglen)
+{
+    char path[300], img[64], inc[320], args[512], err[2048];
+    const char *argv[] = { "-incoming", inc, NULL };
+    QtOptions o = { 0 };
+    QtClient *qt;
+    FILE *f;
+    int i, fd, loaded = -1;
+
+    snprintf(img, sizeof(img), "/tmp/kestrel-img-XXXXXX");
+    fd = mkstemp(img);
+    if (fd < 0 || ftruncate(fd, (off_t)disk_blocks * 512)) {
+        snprintf(log, loglen, "disk image %s: %s", img, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(img);
+        }
+        return -1;
+    }
+    close(fd);
+    snprintf(path, sizeof(path), "%s.mig", img);
+    f = fopen(path, "wb");
+    if (!f || fwrite(p, 1, len, f) != len) {
+        snprintf(log, loglen, "stream file %s: %s", path, strerror(errno));
+        if (f) {
+            fclose(f);
+        }
+        unlink(path);
+        unlink(img);
+        return -1;
+    }
+    fclose(f);
+    snprintf(inc, sizeof(inc), "exec:cat %s", path);
+    snprintf(args, sizeof(args), "-drive if=none,id=d0,file=%s,format=raw "
+             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s", img,
+             dev_opts ? "," : "", dev_opts ? dev_opts : "");
+    o.qemu_binary = getenv("GAUNTLET_QEMU");
+    o.extra_args = args;
+    o.extra_argv = argv;
+    o.timeout_ms = 20000;
+    qt = qt_start(&o, err, sizeof(err));
+    if (!qt) {
+        /* it may refuse before the client finished its handshake */
+        snprintf(log, loglen, "%s", err);
+        loaded = 0;
+    }
+    for (i = 0; qt && i < 400 && loaded < 0; i++) {
+        QtQmpReply *r = qt_qmp(qt, "{'execute':'query-status'}");
+
+        if (r->rc != QT_OK && r->rc != QT_ERR_QMP) {
+            loaded = 0;
+        } else if (r->received && !strstr(r->received, "inmigrate")) {
+            loaded = 1;
+        }
+        qt_qmp_free(r);
+        if (loaded < 0) {
+            usleep(25 * 1000);
+        }
+    }
+    if (qt) {
+        qt_log_tail(qt, log, loglen);
+        if (qt_stop(qt) != 0 && loaded == 1) {
+            loaded = -1;        /* loaded, but QEMU did not quit cleanly */
+        }
+    }
+    unlink(path);
+    unlink(img);
+    return loaded;
+}
+
 uint32_t kdev_rd(Kdev *k, uint32_t reg)
 {
     uint64_t v = 0;

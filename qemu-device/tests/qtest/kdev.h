@@ -70,6 +70,16 @@ void kdev_stop(Kdev *k);
  */
 int kdev_quit(Kdev *k, char *tail, size_t len);
 
+/*
+ * Start a QEMU with a kestrel (disk of disk_blocks, more -device options
+ * dev_opts, may be NULL) that loads the migration stream p[0..len).
+ * Returns 1 when it loaded and the VM runs (and QEMU then quit cleanly),
+ * 0 when it refused the stream (QEMU 7.2's destination exits), -1 when
+ * neither (or the test's own files failed).  log gets QEMU's log tail.
+ */
+int kdev_load_stream(const uint8_t *p, size_t len, uint64_t disk_blocks,
+                     const char *dev_opts, char *log, size_t loglen);
+
 /* In a Check test: quit *kp's QEMU (if any) and fail unless it exited
  * cleanly with no sanitizer report in its log. */
 #define KDEV_QUIT_CHECKED(kp) do { \

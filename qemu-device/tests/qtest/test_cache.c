@@ -560,60 +560,10 @@ static uint8_t *save_cached(size_t *len, size_t *cache_at)
 static int load_stream(const uint8_t *p, size_t len, const char *dev_opts,
                        char *log, size_t loglen)
 {
-    char path[300], img[64], inc[320], args[512], err[2048];
-    const char *argv[] = { "-incoming", inc, NULL };
-    QtOptions o = { 0 };
-    QtClient *qt;
-    FILE *f;
-    int i, fd, loaded = -1;
+    int loaded = kdev_load_stream(p, len, DISK_BLOCKS, dev_opts, log, loglen);
 
-    snprintf(img, sizeof(img), "/tmp/kestrel-img-XXXXXX");
-    fd = mkstemp(img);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(ftruncate(fd, (off_t)DISK_BLOCKS * 512), 0);
-    close(fd);
-    snprintf(path, sizeof(path), "%s.mig", img);
-    f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fwrite(p, 1, len, f), len);
-    fclose(f);
-    snprintf(inc, sizeof(inc), "exec:cat %s", path);
-    snprintf(args, sizeof(args), "-drive if=none,id=d0,file=%s,format=raw "
-             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s", img,
-             dev_opts ? "," : "", dev_opts ? dev_opts : "");
-    o.qemu_binary = getenv("GAUNTLET_QEMU");
-    o.extra_args = args;
-    o.extra_argv = argv;
-    o.timeout_ms = 20000;
-    qt = qt_start(&o, err, sizeof(err));
-    if (!qt) {
-        snprintf(log, loglen, "%s", err);
-        loaded = 0;
-    }
-    for (i = 0; qt && i < 400 && loaded < 0; i++) {
-        QtQmpReply *r = qt_qmp(qt, "{'execute':'query-status'}");
-
-        if (r->rc != QT_OK && r->rc != QT_ERR_QMP) {
-            loaded = 0;
-        } else if (r->received && !strstr(r->received, "inmigrate")) {
-            loaded = 1;
-        }
-        qt_qmp_free(r);
-        if (loaded < 0) {
-            usleep(25 * 1000);
-        }
-    }
-    if (qt) {
-        qt_log_tail(qt, log, loglen);
-        if (loaded == 1) {
-            ck_assert_int_eq(qt_stop(qt), 0);
-        } else {
-            qt_stop(qt);
-        }
-    }
-    unlink(path);
-    unlink(img);
-    ck_assert_msg(loaded >= 0, "QEMU neither loaded nor refused the stream");
+    ck_assert_msg(loaded >= 0, "QEMU neither loaded nor refused the stream, "
+                  "or did not quit cleanly: %s", log);
     ck_assert_msg(!strstr(log, "AddressSanitizer") &&
                   !strstr(log, "runtime error:"),
                   "sanitizer report:\n%s", log);
