@@ -212,6 +212,21 @@ static void kestrel_log_new_errors(struct kestrel_dev *kd)
 	kd->err_count_seen = count;
 }
 
+/*
+ * Count a fatal error once per controller life (kd->lock held); true the
+ * first time.  The error interrupt normally reports it, but an interrupt
+ * can be lost: the recovery then finds STATUS.FATAL itself.
+ */
+static bool kestrel_ctrl_note_fatal_locked(struct kestrel_dev *kd)
+{
+	lockdep_assert_held(&kd->lock);
+	if (kd->fatal_seen)
+		return false;
+	kd->fatal_seen = true;
+	kd->stats.fatal_errors++;
+	return true;
+}
+
 /* ---- handshakes -------------------------------------------------------- */
 
 /*
@@ -306,6 +321,9 @@ static int kestrel_admin_cmd(struct kestrel_dev *kd, u8 opcode, u32 nsegs,
 		if (st == 0xffffffffu && kestrel_ctrl_gone(kd))
 			return -ENODEV;
 		if (st != 0xffffffffu && (st & KESTREL_STATUS_FATAL)) {
+			spin_lock_irq(&kd->lock);
+			kestrel_ctrl_note_fatal_locked(kd);
+			spin_unlock_irq(&kd->lock);
 			dev_err(dev, "fatal error during %s\n", name);
 			return -EIO;
 		}
@@ -610,6 +628,8 @@ static void kestrel_ctrl_go_live(struct kestrel_dev *kd)
  */
 static void kestrel_ctrl_recover(struct kestrel_dev *kd, bool revive)
 {
+	u32 status;
+	bool lost;
 	int st, ret;
 
 	lockdep_assert_held(&kd->ctrl_lock);
@@ -629,6 +649,16 @@ static void kestrel_ctrl_recover(struct kestrel_dev *kd, bool revive)
 	if (kestrel_ctrl_gone(kd)) {
 		kestrel_mark_gone(kd);
 		return;
+	}
+	status = kestrel_rd(kd, KESTREL_REG_STATUS);
+	if (status != 0xffffffffu && (status & KESTREL_STATUS_FATAL)) {
+		spin_lock_irq(&kd->lock);
+		lost = kestrel_ctrl_note_fatal_locked(kd);
+		spin_unlock_irq(&kd->lock);
+		if (lost)
+			dev_err(&kd->pdev->dev,
+				"fatal controller error (STATUS %#x) found by the recovery: its interrupt was not seen\n",
+				status);
 	}
 	kestrel_log_new_errors(kd);
 
@@ -702,7 +732,7 @@ void kestrel_ctrl_schedule_reset(struct kestrel_dev *kd, const char *why)
 void kestrel_ctrl_handle_error(struct kestrel_dev *kd)
 {
 	u32 st = kestrel_rd(kd, KESTREL_REG_STATUS);
-	bool first = false;
+	bool first;
 
 	if (st == 0xffffffffu) {
 		kestrel_ctrl_schedule_reset(kd, "registers read all-ones");
@@ -711,11 +741,7 @@ void kestrel_ctrl_handle_error(struct kestrel_dev *kd)
 	if (!(st & KESTREL_STATUS_FATAL))
 		return;
 	spin_lock(&kd->lock);
-	if (!kd->fatal_seen) {
-		kd->fatal_seen = true;
-		kd->stats.fatal_errors++;
-		first = true;
-	}
+	first = kestrel_ctrl_note_fatal_locked(kd);
 	spin_unlock(&kd->lock);
 	if (first) {
 		dev_err_ratelimited(&kd->pdev->dev,
