@@ -126,7 +126,8 @@ struct GauntletPort {
     GPortMsg msgs[GPORT_MAX_MSGS];
 
     /* port-stats */
-    uint64_t st_translations, st_msis, st_mmio_reads, st_mmio_writes;
+    uint64_t st_translations, st_msis, st_msis_sent;
+    uint64_t st_mmio_reads, st_mmio_writes;
     uint64_t st_cfg_reads, st_data_applied, st_data_missed;
     uint64_t st_msg_overflow, st_refused;
 };
@@ -292,6 +293,45 @@ static void gport_retire_data(GPortDev *pd)
     }
 }
 
+static PCIDevice *gport_pdev(GPortDev *pd);
+
+static bool gport_in_window(uint64_t addr)
+{
+    return addr >= GPORT_MSI_BASE && addr - GPORT_MSI_BASE < GPORT_MSI_SIZE;
+}
+
+/*
+ * Whether a write to addr may be a message: into the x86 interrupt window,
+ * or to the address of one of the device's enabled MSI or MSI-X vectors
+ * (wherever it points).  The data decides (gport_is_msi).
+ */
+static bool gport_msi_addr(GPortDev *pd, uint64_t addr)
+{
+    PCIDevice *d = gport_pdev(pd);
+    unsigned v;
+
+    if (gport_in_window(addr)) {
+        return true;
+    }
+    if (!d) {
+        return false;
+    }
+    if (msix_enabled(d)) {
+        for (v = 0; v < d->msix_entries_nr; v++) {
+            if (msix_get_message(d, v).address == addr) {
+                return true;
+            }
+        }
+    } else if (msi_enabled(d)) {
+        for (v = 0; v < msi_nr_vectors_allocated(d); v++) {
+            if (msi_get_message(d, v).address == addr) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
                                      IOMMUAccessFlags flag, int iommu_idx)
 {
@@ -320,14 +360,15 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
     }
     s->st_translations++;
     gport_retire_data(pd);
-    if (write && addr >= GPORT_MSI_BASE &&
-        addr - GPORT_MSI_BASE < GPORT_MSI_SIZE) {
-        /* an MSI message: seen with its data by gport_xpose_write */
+    if (write && (gfault_watches(e, GPF_MSI) || gfault_watches(e, GPF_LINK))
+        && gport_msi_addr(pd, addr)) {
+        /* a message, maybe: seen with its data by gport_xpose_write */
         if (s->link_down) {
             t.perm = IOMMU_NONE;
-        } else if (gfault_watches(e, GPF_MSI) ||
-                   gfault_watches(e, GPF_LINK)) {
+        } else {
             t.target_as = &pd->xpose_as;
+            t.iova = t.translated_addr = addr & ~3ull;
+            t.addr_mask = 3;
         }
         return t;
     }
@@ -450,6 +491,7 @@ static void gport_send(GPortDev *pd, uint64_t addr, uint32_t data,
 {
     MemTxAttrs attrs = { .requester_id = requester_id };
 
+    pd->port->st_msis_sent++;
     address_space_stl_le(pd->upstream, addr, data, attrs, NULL);
 }
 
@@ -574,9 +616,11 @@ static void gport_msi(GPortDev *pd, uint64_t addr, uint32_t data,
             break;
         case GPA_STORM:
             if (r->storm_count > 1) {
+                /* at least 1 us apart: a storm must let time pass */
+                uint64_t gap = MAX(r->storm_interval_ns, 1000);
+
                 gport_msg_queue(s, pd, addr, data, attrs.requester_id,
-                                r->storm_interval_ns, r->storm_count - 2,
-                                r->storm_interval_ns);
+                                gap, r->storm_count - 2, gap);
             }
             break;
         default:
@@ -619,8 +663,9 @@ static MemTxResult gport_xpose_write(void *opaque, hwaddr addr,
     GPortDev *pd = opaque;
     uint8_t buf[8];
 
-    if (addr >= GPORT_MSI_BASE && addr - GPORT_MSI_BASE < GPORT_MSI_SIZE &&
-        size == 4) {
+    if (size == 4 && !pd->pend &&
+        (gport_in_window(addr) ||
+         gport_msi_vector(gport_pdev(pd), addr, data) >= 0)) {
         gport_msi(pd, addr, data, attrs);
         return MEMTX_OK;
     }
@@ -1138,6 +1183,7 @@ static void gport_get_stats(Object *obj, Visitor *v, const char *name,
     }
     if (visit_type_uint64(v, "translations", &s->st_translations, errp) &&
         visit_type_uint64(v, "msis", &s->st_msis, errp) &&
+        visit_type_uint64(v, "msis-sent", &s->st_msis_sent, errp) &&
         visit_type_uint64(v, "mmio-reads", &s->st_mmio_reads, errp) &&
         visit_type_uint64(v, "mmio-writes", &s->st_mmio_writes, errp) &&
         visit_type_uint64(v, "cfg-reads", &s->st_cfg_reads, errp) &&
@@ -1278,8 +1324,7 @@ static int gport_post_load(void *opaque, int version_id)
         if (!m->used) {
             continue;
         }
-        if (m->addr < GPORT_MSI_BASE ||
-            m->addr - GPORT_MSI_BASE >= GPORT_MSI_SIZE ||
+        if ((m->left && m->interval_ns < 1000) ||
             m->interval_ns > GFAULT_MAX_DELAY_NS ||
             m->left > GFAULT_MAX_STORM) {
             error_report("gauntlet-port: migrated message %u refused "
