@@ -745,7 +745,7 @@ static int kestrel_pre_save(void *opaque)
         s->vm_rule_hits[i] = e->rules[i].hits;
         s->vm_rule_fired[i] = e->rules[i].fired;
         s->vm_rule_rng[i] = e->rules[i].rng;
-        s->vm_rule_cmds[i] = e->rules[i].cmds_at_install;
+        s->vm_rule_cmds[i] = e->rules[i].units_at_install;
         s->vm_rule_prob[i] = e->rules[i].prob;
     }
     return 0;
@@ -755,7 +755,7 @@ static int kestrel_post_load(void *opaque, int version_id)
 {
     KestrelState *s = opaque;
     KestrelFaultEngine *e = &s->core.faults;
-    uint64_t commands = e->commands, seed = e->seed;
+    uint64_t commands = e->units, seed = e->seed;
     uint32_t next_id = e->next_id;
     char err[KESTREL_FAULT_ERR_MAX] = "";
     unsigned i;
@@ -768,7 +768,7 @@ static int kestrel_post_load(void *opaque, int version_id)
         kestrel_core_load_refused(&s->core);
         return -EINVAL;
     }
-    e->commands = commands;
+    e->units = commands;
     e->seed = seed;
     e->next_id = next_id;
     for (i = 0; i < e->nrules; i++) {
@@ -776,7 +776,7 @@ static int kestrel_post_load(void *opaque, int version_id)
         e->rules[i].hits = s->vm_rule_hits[i];
         e->rules[i].fired = s->vm_rule_fired[i];
         e->rules[i].rng = s->vm_rule_rng[i];
-        e->rules[i].cmds_at_install = s->vm_rule_cmds[i];
+        e->rules[i].units_at_install = s->vm_rule_cmds[i];
         if (version_id >= 2 && e->rules[i].trigger == KFT_PROB) {
             /* the text has 6 digits; the rule fires on the exact value */
             if (!s->vm_rule_prob[i]) {
@@ -998,7 +998,7 @@ static const VMStateDescription vmstate_kestrel = {
                              vmstate_kestrel_cmd, KestrelCmd),
         VMSTATE_UINT32(core.faults.next_id, KestrelState),
         VMSTATE_UINT64(core.faults.seed, KestrelState),
-        VMSTATE_UINT64(core.faults.commands, KestrelState),
+        VMSTATE_UINT64(core.faults.units, KestrelState),
         VMSTATE_BUFFER(vm_faults, KestrelState),
         VMSTATE_UINT32(vm_nrules, KestrelState),
         VMSTATE_UINT32_ARRAY(vm_rule_id, KestrelState,
