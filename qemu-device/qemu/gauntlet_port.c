@@ -88,6 +88,19 @@ typedef struct GPortDev {
     AddressSpace *upstream;     /* where its DMA goes when let through */
     MemoryRegion xpose;         /* accesses whose data a rule changes */
     AddressSpace xpose_as;
+    MemoryRegion fail;          /* accesses that fail (dma_error) */
+    AddressSpace fail_as;
+
+    /*
+     * An access routed to xpose or fail reaches it in pieces of at most 8
+     * bytes, and the memory core translates again before each piece: the
+     * pieces that continue it (the next byte, in the same page, the same
+     * way) are the same access, not new events.
+     */
+    bool cont;
+    bool cont_write;
+    uint64_t cont_next, cont_end;
+    IOMMUTLBEntry cont_entry;
     PCIDevice *dev;             /* while plugged */
     PCIConfigReadFunc *cfg_read;
     PCIConfigWriteFunc *cfg_write;
@@ -117,8 +130,10 @@ struct GauntletPort {
     GPortDev *devs[GPORT_MAX_DEVS];
     unsigned ndevs;
 
-    MemoryRegion sink;          /* discarded writes, all-ones reads */
-    AddressSpace sink_as;
+    /* One page each: all-ones reads come from ones, dropped writes go to
+     * trash; both RAM, so an access to them is one translation. */
+    MemoryRegion ones, trash;
+    AddressSpace ones_as, trash_as;
     MemoryRegion ovl_mem, ovl_io;
     bool ovl_on;
 
@@ -199,12 +214,13 @@ static bool gport_corrupt_arg(const GFaultRule *r, unsigned field,
  * corrupt(value=V) makes a read return V, corrupt(value) (or corrupt with
  * no value) inverts it.
  */
-static uint64_t gport_corrupt_value(const GFaultRule *r, uint64_t in)
+static uint64_t gport_corrupt_value(const GFaultRule *r, unsigned field,
+                                    uint64_t in)
 {
     uint64_t value;
     bool invert;
 
-    if (!gport_corrupt_arg(r, GPFF_VALUE, &value, &invert) || invert) {
+    if (!gport_corrupt_arg(r, field, &value, &invert) || invert) {
         return ~in;
     }
     return value;
@@ -224,11 +240,11 @@ static void gport_arm_data(GPortDev *pd, GFaultRule *r, uint64_t addr)
         uint64_t off = 0, value = 0;
         bool invert = false;
 
-        gport_corrupt_arg(r, GPFF_OFFSET, &off, &invert);
+        gport_corrupt_arg(r, GPFF_DMA_OFFSET, &off, &invert);
         pd->pend_addr = off < end - addr ? addr + off : end - 1;
         invert = false;
-        pd->pend_invert = !gport_corrupt_arg(r, GPFF_VALUE, &value, &invert) ||
-                          invert;
+        pd->pend_invert = !gport_corrupt_arg(r, GPFF_DMA_VALUE, &value,
+                                              &invert) || invert;
         pd->pend_value = value;
         return;
     }
@@ -358,6 +374,13 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         t.addr_mask = UINT64_MAX;
         return t;
     }
+    if (pd->cont) {
+        if (write == pd->cont_write && addr == pd->cont_next &&
+            addr < pd->cont_end) {
+            return pd->cont_entry;
+        }
+        pd->cont = false;
+    }
     s->st_translations++;
     gport_retire_data(pd);
     if (write && (gfault_watches(e, GPF_MSI) || gfault_watches(e, GPF_LINK))
@@ -394,19 +417,22 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
                    PCI_SLOT(pd->devfn), PCI_FUNC(pd->devfn));
         trace_gport_fault_fired(r->id, write ? "dma.write" : "dma.read",
                                 (uint64_t)addr);
+        /* precedence: dma_error, then drop/allones, then corrupt/flip */
         switch (r->action) {
         case GPA_DMA_ERROR:
-            t.perm = IOMMU_NONE;
+            t.target_as = &pd->fail_as;
             break;
         case GPA_DROP:
         case GPA_ALLONES:
-            if (t.perm != IOMMU_NONE) {
-                t.target_as = &s->sink_as;
+            if (t.target_as != &pd->fail_as) {
+                t.target_as = write ? &s->trash_as : &s->ones_as;
+                t.translated_addr = 0;
+                t.perm = write ? IOMMU_WO : IOMMU_RO;
             }
             break;
         case GPA_CORRUPT:
         case GPA_FLIP:
-            if (t.perm != IOMMU_NONE && t.target_as != &s->sink_as) {
+            if (t.target_as == pd->upstream) {
                 gport_arm_data(pd, r, addr);
                 t.target_as = &pd->xpose_as;
             }
@@ -415,9 +441,16 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
             break;
         }
     }
-    if (t.perm == IOMMU_NONE) {
+    if (t.target_as == &pd->fail_as) {
         s->st_refused++;
         gport_retire_data(pd);
+    }
+    if (t.target_as == &pd->fail_as || t.target_as == &pd->xpose_as) {
+        pd->cont = true;
+        pd->cont_write = write;
+        pd->cont_next = addr;
+        pd->cont_end = (addr | (GPORT_PAGE - 1)) + 1;
+        pd->cont_entry = t;
     }
     return t;
 }
@@ -650,6 +683,7 @@ static MemTxResult gport_xpose_read(void *opaque, hwaddr addr,
     uint8_t buf[8];
     MemTxResult r;
 
+    pd->cont_next = addr + size;
     r = address_space_read(pd->upstream, addr, attrs, buf, size);
     gport_apply_data(pd, addr, buf, size);
     *data = ldn_le_p(buf, size);
@@ -669,6 +703,7 @@ static MemTxResult gport_xpose_write(void *opaque, hwaddr addr,
         gport_msi(pd, addr, data, attrs);
         return MEMTX_OK;
     }
+    pd->cont_next = addr + size;
     stn_le_p(buf, size, data);
     gport_apply_data(pd, addr, buf, size);
     return address_space_write(pd->upstream, addr, attrs, buf, size);
@@ -684,20 +719,29 @@ static const MemoryRegionOps gport_xpose_ops = {
               .unaligned = true },
 };
 
-/* The sink: a dropped write goes nowhere, a read returns all-ones. */
-static uint64_t gport_sink_read(void *opaque, hwaddr addr, unsigned size)
+/* dma_error: the access fails, as a DMA the root complex refused (UR). */
+static MemTxResult gport_fail_read(void *opaque, hwaddr addr, uint64_t *data,
+                                   unsigned size, MemTxAttrs attrs)
 {
-    return gport_ones(size);
+    GPortDev *pd = opaque;
+
+    pd->cont_next = addr + size;
+    *data = gport_ones(size);
+    return MEMTX_DECODE_ERROR;
 }
 
-static void gport_sink_write(void *opaque, hwaddr addr, uint64_t data,
-                             unsigned size)
+static MemTxResult gport_fail_write(void *opaque, hwaddr addr, uint64_t data,
+                                    unsigned size, MemTxAttrs attrs)
 {
+    GPortDev *pd = opaque;
+
+    pd->cont_next = addr + size;
+    return MEMTX_DECODE_ERROR;
 }
 
-static const MemoryRegionOps gport_sink_ops = {
-    .read = gport_sink_read,
-    .write = gport_sink_write,
+static const MemoryRegionOps gport_fail_ops = {
+    .read_with_attrs = gport_fail_read,
+    .write_with_attrs = gport_fail_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = { .min_access_size = 1, .max_access_size = 8,
                .unaligned = true },
@@ -743,6 +787,10 @@ static GPortDev *gport_dev_get(GauntletPort *s, PCIBus *bus, int devfn)
     memory_region_init_io(&pd->xpose, OBJECT(s), &gport_xpose_ops, pd, name,
                           UINT64_MAX);
     address_space_init(&pd->xpose_as, &pd->xpose, name);
+    snprintf(name, sizeof(name), "gauntlet-port-fail-%u", s->ndevs);
+    memory_region_init_io(&pd->fail, OBJECT(s), &gport_fail_ops, pd, name,
+                          UINT64_MAX);
+    address_space_init(&pd->fail_as, &pd->fail, name);
     s->devs[s->ndevs++] = pd;
     return pd;
 }
@@ -839,10 +887,10 @@ static MemTxResult gport_ovl_access(GauntletPort *s, bool io, hwaddr addr,
     MemTxResult res;
     hwaddr off = addr;
     GFaultEvent ev = { 0 };
-    uint64_t in, baroff;
+    uint64_t in, baroff = 0;
     uint32_t mask;
     unsigned i;
-    int bar;
+    int bar = -1;
 
     if (write) {
         s->st_mmio_writes++;
@@ -907,7 +955,7 @@ static MemTxResult gport_ovl_access(GauntletPort *s, bool io, hwaddr addr,
             *data = gport_ones(size);
             break;
         case GPA_CORRUPT:
-            *data = gport_corrupt_value(r, in);
+            *data = gport_corrupt_value(r, GPFF_MMIO_VALUE, in);
             break;
         case GPA_FLIP: {
             uint32_t n = MIN(r->flip_bits ? r->flip_bits : 1, size * 8);
@@ -1034,7 +1082,7 @@ static uint32_t gport_cfg_read(PCIDevice *d, uint32_t addr, int len)
             val = gport_ones(len);
             break;
         case GPA_CORRUPT:
-            val = gport_corrupt_value(r, in);
+            val = gport_corrupt_value(r, GPFF_CFG_VALUE, in);
             break;
         case GPA_FLIP: {
             uint32_t n = MIN(r->flip_bits ? r->flip_bits : 1, len * 8);
@@ -1115,6 +1163,7 @@ static void gport_forget(GauntletPort *s, PCIDevice *d)
         d->config_write = pd->cfg_write;
         pd->dev = NULL;
         pd->pend = false;
+        pd->cont = false;
         for (m = 0; m < GPORT_MAX_MSGS; m++) {
             if (s->msgs[m].used && s->msgs[m].devfn == pd->devfn) {
                 s->msgs[m].used = false;
@@ -1160,9 +1209,13 @@ static void gport_update(GauntletPort *s)
 static void gport_rules_changed(void *opaque, bool replaced)
 {
     GauntletPort *s = opaque;
+    unsigned i;
 
     if (replaced) {
         s->link_down = false;   /* a new rule set brings the link back */
+    }
+    for (i = 0; i < s->ndevs; i++) {
+        s->devs[i]->cont = false;
     }
     gport_update(s);
 }
@@ -1275,9 +1328,21 @@ static void gport_realize(DeviceState *dev, Error **errp)
 
     pci_setup_iommu(pci_bridge_get_sec_bus(br), gport_dma_as, s);
 
-    memory_region_init_io(&s->sink, OBJECT(s), &gport_sink_ops, s,
-                          "gauntlet-port-sink", UINT64_MAX);
-    address_space_init(&s->sink_as, &s->sink, "gauntlet-port-sink");
+    memory_region_init_ram_nomigrate(&s->ones, OBJECT(s), "gauntlet-port-ones",
+                                     GPORT_PAGE, &local);
+    if (!local) {
+        memory_region_init_ram_nomigrate(&s->trash, OBJECT(s),
+                                         "gauntlet-port-trash", GPORT_PAGE,
+                                         &local);
+    }
+    if (local) {
+        error_propagate(errp, local);
+        rpc->parent_class.exit(d);
+        return;
+    }
+    memset(memory_region_get_ram_ptr(&s->ones), 0xff, GPORT_PAGE);
+    address_space_init(&s->ones_as, &s->ones, "gauntlet-port-ones");
+    address_space_init(&s->trash_as, &s->trash, "gauntlet-port-trash");
     memory_region_init_io(&s->ovl_mem, OBJECT(s), &gport_ovl_mem_ops, s,
                           "gauntlet-port-mmio",
                           memory_region_size(&br->address_space_mem));
@@ -1310,6 +1375,7 @@ static void gport_reset(DeviceState *dev)
     }
     for (i = 0; i < s->ndevs; i++) {
         s->devs[i]->pend = false;
+        s->devs[i]->cont = false;
     }
 }
 

@@ -150,11 +150,9 @@ static void gfault_qemu_get_stats(Object *obj, Visitor *v, const char *name,
     visit_end_list(v, NULL);
 }
 
-static void gfault_qemu_get_log(Object *obj, Visitor *v, const char *name,
-                                void *opaque, Error **errp)
+void gfault_qemu_visit_log(GFaultEngine *e, Visitor *v, const char *name,
+                           Error **errp)
 {
-    GFaultQemu *q = gfault_qemu_of(obj, opaque);
-    GFaultEngine *e = q->engine;
     uint64_t i, n = gfault_log_count(e);
 
     if (!visit_start_list(v, name, NULL, 0, errp)) {
@@ -183,6 +181,14 @@ static void gfault_qemu_get_log(Object *obj, Visitor *v, const char *name,
         visit_end_struct(v, NULL);
     }
     visit_end_list(v, NULL);
+}
+
+static void gfault_qemu_get_log(Object *obj, Visitor *v, const char *name,
+                                void *opaque, Error **errp)
+{
+    GFaultQemu *q = gfault_qemu_of(obj, opaque);
+
+    gfault_qemu_visit_log(q->engine, v, name, errp);
 }
 
 void gfault_qemu_init(GFaultQemu *q, Object *obj, GFaultEngine *engine,
@@ -248,6 +254,7 @@ static int gfault_qemu_pre_save(void *opaque)
         q->vm_rule_fired[i] = e->rules[i].fired;
         q->vm_rule_rng[i] = e->rules[i].rng;
         q->vm_rule_units[i] = e->rules[i].units_at_install;
+        q->vm_rule_passed[i] = e->rules[i].passed;
         q->vm_rule_prob[i] = e->rules[i].prob;
     }
     return 0;
@@ -281,6 +288,7 @@ static int gfault_qemu_post_load(void *opaque, int version_id)
         r->fired = q->vm_rule_fired[i];
         r->rng = q->vm_rule_rng[i];
         r->units_at_install = q->vm_rule_units[i];
+        r->passed = q->vm_rule_passed[i];
         if (r->prob && q->vm_rule_prob[i]) {
             /* the text has 6 digits; the rule fires on the exact value */
             r->prob = q->vm_rule_prob[i];
@@ -313,6 +321,7 @@ const VMStateDescription vmstate_gfault_qemu = {
         VMSTATE_UINT64_ARRAY(vm_rule_fired, GFaultQemu, GFAULT_MAX_RULES),
         VMSTATE_UINT64_ARRAY(vm_rule_rng, GFaultQemu, GFAULT_MAX_RULES),
         VMSTATE_UINT64_ARRAY(vm_rule_units, GFaultQemu, GFAULT_MAX_RULES),
+        VMSTATE_UINT64_ARRAY(vm_rule_passed, GFaultQemu, GFAULT_MAX_RULES),
         VMSTATE_UINT32_ARRAY(vm_rule_prob, GFaultQemu, GFAULT_MAX_RULES),
         VMSTATE_END_OF_LIST()
     }

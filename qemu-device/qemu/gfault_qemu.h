@@ -46,6 +46,7 @@ typedef struct GFaultQemu {
     uint64_t vm_rule_fired[GFAULT_MAX_RULES];
     uint64_t vm_rule_rng[GFAULT_MAX_RULES];
     uint64_t vm_rule_units[GFAULT_MAX_RULES];
+    uint64_t vm_rule_passed[GFAULT_MAX_RULES];
     uint32_t vm_rule_prob[GFAULT_MAX_RULES];
 } GFaultQemu;
 
@@ -62,6 +63,10 @@ bool gfault_qemu_realize(GFaultQemu *q, Error **errp);
 void gfault_qemu_finalize(GFaultQemu *q);
 /* Replace the rule set from C code (tests, the device itself). */
 int gfault_qemu_set(GFaultQemu *q, const char *text, Error **errp);
+
+/* The fault-log property's value, for a device with its own properties. */
+void gfault_qemu_visit_log(GFaultEngine *e, Visitor *v, const char *name,
+                           Error **errp);
 
 /* VMSTATE_STRUCT(field, State, 0, vmstate_gfault_qemu, GFaultQemu) */
 extern const VMStateDescription vmstate_gfault_qemu;

@@ -138,7 +138,7 @@ END_TEST
 
 START_TEST(bad_rule_changes_nothing)
 {
-    char err[512] = "", *text = NULL;
+    char err[512] = "", text[512];
 
     port_faults("msi:drop:nth=3");
     ck_assert_int_ne(kdev_set_faults_at(k, KDEV_PORT_QOM,
@@ -148,10 +148,9 @@ START_TEST(bad_rule_changes_nothing)
     /* an action the point does not take */
     ck_assert_int_ne(kdev_set_faults_at(k, KDEV_PORT_QOM, "cfg.read:drop",
                                         err, sizeof(err)), 0);
-    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_PORT_QOM, "faults", &text),
-                     0);
+    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_PORT_QOM, "faults", text,
+                                    sizeof(text)), 0);
     ck_assert_str_eq(text, "msi:drop:nth=3");
-    free(text);
 }
 END_TEST
 
@@ -366,18 +365,17 @@ START_TEST(migrate_keeps_rules_and_counters)
 {
     uint64_t buf = qt_galloc(k->qt, 512, 4096);
     struct kestrel_cqe cqe;
-    char err[2048], *text = NULL;
+    char err[2048], text[512];
     json_object *stats = NULL, *hits;
 
     port_faults("msi:drop:nth=3; mmio.read[bar=0,off=0x0]:allones:nth=5");
     submit_read(1, buf);
     ck_assert(kdev_reap(k, &cqe, 5 * MS));
     ck_assert_int_eq(kdev_migrate(k, err, sizeof(err)), 0);
-    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_PORT_QOM, "faults", &text),
-                     0);
+    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_PORT_QOM, "faults", text,
+                                    sizeof(text)), 0);
     ck_assert_str_eq(text, "msi:drop:nth=3;"
                      "mmio.read[bar=0,off=0x0]:allones:nth=5");
-    free(text);
     ck_assert_int_eq(qt_qom_get(k->qt, KDEV_PORT_QOM, "fault-stats", &stats),
                      0);
     ck_assert(json_object_object_get_ex(json_object_array_get_idx(stats, 0),
