@@ -3,10 +3,12 @@
 #
 # ctest unit.fault_check: kestrel-fault-check judges rule texts in both
 # vocabularies (--vocab kestrel, the default, and --vocab port), with the
-# exit statuses and messages docs/targets.md gives.
-#   test-fault-check.sh PATH-TO-kestrel-fault-check
+# exit statuses and messages docs/targets.md gives; every rule of the
+# Examples block of docs/fault-port.md is a valid port rule.
+#   test-fault-check.sh PATH-TO-kestrel-fault-check [docs/fault-port.md]
 set -u
 tool=$1
+doc=${2:-}
 fails=0
 
 # expect STATUS OUTPUT TEXT [ARGS...]: the tool, given TEXT on stdin,
@@ -42,6 +44,18 @@ expect 2 "" "msi:drop" --vocab
 expect 2 "" "msi:drop" --vocab nvme
 expect 2 "" "msi:drop" --strict
 expect 2 "" "msi:drop" --vocab port extra
+
+# the port's documented examples
+if [ -n "$doc" ]; then
+    examples=$(awk '/^## Examples/ { on = 1; next }
+                    on && /^```/ { n++; next }
+                    on && n == 1 { print }' "$doc")
+    [ -n "$examples" ] || { echo "FAIL: no examples in $doc"; fails=$((fails + 1)); }
+    echo "$examples" | while IFS= read -r rule; do
+        expect 0 1 "$rule" --vocab port
+        [ "$fails" -eq 0 ] || exit 1
+    done || fails=$((fails + 1))
+fi
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails failures"
