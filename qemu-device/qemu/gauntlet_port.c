@@ -63,6 +63,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(GauntletPort, GAUNTLET_PORT)
 #define GPORT_PAGE              4096ull
 #define GPORT_MAX_MSGS          64      /* delayed or stormed messages */
 #define GPORT_MAX_DEVS          32      /* devices behind one port */
+#define GPORT_PEND_TRIES        16      /* accesses a corrupt() may wait */
 
 /* A message the port sends later: delayed, or the rest of a storm. */
 typedef struct GPortMsg {
@@ -99,7 +100,7 @@ typedef struct GPortDev {
      */
     bool cont;
     bool cont_write;
-    uint64_t cont_next, cont_end;
+    uint64_t cont_start, cont_next, cont_end;
     IOMMUTLBEntry cont_entry;
     PCIDevice *dev;             /* while plugged */
     PCIConfigReadFunc *cfg_read;
@@ -109,6 +110,9 @@ typedef struct GPortDev {
     bool pend;
     uint64_t pend_lo, pend_hi;  /* the translation's bytes [lo, hi) */
     uint64_t pend_addr;         /* corrupt: the byte */
+    uint64_t pend_off;          /* corrupt: its offset in the access */
+    bool pend_write;            /* the access's direction */
+    unsigned pend_tries;        /* accesses it may still wait for */
     uint8_t pend_value;
     bool pend_invert;
     uint8_t pend_flip[8];       /* flip: bit masks of bytes pend_addr.. */
@@ -227,12 +231,14 @@ static uint64_t gport_corrupt_value(const GFaultRule *r, unsigned field,
 }
 
 /* Arm the data fault of rule idx for the translation [addr, page end). */
-static void gport_arm_data(GPortDev *pd, GFaultRule *r, uint64_t addr)
+static void gport_arm_data(GPortDev *pd, GFaultRule *r, uint64_t addr,
+                           bool write)
 {
     uint64_t end = (addr | (GPORT_PAGE - 1)) + 1;
     uint32_t bits, n;
 
     pd->pend = true;
+    pd->pend_write = write;
     pd->pend_lo = addr;
     pd->pend_hi = end;
     pd->pend_is_flip = r->action == GPA_FLIP;
@@ -241,6 +247,8 @@ static void gport_arm_data(GPortDev *pd, GFaultRule *r, uint64_t addr)
         bool invert = false;
 
         gport_corrupt_arg(r, GPFF_DMA_OFFSET, &off, &invert);
+        pd->pend_off = off;
+        pd->pend_tries = GPORT_PEND_TRIES;
         pd->pend_addr = off < end - addr ? addr + off : end - 1;
         invert = false;
         pd->pend_invert = !gport_corrupt_arg(r, GPFF_DMA_VALUE, &value,
@@ -300,13 +308,37 @@ static void gport_apply_data(GPortDev *pd, uint64_t addr, uint8_t *buf,
     }
 }
 
-/* A new translation: a data fault the last one never reached is missed. */
-static void gport_retire_data(GPortDev *pd)
+/*
+ * A new access in direction write at addr: a corrupt() the last access
+ * ended before waits for the next access of the same direction that
+ * reaches its offset (at most GPORT_PEND_TRIES of them), and true says
+ * this is the one; anything else the last access never reached is missed.
+ */
+static bool gport_retire_data(GPortDev *pd, bool write, uint64_t addr)
 {
-    if (pd->pend) {
-        pd->pend = false;
-        pd->port->st_data_missed++;
+    uint64_t end = (addr | (GPORT_PAGE - 1)) + 1;
+
+    if (!pd->pend) {
+        return false;
     }
+    if (!pd->pend_is_flip && pd->pend_tries) {
+        if (write != pd->pend_write) {
+            return false;
+        }
+        pd->pend_tries--;
+        if (pd->pend_off < end - addr) {
+            pd->pend_lo = addr;
+            pd->pend_hi = end;
+            pd->pend_addr = addr + pd->pend_off;
+            return true;
+        }
+        if (pd->pend_tries) {
+            return false;
+        }
+    }
+    pd->pend = false;
+    pd->port->st_data_missed++;
+    return false;
 }
 
 static PCIDevice *gport_pdev(GPortDev *pd);
@@ -375,14 +407,15 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         return t;
     }
     if (pd->cont) {
-        if (write == pd->cont_write && addr == pd->cont_next &&
-            addr < pd->cont_end) {
+        /* the same access again (a map asking why it failed), or its next
+         * piece */
+        if (write == pd->cont_write && addr >= pd->cont_start &&
+            addr <= pd->cont_next && addr < pd->cont_end) {
             return pd->cont_entry;
         }
         pd->cont = false;
     }
     s->st_translations++;
-    gport_retire_data(pd);
     if (write && (gfault_watches(e, GPF_MSI) || gfault_watches(e, GPF_LINK))
         && gport_msi_addr(pd, addr)) {
         /* a message, maybe: seen with its data by gport_xpose_write */
@@ -395,17 +428,17 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         }
         return t;
     }
+    if (gport_retire_data(pd, write, addr)) {
+        t.target_as = &pd->xpose_as;    /* a waiting corrupt() lands here */
+    }
     if (gport_link_event(s, write ? "dma.write" : "dma.read", addr)) {
         t.perm = IOMMU_NONE;
         s->st_refused++;
         return t;
     }
-    if (!gfault_watches(e, point)) {
-        return t;
-    }
     ev.known = 1u << GPK_ADDR;
     ev.key[GPK_ADDR] = addr;
-    mask = gfault_eval(e, point, &ev);
+    mask = gfault_watches(e, point) ? gfault_eval(e, point, &ev) : 0;
     for (i = 0; mask; i++, mask >>= 1) {
         GFaultRule *r = &e->rules[i];
 
@@ -432,8 +465,9 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
             break;
         case GPA_CORRUPT:
         case GPA_FLIP:
-            if (t.target_as == pd->upstream) {
-                gport_arm_data(pd, r, addr);
+            if (t.target_as == pd->upstream ||
+                t.target_as == &pd->xpose_as) {
+                gport_arm_data(pd, r, addr, write);
                 t.target_as = &pd->xpose_as;
             }
             break;
@@ -441,14 +475,20 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
             break;
         }
     }
-    if (t.target_as == &pd->fail_as) {
-        s->st_refused++;
-        gport_retire_data(pd);
+    if (t.target_as == &pd->fail_as ||
+        t.target_as == &s->trash_as || t.target_as == &s->ones_as) {
+        if (t.target_as == &pd->fail_as) {
+            s->st_refused++;
+        }
+        if (pd->pend && pd->pend_lo == addr) {
+            /* a corrupt() that landed here waits for the next access */
+            pd->pend_tries = MAX(pd->pend_tries, 1);
+        }
     }
     if (t.target_as == &pd->fail_as || t.target_as == &pd->xpose_as) {
         pd->cont = true;
         pd->cont_write = write;
-        pd->cont_next = addr;
+        pd->cont_start = pd->cont_next = addr;
         pd->cont_end = (addr | (GPORT_PAGE - 1)) + 1;
         pd->cont_entry = t;
     }
@@ -719,7 +759,22 @@ static const MemoryRegionOps gport_xpose_ops = {
               .unaligned = true },
 };
 
-/* dma_error: the access fails, as a DMA the root complex refused (UR). */
+/*
+ * dma_error: the access fails, as a DMA the root complex refused (UR).  The
+ * region refuses every access (valid.accepts), so that a mapped DMA fails
+ * too (qemu/patches/0001): the callbacks below run only for accesses that
+ * do not ask first.
+ */
+static bool gport_fail_accepts(void *opaque, hwaddr addr, unsigned size,
+                               bool is_write, MemTxAttrs attrs)
+{
+    GPortDev *pd = opaque;
+
+    pd->cont_next = MAX(pd->cont_next, addr + size);
+    return false;
+}
+
+
 static MemTxResult gport_fail_read(void *opaque, hwaddr addr, uint64_t *data,
                                    unsigned size, MemTxAttrs attrs)
 {
@@ -744,7 +799,7 @@ static const MemoryRegionOps gport_fail_ops = {
     .write_with_attrs = gport_fail_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
     .valid = { .min_access_size = 1, .max_access_size = 8,
-               .unaligned = true },
+               .unaligned = true, .accepts = gport_fail_accepts },
     .impl = { .min_access_size = 1, .max_access_size = 8,
               .unaligned = true },
 };
