@@ -119,6 +119,7 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
         gr_log(r, "boot: kernel %s, initrd %s", o.kernel, o.initrd);
     }
     r->vm = gvm_start(&o, err, sizeof(err));
+    r->qemu_starts++;           /* its fault engines count from 0 again */
     if (!r->vm && sn) {
         /* the harness's own trouble (a damaged or stale snapshot), never
          * the driver's */
