@@ -84,6 +84,7 @@
 #include "migration/vmstate.h"
 #include "sysemu/block-backend.h"
 #include "sysemu/dma.h"
+#include "gfault_qemu.h"
 #include "sysemu/runstate.h"
 #include "qom/object.h"
 
@@ -635,6 +636,15 @@ static void kestrel_get_fault_stats(Object *obj, Visitor *v, const char *name,
     visit_end_list(v, NULL);
 }
 
+/* fault-log: the last faults fired, oldest first (datasheet 10.6). */
+static void kestrel_get_fault_log(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+
+    gfault_qemu_visit_log(&s->core.faults, v, name, errp);
+}
+
 static void kestrel_get_stats(Object *obj, Visitor *v, const char *name,
                               void *opaque, Error **errp)
 {
@@ -708,6 +718,8 @@ static void kestrel_instance_init(Object *obj)
                         kestrel_set_seed, NULL, NULL);
     object_property_add(obj, "fault-stats", "KestrelFaultStats",
                         kestrel_get_fault_stats, NULL, NULL, NULL);
+    object_property_add(obj, "fault-log", "GauntletFaultLog",
+                        kestrel_get_fault_log, NULL, NULL, NULL);
     object_property_add(obj, "stats", "KestrelStats", kestrel_get_stats,
                         NULL, NULL, NULL);
 }
