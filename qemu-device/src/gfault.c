@@ -34,7 +34,7 @@
 #define TRIGGER_LIST "always, once, nth=N, every=N, prob=P, after=N, " \
     "max=N, seed=N"
 
-/* ---- Names ------------------------------------------------------------ */
+/* ---- Names --------------------------------------------------------------- */
 
 const char *gfault_point_name(const GFaultVocab *v, unsigned point)
 {
@@ -52,7 +52,7 @@ const char *gfault_action_name(const GFaultVocab *v, unsigned action)
     return v->actions[action].name;
 }
 
-/* ---- Character classes (ASCII only, no locale) ------------------------ */
+/* ---- Character classes (ASCII only, no locale) --------------------------- */
 
 static bool is_blank(char c)
 {
@@ -107,7 +107,7 @@ static bool word_eq(const char *s, size_t n, const char *name)
     return name[n] == '\0';
 }
 
-/* ---- Output buffer with snprintf semantics ---------------------------- */
+/* ---- Output buffer with snprintf semantics ------------------------------- */
 
 typedef struct OutBuf {
     char *buf;
@@ -151,7 +151,7 @@ out_printf(OutBuf *o, const char *fmt, ...)
     out_str(o, tmp);
 }
 
-/* ---- Lexer and errors ------------------------------------------------- */
+/* ---- Lexer and errors ---------------------------------------------------- */
 
 typedef enum TokKind {
     TOK_END,
@@ -291,7 +291,7 @@ static int expect_punct(Parser *p, char c, const char *why)
     return 0;
 }
 
-/* ---- Numbers ------------------------------------------------------------ */
+/* ---- Numbers ------------------------------------------------------------- */
 
 /*
  * Scan a decimal or 0x-hex number at s[0..n).  Return the bytes used (0 if
@@ -731,7 +731,7 @@ static void format_rule(const GFaultVocab *v, const GFaultRule *r,
     }
 }
 
-/* ---- Lists of names, for messages ----------------------------------------- */
+/* ---- Lists of names, for messages ---------------------------------------- */
 
 static void list_points(const GFaultVocab *v, char *buf, size_t size)
 {
@@ -811,7 +811,7 @@ static unsigned popcount32(uint32_t x)
     return n;
 }
 
-/* ---- Rule parser -------------------------------------------------------- */
+/* ---- Rule parser --------------------------------------------------------- */
 
 static void rule_defaults(GFaultRule *r)
 {
@@ -1320,7 +1320,7 @@ static int parse_rules(Parser *p, GFaultRule *out, uint32_t room,
     return (int)n;
 }
 
-/* ---- Engine ------------------------------------------------------------- */
+/* ---- Engine -------------------------------------------------------------- */
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -1576,7 +1576,7 @@ void gfault_count_unit(GFaultEngine *e)
     e->units++;
 }
 
-/* ---- Fault log ------------------------------------------------------------ */
+/* ---- Fault log ----------------------------------------------------------- */
 
 void gfault_logv(GFaultEngine *e, uint64_t time_ns, unsigned idx,
                  const char *fmt, va_list ap)
@@ -1641,7 +1641,7 @@ void gfault_log_clear(GFaultEngine *e)
     e->log_seq = 0;
 }
 
-/* ---- Loaded state ---------------------------------------------------------- */
+/* ---- Loaded state -------------------------------------------------------- */
 
 /* The configuration (not the run-time state) of two rules is equal. */
 static bool rule_config_equal(const GFaultRule *a, const GFaultRule *b)

@@ -162,8 +162,8 @@ typedef struct GFaultRule {
 typedef struct GFaultEvent {
     uint32_t known;             /* bit k: key[k] is valid */
     uint64_t key[GFAULT_MAX_KEYS];
-    uint64_t len[GFAULT_MAX_KEYS];      /* for range keys: the event covers
-                                           [key, key+len-1]; 0 means 1 */
+    /* for range keys: the event covers [key, key+len-1]; 0 means 1 */
+    uint64_t len[GFAULT_MAX_KEYS];
 } GFaultEvent;
 /*
  * A rule with a filter on key k matches only if the event knows key k and
@@ -187,8 +187,7 @@ typedef struct GFaultEngine {
     uint64_t units;             /* what after=N counts, if it counts units */
     uint64_t watch_mask;        /* bit p: some rule watches point p (derived) */
     GFaultLogEntry log[GFAULT_LOG_LEN];
-    uint64_t log_seq;           /* entries ever logged; the ring keeps the
-                                   last GFAULT_LOG_LEN */
+    uint64_t log_seq;           /* entries logged; the ring keeps the last */
 } GFaultEngine;
 
 /* "?" for an index out of the vocabulary. */
@@ -244,6 +243,8 @@ int gfault_post_load(GFaultEngine *e);
 
 /*
  * The fault log: an ordered ring of the last GFAULT_LOG_LEN firings.
+ * e->log_seq counts the entries logged since gfault_init or
+ * gfault_log_clear; entry seq numbers run 0, 1, 2... over that time.
  * gfault_log records one firing of rule e->rules[idx] at time_ns (the
  * caller's virtual clock; a time before the previous entry's is taken as
  * that entry's, so times never go backwards); detail is printf-formatted

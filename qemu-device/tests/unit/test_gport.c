@@ -48,7 +48,7 @@ static void refused(const char *text, const char *want)
     ck_assert(memcmp(&eng, &eng2, sizeof(eng)) == 0);
 }
 
-/* ---- Names -------------------------------------------------------------- */
+/* ---- Names --------------------------------------------------------------- */
 
 START_TEST(test_names)
 {
@@ -167,7 +167,8 @@ START_TEST(test_args)
         { "dma.read:flip(bits=1)", "dma.read:flip" },
         { "msi:storm", "msi:storm" },
         { "msi:storm(count=1000,interval=10us)", "msi:storm" },
-        { "msi:storm(interval=1ms, count=7)", "msi:storm(count=7,interval=1ms)" },
+        { "msi:storm(interval=1ms, count=7)",
+          "msi:storm(count=7,interval=1ms)" },
         { "msi:delay(1500 us)", "msi:delay(1500us)" },
         { "msi:delay(2000000ns)", "msi:delay(2ms)" },
         { "dma.write:corrupt(value=0x5A, offset=0x10)",
@@ -206,7 +207,7 @@ START_TEST(test_args)
 }
 END_TEST
 
-/* ---- Filters ---------------------------------------------------------------- */
+/* ---- Filters ------------------------------------------------------------- */
 
 START_TEST(test_filters)
 {
@@ -218,7 +219,8 @@ START_TEST(test_filters)
     } t[] = {
         { "dma.read[addr=0x1000]:dma_error", "dma.read[addr=0x1000]:dma_error",
           1u << GPK_ADDR, GPK_ADDR, 0x1000, 0x1000 },
-        { "dma.write[addr=4096-8191]:drop", "dma.write[addr=0x1000-0x1fff]:drop",
+        { "dma.write[addr=4096-8191]:drop",
+          "dma.write[addr=0x1000-0x1fff]:drop",
           1u << GPK_ADDR, GPK_ADDR, 0x1000, 0x1fff },
         { "dma.read[ addr = 0x2000-0x2000 ]:flip", "dma.read[addr=0x2000]:flip",
           1u << GPK_ADDR, GPK_ADDR, 0x2000, 0x2000 },
@@ -256,7 +258,7 @@ START_TEST(test_filters)
 }
 END_TEST
 
-/* ---- Positioned errors ------------------------------------------------------ */
+/* ---- Positioned errors --------------------------------------------------- */
 
 START_TEST(test_errors)
 {
@@ -352,7 +354,7 @@ START_TEST(test_errors)
 }
 END_TEST
 
-/* ---- Matching events ---------------------------------------------------------- */
+/* ---- Matching events ----------------------------------------------------- */
 
 static GFaultEvent ev1(unsigned key, uint64_t v, uint64_t len)
 {
@@ -433,7 +435,7 @@ START_TEST(test_match_keys)
 }
 END_TEST
 
-/* ---- Triggers: after=N counts the rule's own events -------------------------- */
+/* ---- Triggers: after=N counts the rule's own events ---------------------- */
 
 START_TEST(test_after_counts_events)
 {
@@ -505,7 +507,7 @@ START_TEST(test_triggers)
 }
 END_TEST
 
-/* ---- Loaded state ---------------------------------------------------------- */
+/* ---- Loaded state -------------------------------------------------------- */
 
 static void set_filter(GFaultRule *r, GPortFaultKey key, uint64_t lo,
                        uint64_t hi)
