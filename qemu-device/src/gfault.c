@@ -1588,7 +1588,7 @@ void gfault_logv(GFaultEngine *e, uint64_t time_ns, unsigned idx,
         return;
     }
     r = &e->rules[idx];
-    if (e->log_seq) {
+    if (gfault_log_count(e)) {
         const GFaultLogEntry *prev = &e->log[(e->log_seq - 1) % GFAULT_LOG_LEN];
 
         if (time_ns < prev->time_ns) {
@@ -1622,7 +1622,9 @@ void gfault_log(GFaultEngine *e, uint64_t time_ns, unsigned idx,
 
 uint64_t gfault_log_count(const GFaultEngine *e)
 {
-    return e->log_seq < GFAULT_LOG_LEN ? e->log_seq : GFAULT_LOG_LEN;
+    uint64_t n = e->log_first <= e->log_seq ? e->log_seq - e->log_first : 0;
+
+    return n < GFAULT_LOG_LEN ? n : GFAULT_LOG_LEN;
 }
 
 const GFaultLogEntry *gfault_log_entry(const GFaultEngine *e, uint64_t i)
@@ -1638,7 +1640,7 @@ const GFaultLogEntry *gfault_log_entry(const GFaultEngine *e, uint64_t i)
 void gfault_log_clear(GFaultEngine *e)
 {
     memset(e->log, 0, sizeof(e->log));
-    e->log_seq = 0;
+    e->log_first = e->log_seq;
 }
 
 /* ---- Loaded state -------------------------------------------------------- */
@@ -1680,6 +1682,9 @@ static int log_post_load(const GFaultEngine *e)
     const GFaultVocab *v = e->vocab;
     uint64_t n = gfault_log_count(e), i, prev_time = 0;
 
+    if (e->log_first > e->log_seq) {
+        return -1;
+    }
     for (i = 0; i < n; i++) {
         uint64_t seq = e->log_seq - n + i;
         const GFaultLogEntry *ent = &e->log[seq % GFAULT_LOG_LEN];

@@ -187,7 +187,8 @@ typedef struct GFaultEngine {
     uint64_t units;             /* what after=N counts, if it counts units */
     uint64_t watch_mask;        /* bit p: some rule watches point p (derived) */
     GFaultLogEntry log[GFAULT_LOG_LEN];
-    uint64_t log_seq;           /* entries logged; the ring keeps the last */
+    uint64_t log_seq;           /* entries ever logged (the next seq) */
+    uint64_t log_first;         /* seq of the first entry not cleared */
 } GFaultEngine;
 
 /* "?" for an index out of the vocabulary. */
@@ -243,8 +244,10 @@ int gfault_post_load(GFaultEngine *e);
 
 /*
  * The fault log: an ordered ring of the last GFAULT_LOG_LEN firings.
- * e->log_seq counts the entries logged since gfault_init or
- * gfault_log_clear; entry seq numbers run 0, 1, 2... over that time.
+ * Entry seq numbers run 0, 1, 2... over the engine's life (since
+ * gfault_init): gfault_log_clear forgets the entries held but does not
+ * restart the numbering, so a reader that remembers the last seq it saw
+ * never mistakes an old entry for a new one.
  * gfault_log records one firing of rule e->rules[idx] at time_ns (the
  * caller's virtual clock; a time before the previous entry's is taken as
  * that entry's, so times never go backwards); detail is printf-formatted
