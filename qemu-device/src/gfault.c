@@ -1370,7 +1370,16 @@ static void update_watch(GFaultEngine *e)
 
 void gfault_init(GFaultEngine *e, const GFaultVocab *v, uint64_t seed)
 {
-    memset(e, 0, sizeof(*e));
+    /*
+     * Everything but the log's entries, which are 3/4 of the engine:
+     * with log_seq == log_first none is held, none is read, and each is
+     * written whole before it is held.  Devices are created for every
+     * input of the fuzzers; zeroing 74 KiB more each time cost a fifth of
+     * fuzz_ioctl's speed.
+     */
+    memset(e, 0, offsetof(GFaultEngine, log));
+    e->log_seq = 0;
+    e->log_first = 0;
     e->vocab = v;
     e->next_id = 1;
     e->seed = seed;

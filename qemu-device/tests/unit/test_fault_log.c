@@ -30,6 +30,22 @@ START_TEST(test_empty)
     ck_assert_uint_eq(gfault_log_count(&eng), 0);
     ck_assert_ptr_null(gfault_log_entry(&eng, 0));
     ck_assert_uint_eq(eng.log_seq, 0);
+
+    /* gfault_init does not zero the entries; a dirty engine still starts
+     * with an empty log, and what it logs is whole */
+    memset(&eng, 0xa5, sizeof(eng));
+    gfault_init(&eng, &gport_fault_vocab, 1);
+    ck_assert_uint_eq(gfault_log_count(&eng), 0);
+    ck_assert_ptr_null(gfault_log_entry(&eng, 0));
+    ck_assert_int_eq(gfault_post_load(&eng), 0);
+    ck_assert_int_eq(gfault_set(&eng, "link:allones", err, sizeof(err)), 1);
+    gfault_log(&eng, 9, 0, "d");
+    ck_assert_uint_eq(gfault_log_count(&eng), 1);
+    ck_assert_uint_eq(gfault_log_entry(&eng, 0)->seq, 0);
+    ck_assert_uint_eq(gfault_log_entry(&eng, 0)->time_ns, 9);
+    ck_assert_str_eq(gfault_log_entry(&eng, 0)->rule, "link:allones");
+    ck_assert_str_eq(gfault_log_entry(&eng, 0)->detail, "d");
+    ck_assert_int_eq(gfault_post_load(&eng), 0);
 }
 END_TEST
 
