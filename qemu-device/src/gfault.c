@@ -52,6 +52,149 @@ const char *gfault_action_name(const GFaultVocab *v, unsigned action)
     return v->actions[action].name;
 }
 
+/* ---- Vocabulary check ---------------------------------------------------- */
+
+static bool name_ok(const char *n)
+{
+    const char *c;
+
+    if (!n || !*n) {
+        return false;
+    }
+    for (c = n; *c; c++) {
+        if (*c >= 'A' && *c <= 'Z') {
+            return false;
+        }
+    }
+    return true;
+}
+
+#define VOCAB_BAD(...) do {                             \
+        if (err && errlen) {                            \
+            snprintf(err, errlen, __VA_ARGS__);         \
+        }                                               \
+        return -1;                                      \
+    } while (0)
+
+int gfault_vocab_check(const GFaultVocab *v, char *err, size_t errlen)
+{
+    unsigned i, j;
+
+    if (!v || !v->points || !v->actions || !v->npoints || !v->nactions) {
+        VOCAB_BAD("no points or no actions");
+    }
+    if (v->npoints > GFAULT_MAX_POINTS || v->nactions > GFAULT_MAX_ACTIONS ||
+        v->nfields > GFAULT_MAX_FIELDS || v->nkeys > GFAULT_MAX_KEYS ||
+        (v->nfields && !v->fields) || (v->nkeys && !v->keys)) {
+        VOCAB_BAD("a count over the engine's limits, or a missing table");
+    }
+    if (v->after != GFAULT_AFTER_UNITS && v->after != GFAULT_AFTER_EVENTS) {
+        VOCAB_BAD("after= counts neither units nor events");
+    }
+    for (i = 0; i < v->npoints; i++) {
+        const GFaultPointInfo *pi = &v->points[i];
+        uint32_t fields = 0;
+
+        if (!name_ok(pi->name)) {
+            VOCAB_BAD("point %u: no lower-case name", i);
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(pi->name, v->points[j].name) == 0) {
+                VOCAB_BAD("point %u: '%s' twice", i, pi->name);
+            }
+        }
+        if (!pi->actions || (v->nactions < 32 &&
+                             (pi->actions >> v->nactions))) {
+            VOCAB_BAD("point %s: no actions, or one out of the table",
+                      pi->name);
+        }
+        if (v->nkeys < 32 && (pi->keys >> v->nkeys)) {
+            VOCAB_BAD("point %s: a filter key out of the table", pi->name);
+        }
+        for (j = 0; j < v->nfields; j++) {
+            if (v->fields[j].name && (v->fields[j].points & PBIT(i))) {
+                fields |= 1u << j;
+            }
+        }
+        if ((pi->corrupt_need_all & ~fields) ||
+            (pi->corrupt_not_alone & ~fields)) {
+            VOCAB_BAD("point %s: corrupt() rules name fields it lacks",
+                      pi->name);
+        }
+        for (j = 0; j < v->nactions; j++) {
+            if ((pi->actions & ABIT(j)) &&
+                v->actions[j].args == GFAULT_ARGS_CORRUPT && !fields) {
+                VOCAB_BAD("point %s: corrupt without fields", pi->name);
+            }
+        }
+        for (j = 0; j < v->nfields; j++) {
+            unsigned k;
+
+            if (!(fields & (1u << j))) {
+                continue;
+            }
+            for (k = 0; k < j; k++) {
+                if ((fields & (1u << k)) &&
+                    strcmp(v->fields[j].name, v->fields[k].name) == 0) {
+                    VOCAB_BAD("point %s: field '%s' twice", pi->name,
+                              v->fields[j].name);
+                }
+            }
+        }
+    }
+    for (i = 0; i < v->nactions; i++) {
+        const GFaultActionInfo *ai = &v->actions[i];
+
+        if (!name_ok(ai->name)) {
+            VOCAB_BAD("action %u: no lower-case name", i);
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(ai->name, v->actions[j].name) == 0) {
+                VOCAB_BAD("action %u: '%s' twice", i, ai->name);
+            }
+        }
+        if ((unsigned)ai->args > GFAULT_ARGS_STORM) {
+            VOCAB_BAD("action %s: unknown arguments", ai->name);
+        }
+        if (ai->need_filter && (ai->need_key >= v->nkeys ||
+                                ai->need_value > v->keys[ai->need_key].max)) {
+            VOCAB_BAD("action %s: needs a filter that cannot be written",
+                      ai->name);
+        }
+    }
+    for (i = 0; i < v->nfields; i++) {
+        const GFaultFieldInfo *fi = &v->fields[i];
+
+        if (!fi->name) {
+            continue;
+        }
+        if (!name_ok(fi->name) || fi->bits < 1 || fi->bits > 64 ||
+            (v->npoints < 64 && (fi->points >> v->npoints))) {
+            VOCAB_BAD("field %u: bad name, width or points", i);
+        }
+    }
+    for (i = 0; i < v->nkeys; i++) {
+        const GFaultKeyInfo *ki = &v->keys[i];
+        const GFaultName *n;
+
+        if (!name_ok(ki->name)) {
+            VOCAB_BAD("key %u: no lower-case name", i);
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(ki->name, v->keys[j].name) == 0) {
+                VOCAB_BAD("key %u: '%s' twice", i, ki->name);
+            }
+        }
+        for (n = ki->names; n && n->name; n++) {
+            if (!name_ok(n->name) || n->value > ki->max ||
+                (ki->align > 1 && n->value % ki->align)) {
+                VOCAB_BAD("key %s: bad value name", ki->name);
+            }
+        }
+    }
+    return 0;
+}
+
 /* ---- Character classes (ASCII only, no locale) --------------------------- */
 
 static bool is_blank(char c)

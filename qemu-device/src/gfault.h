@@ -191,6 +191,16 @@ typedef struct GFaultEngine {
     uint64_t log_first;         /* seq of the first entry not cleared */
 } GFaultEngine;
 
+/*
+ * Check a vocabulary's tables: counts within the engine's limits (points
+ * <= 64, actions and fields <= 32, keys <= GFAULT_MAX_KEYS), every name
+ * set, lower case and unique where the parser looks it up, masks within
+ * the counts, bounds of keys and fields sane.  Returns 0, or -1 with a
+ * message in err.  For tests of each vocabulary (a bad table is a bug,
+ * not an input).
+ */
+int gfault_vocab_check(const GFaultVocab *v, char *err, size_t errlen);
+
 /* "?" for an index out of the vocabulary. */
 const char *gfault_point_name(const GFaultVocab *v, unsigned point);
 const char *gfault_action_name(const GFaultVocab *v, unsigned action);
