@@ -164,6 +164,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(le->point < v->npoints && le->action < v->nactions);
     }
     FUZZ_ASSERT(gfault_log_entry(&eng, logged) == NULL);
+    if (size % 3 == 0) {
+        uint64_t seq = eng.log_seq;
+
+        gfault_log_clear(&eng);
+        FUZZ_ASSERT(gfault_log_count(&eng) == 0 && eng.log_seq == seq);
+        if (eng.nrules) {
+            gfault_log(&eng, 0, 0, "after clear");
+            FUZZ_ASSERT(gfault_log_count(&eng) == 1 &&
+                        gfault_log_entry(&eng, 0)->seq == seq);
+        }
+    }
     memcpy(&again, &eng, sizeof(again));
     FUZZ_ASSERT(gfault_post_load(&again) == 0);
     return 0;

@@ -162,8 +162,8 @@ typedef struct GFaultRule {
 typedef struct GFaultEvent {
     uint32_t known;             /* bit k: key[k] is valid */
     uint64_t key[GFAULT_MAX_KEYS];
-    uint64_t len[GFAULT_MAX_KEYS];      /* for range keys: the event covers
-                                           [key, key+len-1]; 0 means 1 */
+    /* for range keys: the event covers [key, key+len-1]; 0 means 1 */
+    uint64_t len[GFAULT_MAX_KEYS];
 } GFaultEvent;
 /*
  * A rule with a filter on key k matches only if the event knows key k and
@@ -187,9 +187,19 @@ typedef struct GFaultEngine {
     uint64_t units;             /* what after=N counts, if it counts units */
     uint64_t watch_mask;        /* bit p: some rule watches point p (derived) */
     GFaultLogEntry log[GFAULT_LOG_LEN];
-    uint64_t log_seq;           /* entries ever logged; the ring keeps the
-                                   last GFAULT_LOG_LEN */
+    uint64_t log_seq;           /* entries ever logged (the next seq) */
+    uint64_t log_first;         /* seq of the first entry not cleared */
 } GFaultEngine;
+
+/*
+ * Check a vocabulary's tables: counts within the engine's limits (points
+ * <= 64, actions and fields <= 32, keys <= GFAULT_MAX_KEYS), every name
+ * set, lower case and unique where the parser looks it up, masks within
+ * the counts, bounds of keys and fields sane.  Returns 0, or -1 with a
+ * message in err.  For tests of each vocabulary (a bad table is a bug,
+ * not an input).
+ */
+int gfault_vocab_check(const GFaultVocab *v, char *err, size_t errlen);
 
 /* "?" for an index out of the vocabulary. */
 const char *gfault_point_name(const GFaultVocab *v, unsigned point);
@@ -244,6 +254,10 @@ int gfault_post_load(GFaultEngine *e);
 
 /*
  * The fault log: an ordered ring of the last GFAULT_LOG_LEN firings.
+ * Entry seq numbers run 0, 1, 2... over the engine's life (since
+ * gfault_init): gfault_log_clear forgets the entries held but does not
+ * restart the numbering, so a reader that remembers the last seq it saw
+ * never mistakes an old entry for a new one.
  * gfault_log records one firing of rule e->rules[idx] at time_ns (the
  * caller's virtual clock; a time before the previous entry's is taken as
  * that entry's, so times never go backwards); detail is printf-formatted

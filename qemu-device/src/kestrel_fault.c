@@ -99,8 +99,10 @@ static const GFaultActionInfo kestrel_actions[KFA__MAX] = {
     [KFA_POWERCUT] = { .name = "powercut" },
 };
 
-#define F(n, pts, b, h, nv) \
-    { .name = (n), .points = (pts), .bits = (b), .hex = (h), .need_value = (nv) }
+#define F(n, pts, b, h, nv) { \
+        .name = (n), .points = (pts), .bits = (b), .hex = (h), \
+        .need_value = (nv) \
+    }
 
 static const GFaultFieldInfo kestrel_fields[KFF__MAX] = {
     [KFF_CQ_TAG] = F("tag", PBIT(KFP_CQ_POST), 16, true, false),
@@ -200,7 +202,7 @@ const GFaultVocab kestrel_fault_vocab = {
     .after = GFAULT_AFTER_UNITS,
 };
 
-/* ---- Wrappers ------------------------------------------------------------- */
+/* ---- Wrappers ------------------------------------------------------------ */
 
 static int32_t rule_key(const KestrelFaultRule *r, unsigned k)
 {

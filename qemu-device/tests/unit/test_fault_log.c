@@ -30,6 +30,22 @@ START_TEST(test_empty)
     ck_assert_uint_eq(gfault_log_count(&eng), 0);
     ck_assert_ptr_null(gfault_log_entry(&eng, 0));
     ck_assert_uint_eq(eng.log_seq, 0);
+
+    /* gfault_init does not zero the entries; a dirty engine still starts
+     * with an empty log, and what it logs is whole */
+    memset(&eng, 0xa5, sizeof(eng));
+    gfault_init(&eng, &gport_fault_vocab, 1);
+    ck_assert_uint_eq(gfault_log_count(&eng), 0);
+    ck_assert_ptr_null(gfault_log_entry(&eng, 0));
+    ck_assert_int_eq(gfault_post_load(&eng), 0);
+    ck_assert_int_eq(gfault_set(&eng, "link:allones", err, sizeof(err)), 1);
+    gfault_log(&eng, 9, 0, "d");
+    ck_assert_uint_eq(gfault_log_count(&eng), 1);
+    ck_assert_uint_eq(gfault_log_entry(&eng, 0)->seq, 0);
+    ck_assert_uint_eq(gfault_log_entry(&eng, 0)->time_ns, 9);
+    ck_assert_str_eq(gfault_log_entry(&eng, 0)->rule, "link:allones");
+    ck_assert_str_eq(gfault_log_entry(&eng, 0)->detail, "d");
+    ck_assert_int_eq(gfault_post_load(&eng), 0);
 }
 END_TEST
 
@@ -134,7 +150,17 @@ START_TEST(test_survives_rule_changes)
     gfault_log_clear(&eng);
     ck_assert_uint_eq(gfault_log_count(&eng), 0);
     ck_assert_ptr_null(gfault_log_entry(&eng, 0));
-    /* gfault_init does clear it */
+    /* a cleared log goes on numbering where it was, any time is fine */
+    ck_assert_int_eq(gfault_set(&eng, "msi:drop", err, sizeof(err)), 1);
+    gfault_log(&eng, 1, 0, "third");
+    ck_assert_uint_eq(gfault_log_count(&eng), 1);
+    ck_assert_uint_eq(gfault_log_entry(&eng, 0)->seq, 2);
+    ck_assert_uint_eq(gfault_log_entry(&eng, 0)->time_ns, 1);
+    ck_assert_str_eq(gfault_log_entry(&eng, 0)->detail, "third");
+    ck_assert_int_eq(gfault_post_load(&eng), 0);
+    gfault_log_clear(&eng);
+    gfault_clear(&eng);
+    /* gfault_init does clear it, and restarts the numbering */
     gfault_log(&eng, 3, 0, "x");
     ck_assert_uint_eq(gfault_log_count(&eng), 0);   /* no rules: nothing */
     ck_assert_int_eq(gfault_set(&eng, "link:allones", err, sizeof(err)), 1);
@@ -142,6 +168,7 @@ START_TEST(test_survives_rule_changes)
     ck_assert_uint_eq(gfault_log_count(&eng), 1);
     gfault_init(&eng, &gport_fault_vocab, 1);
     ck_assert_uint_eq(gfault_log_count(&eng), 0);
+    ck_assert_uint_eq(eng.log_seq, 0);
 }
 END_TEST
 
@@ -172,7 +199,16 @@ START_TEST(test_post_load)
     BAD(memset(eng.log[6].detail, 'd', sizeof(eng.log[6].detail)));
     BAD(eng.log[7].point = GPF__MAX);
     BAD(eng.log[8].action = GPA__MAX);
+    BAD(eng.log_first = eng.log_seq + 1);
 #undef BAD
+
+    /* a partly cleared ring: only the entries after log_first count */
+    memcpy(&eng, &saved, sizeof(eng));
+    eng.log_first = eng.log_seq - 5;
+    eng.log[3].seq = 12345;     /* no longer held */
+    ck_assert_uint_eq(gfault_log_count(&eng), 5);
+    ck_assert_uint_eq(gfault_log_entry(&eng, 0)->seq, eng.log_seq - 5);
+    ck_assert_int_eq(gfault_post_load(&eng), 0);
 
     /* a short log: only the entries held are checked */
     gfault_init(&eng, &gport_fault_vocab, 1);

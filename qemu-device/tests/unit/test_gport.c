@@ -9,6 +9,7 @@
 
 #include "kestrel_env.h"
 #include "gport_fault.h"
+#include "kestrel_fault.h"
 
 Suite *gport_suite(void);
 
@@ -48,7 +49,7 @@ static void refused(const char *text, const char *want)
     ck_assert(memcmp(&eng, &eng2, sizeof(eng)) == 0);
 }
 
-/* ---- Names -------------------------------------------------------------- */
+/* ---- Names --------------------------------------------------------------- */
 
 START_TEST(test_names)
 {
@@ -73,6 +74,78 @@ START_TEST(test_names)
     ck_assert_str_eq(gfault_point_name(v, GPF__MAX), "?");
     ck_assert_str_eq(gfault_action_name(v, GPA__MAX), "?");
     ck_assert_str_eq(gfault_point_name(NULL, 0), "?");
+}
+END_TEST
+
+/* ---- The tables themselves ----------------------------------------------- */
+
+START_TEST(test_vocab_tables)
+{
+    static GFaultPointInfo points[GPF__MAX];
+    static GFaultActionInfo actions[GPA__MAX];
+    static GFaultFieldInfo fields[GPFF__MAX];
+    static GFaultKeyInfo keys[GPK__MAX];
+    GFaultVocab v;
+
+    ck_assert_msg(gfault_vocab_check(&gport_fault_vocab, err,
+                                     sizeof(err)) == 0, "port: %s", err);
+    ck_assert_msg(gfault_vocab_check(&kestrel_fault_vocab, err,
+                                     sizeof(err)) == 0, "kestrel: %s", err);
+    ck_assert_int_eq(gfault_vocab_check(NULL, err, sizeof(err)), -1);
+
+    /* broken copies of the port's tables are refused */
+#define RESET() do {                                                    \
+        v = gport_fault_vocab;                                          \
+        memcpy(points, v.points, sizeof(points));                       \
+        memcpy(actions, v.actions, sizeof(actions));                    \
+        memcpy(fields, v.fields, sizeof(fields));                       \
+        memcpy(keys, v.keys, sizeof(keys));                             \
+        v.points = points;                                              \
+        v.actions = actions;                                            \
+        v.fields = fields;                                              \
+        v.keys = keys;                                                  \
+    } while (0)
+#define BAD(stmt, want) do {                                            \
+        RESET();                                                        \
+        stmt;                                                           \
+        ck_assert_msg(gfault_vocab_check(&v, err, sizeof(err)) == -1,   \
+                      #stmt);                                           \
+        ck_assert_str_eq(err, want);                                    \
+    } while (0)
+    RESET();
+    ck_assert_int_eq(gfault_vocab_check(&v, err, sizeof(err)), 0);
+    BAD(points[GPF_LINK].name = "msi", "point 5: 'msi' twice");
+    BAD(points[GPF_LINK].name = "Link", "point 5: no lower-case name");
+    BAD(points[GPF_LINK].actions = 1u << GPA__MAX,
+        "point link: no actions, or one out of the table");
+    BAD(points[GPF_LINK].keys = 1u << GPK__MAX,
+        "point link: a filter key out of the table");
+    BAD(points[GPF_LINK].actions |= 1u << GPA_CORRUPT,
+        "point link: corrupt without fields");
+    BAD(points[GPF_CFG_READ].corrupt_need_all = 1u << GPFF_DMA_VALUE,
+        "point cfg.read: corrupt() rules name fields it lacks");
+    BAD(fields[GPFF_CFG_VALUE].name = "value2";
+        fields[GPFF_CFG_VALUE].points |= 1ull << GPF_MMIO_READ;
+        fields[GPFF_CFG_VALUE].name = "value",
+        "point mmio.read: field 'value' twice");
+    BAD(actions[GPA_DROP].name = "storm", "action 5: 'storm' twice");
+    BAD(actions[GPA_DROP].need_filter = true;
+        actions[GPA_DROP].need_key = GPK__MAX,
+        "action drop: needs a filter that cannot be written");
+    BAD(actions[GPA_DROP].need_filter = true;
+        actions[GPA_DROP].need_key = GPK_BAR;
+        actions[GPA_DROP].need_value = 6,
+        "action drop: needs a filter that cannot be written");
+    BAD(fields[GPFF_DMA_VALUE].bits = 0, "field 1: bad name, width or points");
+    BAD(fields[GPFF_MMIO_VALUE].points |= 1ull << GPF__MAX,
+        "field 2: bad name, width or points");
+    BAD(keys[GPK_OFF].name = "bar", "key 2: 'bar' twice");
+    BAD(v.nkeys = GFAULT_MAX_KEYS + 1,
+        "a count over the engine's limits, or a missing table");
+    BAD(v.npoints = 0, "no points or no actions");
+    BAD(v.after = (GFaultAfter)7, "after= counts neither units nor events");
+#undef BAD
+#undef RESET
 }
 END_TEST
 
@@ -167,7 +240,8 @@ START_TEST(test_args)
         { "dma.read:flip(bits=1)", "dma.read:flip" },
         { "msi:storm", "msi:storm" },
         { "msi:storm(count=1000,interval=10us)", "msi:storm" },
-        { "msi:storm(interval=1ms, count=7)", "msi:storm(count=7,interval=1ms)" },
+        { "msi:storm(interval=1ms, count=7)",
+          "msi:storm(count=7,interval=1ms)" },
         { "msi:delay(1500 us)", "msi:delay(1500us)" },
         { "msi:delay(2000000ns)", "msi:delay(2ms)" },
         { "dma.write:corrupt(value=0x5A, offset=0x10)",
@@ -206,7 +280,7 @@ START_TEST(test_args)
 }
 END_TEST
 
-/* ---- Filters ---------------------------------------------------------------- */
+/* ---- Filters ------------------------------------------------------------- */
 
 START_TEST(test_filters)
 {
@@ -218,7 +292,8 @@ START_TEST(test_filters)
     } t[] = {
         { "dma.read[addr=0x1000]:dma_error", "dma.read[addr=0x1000]:dma_error",
           1u << GPK_ADDR, GPK_ADDR, 0x1000, 0x1000 },
-        { "dma.write[addr=4096-8191]:drop", "dma.write[addr=0x1000-0x1fff]:drop",
+        { "dma.write[addr=4096-8191]:drop",
+          "dma.write[addr=0x1000-0x1fff]:drop",
           1u << GPK_ADDR, GPK_ADDR, 0x1000, 0x1fff },
         { "dma.read[ addr = 0x2000-0x2000 ]:flip", "dma.read[addr=0x2000]:flip",
           1u << GPK_ADDR, GPK_ADDR, 0x2000, 0x2000 },
@@ -256,7 +331,7 @@ START_TEST(test_filters)
 }
 END_TEST
 
-/* ---- Positioned errors ------------------------------------------------------ */
+/* ---- Positioned errors --------------------------------------------------- */
 
 START_TEST(test_errors)
 {
@@ -352,7 +427,7 @@ START_TEST(test_errors)
 }
 END_TEST
 
-/* ---- Matching events ---------------------------------------------------------- */
+/* ---- Matching events ----------------------------------------------------- */
 
 static GFaultEvent ev1(unsigned key, uint64_t v, uint64_t len)
 {
@@ -433,7 +508,7 @@ START_TEST(test_match_keys)
 }
 END_TEST
 
-/* ---- Triggers: after=N counts the rule's own events -------------------------- */
+/* ---- Triggers: after=N counts the rule's own events ---------------------- */
 
 START_TEST(test_after_counts_events)
 {
@@ -505,7 +580,7 @@ START_TEST(test_triggers)
 }
 END_TEST
 
-/* ---- Loaded state ---------------------------------------------------------- */
+/* ---- Loaded state -------------------------------------------------------- */
 
 static void set_filter(GFaultRule *r, GPortFaultKey key, uint64_t lo,
                        uint64_t hi)
@@ -567,6 +642,7 @@ Suite *gport_suite(void)
 
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_names);
+    tcase_add_test(tc, test_vocab_tables);
     tcase_add_test(tc, test_point_action_matrix);
     tcase_add_test(tc, test_args);
     tcase_add_test(tc, test_filters);
