@@ -198,8 +198,10 @@ int gr_set_faults(Run *r, Device *d, const char *prop, const char *rules)
     int rc = gq_qom_set(r->vm->qmp, gr_fault_path(r, d), prop, v);
 
     json_object_put(v);
-    gr_log(r, "qom-set %s %s '%s': %s", d->id, prop, rules,
-          rc == GQ_OK ? "ok" : gq_error(r->vm->qmp));
+    gr_log(r, "qom-set %s%s%s %s '%s': %s", d->id,
+           gt_faults_on_port(r->t) ? " on " : "",
+           gt_faults_on_port(r->t) ? gr_fault_path(r, d) : "", prop, rules,
+           rc == GQ_OK ? "ok" : gq_error(r->vm->qmp));
     return rc;
 }
 
