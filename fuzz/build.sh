@@ -57,6 +57,8 @@ cc() { # out src incs
 }
 cc core   "$QD/src/kestrel_core.c"        "$CORE_INC"
 cc fault  "$QD/src/kestrel_fault.c"       "$CORE_INC"
+cc gfault "$QD/src/gfault.c"              "$CORE_INC"
+cc gport  "$QD/src/gport_fault.c"         "$CORE_INC"
 cc host   "$QD/standalone/kestrel_host.c" "$CORE_INC"
 cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
 cc ioctl_dev "$FZ/fuzz_ioctl_dev.c"       "$CORE_INC"
@@ -85,12 +87,12 @@ link() { # target objs... (incs for the harness first)
 }
 # libFuzzer is C++: link with $CXX when OSS-Fuzz provides it.
 CXX_OR_CC=${CXX:-$CC}
-link fuzz_device      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
-link fuzz_vmload      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
-link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/host.o"
+link fuzz_device      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
+link fuzz_vmload      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
+link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_completion  "$LIB_INC"  "$W/lib.o"
 link fuzz_ioctl       "$LIB_INC"  "$W/lib.o" "$W/ioctl_dev.o" \
-                      "$W/core.o" "$W/fault.o" "$W/host.o"
+                      "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/scenario_values.o" \
                       "$W/scenario_steps.o" "$W/scenario_dump.o" "$W/yaml_writer.o" \
                       $YAML_LIBS -lm

@@ -72,7 +72,7 @@ static const Field core_fields[] = {
     CF(reset_done_at), CF(sq_resume_at), CF(irq_delayed_at),
     CF(irq_delayed_causes), CF(storm_left), CF(storm_interval_ns),
     CF(storm_next_at), CF(power_delay_ns), CF(seq), CF(npending),
-    CF(faults.next_id), CF(faults.seed), CF(faults.commands),
+    CF(faults.next_id), CF(faults.seed), CF(faults.units),
 };
 #define NCORE (sizeof(core_fields) / sizeof(core_fields[0]))
 
@@ -392,14 +392,14 @@ static int load(char *err, size_t errlen)
         }
     }
     {
-        uint64_t commands = e->commands, seed = e->seed;
+        uint64_t commands = e->units, seed = e->seed;
         uint32_t next_id = e->next_id;
 
         if (kestrel_fault_set(e, text, err, errlen) < 0) {
             fprintf(stderr, "own rule text refused: %s: %s\n", text, err);
             __builtin_trap();
         }
-        e->commands = commands;
+        e->units = commands;
         e->seed = seed;
         e->next_id = next_id;
     }

@@ -14,6 +14,13 @@ rules = ["", "cq.post:drop:once", "cq.post:corrupt(tag=0xffff):every=2,max=2",
          "cq.post:drop:once\0irq:delay(1ms)", "sq.fetch[op=read]:flip(bits=8):after=3,max=1"]
 for i, r in enumerate(rules):
     put('fuzz_fault_rules', 'seed-%02d' % i, r.encode())
+# the fault port's vocabulary: first byte 0x01 (fuzz_fault_rules.c)
+port_rules = ["link:allones", "dma.write[addr=0x1000-0x1fff]:corrupt(offset=8,value=0x5a):nth=2",
+              "msi[vector=3]:drop:after=2,max=1;msi:storm(count=5,interval=1us)",
+              "mmio.read[bar=2,off=0x10-0x1f]:corrupt(value):prob=0.5,seed=9",
+              "cfg.read[off=0x4]:flip(bits=3)\0dma.read:dma_error:once", "msi:delay(1ms);msi:duplicate:every=2"]
+for i, r in enumerate(port_rules):
+    put('fuzz_fault_rules', 'port-%02d' % i, b'\x01' + r.encode())
 # fuzz_device: config, then ops (see OP_* in fuzz_device.c)
 ENABLE, SUBMIT, ADV, REAP, FAULTS, RESET, POWER, SGL = 12, 17, 6, 13, 10, 8, 9, 5
 def sqe_shaped(op, nsegs=1, lba=0, nblocks=1, sgl=0x4000, sgl_len=16):
@@ -73,8 +80,8 @@ open(os.path.join(D, 'dict', 'fuzz_device.dict'), 'w').write('\n'.join(dev) + '\
 # fuzz_vmload: values a stream may lie with (little-endian field writes)
 vml = ['u32_max="\\xff\\xff\\xff\\xff"', 'qd_256="%s"' % le(256, 2), 'qd_1024="%s"' % le(1024, 2), 'storm_max="%s"' % le(100000, 4), 'deadline_none="%s"' % le(0x7fffffffffffffff, 8), 'base_top="%s"' % le(0xfffffffffffff000, 8)]
 open(os.path.join(D, 'dict', 'fuzz_vmload.dict'), 'w').write('\n'.join(vml) + '\n')
-words = "cq.post sq.fetch sgl.fetch dma.read dma.write irq reset power ctrl.enable reg.read drop delay stall corrupt flip duplicate spurious storm fatal allones dma_error tag phase status sqhead result opcode flags nsegs lba nblocks sgl_addr sgl_len addr len index value offset always once nth every prob after max seed count interval bits reg op ns us ms s read write identify flush ( ) [ ] : ; , = 0x".split()
-open(os.path.join(D, 'dict', 'fuzz_fault_rules.dict'), 'w').write('\n'.join('"%s"' % w for w in words) + '\n')
+words = "cq.post sq.fetch sgl.fetch dma.read dma.write irq reset power ctrl.enable reg.read drop delay stall corrupt flip duplicate spurious storm fatal allones dma_error tag phase status sqhead result opcode flags nsegs lba nblocks sgl_addr sgl_len addr len index value offset always once nth every prob after max seed count interval bits reg op ns us ms s read write identify flush ( ) [ ] : ; , = 0x msi mmio.read cfg.read link bar off vector -".split()
+open(os.path.join(D, 'dict', 'fuzz_fault_rules.dict'), 'w').write('\n'.join('"%s"' % w for w in words) + '\nport="\\x01"\n')
 cmp = ['tag_gen1="%s"' % le(0x400, 2), 'tag_max="%s"' % le(0xffff, 2), 'phase1="\\x01\\x00"', 'st_max="\\x0d\\x00"']
 open(os.path.join(D, 'dict', 'fuzz_completion.dict'), 'w').write('\n'.join(cmp) + '\n')
 ioc = ['info_size="%s"' % le(152, 4), 'submit_size="%s"' % le(48, 4), 'io_size="%s"' % le(56, 4), 'timeout_size="%s"' % le(16, 4), 'stats_size="%s"' % le(168, 4), 'ioc_submit="%s"' % le(0xc0304b01, 4), 'raw="\\xff"']

@@ -46,7 +46,7 @@ static void disarm(Run *r)
     for (int i = 0; i < r->ndev; i++) {
         Device *d = &r->dev[i];
 
-        if (d->present && gt_has_faults(r->t)) {
+        if (gr_fault_object_here(r, d) && gt_has_faults(r->t)) {
             gr_harvest(r, d, true);
             gr_set_faults(r, d, r->t->fault_set, "");
         }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "fault_log.h"
 #include "guestfiles.h"
 #include "judge.h"
 #include "qmp.h"
@@ -492,6 +493,11 @@ static void write_result(Run *r, double dur)
     json_object_object_add(o, "verdicts", vs);
     /* the ledger check's counts (docs/ledger.md), null when none ran */
     json_object_object_add(o, "ledger", r->ledger ? json_object_get(r->ledger) : NULL);
+    /* what the fault engines injected: fault-log.json, its size and newest
+     * entries; null when none was read (no fault log, or none in QEMU) */
+    json_object_object_add(o, "fault_log", r->fault_log_read ?
+                           gfl_summary(r->fault_log, "fault-log.json",
+                                       r->fault_log_lost) : NULL);
     snprintf(path, sizeof(path), "%s/result.json", r->dir);
     json_object_to_file_ext(path, o, JSON_C_TO_STRING_PRETTY);
     json_object_put(o);
@@ -710,6 +716,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     if (r.vm) {
         gvm_stop(r.vm, 5000);
     }
+    gr_write_fault_log(&r);
     dur = gvm_now() - r.t0;
     gr_log(&r, "result: %s%s%s (%.1f s)", gr_status_name(r.status),
           r.reason[0] ? ": " : "", r.reason, dur);
@@ -720,6 +727,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     free(r.rule_text);
     free(r.fired);
     json_object_put(r.ledger);
+    json_object_put(r.fault_log);
     if (r.steps_log) {
         fclose(r.steps_log);
     }

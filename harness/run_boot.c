@@ -111,6 +111,7 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
     o.agent_transcript = r->agent_tx;
     o.ledger = r->ledger_path;
     o.append_console = r->power_cuts > 0;
+    o.root_port = r->t->root_port;
     if (sn) {
         gr_log(r, "restore: %s (saved by %s), kernel %s, initrd %s", sn->mig,
               sn->built_by, o.kernel, o.initrd);
@@ -118,6 +119,7 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
         gr_log(r, "boot: kernel %s, initrd %s", o.kernel, o.initrd);
     }
     r->vm = gvm_start(&o, err, sizeof(err));
+    r->qemu_starts++;           /* its fault engines count from 0 again */
     if (!r->vm && sn) {
         /* the harness's own trouble (a damaged or stale snapshot), never
          * the driver's */

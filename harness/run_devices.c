@@ -2,8 +2,9 @@
 /*
  * The scenario's devices (k1...), each on its own root port, and their
  * fault engines over QMP: the QOM properties a target names (fault_set,
- * fault_add, fault_stats), the live rules of each device and their
- * harvested fire counts.
+ * fault_add, fault_stats, fault_log) on the device or on its root port
+ * (fault_object), the live rules of each device, their harvested fire
+ * counts and the run's fault log.
  */
 #define _GNU_SOURCE
 #include "run_priv.h"
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "fault_log.h"
 #include "guestfiles.h"
 #include "qmp.h"
 #include "verdict.h"
@@ -78,13 +80,19 @@ void gr_collect_devices(Run *r)
     gr_walk_steps(r->s->steps, r->s->nsteps, true, collect_device, r);
 }
 
+/* The id of d's root port (vm.c creates rp1..rp4): one per device. */
+static void port_id(Run *r, Device *d, char *buf, size_t len)
+{
+    snprintf(buf, len, "rp%d", (int)(d - r->dev) + 1);
+}
+
 char *gr_device_arg(Run *r, Device *d, char *err, size_t errlen)
 {
     char drive[80], bus[16], *arg, *wc;
     const char *vars[] = { "id", d->id, "drive", drive, "bus", bus, NULL };
 
     snprintf(drive, sizeof(drive), "drive-%s", d->id);
-    snprintf(bus, sizeof(bus), "rp%d", (int)(d - r->dev) + 1);
+    port_id(r, d, bus, sizeof(bus));
     arg = gt_expand(r->t->device, vars, err, errlen);
     /* the scenario's write_cache: the target's argument that turns the
      * device's volatile write cache on (gr_validate: the target has one) */
@@ -105,10 +113,27 @@ const char *gr_qom_path(Device *d)
     return qom_path_buf;
 }
 
-/* Add the device's live rules' fire counts to the harvest and forget them
- * (before the rules are replaced or the device goes away). */
+static char fault_path_buf[128];
+const char *gr_fault_path(Run *r, Device *d)
+{
+    char port[16];
+
+    if (!gt_faults_on_port(r->t)) {
+        return gr_qom_path(d);
+    }
+    port_id(r, d, port, sizeof(port));
+    snprintf(fault_path_buf, sizeof(fault_path_buf), "/machine/peripheral/%s",
+             port);
+    return fault_path_buf;
+}
+
+bool gr_fault_object_here(Run *r, Device *d)
+{
+    return d->present || gt_faults_on_port(r->t);
+}
+
 /* Add the fire counts of d's live rules into acc (indexed by scenario
- * rule), read from the device now. */
+ * rule), read from the fault object now. */
 static int live_fired(Run *r, Device *d, uint64_t *acc)
 {
     json_object *list = NULL;
@@ -116,7 +141,8 @@ static int live_fired(Run *r, Device *d, uint64_t *acc)
     if (!gt_has_faults(r->t) || !d->present || !r->vm || d->nlive == 0) {
         return 0;
     }
-    if (gq_qom_get(r->vm->qmp, gr_qom_path(d), r->t->fault_stats, &list) != GQ_OK) {
+    if (gq_qom_get(r->vm->qmp, gr_fault_path(r, d), r->t->fault_stats,
+                   &list) != GQ_OK) {
         gr_log(r, "fault-stats of %s: %s", d->id, gq_error(r->vm->qmp));
         return -1;
     }
@@ -137,6 +163,7 @@ static int live_fired(Run *r, Device *d, uint64_t *acc)
  * (before the rules are replaced or the device goes away). */
 int gr_harvest(Run *r, Device *d, bool forget)
 {
+    gr_read_fault_log(r, d);
     if (live_fired(r, d, r->fired) < 0) {
         return -1;
     }
@@ -168,10 +195,62 @@ int64_t gr_rule_fired(Run *r, int idx)
 int gr_set_faults(Run *r, Device *d, const char *prop, const char *rules)
 {
     json_object *v = json_object_new_string(rules);
-    int rc = gq_qom_set(r->vm->qmp, gr_qom_path(d), prop, v);
+    int rc = gq_qom_set(r->vm->qmp, gr_fault_path(r, d), prop, v);
 
     json_object_put(v);
-    gr_log(r, "qom-set %s %s '%s': %s", d->id, prop, rules,
-          rc == GQ_OK ? "ok" : gq_error(r->vm->qmp));
+    gr_log(r, "qom-set %s%s%s %s '%s': %s", d->id,
+           gt_faults_on_port(r->t) ? " on " : "",
+           gt_faults_on_port(r->t) ? gr_fault_path(r, d) : "", prop, rules,
+           rc == GQ_OK ? "ok" : gq_error(r->vm->qmp));
     return rc;
+}
+
+void gr_read_fault_log(Run *r, Device *d)
+{
+    json_object *list = NULL;
+    char err[512];
+    int n;
+
+    if (!gt_has_faults(r->t) || !r->t->fault_log[0] || r->fault_log_off ||
+        !r->vm || !gr_fault_object_here(r, d) || !gvm_running(r->vm)) {
+        return;
+    }
+    if (!r->fault_log) {
+        r->fault_log = json_object_new_array();
+    }
+    if (gq_qom_get(r->vm->qmp, gr_fault_path(r, d), r->t->fault_log,
+                   &list) != GQ_OK) {
+        /* a QEMU whose fault engine keeps no log: said once, not a failure */
+        gr_log(r, "fault log of %s (%s %s): %s; no fault log read from this "
+               "QEMU", d->id, gr_fault_path(r, d), r->t->fault_log,
+               gq_error(r->vm->qmp));
+        r->fault_log_off = true;
+        return;
+    }
+    n = gfl_merge(r->fault_log, list, d->id, gr_fault_path(r, d),
+                  r->qemu_starts - 1, &r->fault_log_lost, err, sizeof(err));
+    json_object_put(list);
+    if (n < 0) {
+        gr_log(r, "fault log of %s: %s; ignored", d->id, err);
+        return;
+    }
+    r->fault_log_read = true;
+    if (n > 0) {
+        gr_log(r, "fault log of %s: %d new entr%s", d->id, n, n == 1 ? "y" : "ies");
+    }
+}
+
+void gr_write_fault_log(Run *r)
+{
+    char path[4200], line[1024];
+
+    if (!r->fault_log_read) {
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/fault-log.json", r->dir);
+    if (json_object_to_file_ext(path, r->fault_log, JSON_C_TO_STRING_PRETTY) < 0) {
+        gr_log(r, "fault log: cannot write %s: %s", path, json_util_get_last_err());
+    }
+    gfl_describe(r->fault_log, r->fault_log_lost, line, sizeof(line));
+    gr_log(r, "fault log: %s", line);
 }

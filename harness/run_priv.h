@@ -58,6 +58,11 @@ typedef struct Run {
     Device dev[MAX_DEVICES];
     int ndev;
     uint64_t *fired;            /* per scenario rule: harvested fire counts */
+    struct json_object *fault_log;  /* the fault log so far (fault_log.h) */
+    uint64_t fault_log_lost;    /* firings the rings dropped before a reading */
+    bool fault_log_read;        /* a reading succeeded */
+    bool fault_log_off;         /* this QEMU has no fault log: stop asking */
+    int qemu_starts;            /* QEMU processes of this run (power cuts) */
     char **rule_text;
     Workload wl[MAX_WORKLOADS];
     int nwl;
@@ -174,7 +179,19 @@ Device *gr_find_dev(Run *r, const char *id);
 void gr_collect_devices(Run *r);
 char *gr_device_arg(Run *r, Device *d, char *err, size_t errlen);
 const char *gr_qom_path(Device *d);
+/* The QOM path of the object that holds d's faults (fault_object): the
+ * device, or its root port, which outlives an unplug of the device. */
+const char *gr_fault_path(Run *r, Device *d);
+/* d's fault object exists now (the device is present, or it is the port). */
+bool gr_fault_object_here(Run *r, Device *d);
+/* Fire counts of d's live rules into the harvest (forget: and forget the
+ * rules), and d's fault log into the run's. */
 int gr_harvest(Run *r, Device *d, bool forget);
+/* Read d's fault log into the run's (when the target names one, the QEMU
+ * has it and the object exists); a failure is only logged. */
+void gr_read_fault_log(Run *r, Device *d);
+/* fault-log.json, and the step log's line about it (end of the run). */
+void gr_write_fault_log(Run *r);
 int64_t gr_rule_fired(Run *r, int idx);
 int gr_set_faults(Run *r, Device *d, const char *prop, const char *rules);
 

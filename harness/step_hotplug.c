@@ -102,6 +102,9 @@ int gr_step_hotplug(Run *r, const GsStep *st)
                          gq_error(r->vm->qmp));
         }
         usleep(200000);
+        /* what the link's fall injected, before the device takes its fault
+         * log away (a fault object of its own) */
+        gr_read_fault_log(r, d);
     }
     gq_drop_events(r->vm->qmp);
     {
@@ -147,5 +150,16 @@ int gr_step_hotplug(Run *r, const GsStep *st)
                           "within 60 s (no DEVICE_DELETED)", d->id);
     }
     d->present = false;
+    /* A port outlives its device: what it injected during the unplug goes
+     * into the log, and its rules go, as the device's went with it (a
+     * device plugged in later starts with none, link up). */
+    if (gt_has_faults(r->t) && gt_faults_on_port(r->t)) {
+        gr_harvest(r, d, true);
+        if (gr_set_faults(r, d, r->t->fault_set, "") != GQ_OK) {
+            return gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "after the unplug of %s: "
+                           "clearing the rules of its port: %s", d->id,
+                           gq_error(r->vm->qmp));
+        }
+    }
     return 0;
 }

@@ -136,7 +136,8 @@ int gr_step_reboot(Run *r, const GsStep *st)
 
     /* the device's fire counts, before the device is gone with QEMU */
     for (int i = 0; i < r->ndev; i++) {
-        if (r->dev[i].present && gr_harvest(r, &r->dev[i], true) < 0) {
+        if (gr_fault_object_here(r, &r->dev[i]) &&
+            gr_harvest(r, &r->dev[i], true) < 0) {
             return -1;
         }
     }
@@ -219,7 +220,8 @@ int gr_step_power_cut(Run *r, const GsStep *st)
         gr_log(r, "power_cut: the device stopped the VM (STOP event)");
     }
     for (int i = 0; i < r->ndev; i++) {
-        if (r->dev[i].present && gr_harvest(r, &r->dev[i], true) < 0) {
+        if (gr_fault_object_here(r, &r->dev[i]) &&
+            gr_harvest(r, &r->dev[i], true) < 0) {
             return -1;
         }
     }

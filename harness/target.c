@@ -42,6 +42,9 @@ static const struct {
     KEY(fault_add, T_STR, false),
     KEY(fault_stats, T_STR, false),
     KEY(device_stats, T_STR, false),
+    KEY(fault_log, T_STR, false),
+    KEY(fault_object, T_STR, false),
+    KEY(root_port, T_STR, false),
     KEY(fault_check, T_STR, false),
     KEY(surprise_rule, T_STR, false),
     KEY(integrity_lba, T_LONG, false),
@@ -74,6 +77,7 @@ typedef struct Ld {
     char *err;
     size_t errlen;
     yaml_document_t *doc;
+    const yaml_node_t *fault_object;    /* its value, for later checks */
 } Ld;
 
 static bool set_err(Ld *l, const yaml_node_t *n, const char *fmt, ...)
@@ -303,6 +307,38 @@ static bool load_tools(Ld *l, GtTarget *t, yaml_node_t *v)
     return true;
 }
 
+/* A QEMU type name as QEMU spells its own ("pcie-root-port"): put on the
+ * command line before ",id=...", so nothing that could add an option. */
+static bool is_type_name(const char *s)
+{
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!(*s == '-' || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The string keys whose values are one of a few words or a name. */
+static bool check_str(Ld *l, const char *key, const yaml_node_t *v,
+                      const char *vs)
+{
+    if (!strcmp(key, "fault_object") && strcmp(vs, "device") &&
+        strcmp(vs, "port")) {
+        return set_err(l, v, "'fault_object': found '%s', expected device or "
+                       "port", vs);
+    }
+    if (!strcmp(key, "root_port") && !is_type_name(vs)) {
+        return set_err(l, v, "'root_port': found '%s', expected a QEMU device "
+                       "type name (lower-case letters, digits and '-', such "
+                       "as pcie-root-port)", vs);
+    }
+    return true;
+}
+
 static bool load_map(Ld *l, GtTarget *t, yaml_node_t *root, bool *seen)
 {
     yaml_node_pair_t *p;
@@ -358,7 +394,16 @@ static bool load_map(Ld *l, GtTarget *t, yaml_node_t *root, bool *seen)
             return false;
         }
         if (gt_keys[key].type == T_STR) {
-            *(char **)((char *)t + gt_keys[key].off) = xstrdup(vs);
+            char **field = (char **)((char *)t + gt_keys[key].off);
+
+            if (!check_str(l, ks, v, vs)) {
+                return false;
+            }
+            if (!strcmp(ks, "fault_object")) {
+                l->fault_object = v;
+            }
+            free(*field);       /* a default (gt_load) */
+            *field = xstrdup(vs);
         } else {
             char *end;
             long n;
@@ -414,6 +459,8 @@ GtTarget *gt_load(const char *path, char *err, size_t errlen)
         t->dir = xstrdup(".");
     }
     t->ready_timeout = 30;
+    t->fault_object = xstrdup("device");
+    t->root_port = xstrdup("pcie-root-port");
     yaml_parser_initialize(&p);
     yaml_parser_set_input_file(&p, f);
     if (!yaml_parser_load(&p, &doc)) {
@@ -444,6 +491,14 @@ GtTarget *gt_load(const char *path, char *err, size_t errlen)
     }
     if (!is_name(t->name)) {
         set_err(&l, NULL, "bad name '%s' (letters, digits, '_' and '-')", t->name);
+        goto out;
+    }
+    /* the port holds the faults of the device plugged into it: the device
+     * must be plugged into its port */
+    if (gt_faults_on_port(t) && !strstr(t->device, "{bus}")) {
+        set_err(&l, l.fault_object, "'fault_object: port' puts the faults on "
+                "the device's root port, but 'device' does not plug it into "
+                "one (no {bus})");
         goto out;
     }
     ok = true;
@@ -487,6 +542,11 @@ GtTarget *gt_find(const char *dir, const char *name, char *err, size_t errlen)
 bool gt_has_faults(const GtTarget *t)
 {
     return t->fault_set[0] && t->fault_stats[0];
+}
+
+bool gt_faults_on_port(const GtTarget *t)
+{
+    return !strcmp(t->fault_object, "port");
 }
 
 char *gt_expand(const char *tmpl, const char *const *vars, char *err,

@@ -50,6 +50,10 @@ typedef struct GtTarget {
     char *stats;                /* dir of driver counters ("" = none) */
     char *env_dev, *env_stress, *env_io_read;
     char *fault_set, *fault_add, *fault_stats, *device_stats;
+    char *fault_log;            /* QOM property: the fault log ("" = none) */
+    char *fault_object;         /* where the fault properties live: "device"
+                                 * (default) or "port" (its root port) */
+    char *root_port;            /* QEMU device type of rp1..rp4 */
     char *fault_check;          /* host command: rule text on stdin */
     char *surprise_rule;
     long integrity_lba, integrity_blocks;
@@ -74,6 +78,9 @@ GtTarget *gt_find(const char *dir, const char *name, char *err, size_t errlen);
 void gt_free(GtTarget *t);
 
 bool gt_has_faults(const GtTarget *t);
+/* The fault properties (fault_set, fault_add, fault_stats, fault_log) live
+ * on the device's root port, not on the device (fault_object: port). */
+bool gt_faults_on_port(const GtTarget *t);
 
 /* Expand {name} placeholders: vars is NULL-terminated name, value, name,
  * value, ...  An unknown placeholder is an error (NULL, message in err).

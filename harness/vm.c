@@ -411,8 +411,9 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
     for (int i = 1; i <= GVM_ROOT_PORTS; i++) {
         argv_add(&a, "-device");
-        argv_add(&a, "pcie-root-port,id=rp%d,bus=pcie.0,chassis=%d,slot=%d,"
-                 "addr=0x%x", i, i, i, 0x10 + i);
+        argv_add(&a, "%s,id=rp%d,bus=pcie.0,chassis=%d,slot=%d,addr=0x%x",
+                 opt->root_port ? opt->root_port : "pcie-root-port", i, i, i,
+                 0x10 + i);
     }
     if (opt->interactive) {
         /* the console and the monitor on this terminal (Ctrl-A C) */

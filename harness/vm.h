@@ -45,6 +45,9 @@ typedef struct GvmOptions {
     /* Append to the console log (a second boot in the same run: a power
      * cut's boot_again), as a restore does. */
     bool append_console;
+    /* The QEMU device type of the root ports rp1..rp4 (NULL:
+     * pcie-root-port); any type with pcie-root-port's properties. */
+    const char *root_port;
 } GvmOptions;
 
 /* The guest's end of GvmOptions.ledger: COM3, on an IRQ of its own (5), so

@@ -20,7 +20,8 @@
 #   CACHE/qemu-current        symlink to the last qemu-<key> built
 #   CACHE/qemu-asan-<key>/, CACHE/qemu-asan-current: the same for --flavour asan
 # <key> hashes the source package version, the configure flags, the overlay
-# build-system files (qemu/Kconfig, qemu/meson.build, qemu/cc-gcov) and this
+# build-system files (qemu/Kconfig, qemu/meson.build, qemu/cc-gcov), our
+# patches to QEMU (qemu/patches/*.patch, applied after Debian's) and this
 # script. Device
 # sources and trace-events are NOT in the key: they are synced into
 # src/hw/kestrel (copied only when changed) and ninja rebuilds just them.
@@ -74,6 +75,12 @@ fi
 # Build-system files of the overlay: they are part of the cache key.
 KEY_FILES=("$OVERLAY/qemu/Kconfig" "$OVERLAY/qemu/meson.build"
            "$OVERLAY/qemu/cc-gcov" "$SCRIPT")
+# Our patches to QEMU itself (qemu/patches/*.patch, applied in name order
+# after Debian's at unpack): part of the key.
+shopt -s nullglob
+QEMU_PATCHES=("$OVERLAY"/qemu/patches/*.patch)
+shopt -u nullglob
+KEY_FILES+=("${QEMU_PATCHES[@]}")
 
 log() { echo "[qemu] $*" >&2; }
 die() { echo "[qemu] error: $*" >&2; exit 1; }
@@ -242,6 +249,11 @@ patch_tree() {
     sed -i 's/^\( *unpack_edk2_blobs = \)bzip2\.found()/\1false/' "$s/meson.build"
     grep -q "^  *unpack_edk2_blobs = bzip2" "$s/meson.build" &&
         die "could not disable unpack_edk2_blobs"
+    local p
+    for p in "${QEMU_PATCHES[@]}"; do
+        patch -d "$s" -p1 --forward --quiet <"$p" >>"$DIR/unpack.log" 2>&1 ||
+            die "patch $(basename "$p") does not apply (see $DIR/unpack.log)"
+    done
     mkdir -p "$s/hw/kestrel"
     if [[ "$flavour" == asan ]]; then
         cp "$OVERLAY/qemu/asan-devices.mak" \

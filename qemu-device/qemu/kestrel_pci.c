@@ -84,6 +84,7 @@
 #include "migration/vmstate.h"
 #include "sysemu/block-backend.h"
 #include "sysemu/dma.h"
+#include "gfault_qemu.h"
 #include "sysemu/runstate.h"
 #include "qom/object.h"
 
@@ -635,6 +636,15 @@ static void kestrel_get_fault_stats(Object *obj, Visitor *v, const char *name,
     visit_end_list(v, NULL);
 }
 
+/* fault-log: the last faults fired, oldest first (datasheet 10.6). */
+static void kestrel_get_fault_log(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    KestrelState *s = KESTREL(obj);
+
+    gfault_qemu_visit_log(&s->core.faults, v, name, errp);
+}
+
 static void kestrel_get_stats(Object *obj, Visitor *v, const char *name,
                               void *opaque, Error **errp)
 {
@@ -708,6 +718,8 @@ static void kestrel_instance_init(Object *obj)
                         kestrel_set_seed, NULL, NULL);
     object_property_add(obj, "fault-stats", "KestrelFaultStats",
                         kestrel_get_fault_stats, NULL, NULL, NULL);
+    object_property_add(obj, "fault-log", "GauntletFaultLog",
+                        kestrel_get_fault_log, NULL, NULL, NULL);
     object_property_add(obj, "stats", "KestrelStats", kestrel_get_stats,
                         NULL, NULL, NULL);
 }
@@ -745,7 +757,7 @@ static int kestrel_pre_save(void *opaque)
         s->vm_rule_hits[i] = e->rules[i].hits;
         s->vm_rule_fired[i] = e->rules[i].fired;
         s->vm_rule_rng[i] = e->rules[i].rng;
-        s->vm_rule_cmds[i] = e->rules[i].cmds_at_install;
+        s->vm_rule_cmds[i] = e->rules[i].units_at_install;
         s->vm_rule_prob[i] = e->rules[i].prob;
     }
     return 0;
@@ -755,7 +767,7 @@ static int kestrel_post_load(void *opaque, int version_id)
 {
     KestrelState *s = opaque;
     KestrelFaultEngine *e = &s->core.faults;
-    uint64_t commands = e->commands, seed = e->seed;
+    uint64_t commands = e->units, seed = e->seed;
     uint32_t next_id = e->next_id;
     char err[KESTREL_FAULT_ERR_MAX] = "";
     unsigned i;
@@ -768,7 +780,7 @@ static int kestrel_post_load(void *opaque, int version_id)
         kestrel_core_load_refused(&s->core);
         return -EINVAL;
     }
-    e->commands = commands;
+    e->units = commands;
     e->seed = seed;
     e->next_id = next_id;
     for (i = 0; i < e->nrules; i++) {
@@ -776,7 +788,7 @@ static int kestrel_post_load(void *opaque, int version_id)
         e->rules[i].hits = s->vm_rule_hits[i];
         e->rules[i].fired = s->vm_rule_fired[i];
         e->rules[i].rng = s->vm_rule_rng[i];
-        e->rules[i].cmds_at_install = s->vm_rule_cmds[i];
+        e->rules[i].units_at_install = s->vm_rule_cmds[i];
         if (version_id >= 2 && e->rules[i].trigger == KFT_PROB) {
             /* the text has 6 digits; the rule fires on the exact value */
             if (!s->vm_rule_prob[i]) {
@@ -998,7 +1010,7 @@ static const VMStateDescription vmstate_kestrel = {
                              vmstate_kestrel_cmd, KestrelCmd),
         VMSTATE_UINT32(core.faults.next_id, KestrelState),
         VMSTATE_UINT64(core.faults.seed, KestrelState),
-        VMSTATE_UINT64(core.faults.commands, KestrelState),
+        VMSTATE_UINT64(core.faults.units, KestrelState),
         VMSTATE_BUFFER(vm_faults, KestrelState),
         VMSTATE_UINT32(vm_nrules, KestrelState),
         VMSTATE_UINT32_ARRAY(vm_rule_id, KestrelState,

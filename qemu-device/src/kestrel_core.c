@@ -121,17 +121,30 @@ static void kestrel_storm_start(KestrelCore *c, const KestrelFaultRule *r)
 /*
  * Evaluate the rules of one point and apply the actions that do not
  * depend on the data at hand; report the others in *hit for the caller.
+ * Every rule that fires goes into the fault log, at the virtual time,
+ * with the event's detail (fmt: tag, opcode, address, register...).
  */
-static FaultHit kestrel_fault_point(KestrelCore *c, KestrelFaultPoint p,
-                                    int reg, int op)
+static FaultHit __attribute__((format(printf, 5, 6)))
+kestrel_fault_point(KestrelCore *c, KestrelFaultPoint p, int reg, int op,
+                    const char *fmt, ...)
 {
     FaultHit hit = { 0 };
+    char detail[GFAULT_LOG_DETAIL];
+    uint64_t t;
+    va_list ap;
     unsigned i;
 
     if (!kestrel_fault_watches(&c->faults, p)) {
         return hit;
     }
     hit.mask = kestrel_fault_eval(&c->faults, p, reg, op);
+    if (!hit.mask) {
+        return hit;
+    }
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    t = now(c);
     for (i = 0; i < c->faults.nrules; i++) {
         const KestrelFaultRule *r = &c->faults.rules[i];
 
@@ -140,6 +153,7 @@ static FaultHit kestrel_fault_point(KestrelCore *c, KestrelFaultPoint p,
         }
         trace_kestrel_fault_fired(r->id, kestrel_fault_point_name(p),
                                   kestrel_fault_action_name(r->action));
+        gfault_log(&c->faults, t, i, "%s", detail);
         switch (r->action) {
         case KFA_DROP:
             hit.drop = true;
@@ -338,7 +352,10 @@ static void kestrel_deliver(KestrelCore *c, uint32_t causes, bool faults)
         return;
     }
     if (faults) {
-        FaultHit hit = kestrel_fault_point(c, KFP_IRQ, -1, -1);
+        FaultHit hit = kestrel_fault_point(
+            c, KFP_IRQ, -1, -1, "vector=%u causes=0x%x",
+            (causes & KESTREL_INTR_ERROR) ? KESTREL_VEC_ERROR : KESTREL_VEC_CQ,
+            (unsigned)causes);
 
         if (hit.stall) {
             c->stall_irq = 1;
@@ -441,7 +458,7 @@ static void kestrel_reset_complete(KestrelCore *c)
 
 static void kestrel_controller_reset(KestrelCore *c, const char *why)
 {
-    FaultHit hit = kestrel_fault_point(c, KFP_RESET, -1, -1);
+    FaultHit hit = kestrel_fault_point(c, KFP_RESET, -1, -1, "%s", why);
     uint64_t delay = c->cfg.reset_delay_us * NS_PER_US + hit.delay_ns;
 
     if (hit.drop) {
@@ -492,7 +509,9 @@ static void kestrel_enable(KestrelCore *c)
                             c->sq_size | (c->cq_size << 16), c->sq_base);
         return;
     }
-    hit = kestrel_fault_point(c, KFP_CTRL_ENABLE, -1, -1);
+    hit = kestrel_fault_point(c, KFP_CTRL_ENABLE, -1, -1,
+                              "sq_size=%u cq_size=%u", (unsigned)c->sq_size,
+                              (unsigned)c->cq_size);
     if (hit.drop || hit.stall || c->stall_power) {
         /* RDY never rises; only clearing EN (a controller reset) helps. */
         return;
@@ -979,7 +998,9 @@ static unsigned kestrel_walk_sgl(KestrelCore *c, KestrelCmd *cmd,
             return KESTREL_SC_SGL_INVALID;
         }
         ndesc = len / sizeof(list[0]);
-        hit = kestrel_fault_point(c, KFP_SGL_FETCH, -1, cmd->opcode);
+        hit = kestrel_fault_point(c, KFP_SGL_FETCH, -1, cmd->opcode,
+                                  "tag=%u op=0x%x list=0x%" PRIx64 " len=%u",
+                                  cmd->tag, cmd->opcode, addr, (unsigned)len);
         cmd->delay_ns += hit.delay_ns;
         if (hit.drop || hit.stall) {
             c->stall_sq |= hit.stall;
@@ -1044,7 +1065,10 @@ static unsigned kestrel_transfer(KestrelCore *c, KestrelCmd *cmd,
                                  bool to_guest, bool *lost)
 {
     KestrelFaultPoint p = to_guest ? KFP_DMA_WRITE : KFP_DMA_READ;
-    FaultHit hit = kestrel_fault_point(c, p, -1, cmd->opcode);
+    FaultHit hit = kestrel_fault_point(c, p, -1, cmd->opcode,
+                                       "tag=%u op=0x%x lba=%" PRIu64
+                                       " len=%u", cmd->tag, cmd->opcode,
+                                       cmd->lba, (unsigned)cmd->len);
     uint32_t off = 0;
     unsigned i;
 
@@ -1392,8 +1416,10 @@ static void kestrel_post_pending(KestrelCore *c)
         e.result = cpu_to_le32(cmd->result);
         e.rsvd1 = cpu_to_le32(cmd->cqe_rsvd1);
         if (!cmd->cqe_faulted) {
-            FaultHit hit = kestrel_fault_point(c, KFP_CQ_POST, -1,
-                                               cmd->opcode);
+            FaultHit hit = kestrel_fault_point(
+                c, KFP_CQ_POST, -1, cmd->opcode,
+                "tag=%u op=0x%x status=0x%x cq_tail=%u", cmd->tag,
+                cmd->opcode, (unsigned)cmd->status, (unsigned)c->cq_tail);
 
             cmd->cqe_faulted = 1;
             if (hit.stall) {
@@ -1543,7 +1569,10 @@ static void kestrel_fetch(KestrelCore *c)
             hit = kestrel_fault_replay(c, c->sq_delay_mask);
             c->sq_delayed = 0;
         } else {
-            hit = kestrel_fault_point(c, KFP_SQ_FETCH, -1, sqe.opcode);
+            hit = kestrel_fault_point(c, KFP_SQ_FETCH, -1, sqe.opcode,
+                                      "tag=%u op=0x%x sq_head=%u addr=0x%"
+                                      PRIx64, le16_to_cpu(sqe.tag),
+                                      sqe.opcode, (unsigned)c->sq_head, addr);
             if (hit.delay_ns) {
                 c->sq_delayed = 1;
                 c->sq_delay_mask = hit.mask;
@@ -1754,7 +1783,9 @@ uint32_t kestrel_core_mmio_read(KestrelCore *c, uint64_t addr)
     }
 
     c->depth++;
-    hit = kestrel_fault_point(c, KFP_REG_READ, (int)addr, -1);
+    hit = kestrel_fault_point(c, KFP_REG_READ, (int)addr, -1,
+                              "reg=0x%x value=0x%x", (unsigned)addr,
+                              (unsigned)val);
     kestrel_fault_mangle(c, hit.mask, &val, sizeof(val), kestrel_corrupt_reg);
     if (hit.drop) {
         val = 0;
@@ -1949,7 +1980,8 @@ void kestrel_core_set_power(KestrelCore *c, unsigned dstate)
         return;
     }
     c->depth++;
-    hit = kestrel_fault_point(c, KFP_POWER, -1, -1);
+    hit = kestrel_fault_point(c, KFP_POWER, -1, -1, "D%u->D%u", old,
+                              dstate);
     if (hit.drop) {
         c->depth--;
         return;         /* the device ignores the change, keeps state */
@@ -2027,7 +2059,14 @@ int kestrel_core_init(KestrelCore *c, const KestrelConfig *cfg,
         snprintf(err, errlen, "%s", bad);
         return -1;
     }
-    memset(c, 0, sizeof(*c));
+    /*
+     * All but the fault engine, which kestrel_fault_init() sets up below
+     * without zeroing its log's entries (3/4 of it, and held by nobody
+     * until written): the fuzzers create a device for every input.
+     */
+    memset(c, 0, offsetof(KestrelCore, faults));
+    memset((char *)&c->faults + sizeof(c->faults), 0,
+           sizeof(*c) - offsetof(KestrelCore, faults) - sizeof(c->faults));
     c->cfg = *cfg;
     c->ops = ops;
     c->opaque = opaque;

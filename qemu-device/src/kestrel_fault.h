@@ -1,16 +1,16 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Kestrel fault engine: rule grammar, triggers and counters.
+ * Kestrel's fault vocabulary on the shared engine (gfault.h).
  *
  * A rule is point x action x trigger, written as
  *
  *     point[filter]:action(args):trigger,trigger...
  *
  * for example "cq.post:corrupt(tag=0xffff):nth=3".  The grammar is
- * documented in docs/kestrel-datasheet.md ("Fault injection").  This file
- * only parses rules and decides *when* a rule fires; what an action does
- * to the device lives in kestrel_core.c.  It depends on nothing but the C
- * library, so the same code runs in QEMU, unit tests and fuzzers.
+ * documented in docs/kestrel-datasheet.md ("Fault injection").  The
+ * grammar, triggers, counters and log are gfault's; this file declares
+ * Kestrel's points, actions, corrupt() fields and filter keys
+ * (kestrel_fault_vocab) and keeps the kestrel_fault_* names as thin
+ * wrappers.  What an action does to the device lives in kestrel_core.c.
  */
 #ifndef KESTREL_FAULT_H
 #define KESTREL_FAULT_H
@@ -19,13 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KESTREL_FAULT_MAX_RULES         32
-#define KESTREL_FAULT_MAX_CORRUPT       4
-#define KESTREL_FAULT_TEXT_MAX          4096    /* whole rule set, canonical */
-#define KESTREL_FAULT_RULE_TEXT_MAX     160     /* one rule, canonical */
-#define KESTREL_FAULT_ERR_MAX           256
-#define KESTREL_FAULT_MAX_DELAY_NS      (60ull * 1000 * 1000 * 1000)
-#define KESTREL_FAULT_MAX_STORM         100000
+#include "gfault.h"
+
+#define KESTREL_FAULT_MAX_RULES         GFAULT_MAX_RULES
+#define KESTREL_FAULT_MAX_CORRUPT       GFAULT_MAX_CORRUPT
+#define KESTREL_FAULT_TEXT_MAX          GFAULT_TEXT_MAX
+#define KESTREL_FAULT_RULE_TEXT_MAX     GFAULT_RULE_TEXT_MAX
+#define KESTREL_FAULT_ERR_MAX           GFAULT_ERR_MAX
+#define KESTREL_FAULT_MAX_DELAY_NS      GFAULT_MAX_DELAY_NS
+#define KESTREL_FAULT_MAX_STORM         GFAULT_MAX_STORM
 
 typedef enum KestrelFaultPoint {
         KFP_CTRL_ENABLE,        /* "ctrl.enable": EN 0->1, ready handshake */
@@ -75,61 +77,33 @@ typedef enum KestrelFaultField {
         KFF__MAX
 } KestrelFaultField;
 
-typedef struct KestrelFaultCorrupt {
-        KestrelFaultField field;
-        bool invert;            /* "field" alone: invert every bit of it */
-        uint64_t value;         /* "field=value" */
-} KestrelFaultCorrupt;
+/* Kestrel's filter keys: [reg=X] on reg.read, [op=X] on command points. */
+typedef enum KestrelFaultKey {
+        KFK_REG,                /* register offset (names: STATUS...) */
+        KFK_OP,                 /* command opcode (names: read...) */
+        KFK__MAX
+} KestrelFaultKey;
 
-typedef enum KestrelFaultTriggerKind {
-        KFT_ALWAYS,             /* "always" (default) */
-        KFT_NTH,                /* "nth=N"; "once" is nth=1 */
-        KFT_EVERY,              /* "every=N" */
-        KFT_PROB,               /* "prob=P", 0 < P <= 1, from the seed */
-} KestrelFaultTriggerKind;
+typedef GFaultCorrupt KestrelFaultCorrupt;
+typedef GFaultTriggerKind KestrelFaultTriggerKind;
+#define KFT_ALWAYS      GFAULT_TRIG_ALWAYS
+#define KFT_NTH         GFAULT_TRIG_NTH
+#define KFT_EVERY       GFAULT_TRIG_EVERY
+#define KFT_PROB        GFAULT_TRIG_PROB
+typedef GFaultRule KestrelFaultRule;
+/* e->units counts commands fetched (after=N counts commands). */
+typedef GFaultEngine KestrelFaultEngine;
 
-typedef struct KestrelFaultRule {
-        uint32_t id;                    /* unique within the engine, from 1 */
-        KestrelFaultPoint point;
-        int32_t filter_reg;             /* reg.read[reg=X]: offset, or -1 */
-        int32_t filter_op;              /* [op=X]: opcode, or -1 */
-        KestrelFaultAction action;
-        uint64_t delay_ns;              /* delay */
-        uint32_t flip_bits;             /* flip, default 1 */
-        uint32_t storm_count;           /* storm, default 1000 */
-        uint64_t storm_interval_ns;     /* storm, default 10 us */
-        uint32_t ncorrupt;
-        KestrelFaultCorrupt corrupt[KESTREL_FAULT_MAX_CORRUPT];
+extern const GFaultVocab kestrel_fault_vocab;
 
-        KestrelFaultTriggerKind trigger;
-        uint64_t trigger_n;             /* nth / every */
-        uint32_t prob;                  /* prob, scaled to 2^32 - 1 == 1.0 */
-        uint64_t after;                 /* arm after this many commands */
-        uint64_t max;                   /* fire at most this often, 0 = no cap */
-        bool seed_set;
-        uint64_t seed;
-
-        /* Run-time state, saved with the VM. */
-        uint64_t hits;                  /* matching events seen while armed */
-        uint64_t fired;
-        uint64_t rng;                   /* per-rule xorshift state */
-        uint64_t cmds_at_install;
-
-        char text[KESTREL_FAULT_RULE_TEXT_MAX]; /* canonical form */
-} KestrelFaultRule;
-
-typedef struct KestrelFaultEngine {
-        KestrelFaultRule rules[KESTREL_FAULT_MAX_RULES];
-        uint32_t nrules;
-        uint32_t next_id;
-        uint64_t seed;          /* device-wide default seed */
-        uint64_t commands;      /* commands fetched, never reset */
-        uint32_t watch_mask;    /* bit p: some rule watches point p (derived) */
-} KestrelFaultEngine;
+/* The rule's [reg=X] / [op=X] filter, or -1 when it has none. */
+int32_t kestrel_fault_rule_reg(const KestrelFaultRule *r);
+int32_t kestrel_fault_rule_op(const KestrelFaultRule *r);
 
 const char *kestrel_fault_point_name(KestrelFaultPoint p);
 const char *kestrel_fault_action_name(KestrelFaultAction a);
 
+/* gfault_init with Kestrel's vocabulary. */
 void kestrel_fault_init(KestrelFaultEngine *e, uint64_t seed);
 
 /*

@@ -24,9 +24,13 @@ printf 'name: x\ndescription: d\nsteps:\n  - hotplg: {action: add}\n' >"$tmp/typ
 check typo 'typo.yaml:4:5: unknown step .hotplg.' "$tmp/typo.yaml"
 printf 'name: x\ndescription: d\ntarget: nosuch\nsteps:\n  - boot: {}\n' >"$tmp/target.yaml"
 check target "target 'nosuch'" "$tmp/target.yaml"
-printf 'name: x\ndescription: d\nsteps:\n  - boot: {}\n  - faults: {set: "irq:drop"}\n' >"$tmp/nvme.yaml"
-check no-fault-engine 'nvme.yaml:5:5: step .faults. needs a device fault engine' \
-    --target nvme "$tmp/nvme.yaml"
+# a target without a fault engine (every shipped one has one)
+mkdir -p "$tmp/plain/plain"
+printf 'name: plain\ndescription: d\ndevice: "x,id={id}"\ndrive_size_mb: 1\nblock_size: 512\nmodule: m\nload: l\nunload: u\nready: r\n' \
+    >"$tmp/plain/plain/target.yaml"
+printf 'name: x\ndescription: d\nsteps:\n  - boot: {}\n  - faults: {set: "irq:drop"}\n' >"$tmp/plain.yaml"
+check no-fault-engine 'plain.yaml:5:5: step .faults. needs a device fault engine' \
+    --target-dir "$tmp/plain" --target plain "$tmp/plain.yaml"
 printf 'name: x\ndescription: d\nsteps:\n  - run: {cmd: ls}\n  - boot: {}\n' >"$tmp/boot.yaml"
 check late-boot "boot.yaml:5:5: 'boot' may only be the first step" "$tmp/boot.yaml"
 # rules are judged by the target's checker (Kestrel's own parser), with the
@@ -67,7 +71,7 @@ check early-power-cut "cut.yaml:5:5: 'power_cut' must be the last step.*boot_aga
 # a cut at a device event needs the device's fault engine
 printf 'name: x\ndescription: d\nsteps:\n  - load: {}\n  - power_cut: {at: device}\n' >"$tmp/cutdev.yaml"
 check device-cut-no-engine "cutdev.yaml:5:5: 'power_cut' at 'device' needs a device fault engine" \
-    --target nvme "$tmp/cutdev.yaml"
+    --target-dir "$tmp/plain" --target plain "$tmp/cutdev.yaml"
 # write_cache needs the target's argument for it
 printf 'name: broken\ndescription: d\ndevice: x\ndrive_size_mb: 1\nblock_size: 512\nmodule: m\nload: l\nunload: u\nready: r\n' >"$tmp/tdir/broken/target.yaml"
 printf 'name: x\ndescription: d\ntarget: broken\nwrite_cache: true\nsteps:\n  - boot: {}\n' >"$tmp/wc.yaml"

@@ -11,6 +11,7 @@ Suite *yaml_writer_suite(void);
 Suite *proc_suite(void);
 Suite *junit_suite(void);
 Suite *target_suite(void);
+Suite *fault_log_suite(void);
 
 GAUNTLET_SUITES(
     { "scenario", scenario_suite },
@@ -19,4 +20,5 @@ GAUNTLET_SUITES(
     { "proc", proc_suite },
     { "junit", junit_suite },
     { "target", target_suite },
+    { "fault_log", fault_log_suite },
 );

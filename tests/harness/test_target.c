@@ -137,6 +137,15 @@ static const struct {
     { "colour: blue\n", ":10:1: unknown key 'colour'" },
     { "ready_timeout: -1\n", "expected a non-negative integer" },
     { "guest_files: [{src: a, dest: /b}\n", "YAML error" },
+    { "fault_object: both\n", ":10:15: 'fault_object': found 'both', expected device or port" },
+    { "fault_object: Port\n", ":10:15: 'fault_object': found 'Port', expected device or port" },
+    { "fault_object: [port]\n", ":10:15: 'fault_object': found a list, expected a scalar" },
+    /* the device of BASE has no {bus}: the port would hold no device */
+    { "fault_object: port\n", ":10:15: 'fault_object: port' puts the faults on the device's root port, but 'device' does not plug it into one (no {bus})" },
+    { "root_port: \"pcie-root-port,bus=x\"\n", ":10:12: 'root_port': found 'pcie-root-port,bus=x', expected a QEMU device type name" },
+    { "root_port: \"\"\n", ":10:12: 'root_port': found '', expected a QEMU device type name" },
+    { "root_port: Gauntlet-Port\n", "'root_port': found 'Gauntlet-Port'" },
+    { "root_port: \"a b\"\n", "'root_port': found 'a b'" },
 };
 
 START_TEST(test_bad)
@@ -151,6 +160,41 @@ START_TEST(test_bad)
     ck_assert_msg(t == NULL, "case %d loaded", _i);
     ck_assert_msg(strstr(err, "t/target.yaml") && strstr(err, bad[_i].want),
                   "case %d: want '%s' in: %s", _i, bad[_i].want, err);
+}
+END_TEST
+
+/* root_port and fault_object: their defaults, and good values kept. */
+START_TEST(test_port_keys)
+{
+    char err[1024];
+    GtTarget *t;
+
+    write_target("t", BASE);
+    t = gt_find(tmpdir, "t", err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_str_eq(t->root_port, "pcie-root-port");
+    ck_assert_str_eq(t->fault_object, "device");
+    ck_assert(!gt_faults_on_port(t));
+    ck_assert_str_eq(t->fault_log, "");
+    gt_free(t);
+    write_target("t", "name: t\ndescription: d\ndevice: \"x,id={id},bus={bus}\"\n"
+                 "drive_size_mb: 4\nblock_size: 512\nmodule: m\nload: l\n"
+                 "unload: u\nready: r\nroot_port: gauntlet-port\n"
+                 "fault_object: port\nfault_set: faults\nfault_stats: s\n"
+                 "fault_log: fault-log\n");
+    t = gt_find(tmpdir, "t", err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_str_eq(t->root_port, "gauntlet-port");
+    ck_assert(gt_faults_on_port(t));
+    ck_assert(gt_has_faults(t));
+    ck_assert_str_eq(t->fault_log, "fault-log");
+    gt_free(t);
+    write_target("t", BASE "fault_object: device\nroot_port: x3130-upstream\n");
+    t = gt_find(tmpdir, "t", err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert(!gt_faults_on_port(t));
+    ck_assert_str_eq(t->root_port, "x3130-upstream");
+    gt_free(t);
 }
 END_TEST
 
@@ -189,6 +233,7 @@ Suite *target_suite(void)
     tcase_add_test(tc, test_lists);
     tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, test_find);
+    tcase_add_test(tc, test_port_keys);
     suite_add_tcase(s, tc);
     return s;
 }

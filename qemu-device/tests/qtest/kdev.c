@@ -56,6 +56,7 @@ Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
     const char *dev_opts = ko->dev_opts;
     uint64_t blocks = ko->blocks;
     bool msix = ko->msix;
+    bool root_port = ko->root_port || ko->port_type;
     QtOptions o = { 0 };
     int fd, i;
 
@@ -78,17 +79,18 @@ Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
     snprintf(k->log, sizeof(k->log), "%s.log", k->img);
     /* native hotplug on the port: ACPI PCI hotplug off (q35 default on) */
     snprintf(k->args, sizeof(k->args),
-             "%s-drive if=none,id=d0,file=%s,format=%s%s%s "
+             "%s%s%s-drive if=none,id=d0,file=%s,format=%s%s%s "
              "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s%s",
-             ko->root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
-                             "bridge-support=off "
-                             "-device pcie-root-port,id=rp0,chassis=1,slot=1 "
-                           : "",
+             root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
+                         "bridge-support=off -device " : "",
+             root_port ? (ko->port_type ? ko->port_type : "pcie-root-port")
+                       : "",
+             root_port ? ",id=rp0,chassis=1,slot=1 " : "",
              k->img, ko->format ? ko->format : "raw",
              ko->drive_opts ? "," : "",
              ko->drive_opts ? ko->drive_opts : "",
              dev_opts ? "," : "", dev_opts ? dev_opts : "",
-             msix ? "" : ",msix=off", ko->root_port ? ",bus=rp0" : "");
+             msix ? "" : ",msix=off", root_port ? ",bus=rp0" : "");
     o.qemu_binary = qemu_binary();
     o.extra_args = k->args;
     o.log_path = k->log;
@@ -101,11 +103,11 @@ Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
     }
     k->blocks = blocks;
     k->msix = msix;
-    if (ko->root_port && kdev_setup_port(k, err, errlen)) {
+    if (root_port && kdev_setup_port(k, err, errlen)) {
         kdev_stop(k);
         return NULL;
     }
-    if (qt_pci_find_bus(k->qt, ko->root_port ? 1 : 0, KESTREL_PCI_VENDOR_ID,
+    if (qt_pci_find_bus(k->qt, root_port ? 1 : 0, KESTREL_PCI_VENDOR_ID,
                         KESTREL_PCI_DEVICE_ID, 0, &k->pci) ||
         qt_pci_map_bars(k->pci) || qt_pci_enable(k->pci)) {
         snprintf(err, errlen, "PCI setup: %s", qt_error(k->qt));
@@ -550,14 +552,15 @@ int kdev_migrate_ex(Kdev *k, bool stop, const char *dest_args, char *err,
     return kdev_migrate_common(k, stop, dest_args, err, errlen);
 }
 
-int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen)
+int kdev_set_faults_at(Kdev *k, const char *path, const char *rules,
+                       char *err, size_t errlen)
 {
     json_object *v = json_object_new_string(rules);
     QtQmpReply *r;
     int rc;
 
     r = qt_qmp(k->qt, "{'execute':'qom-set','arguments':{'path':'%s',"
-               "'property':'faults','value':%s}}", KDEV_QOM,
+               "'property':'faults','value':%s}}", path,
                json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
     json_object_put(v);
     rc = r->rc;
@@ -569,12 +572,17 @@ int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen)
     return rc;
 }
 
-int64_t kdev_fault_fired(Kdev *k, unsigned idx)
+int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen)
+{
+    return kdev_set_faults_at(k, KDEV_QOM, rules, err, errlen);
+}
+
+int64_t kdev_fault_fired_at(Kdev *k, const char *path, unsigned idx)
 {
     json_object *list = NULL, *rule, *fired;
     int64_t v = -1;
 
-    if (qt_qom_get(k->qt, KDEV_QOM, "fault-stats", &list)) {
+    if (qt_qom_get(k->qt, path, "fault-stats", &list)) {
         return -1;
     }
     if (json_object_is_type(list, json_type_array) &&
@@ -586,4 +594,9 @@ int64_t kdev_fault_fired(Kdev *k, unsigned idx)
     }
     json_object_put(list);
     return v;
+}
+
+int64_t kdev_fault_fired(Kdev *k, unsigned idx)
+{
+    return kdev_fault_fired_at(k, KDEV_QOM, idx);
 }

@@ -53,6 +53,9 @@ typedef struct KdevOpts {
      * mastering, as firmware would; see kdev_slot_power_off().
      */
     bool root_port;
+    /* The root port's QEMU type (NULL: pcie-root-port), e.g. the fault
+     * port "gauntlet-port"; implies root_port. */
+    const char *port_type;
 } KdevOpts;
 Kdev *kdev_start_opts(const KdevOpts *o, char *err, size_t errlen);
 
@@ -133,5 +136,11 @@ int kdev_migrate_ex(Kdev *k, bool stop, const char *dest_args, char *err,
 int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen);
 /* fired counter of rule number idx (0-based) from fault-stats, or -1. */
 int64_t kdev_fault_fired(Kdev *k, unsigned idx);
+
+/* The same for the fault engine of the QOM object at path (the port). */
+#define KDEV_PORT_QOM "/machine/peripheral/rp0"
+int kdev_set_faults_at(Kdev *k, const char *path, const char *rules,
+                       char *err, size_t errlen);
+int64_t kdev_fault_fired_at(Kdev *k, const char *path, unsigned idx);
 
 #endif /* GAUNTLET_KDEV_H */

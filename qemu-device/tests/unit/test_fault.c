@@ -81,7 +81,7 @@ START_TEST(test_init)
     ck_assert_uint_eq(eng.nrules, 0);
     ck_assert_uint_eq(eng.next_id, 1);
     ck_assert_uint_eq(eng.seed, 99);
-    ck_assert_uint_eq(eng.commands, 0);
+    ck_assert_uint_eq(eng.units, 0);
     for (i = 0; i < KFP__MAX; i++) {
         ck_assert(!kestrel_fault_watches(&eng, (KestrelFaultPoint)i));
         ck_assert_uint_eq(kestrel_fault_eval(&eng, (KestrelFaultPoint)i,
@@ -120,8 +120,8 @@ START_TEST(test_every_point)
 
         ck_assert_int_eq(r->point, t[i].point);
         ck_assert_int_eq(r->action, KFA_DROP);
-        ck_assert_int_eq(r->filter_reg, -1);
-        ck_assert_int_eq(r->filter_op, -1);
+        ck_assert_int_eq(kestrel_fault_rule_reg(r), -1);
+        ck_assert_int_eq(kestrel_fault_rule_op(r), -1);
         ck_assert_str_eq(r->text, t[i].canon);
         ck_assert(kestrel_fault_watches(&eng, t[i].point));
     }
@@ -468,8 +468,8 @@ START_TEST(test_filters)
     for (i = 0; i < ARRAY_LEN(t); i++) {
         const KestrelFaultRule *r = parse1(t[i].text);
 
-        ck_assert_int_eq(r->filter_reg, t[i].reg);
-        ck_assert_int_eq(r->filter_op, t[i].op);
+        ck_assert_int_eq(kestrel_fault_rule_reg(r), t[i].reg);
+        ck_assert_int_eq(kestrel_fault_rule_op(r), t[i].op);
         ck_assert_str_eq(r->text, t[i].canon);
     }
 }
@@ -977,8 +977,10 @@ static bool config_equal(const KestrelFaultRule *a, const KestrelFaultRule *b)
 {
     uint32_t i;
 
-    if (a->point != b->point || a->filter_reg != b->filter_reg ||
-        a->filter_op != b->filter_op || a->action != b->action ||
+    if (a->point != b->point ||
+        kestrel_fault_rule_reg(a) != kestrel_fault_rule_reg(b) ||
+        kestrel_fault_rule_op(a) != kestrel_fault_rule_op(b) ||
+        a->action != b->action ||
         a->delay_ns != b->delay_ns || a->flip_bits != b->flip_bits ||
         a->storm_count != b->storm_count ||
         a->storm_interval_ns != b->storm_interval_ns ||
@@ -1252,10 +1254,10 @@ START_TEST(test_trigger_after)
 
     kestrel_fault_count_command(&eng);
     kestrel_fault_count_command(&eng);
-    ck_assert_uint_eq(eng.commands, 2);
+    ck_assert_uint_eq(eng.units, 2);
     /* after counts from install, not from power-on */
     parse1("cq.post:drop:once,after=3");
-    ck_assert_uint_eq(eng.rules[0].cmds_at_install, 2);
+    ck_assert_uint_eq(eng.rules[0].units_at_install, 2);
     for (i = 0; i < 3; i++) {
         ck_assert_uint_eq(kestrel_fault_eval(&eng, KFP_CQ_POST, -1, -1), 0);
         ck_assert_uint_eq(eng.rules[0].hits, 0);    /* not armed: no count */
@@ -1271,7 +1273,7 @@ START_TEST(test_trigger_after)
     /* add installs with the current command count too */
     ck_assert_int_eq(kestrel_fault_add(&eng, "cq.post:fatal:after=1", err,
                                        sizeof(err)), 1);
-    ck_assert_uint_eq(eng.rules[1].cmds_at_install, 5);
+    ck_assert_uint_eq(eng.rules[1].units_at_install, 5);
     ck_assert_uint_eq(kestrel_fault_eval(&eng, KFP_CQ_POST, -1, -1), 0);
     kestrel_fault_count_command(&eng);
     ck_assert_uint_eq(kestrel_fault_eval(&eng, KFP_CQ_POST, -1, -1), 2);
@@ -1615,6 +1617,14 @@ START_TEST(test_watches)
 }
 END_TEST
 
+/* Give rule r the filter [key=v], as a loaded state may. */
+static void set_filter(KestrelFaultRule *r, KestrelFaultKey key, uint64_t v)
+{
+    r->filter_mask |= 1u << key;
+    r->filter_lo[key] = v;
+    r->filter_hi[key] = v;
+}
+
 START_TEST(test_post_load)
 {
     static KestrelFaultEngine saved;
@@ -1656,9 +1666,9 @@ START_TEST(test_post_load)
     BAD(eng.rules[0].trigger = (KestrelFaultTriggerKind)7);
     BAD(eng.rules[0].prob = 0);
     BAD(eng.rules[1].storm_count = 0);
-    BAD(eng.rules[1].filter_reg = 0x44);
-    BAD(eng.rules[1].filter_op = 1);
-    BAD(eng.rules[0].filter_op = 256);
+    BAD(set_filter(&eng.rules[1], KFK_REG, 0x44));
+    BAD(set_filter(&eng.rules[1], KFK_OP, 1));
+    BAD(set_filter(&eng.rules[0], KFK_OP, 256));
     BAD(eng.rules[1].delay_ns = 5);
     BAD(eng.rules[1].trigger = KFT_EVERY);      /* every=0 */
 #undef BAD

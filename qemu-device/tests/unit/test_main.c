@@ -12,4 +12,6 @@ GAUNTLET_SUITES(
     { "commands", commands_suite },
     { "actions", actions_suite },
     { "fault", fault_suite },
+    { "gport", gport_suite },
+    { "faultlog", faultlog_suite },
 );

@@ -19,6 +19,8 @@ Suite *rings_suite(void);
 Suite *commands_suite(void);
 Suite *actions_suite(void);
 Suite *fault_suite(void);
+Suite *gport_suite(void);
+Suite *faultlog_suite(void);
 
 #define UT_RAM_SIZE     (4u << 20)      /* 4 MiB of guest RAM */
 #define UT_LIST_BASE    0x40000u        /* per-tag segment lists */

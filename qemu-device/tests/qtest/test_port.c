@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The Gauntlet fault port (gauntlet-port) through the real QEMU binary:
+ * Kestrel behind the port, programmed as a driver would, and every action
+ * of the port at each of its points checked where it lands -- the backing
+ * file, guest memory, the MSI-X word, the registers, config space -- plus
+ * the port's properties, its fault log, migration and unplug.
+ * docs/fault-port.md is the specification.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kdev.h"
+
+#define MS (1000 * 1000ll)
+#define BLOCKS 2048
+#define LEN (4 * 512)
+
+static Kdev *k;
+
+static void setup(void)
+{
+    KdevOpts o = { .blocks = BLOCKS, .msix = true,
+                   .port_type = "gauntlet-port" };
+    char err[2048];
+
+    k = kdev_start_opts(&o, err, sizeof(err));
+    ck_assert_msg(k, "QEMU did not start: %s", err);
+    ck_assert_int_eq(kdev_enable(k, 8, 8), 0);
+}
+
+static void teardown(void)
+{
+    KDEV_QUIT_CHECKED(&k);
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        p[i] = (uint8_t)(i * 31 + seed * 7 + (i >> 9));
+    }
+}
+
+static void read_backing(uint64_t off, void *buf, size_t len)
+{
+    int fd = open(k->img, O_RDONLY);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, buf, len, (off_t)off), (ssize_t)len);
+    close(fd);
+}
+
+static void port_faults(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void port_faults(const char *fmt, ...)
+{
+    char rules[512], err[512] = "";
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(rules, sizeof(rules), fmt, ap);
+    va_end(ap);
+    ck_assert_msg(kdev_set_faults_at(k, KDEV_PORT_QOM, rules, err,
+                                     sizeof(err)) == 0,
+                  "rules '%s' refused: %s", rules, err);
+}
+
+static int64_t port_stat(const char *name)
+{
+    json_object *o = NULL, *v;
+    int64_t n = -1;
+
+    ck_assert_int_eq(qt_qom_get(k->qt, KDEV_PORT_QOM, "port-stats", &o), 0);
+    if (json_object_object_get_ex(o, name, &v)) {
+        n = json_object_get_int64(v);
+    }
+    json_object_put(o);
+    return n;
+}
+
+/* The port's fault log, as the JSON array QMP returns (caller puts it). */
+static json_object *port_log(void)
+{
+    json_object *o = NULL;
+
+    ck_assert_int_eq(qt_qom_get(k->qt, KDEV_PORT_QOM, "fault-log", &o), 0);
+    ck_assert(json_object_is_type(o, json_type_array));
+    return o;
+}
+
+static const char *log_field(json_object *log, size_t i, const char *name)
+{
+    json_object *v;
+
+    ck_assert_uint_lt(i, json_object_array_length(log));
+    ck_assert(json_object_object_get_ex(json_object_array_get_idx(log, i),
+                                        name, &v));
+    return json_object_get_string(v);
+}
+
+/* ---- no rule: the port is a plain root port --------------------------- */
+
+START_TEST(no_rule_is_transparent)
+{
+    uint64_t buf = qt_galloc(k->qt, LEN, 4096);
+    uint8_t out[LEN], in[LEN], disk[LEN];
+    struct kestrel_identify id;
+    json_object *log;
+
+    ck_assert_int_eq(kdev_identify(k, &id), 0);
+    fill(out, LEN, 1);
+    qt_memwrite(k->qt, buf, out, LEN);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_WRITE, 10, 4, buf, 2), 0);
+    read_backing(10 * 512, disk, LEN);
+    ck_assert_int_eq(memcmp(disk, out, LEN), 0);
+    qt_memset(k->qt, buf, 0, LEN);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_READ, 10, 4, buf, 2), 0);
+    qt_memread(k->qt, buf, in, LEN);
+    ck_assert_int_eq(memcmp(in, out, LEN), 0);
+    ck_assert_int_eq(qt_msix_fired(k->pci, KESTREL_VEC_CQ), 1);
+    /* with no rule, not one access was looked at */
+    ck_assert_int_eq(port_stat("translations"), 0);
+    ck_assert_int_eq(port_stat("mmio-reads"), 0);
+    log = port_log();
+    ck_assert_uint_eq(json_object_array_length(log), 0);
+    json_object_put(log);
+}
+END_TEST
+
+START_TEST(bad_rule_changes_nothing)
+{
+    char err[512] = "", text[512];
+
+    port_faults("msi:drop:nth=3");
+    ck_assert_int_ne(kdev_set_faults_at(k, KDEV_PORT_QOM,
+                                        "msi:drop; dma.read:explode", err,
+                                        sizeof(err)), 0);
+    ck_assert_msg(strstr(err, "column"), "no position: %s", err);
+    /* an action the point does not take */
+    ck_assert_int_ne(kdev_set_faults_at(k, KDEV_PORT_QOM, "cfg.read:drop",
+                                        err, sizeof(err)), 0);
+    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_PORT_QOM, "faults", text,
+                                    sizeof(text)), 0);
+    ck_assert_str_eq(text, "msi:drop:nth=3");
+}
+END_TEST
+
+/* ---- DMA ------------------------------------------------------------- */
+
+START_TEST(dma_read_error_fails_the_write)
+{
+    uint64_t buf = qt_galloc(k->qt, LEN, 4096);
+    uint8_t out[LEN], disk[LEN], zero[LEN] = { 0 };
+    char addr[32];
+    json_object *log;
+
+    fill(out, LEN, 2);
+    qt_memwrite(k->qt, buf, out, LEN);
+    port_faults("dma.read[addr=0x%" PRIx64 "-0x%" PRIx64 "]:dma_error:once",
+                buf, buf + LEN - 1);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_WRITE, 30, 4, buf, 2),
+                     KESTREL_SC_DATA_XFER_ERROR);
+    read_backing(30 * 512, disk, LEN);
+    ck_assert_int_eq(memcmp(disk, zero, LEN), 0);     /* nothing written */
+    ck_assert_int_eq(kdev_fault_fired_at(k, KDEV_PORT_QOM, 0), 1);
+    ck_assert_int_ge(port_stat("refused"), 1);
+    /* the log says what was injected, where */
+    log = port_log();
+    ck_assert_uint_eq(json_object_array_length(log), 1);
+    ck_assert_str_eq(log_field(log, 0, "point"), "dma.read");
+    ck_assert_str_eq(log_field(log, 0, "action"), "dma_error");
+    snprintf(addr, sizeof(addr), "addr 0x%" PRIx64, buf);
+    ck_assert_msg(strstr(log_field(log, 0, "detail"), addr), "detail '%s'",
+                  log_field(log, 0, "detail"));
+    json_object_put(log);
+    /* once: the same write goes through now */
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_WRITE, 30, 4, buf, 2), 0);
+    read_backing(30 * 512, disk, LEN);
+    ck_assert_int_eq(memcmp(disk, out, LEN), 0);
+}
+END_TEST
+
+START_TEST(dma_write_corrupt_and_drop)
+{
+    uint64_t buf = qt_galloc(k->qt, LEN, 4096);
+    uint8_t out[LEN], in[LEN], cc[LEN];
+
+    fill(out, LEN, 3);
+    qt_memwrite(k->qt, buf, out, LEN);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_WRITE, 40, 4, buf, 2), 0);
+
+    /* a READ's data: byte 5 of the first page written as 0xa5 */
+    qt_memset(k->qt, buf, 0, LEN);
+    port_faults("dma.write[addr=0x%" PRIx64 "-0x%" PRIx64 "]:"
+                "corrupt(offset=5,value=0xa5):once", buf, buf + LEN - 1);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_READ, 40, 4, buf, 2), 0);
+    qt_memread(k->qt, buf, in, LEN);
+    ck_assert_uint_eq(in[5], 0xa5);
+    ck_assert_uint_ne(out[5], 0xa5);
+    in[5] = out[5];
+    ck_assert_int_eq(memcmp(in, out, LEN), 0);
+    ck_assert_int_eq(port_stat("data-faults-applied"), 1);
+
+    /* dropped: the buffer keeps what it had, the command succeeds */
+    memset(cc, 0xcc, LEN);
+    qt_memwrite(k->qt, buf, cc, LEN);
+    port_faults("dma.write[addr=0x%" PRIx64 "-0x%" PRIx64 "]:drop",
+                buf, buf + LEN - 1);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_READ, 40, 4, buf, 2), 0);
+    qt_memread(k->qt, buf, in, LEN);
+    ck_assert_int_eq(memcmp(in, cc, LEN), 0);
+    ck_assert_int_ge(kdev_fault_fired_at(k, KDEV_PORT_QOM, 0), 1);
+}
+END_TEST
+
+START_TEST(dma_read_allones_and_flip)
+{
+    uint64_t buf = qt_galloc(k->qt, LEN, 4096);
+    uint8_t out[LEN], disk[LEN], ff[512];
+    int diff = 0, i, bits = 0;
+
+    fill(out, LEN, 4);
+    qt_memwrite(k->qt, buf, out, LEN);
+    port_faults("dma.read[addr=0x%" PRIx64 "]:allones:once", buf);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_WRITE, 50, 4, buf, 2), 0);
+    read_backing(50 * 512, disk, LEN);
+    memset(ff, 0xff, sizeof(ff));
+    ck_assert_int_eq(memcmp(disk, ff, 512), 0);
+
+    port_faults("dma.read[addr=0x%" PRIx64 "]:flip(bits=3):once", buf);
+    ck_assert_int_eq(kdev_rw(k, KESTREL_OP_WRITE, 60, 4, buf, 2), 0);
+    read_backing(60 * 512, disk, LEN);
+    for (i = 0; i < LEN; i++) {
+        if (disk[i] != out[i]) {
+            diff = i;
+            bits += __builtin_popcount(disk[i] ^ out[i]);
+        }
+    }
+    ck_assert_int_eq(bits, 3);
+    ck_assert_int_lt(diff, 8);
+}
+END_TEST
+
+/* ---- MSI-X messages -------------------------------------------------- */
+
+static void submit_read(uint16_t tag, uint64_t buf)
+{
+    struct kestrel_sqe sqe = { 0 };
+
+    sqe.opcode = KESTREL_OP_READ;
+    sqe.tag = tag;
+    sqe.lba = 0;
+    sqe.nblocks = 1;
+    kdev_sgl(k, &sqe, buf, 512, 1);
+    kdev_submit(k, &sqe);
+}
+
+START_TEST(msi_drop_duplicate_delay_storm)
+{
+    uint64_t buf = qt_galloc(k->qt, 512, 4096);
+    struct kestrel_cqe cqe;
+    int64_t sent;
+    int storms = 0, i;
+
+    port_faults("msi[vector=0]:drop:once");
+    submit_read(1, buf);
+    ck_assert(kdev_reap(k, &cqe, 5 * MS));
+    ck_assert_int_eq(qt_msix_fired(k->pci, KESTREL_VEC_CQ), 0);
+    submit_read(2, buf);
+    ck_assert(kdev_reap(k, &cqe, 5 * MS));
+    ck_assert_int_eq(qt_msix_fired(k->pci, KESTREL_VEC_CQ), 1);
+    ck_assert_int_eq(kdev_fault_fired_at(k, KDEV_PORT_QOM, 0), 1);
+
+    port_faults("msi:duplicate:once");
+    sent = port_stat("msis-sent");
+    submit_read(3, buf);
+    ck_assert(kdev_reap(k, &cqe, 5 * MS));
+    ck_assert_int_eq(port_stat("msis-sent"), sent + 2);
+
+    port_faults("msi:delay(2ms):once");
+    qt_msix_fired(k->pci, KESTREL_VEC_CQ);
+    submit_read(4, buf);
+    ck_assert(kdev_reap(k, &cqe, 1 * MS / 2));
+    ck_assert_int_eq(qt_msix_fired(k->pci, KESTREL_VEC_CQ), 0);
+    qt_clock_step(k->qt, 3 * MS, NULL);
+    ck_assert_int_eq(qt_msix_fired(k->pci, KESTREL_VEC_CQ), 1);
+
+    port_faults("msi:storm(count=10,interval=1ms):once");
+    sent = port_stat("msis-sent");
+    submit_read(5, buf);
+    ck_assert(kdev_reap(k, &cqe, 5 * MS));
+    qt_msix_fired(k->pci, KESTREL_VEC_CQ);
+    for (i = 0; i < 20; i++) {
+        qt_clock_step(k->qt, 1 * MS, NULL);
+        storms += qt_msix_fired(k->pci, KESTREL_VEC_CQ) == 1;
+    }
+    ck_assert_int_eq(port_stat("msis-sent"), sent + 10);
+    ck_assert_int_ge(storms, 8);
+}
+END_TEST
+
+/* ---- MMIO, config space, the link ------------------------------------ */
+
+START_TEST(mmio_and_config_reads)
+{
+    uint32_t v;
+
+    port_faults("mmio.read[bar=0,off=0x0]:corrupt(value=0x1234):once");
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), 0x1234);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), KESTREL_VERSION_1_0);
+    ck_assert_int_eq(kdev_fault_fired_at(k, KDEV_PORT_QOM, 0), 1);
+
+    /* another register is not touched by a filtered rule */
+    port_faults("mmio.read[bar=0,off=0x4]:allones");
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), KESTREL_VERSION_1_0);
+
+    port_faults("cfg.read[off=0x0]:allones:once");
+    ck_assert_int_eq(qt_pci_cfg_read(k->pci, 0, 2, &v), 0);
+    ck_assert_uint_eq(v, 0xffff);
+    ck_assert_int_eq(qt_pci_cfg_read(k->pci, 0, 2, &v), 0);
+    ck_assert_uint_eq(v, KESTREL_PCI_VENDOR_ID);
+}
+END_TEST
+
+START_TEST(link_down_until_replaced)
+{
+    uint64_t buf = qt_galloc(k->qt, 512, 4096);
+    struct kestrel_cqe cqe;
+    uint32_t v;
+    json_object *log;
+
+    port_faults("link:allones:once");
+    /* the first transaction to cross takes the link down */
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), 0xffffffff);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_STATUS), 0xffffffff);
+    ck_assert_int_eq(qt_pci_cfg_read(k->pci, 0, 4, &v), 0);
+    ck_assert_uint_eq(v, 0xffffffff);
+    submit_read(1, buf);                /* the doorbell is lost too */
+    ck_assert(!kdev_reap(k, &cqe, 5 * MS));
+    ck_assert_int_eq(port_stat("link-down"), 1);
+    log = port_log();
+    ck_assert_uint_eq(json_object_array_length(log), 1);
+    ck_assert_str_eq(log_field(log, 0, "point"), "link");
+    json_object_put(log);
+
+    /* a new rule set brings it back */
+    port_faults("%s", "");
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), KESTREL_VERSION_1_0);
+    ck_assert_int_eq(port_stat("link-down"), 0);
+}
+END_TEST
+
+/* ---- lifecycle ------------------------------------------------------- */
+
+START_TEST(migrate_keeps_rules_and_counters)
+{
+    uint64_t buf = qt_galloc(k->qt, 512, 4096);
+    struct kestrel_cqe cqe;
+    char err[2048], text[512];
+    json_object *stats = NULL, *hits;
+
+    port_faults("msi:drop:nth=3; mmio.read[bar=0,off=0x0]:allones:nth=5");
+    submit_read(1, buf);
+    ck_assert(kdev_reap(k, &cqe, 5 * MS));
+    ck_assert_int_eq(kdev_migrate(k, err, sizeof(err)), 0);
+    ck_assert_int_eq(qt_qom_get_str(k->qt, KDEV_PORT_QOM, "faults", text,
+                                    sizeof(text)), 0);
+    ck_assert_str_eq(text, "msi:drop:nth=3;"
+                     "mmio.read[bar=0,off=0x0]:allones:nth=5");
+    ck_assert_int_eq(qt_qom_get(k->qt, KDEV_PORT_QOM, "fault-stats", &stats),
+                     0);
+    ck_assert(json_object_object_get_ex(json_object_array_get_idx(stats, 0),
+                                        "hits", &hits));
+    ck_assert_int_eq(json_object_get_int64(hits), 1);
+    json_object_put(stats);
+    /* the counters go on from there: messages 2 and 3, the third dropped */
+    submit_read(2, buf);
+    ck_assert(kdev_reap(k, &cqe, 5 * MS));
+    ck_assert_int_eq(kdev_fault_fired_at(k, KDEV_PORT_QOM, 0), 0);
+    qt_msix_fired(k->pci, KESTREL_VEC_CQ);
+    submit_read(3, buf);
+    ck_assert(kdev_reap(k, &cqe, 5 * MS));
+    ck_assert_int_eq(kdev_fault_fired_at(k, KDEV_PORT_QOM, 0), 1);
+    ck_assert_int_eq(qt_msix_fired(k->pci, KESTREL_VEC_CQ), 0);
+}
+END_TEST
+
+START_TEST(unplug_through_the_port)
+{
+    uint32_t v;
+
+    port_faults("msi:delay(1s); mmio.read:flip:prob=0.5");
+    ck_assert_int_eq(kdev_slot_power_off(k), 0);
+    ck_assert_int_eq(qt_pci_cfg_read(k->pci, 0, 2, &v), 0);
+    ck_assert_uint_eq(v, 0xffff);       /* gone */
+    qt_clock_step(k->qt, 2000 * MS, NULL);
+    ck_assert_int_eq(qt_alive(k->qt), 1);
+}
+END_TEST
+
+static Suite *port_suite(void)
+{
+    Suite *s = suite_create("port");
+    TCase *t = tcase_create("port");
+
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, no_rule_is_transparent);
+    tcase_add_test(t, bad_rule_changes_nothing);
+    tcase_add_test(t, dma_read_error_fails_the_write);
+    tcase_add_test(t, dma_write_corrupt_and_drop);
+    tcase_add_test(t, dma_read_allones_and_flip);
+    tcase_add_test(t, msi_drop_duplicate_delay_storm);
+    tcase_add_test(t, mmio_and_config_reads);
+    tcase_add_test(t, link_down_until_replaced);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("port_lifecycle");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, migrate_keeps_rules_and_counters);
+    tcase_add_test(t, unplug_through_the_port);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(port_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
