@@ -120,17 +120,15 @@ static void gfault_qemu_set_seed(Object *obj, Visitor *v, const char *name,
     q->engine->seed = seed;     /* rules installed from now on */
 }
 
-static void gfault_qemu_get_stats(Object *obj, Visitor *v, const char *name,
-                                  void *opaque, Error **errp)
+void gfault_qemu_visit_stats(GFaultEngine *e, Visitor *v, const char *name,
+                             Error **errp)
 {
-    GFaultQemu *q = gfault_qemu_of(obj, opaque);
-    GFaultEngine *e = q->engine;
     unsigned i;
 
     if (!visit_start_list(v, name, NULL, 0, errp)) {
         return;
     }
-    for (i = 0; q->realized && i < e->nrules; i++) {
+    for (i = 0; e && i < e->nrules; i++) {
         GFaultRule *r = &e->rules[i];
         char *text = r->text;
         uint32_t id = r->id;
@@ -148,6 +146,14 @@ static void gfault_qemu_get_stats(Object *obj, Visitor *v, const char *name,
         visit_end_struct(v, NULL);
     }
     visit_end_list(v, NULL);
+}
+
+static void gfault_qemu_get_stats(Object *obj, Visitor *v, const char *name,
+                                  void *opaque, Error **errp)
+{
+    GFaultQemu *q = gfault_qemu_of(obj, opaque);
+
+    gfault_qemu_visit_stats(q->realized ? q->engine : NULL, v, name, errp);
 }
 
 void gfault_qemu_visit_log(GFaultEngine *e, Visitor *v, const char *name,

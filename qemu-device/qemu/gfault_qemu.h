@@ -64,7 +64,12 @@ void gfault_qemu_finalize(GFaultQemu *q);
 /* Replace the rule set from C code (tests, the device itself). */
 int gfault_qemu_set(GFaultQemu *q, const char *text, Error **errp);
 
-/* The fault-log property's value, for a device with its own properties. */
+/*
+ * The fault-stats and fault-log properties' values, for a device with its
+ * own properties (Kestrel); e NULL: an empty list.
+ */
+void gfault_qemu_visit_stats(GFaultEngine *e, Visitor *v, const char *name,
+                             Error **errp);
 void gfault_qemu_visit_log(GFaultEngine *e, Visitor *v, const char *name,
                            Error **errp);
 

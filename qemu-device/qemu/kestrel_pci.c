@@ -610,30 +610,9 @@ static void kestrel_get_fault_stats(Object *obj, Visitor *v, const char *name,
                                     void *opaque, Error **errp)
 {
     KestrelState *s = KESTREL(obj);
-    KestrelFaultEngine *e = &s->core.faults;
-    unsigned i;
 
-    if (!visit_start_list(v, name, NULL, 0, errp)) {
-        return;
-    }
-    for (i = 0; s->realized && i < e->nrules; i++) {
-        KestrelFaultRule *r = &e->rules[i];
-        char *text = r->text;
-        uint32_t id = r->id;
-        uint64_t hits = r->hits, fired = r->fired;
-
-        if (!visit_start_struct(v, NULL, NULL, 0, errp)) {
-            return;
-        }
-        if (visit_type_uint32(v, "id", &id, errp) &&
-            visit_type_str(v, "rule", &text, errp) &&
-            visit_type_uint64(v, "hits", &hits, errp) &&
-            visit_type_uint64(v, "fired", &fired, errp)) {
-            visit_check_struct(v, errp);
-        }
-        visit_end_struct(v, NULL);
-    }
-    visit_end_list(v, NULL);
+    gfault_qemu_visit_stats(s->realized ? &s->core.faults : NULL, v, name,
+                            errp);
 }
 
 /* fault-log: the last faults fired, oldest first (datasheet 10.6). */
