@@ -32,9 +32,9 @@ static const char *field_str(json_object *e, const char *key)
     return json_object_get_string(v);
 }
 
-static bool same_engine(json_object *e, int qemu, const char *object)
+static bool same_engine(json_object *e, int qemu, int plug, const char *object)
 {
-    return field_int(e, "qemu", -1) == qemu &&
+    return field_int(e, "qemu", -1) == qemu && field_int(e, "plug", -1) == plug &&
            !strcmp(field_str(e, "object"), object);
 }
 
@@ -55,8 +55,8 @@ static int entry_order(const void *a, const void *b)
 }
 
 int gfl_merge(json_object *acc, json_object *read, const char *device,
-              const char *object, int qemu, uint64_t *lost, char *err,
-              size_t errlen)
+              const char *object, int qemu, int plug, uint64_t *lost,
+              char *err, size_t errlen)
 {
     size_t n, have = json_object_array_length(acc);
     int64_t newest = -1, oldest = INT64_MAX;
@@ -82,7 +82,7 @@ int gfl_merge(json_object *acc, json_object *read, const char *device,
     for (size_t j = 0; j < have; j++) {
         json_object *e = json_object_array_get_idx(acc, j);
 
-        if (same_engine(e, qemu, object) && field_int(e, "seq", -1) > newest) {
+        if (same_engine(e, qemu, plug, object) && field_int(e, "seq", -1) > newest) {
             newest = field_int(e, "seq", -1);
         }
     }
@@ -101,7 +101,7 @@ int gfl_merge(json_object *acc, json_object *read, const char *device,
         for (size_t j = 0; seq <= newest && j < have + (size_t)added && !dup; j++) {
             json_object *h = json_object_array_get_idx(acc, j);
 
-            dup = same_engine(h, qemu, object) && field_int(h, "seq", -1) == seq;
+            dup = same_engine(h, qemu, plug, object) && field_int(h, "seq", -1) == seq;
         }
         for (size_t j = have; seq > newest && j < have + (size_t)added && !dup; j++) {
             dup = field_int(json_object_array_get_idx(acc, j), "seq", -1) == seq;
@@ -116,6 +116,7 @@ int gfl_merge(json_object *acc, json_object *read, const char *device,
         json_object_object_add(c, "device", json_object_new_string(device));
         json_object_object_add(c, "object", json_object_new_string(object));
         json_object_object_add(c, "qemu", json_object_new_int(qemu));
+        json_object_object_add(c, "plug", json_object_new_int(plug));
         json_object_array_add(acc, c);
         added++;
     }

@@ -9,9 +9,11 @@
  * fire counts (before rules change, before an unplug, a reboot or a power
  * cut, at the end), so one firing may be read several times, and a firing
  * the ring overwrote before a reading is lost.  The merged log holds every
- * firing once: an entry is known by (qemu, object, seq), qemu being the
- * index of the QEMU process of the run (a power cut's second boot starts
- * new engines whose seq starts again).  It is kept in the order (qemu,
+ * firing once: an entry is known by (qemu, plug, object, seq), qemu being
+ * the index of the QEMU process of the run (a power cut's second boot
+ * starts new engines whose seq starts again) and plug the plug-in of a
+ * fault object that an unplug destroys (a device plugged in again is a
+ * new engine; a root port never goes).  It is kept in the order (qemu,
  * time-ns, seq, object): one engine's entries in seq order, and the
  * engines of one QEMU interleaved on their shared virtual clock.
  *
@@ -33,8 +35,9 @@
  * Merge one reading (read: a list of {seq, time-ns, id, rule, point,
  * action, detail} as the fault-log property gives it) of the fault object
  * at QOM path object, which holds device's faults, in QEMU number qemu,
- * into acc (a json array: the merged log).  Entries not in acc yet are
- * copied with "device", "object" and "qemu" added; acc stays in order.
+ * plug-in number plug, into acc (a json array: the merged log).  Entries
+ * not in acc yet are copied with "device", "object", "qemu" and "plug"
+ * added; acc stays in order.
  * *lost grows by the firings the ring dropped between the newest entry
  * acc held for this object and the oldest of this reading.
  * Returns the number of entries added, or -1 with a message in err when
@@ -42,8 +45,8 @@
  * (acc and *lost are then unchanged).
  */
 int gfl_merge(json_object *acc, json_object *read, const char *device,
-              const char *object, int qemu, uint64_t *lost, char *err,
-              size_t errlen);
+              const char *object, int qemu, int plug, uint64_t *lost,
+              char *err, size_t errlen);
 
 /* result.json's "fault_log": {"entries": N, "path": path, "lost": lost,
  * "last": [the last GFL_LAST entries]}.  A new object. */

@@ -228,7 +228,8 @@ void gr_read_fault_log(Run *r, Device *d)
         return;
     }
     n = gfl_merge(r->fault_log, list, d->id, gr_fault_path(r, d),
-                  r->qemu_starts - 1, &r->fault_log_lost, err, sizeof(err));
+                  r->qemu_starts - 1, gt_faults_on_port(r->t) ? 0 : d->plugs,
+                  &r->fault_log_lost, err, sizeof(err));
     json_object_put(list);
     if (n < 0) {
         gr_log(r, "fault log of %s: %s; ignored", d->id, err);

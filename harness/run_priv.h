@@ -31,6 +31,7 @@ typedef struct Device {
     char backing[4096];
     bool present;
     bool hotplugged;            /* a hotplug step names it */
+    int plugs;                  /* hotplug adds so far (a new device each) */
     int live[MAX_RULES_LIVE];   /* scenario rule index of each device rule */
     int nlive;
 } Device;

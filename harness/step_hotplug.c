@@ -82,6 +82,7 @@ int gr_step_hotplug(Run *r, const GsStep *st)
         gq_reply_free(rep);
         d->present = true;
         d->nlive = 0;
+        d->plugs++;
         if (r->module_loaded) {
             if (gr_wait_ready(r, (double)r->t->ready_timeout, false) < 0) {
                 return -1;

@@ -59,14 +59,24 @@ grep -q '^kernel: debug' "$work"/d/*.yaml || fail "debug runs do not ask for the
 "$runner" --list --targets "$targets" "$work/a" "$work/d" >"$work/list.txt" ||
     fail "gauntlet-runner --list refused a generated file"
 [[ $(wc -l <"$work/list.txt") == 120 ]] || fail "runner listed $(wc -l <"$work/list.txt") of 120"
+# nvme and virtio-blk draw the fault port's faults, never Kestrel's points;
+# the runner (the port's rule checker) accepts every file
 gc --seed 42 --runs 20 --target nvme --generate-only "$work/n" >/dev/null
-grep -q '^- faults:' "$work"/n/*.yaml && fail "an nvme run has Kestrel faults"
+grep -q '^- faults: {set: "\(msi\|dma\.read\|dma\.write\|mmio\.read\|cfg\.read\|link\)[:\[]' \
+    "$work"/n/*.yaml || fail "no nvme run has the port's faults"
+grep -qE '(cq\.post|sq\.fetch|sgl\.fetch|irq|reg\.read):' "$work"/n/*.yaml &&
+    fail "an nvme run has Kestrel faults"
 "$runner" --list --targets "$targets" "$work/n" >/dev/null || fail "runner refused an nvme run"
-# virtio-blk has a vocabulary too (no device faults); its files parse
 gc --seed 42 --runs 20 --target virtio-blk --generate-only "$work/v" >/dev/null ||
     fail "virtio-blk runs were not generated"
-grep -q '^- faults:' "$work"/v/*.yaml && fail "a virtio-blk run has device faults"
+grep -q '^- faults: {set: "\(msi\|mmio\.read\|cfg\.read\|link\)[:\[]' "$work"/v/*.yaml ||
+    fail "no virtio-blk run has the port's faults"
+grep -qE '^- faults: \{(set|add): ".*(^|["; ])((dma\.(read|write)|link)[:\[]|msi:drop)' "$work"/v/*.yaml &&
+    fail "a virtio-blk run draws a failed DMA, a dropped MSI or the link (docs/findings.md)"
+grep -qE '(cq\.post|sq\.fetch|sgl\.fetch|irq|reg\.read):' "$work"/v/*.yaml &&
+    fail "a virtio-blk run has Kestrel faults"
 grep -q '^target: virtio-blk$' "$work"/v/*.yaml || fail "virtio-blk runs name another target"
+"$runner" --list --targets "$targets" "$work/v" >/dev/null || fail "runner refused a virtio-blk run"
 
 # power cuts (the vocabularies' power_cut section), over the same 60 runs
 # of seed 42 (all three targets) and 60 of seed 42 on the debug kernel:

@@ -10,7 +10,8 @@
 #    setting and workload, its "sure" triggers decide allow_unfired (and
 #    a power cut makes every rule unsure), its power cuts come after its
 #    wait, and the runner accepts the files; the write cache on a target
-#    without one stops the campaign; nvme's file gives hotplug and suspend,
+#    without one stops the campaign; nvme's file gives the port's faults,
+#    hotplug and suspend,
 #    kernel faults only with --kernel debug, and a copy with other weights
 #    gives other runs;
 #  - harness/campaign*.[ch] name no target outside comments.
@@ -429,7 +430,8 @@ for what in 'hotplug: {action: remove' 'hotplug: {action: surprise' 'suspend: {m
             'workload_stop: {name: io, wait: false, timeout: 120}'; do
     grep -qF -- "$what" "$work"/n/*.yaml || fail "no nvme run contains '$what'"
 done
-grep -q '^- faults:' "$work"/n/*.yaml "$work"/nd/*.yaml && fail "an nvme run has device faults"
+grep -q '^- faults: {set: "\(msi\|dma\.read\|dma\.write\|mmio\.read\|cfg\.read\|link\)[:\[]' \
+    "$work"/n/*.yaml || fail "no nvme run has the fault port's faults"
 grep -q '^- kfault:' "$work"/n/*.yaml && fail "a stock-kernel nvme run arms a kernel fault"
 grep -q '^- kfault: {type: \(failslab\|fail_page_alloc\), probability: \([1-9]\|10\), times: -1, interval: 1, require: true}$' \
     "$work"/nd/*.yaml || fail "no debug nvme run arms a kernel fault"
@@ -437,7 +439,7 @@ grep -q '^- kfault: {type: \(failslab\|fail_page_alloc\), probability: \([1-9]\|
     fail "gauntlet-runner --list refused an nvme run"
 # the same seed with nvme's file changed: no hotplug, no kernel faults
 mkdir -p "$work/n2/nvme"
-sed -e 's/weights: {suspend: 50, hotplug: 50}/weights: {suspend: 50, hotplug: 0}/' \
+sed -e 's/weights: {faults: 45, clear: 10, suspend: 20, hotplug: 25}/weights: {faults: 45, clear: 10, suspend: 20, hotplug: 0}/' \
     -e 's/^  chance: 40$/  chance: 0/' "$vocab/nvme/campaign.yaml" >"$work/n2/nvme/campaign.yaml"
 ! cmp -s "$vocab/nvme/campaign.yaml" "$work/n2/nvme/campaign.yaml" || fail "the sed changed nothing"
 "$gc" --targets "$work/n2" --target nvme --seed 4 --runs 40 --kernel debug \

@@ -8,8 +8,8 @@
 ARTIFACT_DIR is one scenario's artifact folder (docs/scenarios.md). Checks:
   - fault-log.json is a non-empty list, and result.json's fault_log says
     as much (entries, path, lost 0, the last 10 entries);
-  - every entry names its device, object and qemu, and no (qemu, object,
-    seq) appears twice; each engine's entries are in seq order, and the
+  - every entry names its device, object, qemu and plug, and no (qemu,
+    plug, object, seq) appears twice; each engine's entries are in seq order, and the
     list in (qemu, time-ns, seq) order;
   - for every rule of faults.json, the entries with its text (the
     engine's canonical text must be the scenario's) are exactly its fire
@@ -54,14 +54,14 @@ def check(d, extra=()):
     seen, last_seq, prev = set(), {}, None
     for i, e in enumerate(log):
         for k in ("seq", "time-ns", "rule", "point", "action", "detail",
-                  "device", "object", "qemu"):
+                  "device", "object", "qemu", "plug"):
             if k not in e:
                 p.append("entry %d has no %s: %r" % (i, k, e))
-        key = (e.get("qemu"), e.get("object"), e.get("seq"))
+        key = (e.get("qemu"), e.get("plug"), e.get("object"), e.get("seq"))
         if key in seen:
             p.append("entry %d repeats %r" % (i, key))
         seen.add(key)
-        eng = key[:2]
+        eng = key[:3]
         if eng in last_seq and e.get("seq", -1) <= last_seq[eng]:
             p.append("entry %d: seq %r after %r of the same engine"
                      % (i, e.get("seq"), last_seq[eng]))
@@ -90,7 +90,7 @@ def selftest():
     def entry(seq, t, rule, obj="/machine/peripheral/k1", qemu=0):
         return {"seq": seq, "time-ns": t, "id": 1, "rule": rule, "point": "p",
                 "action": "a", "detail": "d", "device": "k1", "object": obj,
-                "qemu": qemu}
+                "qemu": qemu, "plug": 0}
 
     good = [entry(0, 10, "a:drop:nth=3"), entry(0, 20, "b:x:every=2",
             "/machine/peripheral/k1b"), entry(1, 30, "b:x:every=2",

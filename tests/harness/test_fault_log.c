@@ -39,11 +39,13 @@ static json_object *reading(int64_t first, int64_t last, int64_t t0)
     return a;
 }
 
+static int plug;        /* the plug-in merge() passes */
+
 static int merge(json_object *acc, json_object *read, const char *dev,
                  const char *obj, int qemu, uint64_t *lost)
 {
     char err[256] = "";
-    int n = gfl_merge(acc, read, dev, obj, qemu, lost, err, sizeof(err));
+    int n = gfl_merge(acc, read, dev, obj, qemu, plug, lost, err, sizeof(err));
 
     ck_assert_msg(n >= 0, "%s", err);
     json_object_put(read);
@@ -117,6 +119,14 @@ START_TEST(test_merge_keeps_other_engines)
     ck_assert_str_eq(get_str(acc, 5, "object"), RP2);
     ck_assert_int_eq(get_int(acc, 6, "qemu"), 1);
     ck_assert_int_eq(get_int(acc, 7, "qemu"), 1);
+    /* a device plugged in again is a new engine on the same path: its seq
+     * starts at 0 again (fails when the key leaves the plug-in out) */
+    plug = 1;
+    ck_assert_int_eq(merge(acc, reading(0, 1, 5000), "k1", RP1, 1, &lost), 2);
+    plug = 0;
+    ck_assert_uint_eq(json_object_array_length(acc), 10);
+    ck_assert_int_eq(get_int(acc, 9, "plug"), 1);
+    ck_assert_uint_eq(lost, 0);
     json_object_put(acc);
 }
 END_TEST
@@ -162,7 +172,7 @@ START_TEST(test_merge_bad)
     char err[256] = "";
 
     ck_assert_int_eq(merge(acc, reading(0, 1, 0), "k1", RP1, 0, &lost), 2);
-    ck_assert_int_eq(gfl_merge(acc, bad, "k1", RP1, 0, &lost, err, sizeof(err)), -1);
+    ck_assert_int_eq(gfl_merge(acc, bad, "k1", RP1, 0, 0, &lost, err, sizeof(err)), -1);
     ck_assert_msg(strstr(err, RP1), "%s", err);
     ck_assert_uint_eq(json_object_array_length(acc), 2);
     ck_assert_uint_eq(lost, 0);
