@@ -416,12 +416,17 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         pd->cont = false;
     }
     s->st_translations++;
-    if (write && (gfault_watches(e, GPF_MSI) || gfault_watches(e, GPF_LINK))
-        && gport_msi_addr(pd, addr)) {
-        /* a message, maybe: seen with its data by gport_xpose_write */
+    if (write && (gport_in_window(addr) ||
+                  ((gfault_watches(e, GPF_MSI) || gfault_watches(e, GPF_LINK))
+                   && gport_msi_addr(pd, addr)))) {
+        /*
+         * A message, maybe: never a dma.write event; seen with its data by
+         * gport_xpose_write when a rule looks at messages.
+         */
         if (s->link_down) {
             t.perm = IOMMU_NONE;
-        } else {
+        } else if (gfault_watches(e, GPF_MSI) ||
+                   gfault_watches(e, GPF_LINK)) {
             t.target_as = &pd->xpose_as;
             t.iova = t.translated_addr = addr & ~3ull;
             t.addr_mask = 3;
