@@ -353,31 +353,12 @@ static bool gport_in_window(uint64_t addr)
  * or to the address of one of the device's enabled MSI or MSI-X vectors
  * (wherever it points).  The data decides (gport_is_msi).
  */
+static int gport_msi_vector(PCIDevice *d, uint64_t addr, const uint32_t *data);
+
 static bool gport_msi_addr(GPortDev *pd, uint64_t addr)
 {
-    PCIDevice *d = gport_pdev(pd);
-    unsigned v;
-
-    if (gport_in_window(addr)) {
-        return true;
-    }
-    if (!d) {
-        return false;
-    }
-    if (msix_enabled(d)) {
-        for (v = 0; v < d->msix_entries_nr; v++) {
-            if (msix_get_message(d, v).address == addr) {
-                return true;
-            }
-        }
-    } else if (msi_enabled(d)) {
-        for (v = 0; v < msi_nr_vectors_allocated(d); v++) {
-            if (msi_get_message(d, v).address == addr) {
-                return true;
-            }
-        }
-    }
-    return false;
+    return gport_in_window(addr) ||
+           gport_msi_vector(gport_pdev(pd), addr, NULL) >= 0;
 }
 
 static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
@@ -524,28 +505,26 @@ static PCIDevice *gport_pdev(GPortDev *pd)
     return NULL;
 }
 
-static int gport_msi_vector(PCIDevice *d, uint64_t addr, uint32_t data)
+/*
+ * The enabled MSI-X (or MSI) vector of d whose message is addr and *data
+ * (any data when data is NULL), or -1.
+ */
+static int gport_msi_vector(PCIDevice *d, uint64_t addr, const uint32_t *data)
 {
-    unsigned v;
+    bool msix;
+    unsigned v, n;
 
     if (!d) {
         return -1;
     }
-    if (msix_enabled(d)) {
-        for (v = 0; v < d->msix_entries_nr; v++) {
-            MSIMessage m = msix_get_message(d, v);
+    msix = msix_enabled(d);
+    n = msix ? d->msix_entries_nr :
+        msi_enabled(d) ? msi_nr_vectors_allocated(d) : 0;
+    for (v = 0; v < n; v++) {
+        MSIMessage m = msix ? msix_get_message(d, v) : msi_get_message(d, v);
 
-            if (m.address == addr && m.data == data) {
-                return v;
-            }
-        }
-    } else if (msi_enabled(d)) {
-        for (v = 0; v < msi_nr_vectors_allocated(d); v++) {
-            MSIMessage m = msi_get_message(d, v);
-
-            if (m.address == addr && m.data == data) {
-                return v;
-            }
+        if (m.address == addr && (!data || m.data == *data)) {
+            return v;
         }
     }
     return -1;
@@ -664,7 +643,7 @@ static void gport_msi(GPortDev *pd, uint64_t addr, uint32_t data,
         gport_send(pd, addr, data, attrs.requester_id);
         return;
     }
-    vector = gport_msi_vector(gport_pdev(pd), addr, data);
+    vector = gport_msi_vector(gport_pdev(pd), addr, &data);
     ev.known = 1u << GPK_ADDR;
     ev.key[GPK_ADDR] = addr;
     if (vector >= 0) {
@@ -740,11 +719,12 @@ static MemTxResult gport_xpose_write(void *opaque, hwaddr addr,
                                      MemTxAttrs attrs)
 {
     GPortDev *pd = opaque;
+    uint32_t msg = data;
     uint8_t buf[8];
 
     if (size == 4 && !pd->pend &&
         (gport_in_window(addr) ||
-         gport_msi_vector(gport_pdev(pd), addr, data) >= 0)) {
+         gport_msi_vector(gport_pdev(pd), addr, &msg) >= 0)) {
         gport_msi(pd, addr, data, attrs);
         return MEMTX_OK;
     }
