@@ -13,10 +13,40 @@ static bool kh_range_ok(KestrelHost *h, uint64_t addr, size_t len)
     return addr <= h->ram_size && len <= h->ram_size - addr;
 }
 
+/* Copy through the IOMMU hook, chunk by chunk; -1 at the first fault. */
+static int kh_iommu_copy(KestrelHost *h, uint64_t addr, void *buf,
+                         size_t len, bool write)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        void *host = NULL;
+        size_t n = h->iommu(h->iommu_opaque, addr, write, &host);
+
+        if (!n || !host) {
+            h->dma_refused++;
+            return -1;
+        }
+        n = MIN(n, len);
+        if (write) {
+            memcpy(host, p, n);
+        } else {
+            memcpy(p, host, n);
+        }
+        p += n;
+        addr += n;
+        len -= n;
+    }
+    return 0;
+}
+
 static int kh_dma_read(void *opaque, uint64_t addr, void *buf, size_t len)
 {
     KestrelHost *h = opaque;
 
+    if (h->iommu) {
+        return kh_iommu_copy(h, addr, buf, len, false);
+    }
     if (!kh_range_ok(h, addr, len)) {
         h->dma_refused++;
         return -1;
@@ -30,6 +60,9 @@ static int kh_dma_write(void *opaque, uint64_t addr, const void *buf,
 {
     KestrelHost *h = opaque;
 
+    if (h->iommu) {
+        return kh_iommu_copy(h, addr, (void *)buf, len, true);
+    }
     if (!kh_range_ok(h, addr, len)) {
         h->dma_refused++;
         return -1;

@@ -40,6 +40,14 @@ typedef struct KestrelHost {
     unsigned nio;
     /* DMA outside guest RAM that the double refused. */
     unsigned long dma_refused;
+    /*
+     * Optional IOMMU (driver/vfio's double backend): when set, a device
+     * address is translated by it instead of indexing ram.  It returns how
+     * many bytes from addr are mapped contiguously at *host, 0 for a fault
+     * (counted in dma_refused, and the DMA fails).
+     */
+    size_t (*iommu)(void *opaque, uint64_t addr, bool write, void **host);
+    void *iommu_opaque;
     /* Driver-side ring state of the kh_enable/kh_submit/kh_reap helpers. */
     uint32_t drv_sq_tail, drv_sq_size, drv_cq_head, drv_cq_size, drv_phase;
 } KestrelHost;
