@@ -2,10 +2,16 @@
 /*
  * kestrelctl: user-space tool for the Kestrel driver (/dev/kestrelN).
  *
- *   kestrelctl [-d /dev/kestrelN] COMMAND [OPTIONS]
+ *   kestrelctl [-d /dev/kestrelN | -d vfio:BDF] COMMAND [OPTIONS]
+ *
+ * vfio:BDF drives a Kestrel bound to vfio-pci through the user-space
+ * driver libkvfio (driver/vfio, docs/vfio.md) in this very process;
+ * every command goes through kdev_ioctl() (kestrelctl_dev.c), so read,
+ * write, flush, stress and the ledger behave the same on both.
  *
  * Commands: info, stats, reset, timeout, flush, read, write, stress,
- * selftest-ioctl, fuzz-ioctl (kestrel_fuzz_ioctl.c), uffd-stall.
+ * counters and hold (vfio), selftest-ioctl, fuzz-ioctl
+ * (kestrel_fuzz_ioctl.c), uffd-stall.
  * `kestrelctl help` prints the options of each.
  *
  * Data patterns (seq, random, zero, 0xNN) and stress blocks come from the
@@ -55,7 +61,9 @@
 
 #include "uapi/kestrel.h"
 #include "kestrel_fuzz_ioctl.h"
+#include "kestrelctl_dev.h"
 #include "kestrelctl_util.h"
+#include "kvfio.h"
 #include "ledger.h"
 #include "pattern.h"
 
@@ -259,20 +267,30 @@ static uint64_t pattern_verify(const char *what, const struct gd_pattern *p,
 
 /* ---- device access ------------------------------------------------------ */
 
+/* /dev/kestrelN or vfio:BDF (kestrelctl_dev.c). */
 static int dev_open(void)
 {
-	int fd = open(dev_path, O_RDWR | O_CLOEXEC);
+	char err[512] = "";
+	int fd = kdev_open(dev_path, err, sizeof(err));
 
 	if (fd < 0)
-		die("cannot open %s: %s", dev_path, strerror(errno));
+		die("cannot open %s: %s", dev_path, err);
 	return fd;
+}
+
+/* Commands that test the kernel's ioctl contract itself. */
+static void kernel_only(const char *cmd)
+{
+	if (kdev_is_vfio(dev_path))
+		usage_die("%s tests the kernel driver's ioctls; not for %s",
+			  cmd, dev_path);
 }
 
 static int get_info(int fd, struct kestrel_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
-	return ioctl(fd, KESTREL_IOC_GET_INFO, info) ? -errno : 0;
+	return kdev_ioctl(fd, KESTREL_IOC_GET_INFO, info) ? -errno : 0;
 }
 
 static void must_get_info(int fd, struct kestrel_info *info)
@@ -310,7 +328,7 @@ static int submit(int fd, struct kestrel_io *ios, uint32_t n, uint32_t *complete
 	s.count = n;
 	s.io_size = sizeof(struct kestrel_io);
 	s.ios = (uintptr_t)ios;
-	if (ioctl(fd, KESTREL_IOC_SUBMIT, &s))
+	if (kdev_ioctl(fd, KESTREL_IOC_SUBMIT, &s))
 		return -errno;
 	if (completed)
 		*completed = s.completed;
@@ -453,7 +471,7 @@ static int cmd_stats(int argc, char **argv)
 	fd = dev_open();
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
-	if (ioctl(fd, KESTREL_IOC_GET_STATS, &st))
+	if (kdev_ioctl(fd, KESTREL_IOC_GET_STATS, &st))
 		die("%s: KESTREL_IOC_GET_STATS failed: %s", dev_path, strerror(errno));
 	close(fd);
 
@@ -496,7 +514,7 @@ static int cmd_reset(int argc, char **argv)
 	while (opt_next(&o))
 		opt_bad(&o, "reset");
 	fd = dev_open();
-	if (ioctl(fd, KESTREL_IOC_RESET))
+	if (kdev_ioctl(fd, KESTREL_IOC_RESET, NULL))
 		die("%s: KESTREL_IOC_RESET failed: %s (%s)", dev_path,
 		    strerror(errno), err_name(errno));
 	close(fd);
@@ -513,7 +531,7 @@ static int cmd_timeout(int argc, char **argv)
 	t.size = sizeof(t);
 	if (argc == 0 || (argc == 1 && !strcmp(argv[0], "get"))) {
 		fd = dev_open();
-		if (ioctl(fd, KESTREL_IOC_GET_TIMEOUT, &t))
+		if (kdev_ioctl(fd, KESTREL_IOC_GET_TIMEOUT, &t))
 			die("%s: KESTREL_IOC_GET_TIMEOUT failed: %s", dev_path,
 			    strerror(errno));
 		close(fd);
@@ -527,7 +545,7 @@ static int cmd_timeout(int argc, char **argv)
 			usage_die("timeout set: %s is too large", argv[1]);
 		t.timeout_ms = (uint32_t)ms;
 		fd = dev_open();
-		if (ioctl(fd, KESTREL_IOC_SET_TIMEOUT, &t))
+		if (kdev_ioctl(fd, KESTREL_IOC_SET_TIMEOUT, &t))
 			die("%s: KESTREL_IOC_SET_TIMEOUT %u failed: %s (valid: %u..%u ms)",
 			    dev_path, t.timeout_ms, strerror(errno),
 			    KESTREL_TIMEOUT_MIN_MS, KESTREL_TIMEOUT_MAX_MS);
@@ -1478,7 +1496,7 @@ static void st_expect_io(int fd, struct kestrel_io *io, int want, const char *wh
 	s.ios = (uintptr_t)io;
 	io->result = 0;
 	errno = 0;
-	r = ioctl(fd, KESTREL_IOC_SUBMIT, &s);
+	r = kdev_ioctl(fd, KESTREL_IOC_SUBMIT, &s);
 	err = errno;
 	if (r == -1)
 		snprintf(detail, sizeof(detail), "ioctl failed with %s (%d), want %s",
@@ -1523,6 +1541,7 @@ static int cmd_selftest_ioctl(int argc, char **argv)
 
 	while (opt_next(&o))
 		opt_bad(&o, "selftest-ioctl");
+	kernel_only("selftest-ioctl");
 	fd = dev_open();
 	printf("selftest-ioctl: %s\n", dev_path);
 
@@ -1761,6 +1780,7 @@ static int cmd_selftest_ioctl(int argc, char **argv)
 
 static int cmd_fuzz_ioctl(int argc, char **argv)
 {
+	kernel_only("fuzz-ioctl");
 	return kestrel_fuzz_ioctl_main(dev_path, argc, argv);
 }
 
@@ -1828,6 +1848,7 @@ static int cmd_uffd_stall(int argc, char **argv)
 	if (strcmp(expect, "any") && strcmp(expect, "ok") && !err_code(expect))
 		usage_die("uffd-stall: --expect ok, any or an errno name (ENODEV, EIO...)");
 	memset(&u, 0, sizeof(u));
+	kernel_only("uffd-stall");
 	u.fd = dev_open();
 	must_get_info(u.fd, &info);
 	if (!blocks || blocks > info.max_xfer_blocks)
@@ -1908,12 +1929,96 @@ static int cmd_uffd_stall(int argc, char **argv)
 	return got && ok ? 0 : 1;
 }
 
+/* ---- counters, hold (vfio:BDF) ------------------------------------------- */
+
+/*
+ * The user-space driver's counters, from its counters directory: they
+ * outlive the process that drove the device, and another process holds
+ * the VFIO group while I/O runs, so this never opens the device.
+ */
+static int cmd_counters(int argc, char **argv)
+{
+	struct optstate o = { argc, 0, argv, NULL, NULL };
+	struct kvfio_counters c, zero;
+	bool json = false, reset = false;
+	char dir[300];
+	int r;
+
+	while (opt_next(&o)) {
+		if (opt_is(&o, "json"))
+			json = true;
+		else if (opt_is(&o, "reset"))
+			reset = true;
+		else
+			opt_bad(&o, "counters");
+	}
+	if (!kdev_counters_dir(dev_path, dir, sizeof(dir)))
+		usage_die("counters: for vfio:BDF devices (use stats for %s)",
+			  dev_path);
+	if (reset) {
+		memset(&zero, 0, sizeof(zero));
+		r = kvfio_counters_store(dir, &zero);
+		if (r)
+			die("%s: cannot reset the counters in %s: %s", dev_path,
+			    dir, strerror(-r));
+	}
+	r = kvfio_counters_load(dir, &c);
+	if (r)
+		die("%s: cannot read the counters in %s: %s", dev_path, dir,
+		    strerror(-r));
+	kvfio_counters_print(stdout, &c, json);
+	return 0;
+}
+
+/*
+ * Hold the device idle until it is asked back (the device request) or
+ * --seconds pass: the process of the hot-unplug-while-alive scenarios.
+ * Exit 0 when the device was given back on request, 1 when the time ran
+ * out while holding it.
+ */
+static int cmd_hold(int argc, char **argv)
+{
+	struct optstate o = { argc, 0, argv, NULL, NULL };
+	uint64_t seconds = 60;
+	double end;
+	int fd, r;
+
+	while (opt_next(&o)) {
+		if (opt_is(&o, "seconds"))
+			seconds = parse_u64("--seconds", opt_val(&o));
+		else
+			opt_bad(&o, "hold");
+	}
+	if (!kdev_is_vfio(dev_path))
+		usage_die("hold: for vfio:BDF devices");
+	fd = dev_open();
+	printf("%s: holding for up to %" PRIu64 " s\n", dev_path, seconds);
+	end = now_s() + (double)seconds;
+	while (now_s() < end) {
+		r = kdev_idle(100);
+		if (r == -ENODEV) {
+			printf("%s: released on the device request\n", dev_path);
+			close(fd);
+			return 0;
+		}
+	}
+	printf("%s: still held after %" PRIu64 " s\n", dev_path, seconds);
+	close(fd);
+	return 1;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: kestrelctl [-d /dev/kestrelN] COMMAND [OPTIONS]     (default %s)\n"
+"usage: kestrelctl [-d DEVICE] [--ignore-unplug-request] COMMAND [OPTIONS]\n"
+"  DEVICE: /dev/kestrelN (kestrel.ko; default %s) or vfio:BDF, e.g.\n"
+"  vfio:0000:01:00.0: the user-space driver libkvfio in this process, on a\n"
+"  function bound to vfio-pci (docs/vfio.md; settings from KVFIO_TIMEOUT_MS,\n"
+"  KVFIO_MAX_RETRIES, KVFIO_QDEPTH).  --ignore-unplug-request (or\n"
+"  KVFIO_IGNORE_UNPLUG_REQUEST=1): vfio test mode that never honours the\n"
+"  device request (a negative control)\n"
 "\n"
 "  info [--json]                 device identity, geometry, state\n"
 "  stats [--json]                driver counters\n"
@@ -1942,6 +2047,10 @@ static void usage(FILE *f)
 "        --ledger PATH records every completed WRITE and FLUSH in the write\n"
 "        ledger (default: $GAUNTLET_LEDGER if set; docs/ledger.md); a tty is\n"
 "        set raw and drained after each record.\n"
+"  counters [--json] [--reset]   vfio: the driver's counters (its counters\n"
+"                                directory, ${KVFIO_STATE_DIR:-/run/kvfio}/BDF)\n"
+"  hold [--seconds N]            vfio: hold the device idle until the device\n"
+"                                request (exit 0) or N s (default 60; exit 1)\n"
 "  selftest-ioctl                check the ioctl error contract\n"
 "  uffd-stall [--lba L] [--blocks N] [--marker FILE] [--expect ok|any|ENODEV...]\n"
 "        one READ into a userfaultfd region nobody resolves (the driver\n"
@@ -1972,6 +2081,8 @@ int main(int argc, char **argv)
 		{ "selftest-ioctl", cmd_selftest_ioctl },
 		{ "fuzz-ioctl", cmd_fuzz_ioctl },
 		{ "uffd-stall", cmd_uffd_stall },
+		{ "counters", cmd_counters },
+		{ "hold", cmd_hold },
 	};
 	int i = 1;
 
@@ -1984,6 +2095,9 @@ int main(int argc, char **argv)
 			i += 2;
 		} else if (!strncmp(argv[i], "--device=", 9)) {
 			dev_path = argv[i] + 9;
+			i++;
+		} else if (!strcmp(argv[i], "--ignore-unplug-request")) {
+			kdev_set_ignore_unplug_request(true);
 			i++;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);

@@ -112,6 +112,7 @@ struct kvfio_dev {
 	struct kvfio_iova iova;
 	struct kvfio_counters c;
 	bool debug;			/* $KVFIO_DEBUG: trace to stderr */
+	uint64_t persisted_ms;		/* counters last written then */
 };
 
 #define kvfio_dbg(d, fmt, ...) do {					\
@@ -234,49 +235,52 @@ void kvfio_counters_print(FILE *f, const struct kvfio_counters *c, bool json)
 		fputs("}\n", f);
 }
 
-int kvfio_counters_load(const char *path, struct kvfio_counters *c)
+int kvfio_counters_load(const char *dir, struct kvfio_counters *c)
 {
-	char name[64];
+	char path[512];
 	uint64_t v;
-	FILE *f;
 	size_t i;
+	FILE *f;
 
 	memset(c, 0, sizeof(*c));
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fscanf(f, "%63[^:]: %" SCNu64 "\n", name, &v) == 2) {
-		for (i = 0; i < KVFIO_NCOUNTERS; i++)
-			if (!strcmp(name, kvfio_counter_names[i]))
-				*counter_slot(c, i) = v;
+	for (i = 0; i < KVFIO_NCOUNTERS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, kvfio_counter_names[i]);
+		f = fopen(path, "re");
+		if (!f) {
+			if (errno == ENOENT)
+				continue;
+			return -errno;
+		}
+		if (fscanf(f, "%" SCNu64, &v) == 1)
+			*counter_slot(c, i) = v;
+		fclose(f);
 	}
-	fclose(f);
 	return 0;
 }
 
-int kvfio_counters_store(const char *path, const struct kvfio_counters *c)
+/* One file a counter, each replaced whole (rename): never half written. */
+int kvfio_counters_store(const char *dir, const struct kvfio_counters *c)
 {
-	char tmp[300], dir[256], *slash;
+	char path[512], tmp[540];
+	size_t i;
 	FILE *f;
 	int ret = 0;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0755);
-	}
-	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-	f = fopen(tmp, "we");
-	if (!f)
+	if (mkdir(dir, 0755) && errno != EEXIST)
 		return -errno;
-	kvfio_counters_print(f, c, false);
-	if (fclose(f))
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
+	for (i = 0; i < KVFIO_NCOUNTERS && !ret; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, kvfio_counter_names[i]);
+		snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+		f = fopen(tmp, "we");
+		if (!f)
+			return -errno;
+		fprintf(f, "%" PRIu64 "\n",
+			*counter_slot((struct kvfio_counters *)c, i));
+		if (fclose(f) || rename(tmp, path))
+			ret = -errno;
+		if (ret)
+			unlink(tmp);
+	}
 	return ret;
 }
 
@@ -284,8 +288,7 @@ void kvfio_counters_path(const char *bdf, char *buf, size_t len)
 {
 	const char *dir = getenv("KVFIO_STATE_DIR");
 
-	snprintf(buf, len, "%s/%s.counters", dir && *dir ? dir : "/run/kvfio",
-		 bdf);
+	snprintf(buf, len, "%s/%s", dir && *dir ? dir : "/run/kvfio", bdf);
 }
 
 static void kvfio_total(const struct kvfio_dev *d, struct kvfio_counters *t)
@@ -306,7 +309,8 @@ static void kvfio_persist(struct kvfio_dev *d)
 	if (!d->counters_path[0])
 		return;
 	kvfio_total(d, &t);
-	kvfio_counters_store(d->counters_path, &t);
+	if (kvfio_counters_store(d->counters_path, &t) == 0)
+		d->persisted_ms = now(d);
 }
 
 /* ---- commands on the device ------------------------------------------- */
@@ -899,6 +903,9 @@ int kvfio_submit(struct kvfio_dev *d, struct kestrel_submit *s)
 		done += ios[i].result == 0;
 	s->completed = done;
 	ret = 0;
+	/* Readers of the counters directory lag by at most a second. */
+	if (now(d) - d->persisted_ms >= 1000)
+		kvfio_persist(d);
 out:
 	pthread_mutex_unlock(&d->lock);
 	return ret;
@@ -1084,23 +1091,25 @@ int kvfio_get_info(struct kvfio_dev *d, struct kestrel_info *info)
 
 int kvfio_get_stats(struct kvfio_dev *d, struct kestrel_stats *st)
 {
+	struct kvfio_counters t;
 	int ret = kestrel_validate_stats(st);
 
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&d->lock);
-	st->submitted = d->c.submitted;
-	st->completed = d->c.completed;
-	st->failed = d->c.failed;
-	st->bytes_read = d->c.bytes_read;
-	st->bytes_written = d->c.bytes_written;
-	st->timeouts = d->c.timeouts;
-	st->missed_irqs = d->c.missed_irqs;
-	st->resets = d->c.resets;
-	st->bad_completions = d->c.bad_completions;
-	st->spurious_irqs = d->c.spurious_irqs;
-	st->retries = d->c.retries;
-	st->fatal_errors = d->c.fatal_errors;
+	kvfio_total(d, &t);
+	st->submitted = t.submitted;
+	st->completed = t.completed;
+	st->failed = t.failed;
+	st->bytes_read = t.bytes_read;
+	st->bytes_written = t.bytes_written;
+	st->timeouts = t.timeouts;
+	st->missed_irqs = t.missed_irqs;
+	st->resets = t.resets;
+	st->bad_completions = t.bad_completions;
+	st->spurious_irqs = t.spurious_irqs;
+	st->retries = t.retries;
+	st->fatal_errors = t.fatal_errors;
 	pthread_mutex_unlock(&d->lock);
 	return 0;
 }

@@ -35,7 +35,12 @@ struct kvfio_opts {
 	 * device is never released.
 	 */
 	bool ignore_unplug_request;
-	/* Where the counters are kept across processes; NULL: none. */
+	/*
+	 * A directory where the counters are kept across processes, one file
+	 * a counter holding its decimal value (what the harness's counter
+	 * steps read); NULL: none.  Written at open, at every recovery, the
+	 * device request, at most a second apart during I/O, and at close.
+	 */
 	const char *counters_path;
 };
 
@@ -72,7 +77,11 @@ int kvfio_open_vfio(struct kvfio_dev **out, const char *bdf,
 		    const struct kvfio_opts *opts, char *err, size_t errlen);
 void kvfio_close(struct kvfio_dev *d);
 
-/* The ioctls of /dev/kestrelN, as functions: 0 or -errno. */
+/*
+ * The ioctls of /dev/kestrelN, as functions: 0 or -errno.  The statistics
+ * are the counters directory's totals (opts.counters_path) plus this
+ * process's, as the kernel driver's outlive the processes that use it.
+ */
 int kvfio_get_info(struct kvfio_dev *d, struct kestrel_info *info);
 int kvfio_submit(struct kvfio_dev *d, struct kestrel_submit *s);
 int kvfio_reset(struct kvfio_dev *d);
@@ -90,11 +99,11 @@ uint32_t kvfio_state(struct kvfio_dev *d);
  */
 int kvfio_idle(struct kvfio_dev *d, uint32_t timeout_ms);
 
-/* Counters kept in a file across processes (name value lines). */
-int kvfio_counters_load(const char *path, struct kvfio_counters *c);
-int kvfio_counters_store(const char *path, const struct kvfio_counters *c);
+/* Counters kept in a directory across processes (one file a counter). */
+int kvfio_counters_load(const char *dir, struct kvfio_counters *c);
+int kvfio_counters_store(const char *dir, const struct kvfio_counters *c);
 void kvfio_counters_print(FILE *f, const struct kvfio_counters *c, bool json);
-/* The default counters file of a BDF: $KVFIO_STATE_DIR or /run/kvfio. */
+/* The counters directory of a BDF: ${KVFIO_STATE_DIR:-/run/kvfio}/BDF. */
 void kvfio_counters_path(const char *bdf, char *buf, size_t len);
 
 #endif /* KVFIO_H */

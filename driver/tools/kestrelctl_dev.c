@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kestrelctl's device seam (kestrelctl_dev.h).
+ *
+ * vfio:BDF opens libkvfio once per process, whichever thread asks first
+ * (stress opens the device in every thread); the file descriptors handed
+ * out are /dev/null's, so close() stays harmless, and kdev_ioctl() sends
+ * every request to the one driver.  It is closed at exit: the controller
+ * is left reset, bus mastering off, and the counters directory
+ * (${KVFIO_STATE_DIR:-/run/kvfio}/BDF) up to date.
+ *
+ * The driver's settings come from the environment, as module parameters
+ * come from the load line for kestrel.ko:
+ *   KVFIO_TIMEOUT_MS               command timeout (default 5000)
+ *   KVFIO_MAX_RETRIES              resubmissions after resets (default 2)
+ *   KVFIO_QDEPTH                   queue entries (default 64)
+ *   KVFIO_IGNORE_UNPLUG_REQUEST=1  as --ignore-unplug-request
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kestrelctl_dev.h"
+#include "kvfio.h"
+
+static pthread_mutex_t kdev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvfio_dev *kdev_vfio;
+static bool kdev_ignore_unplug;
+static char kdev_counters[256];
+
+bool kdev_is_vfio(const char *path)
+{
+	return !strncmp(path, KDEV_VFIO_PREFIX, strlen(KDEV_VFIO_PREFIX));
+}
+
+void kdev_set_ignore_unplug_request(bool on)
+{
+	kdev_ignore_unplug = on;
+}
+
+const char *kdev_counters_dir(const char *path, char *buf, size_t len)
+{
+	if (!kdev_is_vfio(path))
+		return NULL;
+	kvfio_counters_path(path + strlen(KDEV_VFIO_PREFIX), buf, len);
+	return buf;
+}
+
+static void kdev_atexit(void)
+{
+	struct kvfio_dev *d;
+
+	pthread_mutex_lock(&kdev_lock);
+	d = kdev_vfio;
+	kdev_vfio = NULL;
+	pthread_mutex_unlock(&kdev_lock);
+	kvfio_close(d);
+}
+
+static int env_u32(const char *name, uint32_t def, uint32_t *out,
+		   char *err, size_t errlen)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long v;
+
+	*out = def;
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || *end || v > UINT32_MAX) {
+		snprintf(err, errlen, "%s=%s: not a number", name, s);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int kdev_open_vfio(const char *bdf, char *err, size_t errlen)
+{
+	struct kvfio_opts o;
+	const char *ign = getenv("KVFIO_IGNORE_UNPLUG_REQUEST");
+	int ret = 0;
+
+	pthread_mutex_lock(&kdev_lock);
+	if (kdev_vfio)
+		goto out;
+	kvfio_default_opts(&o);
+	if (env_u32("KVFIO_TIMEOUT_MS", o.timeout_ms, &o.timeout_ms, err, errlen) ||
+	    env_u32("KVFIO_MAX_RETRIES", o.max_retries, &o.max_retries, err, errlen) ||
+	    env_u32("KVFIO_QDEPTH", o.qdepth, &o.qdepth, err, errlen)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	o.ignore_unplug_request = kdev_ignore_unplug ||
+				  (ign && !strcmp(ign, "1"));
+	kvfio_counters_path(bdf, kdev_counters, sizeof(kdev_counters));
+	o.counters_path = kdev_counters;
+	ret = kvfio_open_vfio(&kdev_vfio, bdf, &o, err, errlen);
+	if (!ret)
+		atexit(kdev_atexit);
+out:
+	pthread_mutex_unlock(&kdev_lock);
+	return ret;
+}
+
+int kdev_open(const char *path, char *err, size_t errlen)
+{
+	int fd, ret;
+
+	if (kdev_is_vfio(path)) {
+		ret = kdev_open_vfio(path + strlen(KDEV_VFIO_PREFIX), err,
+				     errlen);
+		if (ret)
+			return ret;
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	} else {
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -errno;
+	}
+	return fd;
+}
+
+int kdev_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct kvfio_dev *d = kdev_vfio;
+	int ret;
+
+	if (!d)
+		return ioctl(fd, req, arg);
+	switch (req) {
+	case KESTREL_IOC_GET_INFO:
+		ret = kvfio_get_info(d, arg);
+		break;
+	case KESTREL_IOC_SUBMIT:
+		ret = kvfio_submit(d, arg);
+		break;
+	case KESTREL_IOC_RESET:
+		ret = kvfio_reset(d);
+		break;
+	case KESTREL_IOC_GET_STATS:
+		ret = kvfio_get_stats(d, arg);
+		break;
+	case KESTREL_IOC_GET_TIMEOUT:
+		ret = kvfio_get_timeout(d, arg);
+		break;
+	case KESTREL_IOC_SET_TIMEOUT:
+		ret = kvfio_set_timeout(d, arg);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	if (ret) {
+		errno = -ret;
+		return -1;
+	}
+	return 0;
+}
+
+int kdev_idle(uint32_t ms)
+{
+	return kdev_vfio ? kvfio_idle(kdev_vfio, ms) : -ENOTTY;
+}
