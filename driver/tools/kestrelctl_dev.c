@@ -15,6 +15,15 @@
  *   KVFIO_MAX_RETRIES              resubmissions after resets (default 2)
  *   KVFIO_QDEPTH                   queue entries (default 64)
  *   KVFIO_IGNORE_UNPLUG_REQUEST=1  as --ignore-unplug-request
+ *
+ * The test build kestrelctl-double (KESTRELCTL_DOUBLE; never the guest's)
+ * also takes the device "double:": the same libkvfio on Kestrel's device
+ * core in-process (kvfio_double.c), so the commands are tested end to end
+ * without VFIO or a VM (driver/vfio/tests/kestrelctl-double.sh):
+ *   KVFIO_DOUBLE_DISK=FILE       raw image loaded at open, saved at exit
+ *   KVFIO_DOUBLE_BLOCKS=N        capacity in 512-byte blocks (16384)
+ *   KVFIO_DOUBLE_FAULTS=RULES    Kestrel fault rules, set after open
+ *   KVFIO_DOUBLE_REQUEST_MS=N    device request N virtual ms after open
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +36,12 @@
 
 #include "kestrelctl_dev.h"
 #include "kvfio.h"
+#ifdef KESTRELCTL_DOUBLE
+#include "kvfio_double.h"
+#define KDEV_DOUBLE_PREFIX	"double:"
+static struct kvfio_double *kdev_double;
+static const char *kdev_double_disk;
+#endif
 
 static pthread_mutex_t kdev_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kvfio_dev *kdev_vfio;
@@ -35,7 +50,19 @@ static char kdev_counters[256];
 
 bool kdev_is_vfio(const char *path)
 {
+#ifdef KESTRELCTL_DOUBLE
+	if (!strncmp(path, KDEV_DOUBLE_PREFIX, strlen(KDEV_DOUBLE_PREFIX)))
+		return true;
+#endif
 	return !strncmp(path, KDEV_VFIO_PREFIX, strlen(KDEV_VFIO_PREFIX));
+}
+
+/* "vfio:BDF" -> BDF; "double:" -> "double". */
+static const char *kdev_name(const char *path)
+{
+	const char *c = strchr(path, ':');
+
+	return c && c[1] ? c + 1 : "double";
 }
 
 void kdev_set_ignore_unplug_request(bool on)
@@ -47,7 +74,7 @@ const char *kdev_counters_dir(const char *path, char *buf, size_t len)
 {
 	if (!kdev_is_vfio(path))
 		return NULL;
-	kvfio_counters_path(path + strlen(KDEV_VFIO_PREFIX), buf, len);
+	kvfio_counters_path(kdev_name(path), buf, len);
 	return buf;
 }
 
@@ -60,6 +87,19 @@ static void kdev_atexit(void)
 	kdev_vfio = NULL;
 	pthread_mutex_unlock(&kdev_lock);
 	kvfio_close(d);
+#ifdef KESTRELCTL_DOUBLE
+	if (kdev_double && kdev_double_disk) {
+		size_t len;
+		uint8_t *disk = kvfio_double_disk(kdev_double, &len);
+		FILE *f = fopen(kdev_double_disk, "we");
+
+		if (!f || fwrite(disk, 1, len, f) != len || fclose(f))
+			fprintf(stderr, "kestrelctl: cannot save %s\n",
+				kdev_double_disk);
+	}
+	kvfio_double_free(kdev_double);
+	kdev_double = NULL;
+#endif
 }
 
 static int env_u32(const char *name, uint32_t def, uint32_t *out,
@@ -82,6 +122,51 @@ static int env_u32(const char *name, uint32_t def, uint32_t *out,
 	return 0;
 }
 
+#ifdef KESTRELCTL_DOUBLE
+static int kdev_open_double(const struct kvfio_opts *o, char *err,
+			    size_t errlen)
+{
+	struct kvfio_double_config cfg = { .max_segments = 256 };
+	const char *rules = getenv("KVFIO_DOUBLE_FAULTS");
+	uint32_t blocks, req;
+	size_t len;
+	uint8_t *disk;
+	FILE *f;
+	int ret;
+
+	if (env_u32("KVFIO_DOUBLE_BLOCKS", 16384, &blocks, err, errlen) ||
+	    env_u32("KVFIO_DOUBLE_REQUEST_MS", 0, &req, err, errlen))
+		return -EINVAL;
+	cfg.capacity_blocks = blocks;
+	kdev_double = kvfio_double_new(&cfg, err, errlen);
+	if (!kdev_double)
+		return -EINVAL;
+	kdev_double_disk = getenv("KVFIO_DOUBLE_DISK");
+	disk = kvfio_double_disk(kdev_double, &len);
+	if (kdev_double_disk) {
+		f = fopen(kdev_double_disk, "re");
+		if (f) {
+			if (fread(disk, 1, len, f) == 0 && ferror(f)) {
+				snprintf(err, errlen, "%s: read error",
+					 kdev_double_disk);
+				fclose(f);
+				return -EIO;
+			}
+			fclose(f);
+		}
+	}
+	ret = kvfio_open(&kdev_vfio, &kvfio_double_ops, kdev_double, o, err,
+			 errlen);
+	if (ret)
+		return ret;
+	if (rules && kvfio_double_faults(kdev_double, rules, err, errlen) < 0)
+		return -EINVAL;
+	if (req)
+		kvfio_double_request(kdev_double, req);
+	return 0;
+}
+#endif
+
 static int kdev_open_vfio(const char *bdf, char *err, size_t errlen)
 {
 	struct kvfio_opts o;
@@ -102,6 +187,14 @@ static int kdev_open_vfio(const char *bdf, char *err, size_t errlen)
 				  (ign && !strcmp(ign, "1"));
 	kvfio_counters_path(bdf, kdev_counters, sizeof(kdev_counters));
 	o.counters_path = kdev_counters;
+#ifdef KESTRELCTL_DOUBLE
+	if (!strcmp(bdf, "double")) {
+		ret = kdev_open_double(&o, err, errlen);
+		if (!ret)
+			atexit(kdev_atexit);
+		goto out;
+	}
+#endif
 	ret = kvfio_open_vfio(&kdev_vfio, bdf, &o, err, errlen);
 	if (!ret)
 		atexit(kdev_atexit);
@@ -115,8 +208,7 @@ int kdev_open(const char *path, char *err, size_t errlen)
 	int fd, ret;
 
 	if (kdev_is_vfio(path)) {
-		ret = kdev_open_vfio(path + strlen(KDEV_VFIO_PREFIX), err,
-				     errlen);
+		ret = kdev_open_vfio(kdev_name(path), err, errlen);
 		if (ret)
 			return ret;
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -266,8 +266,20 @@ int kvfio_counters_store(const char *dir, const struct kvfio_counters *c)
 	FILE *f;
 	int ret = 0;
 
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
+	/* mkdir -p: ${KVFIO_STATE_DIR:-/run/kvfio} may not exist yet. */
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; ; p++) {
+		bool end = !*p;
+
+		if (*p != '/' && !end)
+			continue;
+		*p = 0;
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -errno;
+		if (end)
+			break;
+		*p = '/';
+	}
 	for (i = 0; i < KVFIO_NCOUNTERS && !ret; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, kvfio_counter_names[i]);
 		snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
@@ -1060,6 +1072,10 @@ void kvfio_close(struct kvfio_dev *d)
 		}
 		d->ops->bus_master(d->be, false);
 	}
+	kvfio_dma_free(d, &d->sq);
+	kvfio_dma_free(d, &d->cq);
+	kvfio_dma_free(d, &d->id_buf);
+	kvfio_dma_free(d, &d->id_sgl);
 	kvfio_persist(d);
 	pthread_mutex_unlock(&d->lock);
 	kvfio_free_dev(d);
