@@ -61,6 +61,8 @@ cc gfault "$QD/src/gfault.c"              "$CORE_INC"
 cc gport  "$QD/src/gport_fault.c"         "$CORE_INC"
 cc host   "$QD/standalone/kestrel_host.c" "$CORE_INC"
 cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
+cc kvfio  "$DRV/vfio/kvfio.c"             "$LIB_INC -I$DRV/vfio"
+cc kvfio_iova "$DRV/vfio/kvfio_iova.c"    "$LIB_INC -I$DRV/vfio"
 cc ioctl_dev "$FZ/fuzz_ioctl_dev.c"       "$CORE_INC"
 for f in scenario scenario_values scenario_steps scenario_dump; do
     cc "$f" "$S/harness/$f.c" "-I$S/harness $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
@@ -91,13 +93,16 @@ link fuzz_device      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gpo
 link fuzz_vmload      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_completion  "$LIB_INC"  "$W/lib.o"
+link fuzz_vfio_completion "$LIB_INC -I$DRV/vfio" "$W/kvfio.o" "$W/kvfio_iova.o" \
+                      "$W/lib.o" -lpthread
 link fuzz_ioctl       "$LIB_INC"  "$W/lib.o" "$W/ioctl_dev.o" \
                       "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/scenario_values.o" \
                       "$W/scenario_steps.o" "$W/scenario_dump.o" "$W/yaml_writer.o" \
                       $YAML_LIBS -lm
 
-for t in fuzz_device fuzz_vmload fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario; do
+for t in fuzz_device fuzz_vmload fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario \
+         fuzz_vfio_completion; do
     cp "$FZ/dict/$t.dict" "$OUT/$t.dict"
     rm -f "$OUT/${t}_seed_corpus.zip"
     (cd "$FZ/corpus/$t" && zip -q -j "$OUT/${t}_seed_corpus.zip" ./*)

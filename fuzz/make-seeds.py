@@ -86,3 +86,28 @@ cmp = ['tag_gen1="%s"' % le(0x400, 2), 'tag_max="%s"' % le(0xffff, 2), 'phase1="
 open(os.path.join(D, 'dict', 'fuzz_completion.dict'), 'w').write('\n'.join(cmp) + '\n')
 ioc = ['info_size="%s"' % le(152, 4), 'submit_size="%s"' % le(48, 4), 'io_size="%s"' % le(56, 4), 'timeout_size="%s"' % le(16, 4), 'stats_size="%s"' % le(168, 4), 'ioc_submit="%s"' % le(0xc0304b01, 4), 'raw="\\xff"']
 open(os.path.join(D, 'dict', 'fuzz_ioctl.dict'), 'w').write('\n'.join(ioc) + '\n')
+# fuzz_vfio_completion: cfg (qdepth = cfg % 15 + 2; 0x80 a bad capability:
+# index, value; 0x40 ignore the device request), timeout - 10, retries,
+# queue entries; a batch (count - 1, then per request op % 3: 0 READ
+# 1 WRITE 2 FLUSH, blocks - 1, lba u16); a second batch; then the device's
+# moves, one byte per wait of the driver (op % 13, fuzz_vfio_completion.c:
+# 0/1 post correctly, 2 post mutated (field = op >> 4 & 7), 3 raw entry,
+# 4 drop, 5 duplicate, 6 fatal, 7 link all-ones, 8 spurious, 9 request,
+# 10 removal (with 0x80), 11 time, 12 a timeout's worth of time).
+def vfio_seed(moves, cfg=0x0e, batch=b'\x02\x01\x07\x08\x00\x00\x03\x10\x00\x02\x00\x00\x00'):
+    return bytes([cfg, 20, 2, 8]) + batch + b'\x00\x00\x02\x00\x00' + bytes(moves)
+put('fuzz_vfio_completion', 'clean', vfio_seed([]))
+put('fuzz_vfio_completion', 'drop-timeout', vfio_seed([4, 12, 12, 0, 0, 0]))
+put('fuzz_vfio_completion', 'bad-tag', vfio_seed([0x02, 0xff, 0x03, 0, 0]))
+put('fuzz_vfio_completion', 'bad-sqhead', vfio_seed([0x12, 0x40, 0x00, 0, 0]))
+put('fuzz_vfio_completion', 'bad-status', vfio_seed([0x22, 0x33, 0x00]))
+put('fuzz_vfio_completion', 'bad-result', vfio_seed([0x32, 0x01, 0x02, 0x03, 0x04]))
+put('fuzz_vfio_completion', 'duplicate', vfio_seed([0, 5, 0, 0]))
+put('fuzz_vfio_completion', 'raw-entry', vfio_seed([0x83, 1, 0, 1, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0]))
+put('fuzz_vfio_completion', 'fatal', vfio_seed([6, 0, 0]))
+put('fuzz_vfio_completion', 'allones-link', vfio_seed([7, 12, 12, 12, 7, 0]))
+put('fuzz_vfio_completion', 'removal', vfio_seed([0x8a, 12]))
+put('fuzz_vfio_completion', 'request', vfio_seed([9]))
+put('fuzz_vfio_completion', 'request-ignored', vfio_seed([9, 4, 12, 12, 12, 12], cfg=0x4e))
+put('fuzz_vfio_completion', 'spurious-missed', vfio_seed([8, 11, 50, 12]))
+put('fuzz_vfio_completion', 'bad-capability', bytes([0x8e, 1, 0x00, 0x00, 0x00, 0x00]) + bytes([20, 2, 8]))
