@@ -21,8 +21,9 @@ declare -A GROUPS_PKGS
 GROUPS_PKGS[qemu]="dpkg-dev xz-utils gcc libc6-dev pkg-config python3 meson
   ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
   seabios qemu-system-data ipxe-qemu"
-# Unit tests: the Check framework, driven by CMake/ctest.
-GROUPS_PKGS[unit]="check pkg-config cmake gcc libc6-dev"
+# Unit tests: the Check framework, driven by CMake/ctest; linux-libc-dev
+# has <linux/vfio.h> for the user-space driver (driver/vfio).
+GROUPS_PKGS[unit]="check pkg-config cmake gcc libc6-dev linux-libc-dev"
 GROUPS_PKGS[json]="libjson-c-dev"
 # The kernel module: build-module.sh installs the pinned linux-headers
 # package itself; W=1 checks use sparse.
