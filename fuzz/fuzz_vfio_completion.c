@@ -22,8 +22,9 @@
  *  - every DMA address the driver hands the device (rings, SQEs, segment
  *    lists, data) is mapped at the time, and bus mastering is on; the
  *    driver never rings a doorbell of a dead or released device;
- *  - kvfio_submit() returns 0, -EIO or -ENODEV; every result is 0 or a
- *    negative errno; completed counts the zeros;
+ *  - kvfio_submit() returns 0, -EIO or -ENODEV, or -EINVAL exactly when
+ *    a request lies past the capacity; every result is 0 or a negative
+ *    errno; completed counts the zeros;
  *  - a READ that returns 0 holds exactly the data the device wrote for it;
  *  - every mapping is unmapped exactly once: none is left after close,
  *    no unmap names a range that is not mapped.
@@ -487,6 +488,7 @@ static void run_batch(struct kvfio_dev *d, FuzzIn *in)
 	struct kestrel_io ios[MAX_REQ];
 	uint8_t *bufs[MAX_REQ];
 	uint32_t i, n = fin_u8(in) % MAX_REQ + 1, ok = 0;
+	bool bad = false;
 	int ret;
 
 	memset(ios, 0, sizeof(ios));
@@ -494,20 +496,26 @@ static void run_batch(struct kvfio_dev *d, FuzzIn *in)
 		uint8_t b = fin_u8(in);
 		uint32_t nb = fin_u8(in) % MAX_BLOCKS + 1;
 
+		uint16_t lba = fin_u16(in);
+
 		ios[i].opcode = b % 3 + 1;	/* READ, WRITE, FLUSH */
-		ios[i].lba = fin_u16(in) % (CAPACITY + 8);	/* some out of range */
-		if (ios[i].opcode != KESTREL_IO_FLUSH) {
-			ios[i].nblocks = nb;
-			ios[i].buf_len = (uint64_t)nb * BS;
-		}
 		bufs[i] = calloc(1, (size_t)MAX_BLOCKS * BS);
 		memset(bufs[i], 0xee, (size_t)MAX_BLOCKS * BS);
+		if (ios[i].opcode == KESTREL_IO_FLUSH)
+			continue;
+		/* With bit 7, a request may reach past the device's end. */
+		ios[i].lba = b & 0x80 ? lba % (CAPACITY + 8) : lba % (CAPACITY - nb + 1);
+		ios[i].nblocks = nb;
+		ios[i].buf_len = (uint64_t)nb * BS;
 		ios[i].buf = (uintptr_t)bufs[i];
+		bad |= ios[i].lba + ios[i].nblocks > CAPACITY;
 	}
 	s.count = n;
 	s.ios = (uintptr_t)ios;
 	ret = kvfio_submit(d, &s);
-	FUZZ_ASSERT(ret == 0 || ret == -EIO || ret == -ENODEV);
+	/* A request past the capacity refuses the batch, before anything. */
+	FUZZ_ASSERT((ret == -EINVAL) == bad);
+	FUZZ_ASSERT(ret == 0 || ret == -EIO || ret == -ENODEV || ret == -EINVAL);
 	for (i = 0; i < n; i++) {
 		if (ret)
 			break;

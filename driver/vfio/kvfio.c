@@ -869,6 +869,12 @@ int kvfio_submit(struct kvfio_dev *d, struct kestrel_submit *s)
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&d->lock);
+	/* As KESTREL_IOC_SUBMIT: one bad request refuses the whole batch. */
+	for (i = 0; i < s->count; i++) {
+		ret = kestrel_validate_io(&ios[i], &d->lim);
+		if (ret)
+			goto out;
+	}
 	ret = kvfio_usable(d);
 	if (ret)
 		goto out;
@@ -877,11 +883,6 @@ int kvfio_submit(struct kvfio_dev *d, struct kestrel_submit *s)
 		int slot, err;
 
 		io->result = 0;
-		err = kestrel_validate_io(io, &d->lim);
-		if (err) {
-			io->result = err;
-			continue;
-		}
 		/* A FLUSH covers what its batch sent before it. */
 		if (io->opcode == KESTREL_IO_FLUSH && rung) {
 			kvfio_doorbell(d);
@@ -1088,6 +1089,10 @@ int kvfio_get_info(struct kvfio_dev *d, struct kestrel_info *info)
 	if (ret)
 		return ret;
 	pthread_mutex_lock(&d->lock);
+	if (d->state == KESTREL_STATE_REMOVED) {
+		pthread_mutex_unlock(&d->lock);
+		return -ENODEV;
+	}
 	info->capacity = d->lim.capacity;
 	info->block_size = d->lim.block_size;
 	info->queue_depth = d->qdepth;
