@@ -7,7 +7,8 @@
  * out are /dev/null's, so close() stays harmless, and kdev_ioctl() sends
  * every request to the one driver.  It is closed at exit: the controller
  * is left reset, bus mastering off, and the counters directory
- * (${KVFIO_STATE_DIR:-/run/kvfio}/BDF) up to date.
+ * (${KVFIO_STATE_DIR:-/run/kvfio}/BDF, and the symlink last -> BDF of
+ * the device opened last) up to date.
  *
  * The driver's settings come from the environment, as module parameters
  * come from the load line for kestrel.ko:
@@ -122,6 +123,25 @@ static int env_u32(const char *name, uint32_t def, uint32_t *out,
 	return 0;
 }
 
+/*
+ * ${KVFIO_STATE_DIR:-/run/kvfio}/last -> the BDF opened last: a fixed
+ * path for a target's stats key, whatever slot the device sits in.
+ */
+static void kdev_link_last(const char *bdf)
+{
+	char link[300], tmp[320];
+	char *slash;
+
+	snprintf(link, sizeof(link), "%s", kdev_counters);
+	slash = strrchr(link, '/');
+	if (!slash)
+		return;
+	snprintf(slash + 1, sizeof(link) - (size_t)(slash + 1 - link), "last");
+	snprintf(tmp, sizeof(tmp), "%s.%d", link, (int)getpid());
+	if (symlink(bdf, tmp) == 0 && rename(tmp, link) != 0)
+		unlink(tmp);
+}
+
 #ifdef KESTRELCTL_DOUBLE
 static int kdev_open_double(const struct kvfio_opts *o, char *err,
 			    size_t errlen)
@@ -199,6 +219,8 @@ static int kdev_open_vfio(const char *bdf, char *err, size_t errlen)
 	if (!ret)
 		atexit(kdev_atexit);
 out:
+	if (!ret)
+		kdev_link_last(bdf);
 	pthread_mutex_unlock(&kdev_lock);
 	return ret;
 }

@@ -38,6 +38,8 @@ io)
         --verify >"$W/neg.out" 2>&1 && fail "a wrong seed verified"
     "$LEDGER" check "$W/ledger" --backing "$W/disk.img" || fail "ledger"
     [ "$(counter opens)" = 4 ] || fail "opens $(counter opens), want 4"
+    # The fixed path a target's stats key names.
+    [ "$(cat "$KVFIO_STATE_DIR/last/opens")" = 4 ] || fail "last/opens"
     [ "$(counter timeouts)" = 0 ] || fail "timeouts $(counter timeouts)"
     "$K" -d double: counters --json | grep -q '"completed": [1-9]' ||
         fail "counters --json"
