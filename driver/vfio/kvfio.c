@@ -1003,9 +1003,12 @@ int kvfio_open(struct kvfio_dev **out, const struct kvfio_backend_ops *ops,
 	ret = ops->map_bar(be, err, errlen);
 	if (ret)
 		goto fail;
-	/* A device a killed process left running: reset the function. */
-	if (ops->reset(be) == 0)
-		d->c.function_resets++;
+	/*
+	 * No function reset here: the recovery round below starts with a
+	 * controller reset, which stops whatever a killed process left
+	 * running and keeps a volatile write cache (datasheet 4.1), and
+	 * vfio-pci resets the function itself when the last user closes it.
+	 */
 	kestrel_caps_read(&d->caps, kvfio_rd_cb, d);
 	ret = kestrel_caps_check(&d->caps, KVFIO_PAGE, &d->lim, &why);
 	if (ret) {
@@ -1058,6 +1061,32 @@ fail:
 	return ret;
 }
 
+/*
+ * A volatile write cache is made durable before the driver lets go of the
+ * device, as kestrel.ko's remove() does: one FLUSH, after everything
+ * outstanding finished, bounded like any command.
+ */
+static void kvfio_flush_cache(struct kvfio_dev *d)
+{
+	struct kestrel_io io = { .opcode = KESTREL_IO_FLUSH };
+	int slot;
+
+	if (!d->ident.vwc || d->state != KESTREL_STATE_LIVE)
+		return;
+	d->c.cache_flushes++;
+	slot = kvfio_free_slot(d);
+	if (slot < 0 || kvfio_start(d, (uint32_t)slot, &io)) {
+		d->c.flush_errors++;
+		return;
+	}
+	kvfio_doorbell(d);
+	kvfio_drain(d);
+	if (io.result || d->inflight) {
+		d->c.flush_errors++;
+		kvfio_dbg(d, "FLUSH at close failed: %d", io.result);
+	}
+}
+
 void kvfio_close(struct kvfio_dev *d)
 {
 	if (!d)
@@ -1065,6 +1094,7 @@ void kvfio_close(struct kvfio_dev *d)
 	pthread_mutex_lock(&d->lock);
 	if (!d->released && d->state != KESTREL_STATE_REMOVED) {
 		kvfio_drain(d);
+		kvfio_flush_cache(d);
 		/* Leave the controller stopped and no DMA possible. */
 		if (d->state != KESTREL_STATE_DEAD) {
 			wr(d, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);

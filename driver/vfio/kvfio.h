@@ -54,7 +54,7 @@ struct kvfio_opts {
 	X(bytes_read) X(bytes_written)			\
 	X(timeouts) X(missed_irqs) X(resets)		\
 	X(bad_completions) X(spurious_irqs) X(retries)	\
-	X(fatal_errors)					\
+	X(fatal_errors) X(cache_flushes) X(flush_errors)	\
 	X(dead) X(gone) X(function_resets)		\
 	X(unplug_requests) X(unplug_ignored) X(released) \
 	X(dma_maps) X(dma_unmaps) X(dma_map_errors)	\

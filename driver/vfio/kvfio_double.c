@@ -233,6 +233,8 @@ struct kvfio_double *kvfio_double_new(const struct kvfio_double_config *dc,
 		if (dc->timeout_ms)
 			kc.timeout_ms = dc->timeout_ms;
 		kc.reset_delay_us = dc->reset_delay_us;
+		kc.write_cache = dc->write_cache;
+		kc.cache_blocks = KESTREL_CACHE_DEFAULT_BLOCKS;
 	}
 	if (!x) {
 		snprintf(err, errlen, "out of memory");

@@ -31,6 +31,7 @@ struct kvfio_double_config {
 	uint64_t capacity_blocks;
 	uint32_t timeout_ms;		/* CAP_TIMEOUT_MS */
 	uint32_t reset_delay_us;
+	bool write_cache;		/* a volatile write cache (6.9) */
 };
 
 extern const struct kvfio_backend_ops kvfio_double_ops;
