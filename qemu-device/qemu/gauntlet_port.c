@@ -102,6 +102,12 @@ typedef struct GPortDev {
     bool cont_write;
     uint64_t cont_start, cont_next, cont_end;
     IOMMUTLBEntry cont_entry;
+    /*
+     * The last translation was of a message (gport_xpose_write delivers
+     * it as one), not of data: a data fault waiting for its byte
+     * (pend) must neither hide a message from the msi rules nor change it.
+     */
+    bool xlat_msg;
     PCIDevice *dev;             /* while plugged */
     PCIConfigReadFunc *cfg_read;
     PCIConfigWriteFunc *cfg_write;
@@ -341,6 +347,17 @@ static bool gport_retire_data(GPortDev *pd, bool write, uint64_t addr)
     return false;
 }
 
+/* The data fault waiting for its byte will never land (its rule set, its
+ * device or the machine's state is gone). */
+static void gport_drop_data(GPortDev *pd)
+{
+    if (pd->pend) {
+        pd->pend = false;
+        pd->port->st_data_missed++;
+    }
+    pd->cont = false;
+}
+
 static PCIDevice *gport_pdev(GPortDev *pd);
 
 static bool gport_in_window(uint64_t addr)
@@ -387,6 +404,7 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
         t.addr_mask = UINT64_MAX;
         return t;
     }
+    pd->xlat_msg = false;
     if (pd->cont) {
         /* the same access again (a map asking why it failed), or its next
          * piece */
@@ -411,6 +429,7 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
             t.target_as = &pd->xpose_as;
             t.iova = t.translated_addr = addr & ~3ull;
             t.addr_mask = 3;
+            pd->xlat_msg = true;
         }
         return t;
     }
@@ -722,14 +741,18 @@ static MemTxResult gport_xpose_write(void *opaque, hwaddr addr,
     uint32_t msg = data;
     uint8_t buf[8];
 
-    if (size == 4 && !pd->pend &&
-        (gport_in_window(addr) ||
-         gport_msi_vector(gport_pdev(pd), addr, &msg) >= 0)) {
-        gport_msi(pd, addr, data, attrs);
-        return MEMTX_OK;
+    stn_le_p(buf, size, data);
+    if (pd->xlat_msg) {
+        if (size == 4 &&
+            (gport_in_window(addr) ||
+             gport_msi_vector(gport_pdev(pd), addr, &msg) >= 0)) {
+            gport_msi(pd, addr, data, attrs);
+            return MEMTX_OK;
+        }
+        /* a write near a vector's address that is no message: as is */
+        return address_space_write(pd->upstream, addr, attrs, buf, size);
     }
     pd->cont_next = addr + size;
-    stn_le_p(buf, size, data);
     gport_apply_data(pd, addr, buf, size);
     return address_space_write(pd->upstream, addr, attrs, buf, size);
 }
@@ -1202,8 +1225,7 @@ static void gport_forget(GauntletPort *s, PCIDevice *d)
         d->config_read = pd->cfg_read;
         d->config_write = pd->cfg_write;
         pd->dev = NULL;
-        pd->pend = false;
-        pd->cont = false;
+        gport_drop_data(pd);
         for (m = 0; m < GPORT_MAX_MSGS; m++) {
             if (s->msgs[m].used && s->msgs[m].devfn == pd->devfn) {
                 s->msgs[m].used = false;
@@ -1251,11 +1273,15 @@ static void gport_rules_changed(void *opaque, bool replaced)
     GauntletPort *s = opaque;
     unsigned i;
 
-    if (replaced) {
-        s->link_down = false;   /* a new rule set brings the link back */
-    }
     for (i = 0; i < s->ndevs; i++) {
         s->devs[i]->cont = false;
+        if (replaced) {
+            /* the rule that armed a waiting corrupt() is gone with its set */
+            gport_drop_data(s->devs[i]);
+        }
+    }
+    if (replaced) {
+        s->link_down = false;   /* a new rule set brings the link back */
     }
     gport_update(s);
 }
@@ -1264,12 +1290,15 @@ static void gport_get_stats(Object *obj, Visitor *v, const char *name,
                             void *opaque, Error **errp)
 {
     GauntletPort *s = GAUNTLET_PORT(obj);
-    uint64_t fired = 0;
+    uint64_t fired = 0, queued = 0;
     bool link_down = s->link_down;
     unsigned i;
 
     for (i = 0; i < s->engine.nrules; i++) {
         fired += s->engine.rules[i].fired;
+    }
+    for (i = 0; i < GPORT_MAX_MSGS; i++) {
+        queued += s->msgs[i].used;
     }
     if (!visit_start_struct(v, name, NULL, 0, errp)) {
         return;
@@ -1287,6 +1316,7 @@ static void gport_get_stats(Object *obj, Visitor *v, const char *name,
                           errp) &&
         visit_type_uint64(v, "messages-dropped", &s->st_msg_overflow,
                           errp) &&
+        visit_type_uint64(v, "messages-queued", &queued, errp) &&
         visit_type_uint64(v, "faults-fired", &fired, errp) &&
         visit_type_bool(v, "link-down", &link_down, errp)) {
         visit_check_struct(v, errp);
@@ -1414,8 +1444,7 @@ static void gport_reset(DeviceState *dev)
         timer_del(s->msg_timer);
     }
     for (i = 0; i < s->ndevs; i++) {
-        s->devs[i]->pend = false;
-        s->devs[i]->cont = false;
+        gport_drop_data(s->devs[i]);
     }
 }
 

@@ -42,6 +42,11 @@ static int kdev_setup_port(Kdev *k, char *err, size_t errlen)
     return 0;
 }
 
+int kdev_port_setup(Kdev *k, char *err, size_t errlen)
+{
+    return kdev_setup_port(k, err, errlen);
+}
+
 Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
                  char *err, size_t errlen)
 {

@@ -65,6 +65,8 @@ Kdev *kdev_start_opts(const KdevOpts *o, char *err, size_t errlen);
  * device within the config write.  0, or a QtErr.
  */
 int kdev_slot_power_off(Kdev *k);
+/* Set the root port up again as firmware does (after a system reset). */
+int kdev_port_setup(Kdev *k, char *err, size_t errlen);
 void kdev_stop(Kdev *k);
 
 /*
