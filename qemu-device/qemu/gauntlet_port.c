@@ -90,6 +90,7 @@ struct GauntletPort {
     GFaultEngine engine;
     GFaultQemu fq;
     GPortInterpose pi;          /* link, queue, counters (gport_interpose.c) */
+    uint8_t vm_link_down;       /* pi.link_down in the stream (0 or 1) */
     bool ready;                 /* realized: the regions below exist */
 
     GPortDev *devs[GPORT_MAX_DEVS];
@@ -989,11 +990,25 @@ static void gport_reset(DeviceState *dev)
     }
 }
 
+static int gport_pre_save(void *opaque)
+{
+    GauntletPort *s = opaque;
+
+    s->vm_link_down = s->pi.link_down;
+    return 0;
+}
+
 static int gport_post_load(void *opaque, int version_id)
 {
     GauntletPort *s = opaque;
     int bad = gpi_queue_check(&s->pi);
 
+    if (s->vm_link_down > 1) {
+        error_report("gauntlet-port: migrated link_down %u refused "
+                     "(neither 0 nor 1)", s->vm_link_down);
+        return -EINVAL;
+    }
+    s->pi.link_down = s->vm_link_down;
     if (bad >= 0) {
         error_report("gauntlet-port: migrated message %d refused "
                      "(addr 0x%" PRIx64 ")", bad, s->pi.msgs[bad].addr);
@@ -1009,7 +1024,7 @@ static const VMStateDescription vmstate_gport_msg = {
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (VMStateField[]) {
-        VMSTATE_BOOL(used, GPortMsg),
+        VMSTATE_UINT8(used, GPortMsg),
         VMSTATE_UINT8(devfn, GPortMsg),
         VMSTATE_UINT16(requester_id, GPortMsg),
         VMSTATE_UINT32(data, GPortMsg),
@@ -1033,6 +1048,7 @@ static const VMStateDescription vmstate_gport = {
     .priority = MIG_PRI_PCI_BUS,
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = gport_pre_save,
     .post_load = gport_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj.parent_obj.parent_obj.parent_obj,
@@ -1041,7 +1057,7 @@ static const VMStateDescription vmstate_gport = {
                        GauntletPort, 0, vmstate_pcie_aer_log, PCIEAERLog),
         VMSTATE_MSIX_TEST(parent_obj.parent_obj.parent_obj.parent_obj,
                           GauntletPort, gport_test_migrate_msix),
-        VMSTATE_BOOL(pi.link_down, GauntletPort),
+        VMSTATE_UINT8(vm_link_down, GauntletPort),
         VMSTATE_STRUCT(fq, GauntletPort, 0, vmstate_gfault_qemu, GFaultQemu),
         VMSTATE_STRUCT_ARRAY(pi.msgs, GauntletPort, GPORT_MAX_MSGS, 0,
                              vmstate_gport_msg, GPortMsg),

@@ -340,7 +340,7 @@ static bool gpi_queue(GPortInterpose *pi, uint64_t now, uint8_t devfn,
 
         if (!m->used) {
             *m = (GPortMsg) {
-                .used = true, .devfn = devfn, .requester_id = rid,
+                .used = 1, .devfn = devfn, .requester_id = rid,
                 .data = data, .addr = addr,
                 .due_ns = (int64_t)(now + delay_ns),
                 .left = left, .interval_ns = interval_ns,
@@ -450,7 +450,7 @@ unsigned gpi_queue_tick(GPortInterpose *pi, int64_t now, GPortSend *send,
             continue;
         }
         if (pi->link_down || !send(opaque, m)) {
-            m->used = false;            /* its device or link is gone */
+            m->used = 0;                /* its device or link is gone */
             continue;
         }
         sent++;
@@ -458,7 +458,7 @@ unsigned gpi_queue_tick(GPortInterpose *pi, int64_t now, GPortSend *send,
             m->left--;
             m->due_ns = now + (int64_t)m->interval_ns;
         } else {
-            m->used = false;
+            m->used = 0;
         }
     }
     pi->msis_sent += sent;
@@ -470,7 +470,7 @@ unsigned gpi_queue_count(const GPortInterpose *pi)
     unsigned i, n = 0;
 
     for (i = 0; i < GPORT_MAX_MSGS; i++) {
-        n += pi->msgs[i].used;
+        n += pi->msgs[i].used != 0;
     }
     return n;
 }
@@ -481,7 +481,7 @@ void gpi_queue_drop_dev(GPortInterpose *pi, uint8_t devfn)
 
     for (i = 0; i < GPORT_MAX_MSGS; i++) {
         if (pi->msgs[i].used && pi->msgs[i].devfn == devfn) {
-            pi->msgs[i].used = false;
+            pi->msgs[i].used = 0;
         }
     }
 }
@@ -491,7 +491,7 @@ void gpi_queue_clear(GPortInterpose *pi)
     unsigned i;
 
     for (i = 0; i < GPORT_MAX_MSGS; i++) {
-        pi->msgs[i].used = false;
+        pi->msgs[i].used = 0;
     }
 }
 
@@ -505,7 +505,8 @@ int gpi_queue_check(const GPortInterpose *pi)
         if (!m->used) {
             continue;
         }
-        if ((m->left && m->interval_ns < GPORT_STORM_MIN_NS) ||
+        if (m->used != 1 ||
+            (m->left && m->interval_ns < GPORT_STORM_MIN_NS) ||
             m->interval_ns > GFAULT_MAX_DELAY_NS ||
             m->left > GFAULT_MAX_STORM) {
             return (int)i;

@@ -39,7 +39,7 @@
 
 /* A message the port sends later: delayed, or the rest of a storm. */
 typedef struct GPortMsg {
-    bool used;
+    uint8_t used;               /* 0 or 1 (a byte: a stream may lie) */
     uint8_t devfn;
     uint16_t requester_id;
     uint32_t data;

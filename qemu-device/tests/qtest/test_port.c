@@ -816,6 +816,341 @@ START_TEST(hostile_reset_link_down_messages_queued)
 }
 END_TEST
 
+/* ---- hostile migration streams for the port (issue 15 item 5) -------- */
+
+#define STREAM_RULES "msi:delay(10s);mmio.read[bar=0,off=0x10]:allones:nth=1000"
+#define STREAM_TEXT STREAM_RULES ";link:allones"
+
+/*
+ * Where the port's state is in a stream: gauntlet-port's fields in
+ * vmstate_gport's order, found from the rule text (vm_text, 4096 bytes),
+ * which follows link_down (1 byte).
+ */
+enum {
+    S_TEXT_MAX = 4096,
+    S_NRULES = S_TEXT_MAX,                      /* u32 */
+    S_RULES = S_NRULES + 4 + 4 + 8 + 8,         /* per-rule arrays */
+    S_MSGS = S_RULES + 32 * (4 + 8 + 8 + 8 + 8 + 8 + 4),
+    S_MSG_SIZE = 1 + 1 + 2 + 4 + 8 + 8 + 4 + 8,
+    S_MSG_LEFT = 24,
+    S_MSG_INTERVAL = 28,
+};
+
+typedef struct PortStream {
+    uint8_t *p;
+    size_t len;
+    size_t text;        /* offset of vm_text */
+} PortStream;
+
+static void put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+    }
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/*
+ * A source with rules armed, a delayed message queued and the link down,
+ * saved to a file: the stream, and where the port's state is in it.
+ */
+static void port_stream_save(PortStream *b)
+{
+    uint64_t buf = qt_galloc(k->qt, 512, 4096);
+    struct kestrel_cqe cqe;
+    char path[300];
+    size_t i, tl = strlen(STREAM_TEXT);
+    FILE *f;
+    long n;
+
+    port_faults("%s", STREAM_RULES);
+    submit_read(1, buf);
+    ck_assert(kdev_reap(k, &cqe, 1 * MS));
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'qom-set','arguments':"
+                               "{'path':'%s','property':'fault-add',"
+                               "'value':'link:allones'}}", KDEV_PORT_QOM), 0);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), 0xffffffff);
+    ck_assert_int_eq(port_stat("link-down"), 1);
+    ck_assert_int_eq(port_stat("messages-queued"), 1);
+    snprintf(path, sizeof(path), "%s.mig", k->img);
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'stop'}"), 0);
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'migrate','arguments':"
+                               "{'uri':'exec:cat > %s'}}", path), 0);
+    for (i = 0; i < 200; i++) {
+        QtQmpReply *r = qt_qmp(k->qt, "{'execute':'query-migrate'}");
+        bool done = r->received && strstr(r->received, "\"completed\"");
+
+        qt_qmp_free(r);
+        if (done) {
+            break;
+        }
+        usleep(50 * 1000);
+    }
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    ck_assert_int_gt(n, 0);
+    b->p = malloc((size_t)n);
+    ck_assert_ptr_nonnull(b->p);
+    ck_assert_int_eq(fread(b->p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    unlink(path);
+    b->len = (size_t)n;
+    b->text = 0;
+    for (i = 0; i + tl + 1 <= b->len; i++) {
+        if (!memcmp(b->p + i, STREAM_TEXT, tl + 1)) {
+            ck_assert_msg(!b->text, "the rule text is in the stream twice");
+            b->text = i;
+        }
+    }
+    ck_assert_msg(b->text, "the rule text is not in the stream");
+    ck_assert(b->text + S_MSGS + S_MSG_SIZE <= b->len);
+    /* the fields are where this test thinks they are */
+    ck_assert_uint_eq(b->p[b->text - 1], 1);                    /* link */
+    ck_assert_uint_eq(get_be(b->p + b->text + S_NRULES, 4), 3);
+    ck_assert_uint_eq(b->p[b->text + S_MSGS], 1);               /* used */
+    ck_assert_uint_eq(get_be(b->p + b->text + S_MSGS + 8, 8),
+                      k->pci->msix_ram[KESTREL_VEC_CQ]);        /* addr */
+}
+
+typedef struct Loaded {
+    char faults[512];
+    int64_t hits, fired, link_down, queued;
+} Loaded;
+
+static void loaded_state(QtClient *qt, void *ctx)
+{
+    Loaded *l = ctx;
+    json_object *o = NULL, *v;
+
+    qt_qom_get_str(qt, KDEV_PORT_QOM, "faults", l->faults,
+                   sizeof(l->faults));
+    if (!qt_qom_get(qt, KDEV_PORT_QOM, "fault-stats", &o)) {
+        json_object *r0 = json_object_array_get_idx(o, 0);
+
+        if (r0 && json_object_object_get_ex(r0, "hits", &v)) {
+            l->hits = json_object_get_int64(v);
+        }
+        if (r0 && json_object_object_get_ex(r0, "fired", &v)) {
+            l->fired = json_object_get_int64(v);
+        }
+        json_object_put(o);
+    }
+    if (!qt_qom_get(qt, KDEV_PORT_QOM, "port-stats", &o)) {
+        if (json_object_object_get_ex(o, "link-down", &v)) {
+            l->link_down = json_object_get_boolean(v);
+        }
+        if (json_object_object_get_ex(o, "messages-queued", &v)) {
+            l->queued = json_object_get_int64(v);
+        }
+        json_object_put(o);
+    }
+}
+
+static int port_stream_load(const PortStream *b, size_t len, Loaded *l,
+                            char *log, size_t loglen)
+{
+    KdevOpts o = { .blocks = BLOCKS, .msix = true,
+                   .port_type = "gauntlet-port" };
+    int loaded;
+
+    loaded = kdev_load_stream_opts(b->p, len, BLOCKS, &o,
+                                   l ? loaded_state : NULL, l, log, loglen);
+    ck_assert_msg(loaded >= 0, "QEMU neither loaded nor refused the stream, "
+                  "or did not quit cleanly: %s", log);
+    ck_assert_msg(!strstr(log, "AddressSanitizer") &&
+                  !strstr(log, "runtime error:"),
+                  "sanitizer report:\n%s", log);
+    return loaded;
+}
+
+typedef struct PortMutation {
+    const char *what;
+    long off;                   /* from vm_text */
+    uint64_t val;
+    unsigned size;              /* a big-endian value of 1..8 bytes, */
+    unsigned fill;              /* or fill bytes of val */
+    const char *expect;         /* in QEMU's error */
+} PortMutation;
+
+/*
+ * The port's state in a stream, changed: each change is refused with its
+ * reason and QEMU 7.2's destination ends cleanly (it exits when a load
+ * fails; the source goes on); the unchanged stream loads with the rules,
+ * their counters, the link and the queue as they were.
+ */
+START_TEST(hostile_port_streams_refused)
+{
+    static const PortMutation m[] = {
+        { "link_down 7", -1, 7, 1, 0, "link_down 7" },
+        { "link_down 0xff", -1, 0xff, 1, 0, "link_down 255" },
+        { "33 rules (more than an engine holds)", S_NRULES, 33, 4, 0,
+          "migrated fault rules refused" },
+        { "state for 5 rules, text for 3", S_NRULES, 5, 4, 0,
+          "migrated fault rules refused" },
+        { "state for 2 rules, text for 3", S_NRULES, 2, 4, 0,
+          "migrated fault rules refused" },
+        { "rule text that does not parse", 0, 0x6d73693a78787878ull, 8, 0,
+          "migrated fault rules refused" },
+        { "rule text with no NUL", 0, 'A', 0, S_TEXT_MAX,
+          "migrated fault rules refused" },
+        { "an endless storm", S_MSGS + S_MSG_LEFT, 0xffffffff, 4, 0,
+          "migrated message 0 refused" },
+        { "a storm with no interval (5 more to send, 0 ns apart)",
+          S_MSGS + S_MSG_LEFT, 5, 4, 0, "migrated message 0 refused" },
+        { "messages 61 s apart", S_MSGS + S_MSG_INTERVAL, 61000000000ull, 8,
+          0, "migrated message 0 refused" },
+        { "a message slot in use 2", S_MSGS, 2, 1, 0,
+          "migrated message 0 refused" },
+        { "a message slot in use 0xff", S_MSGS + 5 * S_MSG_SIZE, 0xff, 1, 0,
+          "migrated message 5 refused" },
+    };
+    PortStream b;
+    Loaded l = { .hits = -1 };
+    char log[4096], report[8192] = "";
+    size_t used = 0;
+    unsigned i, bad = 0;
+
+    port_stream_save(&b);
+    KDEV_QUIT_CHECKED(&k);
+    /* negative control: the unchanged stream loads, state and all */
+    ck_assert_msg(port_stream_load(&b, b.len, &l, log, sizeof(log)) == 1,
+                  "the unchanged stream was refused:\n%s", log);
+    ck_assert_str_eq(l.faults, STREAM_TEXT);
+    ck_assert_int_eq(l.hits, 1);
+    ck_assert_int_eq(l.fired, 1);
+    ck_assert_int_eq(l.link_down, 1);
+    ck_assert_int_eq(l.queued, 1);
+    /* truncated inside the port's state, and just after its rule text */
+    ck_assert_int_eq(port_stream_load(&b, b.text + 100, NULL, log,
+                                      sizeof(log)), 0);
+    ck_assert_int_eq(port_stream_load(&b, b.text + S_MSGS + 10, NULL, log,
+                                      sizeof(log)), 0);
+    for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        uint8_t *p = b.p + (long)b.text + m[i].off;
+        unsigned n = m[i].fill ? m[i].fill : m[i].size;
+        static uint8_t saved[S_TEXT_MAX];
+        int loaded;
+
+        ck_assert((long)b.text + m[i].off + (long)n <= (long)b.len);
+        memcpy(saved, p, n);
+        if (m[i].fill) {
+            memset(p, (int)m[i].val, n);
+        } else {
+            put_be(p, m[i].val, n);
+        }
+        loaded = port_stream_load(&b, b.len, NULL, log, sizeof(log));
+        if (loaded || !strstr(log, m[i].expect)) {
+            bad++;
+            used += (size_t)snprintf(report + used, sizeof(report) - used,
+                                     "  %s: %s\n", m[i].what,
+                                     loaded ? "accepted"
+                                            : "refused without the reason");
+            used = used < sizeof(report) ? used : sizeof(report) - 1;
+        }
+        memcpy(p, saved, n);
+    }
+    free(b.p);
+    ck_assert_msg(!bad, "%u of %zu hostile streams not refused:\n%s", bad,
+                  sizeof(m) / sizeof(m[0]), report);
+}
+END_TEST
+
+/*
+ * "Refused, and QEMU runs on", literally: a running QEMU told to load an
+ * internal snapshot (HMP loadvm) whose port state has link_down 7.  The
+ * load fails with the reason, QEMU keeps running and answers QMP, and
+ * the port takes a new rule set.
+ */
+START_TEST(hostile_port_snapshot_refused_qemu_runs)
+{
+    KdevOpts o = { .blocks = BLOCKS, .msix = true, .format = "qcow2",
+                   .port_type = "gauntlet-port" };
+    uint64_t buf;
+    struct kestrel_cqe cqe;
+    char img[64], err[2048], *out;
+    size_t i, tl = strlen(STREAM_TEXT);
+    long at = -1, len;
+    uint8_t *p, seven = 7;
+    FILE *f;
+
+    KDEV_QUIT_CHECKED(&k);
+    snprintf(img, sizeof(img), "/tmp/gport-qcow2-%d.img", (int)getpid());
+    ck_assert_msg(!kdev_make_qcow2(img, BLOCKS * 512, err, sizeof(err)),
+                  "%s", err);
+    o.image = img;
+    k = kdev_start_opts(&o, err, sizeof(err));
+    ck_assert_msg(k, "QEMU did not start: %s", err);
+    ck_assert_int_eq(kdev_enable(k, 8, 8), 0);
+    buf = qt_galloc(k->qt, 512, 4096);
+    port_faults("%s", STREAM_RULES);
+    submit_read(1, buf);
+    ck_assert(kdev_reap(k, &cqe, 1 * MS));
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'qom-set','arguments':"
+                               "{'path':'%s','property':'fault-add',"
+                               "'value':'link:allones'}}", KDEV_PORT_QOM), 0);
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), 0xffffffff);
+    ck_assert_int_eq(kdev_hmp(k->qt, "savevm s1", &out), 0);
+    free(out);
+    /* negative control: the snapshot as saved loads, link and queue too */
+    ck_assert_int_eq(kdev_hmp(k->qt, "loadvm s1", &out), 0);
+    ck_assert_msg(!strstr(out, "rror"), "the saved snapshot: %s", out);
+    free(out);
+    ck_assert_int_eq(port_stat("link-down"), 1);
+    ck_assert_int_eq(port_stat("messages-queued"), 1);
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'stop'}"), 0);
+
+    f = fopen(img, "r+b");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = malloc((size_t)len);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fread(p, 1, (size_t)len, f), (size_t)len);
+    for (i = 1; i + tl + 1 <= (size_t)len; i++) {
+        if (!memcmp(p + i, STREAM_TEXT, tl + 1)) {
+            ck_assert_msg(at < 0, "the rule text is in the image twice");
+            at = (long)i;
+        }
+    }
+    ck_assert_msg(at > 0, "the rule text is not in the image");
+    ck_assert_uint_eq(p[at - 1], 1);                    /* link_down */
+    fseek(f, at - 1, SEEK_SET);
+    ck_assert_int_eq(fwrite(&seven, 1, 1, f), 1);
+    fclose(f);
+    free(p);
+
+    ck_assert_int_eq(kdev_hmp(k->qt, "loadvm s1", &out), 0);
+    ck_assert_msg(strstr(out, "gauntlet-port: migrated link_down 7 refused"),
+                  "loadvm of the hostile snapshot said: %s", out);
+    free(out);
+    /* QEMU runs on and answers; the port takes a new rule set */
+    ck_assert_int_eq(qt_alive(k->qt), 1);
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'query-status'}"), 0);
+    port_faults("%s", "");
+    ck_assert_int_eq(port_stat("link-down"), 0);
+    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'cont'}"), 0);
+    ck_assert_int_eq(qt_alive(k->qt), 1);
+    KDEV_QUIT_CHECKED(&k);
+    unlink(img);
+}
+END_TEST
+
 static Suite *port_suite(void)
 {
     Suite *s = suite_create("port");
@@ -848,6 +1183,13 @@ static Suite *port_suite(void)
     tcase_add_test(t, hostile_rules_churn);
     tcase_add_test(t, hostile_unplug_with_messages_queued);
     tcase_add_test(t, hostile_reset_link_down_messages_queued);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("port_stream");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, hostile_port_streams_refused);
+    tcase_add_test(t, hostile_port_snapshot_refused_qemu_runs);
     suite_add_tcase(s, t);
     return s;
 }
