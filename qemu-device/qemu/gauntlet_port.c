@@ -25,6 +25,12 @@
  * mapped and the config hooks call straight through: the device behaves as
  * behind a plain root port.
  *
+ * What happens to each access (message or DMA, the link, which rule fires,
+ * the data fault a corrupt() or flip() leaves waiting, the message queue)
+ * is decided in gport_interpose.c, apart from QEMU and fuzzed by
+ * fuzz/fuzz_port.c; this file maps its answers onto IOMMU translations,
+ * memory regions and timers.
+ *
  * Properties: those of pcie-root-port, plus faults, fault-add, fault-seed,
  * fault-stats and fault-log (gfault_qemu.c), and port-stats (read-only).
  */
