@@ -7,8 +7,11 @@
 Checks every "(`scenarios/suites/NAME.txt`: N scenarios" in README.md and
 docs/*.md against the number of scenario lines in that suite file (blank
 lines and # comments do not count), and "N default scenarios" against
-default.txt.  Before checking the repository it checks itself on made-up
-files: one that must pass and one that must be refused.
+default.txt; and that the README's table of fuzz targets (the rows
+"| `fuzz_NAME` |" under "## Fuzzing") lists exactly the targets
+fuzz/CMakeLists.txt builds (GAUNTLET_FUZZ_TARGETS), each once.  Before
+checking the repository it checks itself on made-up files: one that must
+pass and one that must be refused.
 """
 import glob
 import os
@@ -18,6 +21,43 @@ import tempfile
 
 SUITE = re.compile(r"`scenarios/suites/([\w.-]+)\.txt`:\s*(\d+) scenarios")
 DEFAULT = re.compile(r"\b(\d+) default scenarios\b")
+FUZZ_SET = re.compile(r"set\(GAUNTLET_FUZZ_TARGETS([^)]*)\)")
+FUZZ_ROW = re.compile(r"^\| `(fuzz_\w+)` \|", re.M)
+
+
+def fuzz_problems(top):
+    """The README's fuzz table against the targets CMake builds."""
+    try:
+        with open(os.path.join(top, "fuzz", "CMakeLists.txt"),
+                  encoding="utf-8") as f:
+            m = FUZZ_SET.search(f.read())
+    except OSError:
+        return []                       # no fuzz/ (the self-test's tree)
+    if not m:
+        return ["fuzz/CMakeLists.txt: no set(GAUNTLET_FUZZ_TARGETS ...)"]
+    built = m.group(1).split()
+    with open(os.path.join(top, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.find("\n## Fuzzing")
+    if start < 0:
+        return ["README.md: no '## Fuzzing' section"]
+    end = text.find("\n## ", start + 1)
+    section = text[start:end if end > 0 else len(text)]
+    rows = FUZZ_ROW.findall(section)
+    problems = []
+    line = text.count("\n", 0, start) + 2
+    for t in built:
+        if rows.count(t) != 1:
+            problems.append(f"README.md:{line}: the fuzz table lists "
+                            f"{t} {rows.count(t)} times (fuzz/CMakeLists.txt "
+                            f"builds it)")
+    for t in sorted(set(rows) - set(built)):
+        problems.append(f"README.md:{line}: the fuzz table lists {t}, which "
+                        f"fuzz/CMakeLists.txt does not build")
+    if len(rows) != len(built) and not problems:
+        problems.append(f"README.md:{line}: {len(rows)} fuzz targets in the "
+                        f"table, {len(built)} built")
+    return problems
 
 
 def suite_size(top, name):
@@ -50,7 +90,7 @@ def check(top):
                 problems.append(f"{rel}:{line}: says {name} has {n} "
                                 f"scenarios, scenarios/suites/{name}.txt "
                                 f"has {real}")
-    return problems
+    return problems + fuzz_problems(top)
 
 
 def selftest():
@@ -70,6 +110,20 @@ def selftest():
             f.write("the 3 default scenarios\n")
         if len(check(top)) != 1:
             sys.exit("doc-counts: self-test: a wrong count was accepted")
+        os.remove(os.path.join(top, "docs", "x.md"))
+        os.makedirs(os.path.join(top, "fuzz"))
+        with open(os.path.join(top, "fuzz", "CMakeLists.txt"), "w") as f:
+            f.write("set(GAUNTLET_FUZZ_TARGETS fuzz_a\n    fuzz_b)\n")
+        with open(readme, "a") as f:
+            f.write("\n## Fuzzing\n\n| Target | Attacks |\n|---|---|\n"
+                    "| `fuzz_a` | a |\n| `fuzz_b` | b |\n\n## Next\n")
+        if check(top):
+            sys.exit("doc-counts: self-test: a true fuzz table was refused")
+        with open(os.path.join(top, "fuzz", "CMakeLists.txt"), "w") as f:
+            f.write("set(GAUNTLET_FUZZ_TARGETS fuzz_a fuzz_b fuzz_c)\n")
+        if len(check(top)) != 1:
+            sys.exit("doc-counts: self-test: a fuzz target missing from the "
+                     "table was accepted")
 
 
 def main():
@@ -81,7 +135,8 @@ def main():
         print(p, file=sys.stderr)
     if problems:
         sys.exit(1)
-    print("doc-counts: the README's suite sizes are the suites' own")
+    print("doc-counts: the README's suite sizes are the suites' own, and "
+          "its fuzz table lists the targets built")
 
 
 if __name__ == "__main__":
