@@ -79,7 +79,8 @@ suite_row() {  # LABEL CMD-SUFFIX ARGS...
     row "$label" "$(printf '%.0f s wall (%s)' "$wall" "${counts%, }")" "./gauntlet run -j 2$shown"
 }
 if [[ $suite == 1 ]]; then
-    suite_row "Default suite (26 scenarios), -j 2, each VM booted" ""
+    nsuite=$(grep -cvE '^[[:space:]]*(#|$)' "$TOP/scenarios/suites/default.txt")
+    suite_row "Default suite ($nsuite scenarios), -j 2, each VM booted" ""
     suite_row "Default suite, -j 2, --snapshot (empty snapshot dir: the saves are included)" \
         " --snapshot" --snapshot --snapshot-dir "$work/snapshots"
 else
@@ -115,7 +116,8 @@ if [[ $fuzz == 1 ]]; then
     echo "== fuzzing (load $(load))" >&2
     if "$TOP/bench/fuzz-speed.sh" "$BUILD/fuzz/clang" "$fuzz_runs" >"$work/fuzz.txt" 2>"$work/fuzz.err"; then
         row "Fuzz executions per second, one core, $fuzz_runs runs from the seeds" \
-            "$(awk 'NR > 1 { printf "%s%s %s/s", sep, $1, $2; sep = ", " }' "$work/fuzz.txt")" \
+            "$(awk '$1 == "target" { body = 1; next }
+                    body && NF { printf "%s%s %s/s", sep, $1, $2; sep = ", " }' "$work/fuzz.txt")" \
             "bench/fuzz-speed.sh build/fuzz/clang $fuzz_runs"
     else
         tail -n 20 "$work/fuzz.err" >&2

@@ -59,6 +59,7 @@ cc core   "$QD/src/kestrel_core.c"        "$CORE_INC"
 cc fault  "$QD/src/kestrel_fault.c"       "$CORE_INC"
 cc gfault "$QD/src/gfault.c"              "$CORE_INC"
 cc gport  "$QD/src/gport_fault.c"         "$CORE_INC"
+cc gpi    "$QD/src/gport_interpose.c"     "$CORE_INC"
 cc host   "$QD/standalone/kestrel_host.c" "$CORE_INC"
 cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
 cc kvfio  "$DRV/vfio/kvfio.c"             "$LIB_INC -I$DRV/vfio"
@@ -92,6 +93,7 @@ CXX_OR_CC=${CXX:-$CC}
 link fuzz_device      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_vmload      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
+link fuzz_port        "$CORE_INC" "$W/gfault.o" "$W/gport.o" "$W/gpi.o" "$W/host.o" "$W/core.o" "$W/fault.o"
 link fuzz_completion  "$LIB_INC"  "$W/lib.o"
 link fuzz_vfio_completion "$LIB_INC -I$DRV/vfio" "$W/kvfio.o" "$W/kvfio_iova.o" \
                       "$W/lib.o" -lpthread
@@ -101,7 +103,7 @@ link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/scenario_values.o" \
                       "$W/scenario_steps.o" "$W/scenario_dump.o" "$W/yaml_writer.o" \
                       $YAML_LIBS -lm
 
-for t in fuzz_device fuzz_vmload fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario \
+for t in fuzz_device fuzz_vmload fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario fuzz_port \
          fuzz_vfio_completion; do
     cp "$FZ/dict/$t.dict" "$OUT/$t.dict"
     rm -f "$OUT/${t}_seed_corpus.zip"

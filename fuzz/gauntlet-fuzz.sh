@@ -6,8 +6,8 @@
 #   fuzz/gauntlet-fuzz.sh TARGET [--time S] [--jobs N] [--fresh] [-- LIBFUZZER_ARGS...]
 #
 #   TARGET    fuzz_device, fuzz_vmload, fuzz_completion, fuzz_ioctl,
-#             fuzz_fault_rules, fuzz_scenario, fuzz_vfio_completion (a
-#             directory of fuzz/corpus/)
+#             fuzz_fault_rules, fuzz_scenario, fuzz_port, fuzz_vfio_completion
+#             (a directory of fuzz/corpus/)
 #   --time S  seconds of fuzzing (-max_total_time, per job; default 600)
 #   --jobs N  parallel libFuzzer processes sharing one corpus (default 1)
 #   --fresh   start the work corpus again from the checked-in seeds

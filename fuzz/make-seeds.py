@@ -71,6 +71,25 @@ put('fuzz_ioctl', 'default-q-write-read', bytes([3]) + io_w + io_r)
 io_bw = bytes([1, 0, 0, 0, 0xfe]) + struct.pack('<HHIH', 40, 5, 1, 0x100) + bytes([0, 0])
 io_br = bytes([1, 0, 0, 0, 0xfd]) + struct.pack('<HHIH', 40, 5, 1, 0x100) + bytes([0, 0])
 put('fuzz_ioctl', 'large-write-read', bytes([3]) + io_bw + io_br)
+# fuzz_port: engine seed, then ops (see OP_* in fuzz_port.c):
+# 0 set, 1 add, 2 clear, 3 dma write, 4 dma read, 5 message, 6 mmio,
+# 7 cfg, 8 time, 9 unplug, 10 plug, 11 reset, 12 migrate, 13 vector
+def prule(kind, act, trig=0, where=0, lo=0, shift=0, length=0, n1=0, n2=0, filt=False):
+    return bytes([kind, act | (0x80 if filt else 0), trig, where]) + struct.pack('<H', lo) + bytes([shift]) + struct.pack('<H', length) + bytes([n1, n2])
+def pdma(op, where, addr, length):
+    return bytes([op, where]) + (struct.pack('<H', addr) if where < 230 or where >= 250 else bytes([addr])) + struct.pack('<H', length)
+corrupt_w = prule(1, 3, 0, 0, 0x1000, 0, 0xfff, 100, 0x5a, True)   # dma.write[addr=0x1000-0x1fff]:corrupt
+flip_r = prule(0, 4, 0, 0, 0, 0, 0xffff, 2)                          # dma.read:flip(bits=3)
+msi_delay = prule(2, 1, 0, 0, 0, 0, 0, 10)                           # msi:delay(11us)
+msi_storm = prule(2, 3, 1, 0, 0, 0, 0, 5, 2)                         # msi:storm(count=6,...):once
+link = prule(5, 0, 2)                                                # link:allones:nth=2
+put('fuzz_port', 'dma-corrupt', bytes([1, 0, 1]) + corrupt_w + pdma(3, 0, 0x1000, 512) + pdma(3, 0, 0x1000, 4096) + pdma(4, 0, 0x1000, 64))
+put('fuzz_port', 'flip-read', bytes([2, 0, 2]) + flip_r + corrupt_w + pdma(4, 0, 0x100, 300) + pdma(3, 0, 0x1ff0, 0x40))
+put('fuzz_port', 'window', bytes([3, 0, 2]) + msi_delay + corrupt_w + pdma(3, 210, 0x0, 512) + bytes([8, 100, 0]))
+put('fuzz_port', 'messages', bytes([4, 0, 2]) + msi_delay + msi_storm + bytes([5, 0, 5, 1, 5, 2, 12, 8, 10, 0, 5, 3, 9, 8, 255, 0, 10, 5, 0]))
+put('fuzz_port', 'link-reset', bytes([5, 0, 2]) + link + msi_delay + bytes([5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0]) + pdma(4, 0, 0x2000, 16) + bytes([11, 2, 5, 0]))
+put('fuzz_port', 'top-and-edge', bytes([6, 0, 1]) + corrupt_w + pdma(3, 250, 0x10, 0x30) + pdma(3, 240, 0x20, 0x100) + pdma(4, 251, 0x800, 0x1000))
+put('fuzz_port', 'churn', bytes([7, 0, 1]) + corrupt_w + pdma(3, 0, 0x1000, 16) + bytes([2, 0, 1]) + msi_delay + pdma(3, 0, 0x1000, 4096) + bytes([13, 0, 0, 0x10, 0x80, 5, 0, 7, 2, 0, 0, 0, 0, 0, 0, 0, 0, 5]))
 # dictionaries
 os.makedirs(os.path.join(D, 'dict'), exist_ok=True)
 def le(v, n): return ''.join('\\x%02x' % b for b in v.to_bytes(n, 'little'))
@@ -83,6 +102,8 @@ open(os.path.join(D, 'dict', 'fuzz_vmload.dict'), 'w').write('\n'.join(vml) + '\
 words = "cq.post sq.fetch sgl.fetch dma.read dma.write irq reset power ctrl.enable reg.read drop delay stall corrupt flip duplicate spurious storm fatal allones dma_error tag phase status sqhead result opcode flags nsegs lba nblocks sgl_addr sgl_len addr len index value offset always once nth every prob after max seed count interval bits reg op ns us ms s read write identify flush ( ) [ ] : ; , = 0x msi mmio.read cfg.read link bar off vector -".split()
 open(os.path.join(D, 'dict', 'fuzz_fault_rules.dict'), 'w').write('\n'.join('"%s"' % w for w in words) + '\nport="\\x01"\n')
 cmp = ['tag_gen1="%s"' % le(0x400, 2), 'tag_max="%s"' % le(0xffff, 2), 'phase1="\\x01\\x00"', 'st_max="\\x0d\\x00"']
+prt = ['win="\\x00\\x00\\xe0\\xfe"', 'page="\\x00\\x10"', 'offset_4095="\\xff\\x0f"', 'page_minus_8="\\xf8\\x0f"']
+open(os.path.join(D, 'dict', 'fuzz_port.dict'), 'w').write('\n'.join(prt) + '\n')
 open(os.path.join(D, 'dict', 'fuzz_completion.dict'), 'w').write('\n'.join(cmp) + '\n')
 ioc = ['info_size="%s"' % le(152, 4), 'submit_size="%s"' % le(48, 4), 'io_size="%s"' % le(56, 4), 'timeout_size="%s"' % le(16, 4), 'stats_size="%s"' % le(168, 4), 'ioc_submit="%s"' % le(0xc0304b01, 4), 'raw="\\xff"']
 open(os.path.join(D, 'dict', 'fuzz_ioctl.dict'), 'w').write('\n'.join(ioc) + '\n')

@@ -49,6 +49,8 @@ struct ga_client {
 	size_t out_limit;
 	uint32_t pong_id;
 	int eof;
+	int (*ended)(void *opaque);	/* ga_set_ended_cb */
+	void *ended_opaque;
 };
 
 /* ---- time, errors, transcript ----------------------------------------------------- */
@@ -249,6 +251,11 @@ void ga_set_transcript_cb(ga_client *c, ga_transcript_fn fn, void *opaque)
 	c->topaque = opaque;
 }
 void ga_set_output_limit(ga_client *c, size_t bytes) { c->out_limit = bytes; }
+void ga_set_ended_cb(ga_client *c, int (*fn)(void *opaque), void *opaque)
+{
+	c->ended = fn;
+	c->ended_opaque = opaque;
+}
 const char *ga_last_error(const ga_client *c) { return c->err; }
 const char *ga_agent_uname(const ga_client *c) { return c->uname; }
 int ga_agent_pid(const ga_client *c) { return c->agent_pid; }
@@ -537,15 +544,28 @@ static int pump(ga_client *c, int64_t deadline_us)
 	for (;;) {
 		int64_t left = deadline_us - mono_us();
 		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-		int r;
+		int slice, r;
 
 		if (left < 0)
 			left = 0;
-		r = poll(&pfd, 1, (int)((left + 999) / 1000));
+		slice = (int)((left + 999) / 1000);
+		if (c->ended && slice > GA_ENDED_POLL_MS)
+			slice = GA_ENDED_POLL_MS;
+		r = poll(&pfd, 1, slice);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return set_err(c, GA_ESYS, "poll: %s", strerror(errno));
+		if (r == 0 && c->ended && c->ended(c->ended_opaque)) {
+			/* the machine is gone, though its end kept the link open */
+			c->eof = 1;
+			tline(c, "! the machine ended (the agent's link stays open)");
+			fail_all_pending(c, "the machine ended");
+			return set_err(c, GA_EGONE, "the link to the agent closed "
+				       "(the machine ended)");
+		}
+		if (r == 0 && mono_us() < deadline_us)
+			continue;
 		if (r == 0)
 			return GA_ETIMEOUT;
 		size_t room;

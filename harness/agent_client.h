@@ -122,6 +122,13 @@ int ga_poll(ga_client *c, int timeout_ms);
 /* Host-side cap on kept output per stream (default 16 MiB). */
 void ga_set_output_limit(ga_client *c, size_t bytes);
 
+/* fn(opaque) != 0 once the machine behind the link has ended although the
+ * link stays open (QEMU stopped at the guest's reset keeps its chardevs):
+ * every wait then ends within GA_ENDED_POLL_MS as if the link had closed
+ * (GA_EGONE, pending commands failed).  NULL: only the link's end counts. */
+#define GA_ENDED_POLL_MS 250
+void ga_set_ended_cb(ga_client *c, int (*fn)(void *opaque), void *opaque);
+
 /* Transcript: one line per message sent (">") or received ("<"), and per
  * event ("!": garbage skipped, timeouts, errors), with a UTC wall-clock
  * timestamp and the seconds since ga_new().  Either or both. */

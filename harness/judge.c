@@ -166,7 +166,8 @@ static void run_phase(Judge *j, Phase p)
 void gr_judge(Run *r)
 {
     GrStatus before = r->status;
-    Judge j = { .r = r, .alive = r->vm && !gr_vm_dead(r) && gvm_running(r->vm) };
+    Judge j = { .r = r, .alive = r->vm && !r->vm_ended && !gr_vm_dead(r) &&
+                                 !gvm_ended(r->vm) };
     char path[4200];
 
     if (j.alive) {

@@ -24,7 +24,9 @@ void gr_judge_faults_fired(Judge *j)
     char path[4200];
 
     for (int i = 0; i < r->ndev; i++) {
-        if (!gr_vm_dead(r) && !r->vm_ended) {   /* a reboot harvested them */
+        /* a reboot harvested them; a panicked or hung guest's QEMU is
+         * still there to read (gvm_ended) */
+        if (!r->vm_ended && r->vm && gvm_running(r->vm)) {
             gr_harvest(r, &r->dev[i], true);
         }
     }

@@ -157,16 +157,17 @@ int gr_vm_trouble(Run *r, GrFailKind kind, const char *fmt, ...)
     if (!r->vm) {
         return gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "%s: no VM", what);
     }
-    if (gvm_running(r->vm)) {
+    if (!gvm_ended(r->vm)) {
         double rtt;
 
         if (ga_ping(r->vm->agent, 5000, &rtt) == GA_OK) {
             /* the guest answers: the caller's failure stands */
             return kind != GR_FAIL_NONE ? gr_fail(r, GR_FAIL, kind, "%s", what) : -1;
         }
-        /* A panicking guest's QEMU exits (panic=-1, -no-reboot) a moment
-         * after the agent's link drops: give it that moment. */
-        for (double end = gvm_now() + 3; gvm_running(r->vm) && gvm_now() < end;) {
+        /* A panicking guest resets the machine (panic=-1) a moment after
+         * the agent's link drops, and QEMU stops (gvm_ended): give it that
+         * moment. */
+        for (double end = gvm_now() + 3; !gvm_ended(r->vm) && gvm_now() < end;) {
             usleep(50000);
         }
     }
@@ -175,7 +176,7 @@ int gr_vm_trouble(Run *r, GrFailKind kind, const char *fmt, ...)
         gr_fail(r, GR_FAIL, GR_FAIL_PANIC, "%s: guest kernel panic (QEMU %s); console "
               "tail: %s", what, gvm_describe_exit(r->vm, how, sizeof(how)),
               gr_tail(tail, 600));
-    } else if (!gvm_running(r->vm)) {
+    } else if (gvm_ended(r->vm)) {
         gr_fail(r, GR_FAIL, GR_FAIL_QEMU_EXIT, "%s: QEMU exited (%s); console tail: %s",
               what, gvm_describe_exit(r->vm, how, sizeof(how)), gr_tail(tail, 600));
     } else {
@@ -416,7 +417,7 @@ int gr_run_steps(Run *r, const GsStep *steps, size_t n)
             }
             return -1;
         }
-        if (r->vm && !r->vm_ended && !gvm_running(r->vm)) {
+        if (r->vm && !r->vm_ended && gvm_ended(r->vm)) {
             return gr_vm_trouble(r, GR_FAIL_STEP, "after the step");
         }
         r->steps_done++;

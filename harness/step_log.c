@@ -85,7 +85,7 @@ int gr_step_expect_log(Run *r, const GsStep *st)
             break;
         }
         free(chunk);
-        if (gvm_now() >= end || !gvm_running(r->vm)) {
+        if (gvm_now() >= end || gvm_ended(r->vm)) {
             rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "no kernel log line matched /%s/ "
                        "within %.1f s", st->u.expect_log.pattern,
                        st->u.expect_log.timeout);
@@ -188,7 +188,7 @@ int gr_step_wait(Run *r, const GsStep *st)
     while (gvm_now() < end) {
         double left = end - gvm_now();
 
-        if (r->vm && !gvm_running(r->vm)) {
+        if (r->vm && gvm_ended(r->vm)) {
             return gr_vm_trouble(r, GR_FAIL_STEP, "during wait");
         }
         /* keep background output flowing meanwhile */

@@ -145,10 +145,10 @@ int gr_step_reboot(Run *r, const GsStep *st)
         return gr_vm_trouble(r, GR_FAIL_STEP, "reboot: %s",
                              ga_last_error(r->vm->agent));
     }
-    while (gvm_running(r->vm) && gvm_now() < end) {
+    while (!gvm_ended(r->vm) && gvm_now() < end) {
         usleep(50000);
     }
-    if (!gvm_running(r->vm) && gr_console_has(r, "reboot: Restarting system")) {
+    if (gvm_ended(r->vm) && gr_console_has(r, "reboot: Restarting system")) {
         r->vm_ended = true;
         gr_log(r, "reboot: the guest restarted (%s) %.1f s after the command",
                gvm_describe_exit(r->vm, how, sizeof(how)),
@@ -156,7 +156,7 @@ int gr_step_reboot(Run *r, const GsStep *st)
         return 0;
     }
     tail = gvm_file_tail(r->vm->console, 1500);
-    if (gvm_running(r->vm)) {
+    if (!gvm_ended(r->vm)) {
         gr_fail(r, GR_FAIL, GR_FAIL_HANG, "the guest did not restart "
                 "within %.0f s (a shutdown callback that never returns?); console "
                 "tail: %s", st->u.reboot.timeout, gr_tail(tail, 600));
@@ -208,8 +208,9 @@ int gr_step_power_cut(Run *r, const GsStep *st)
 
         rc = gq_wait_event(r->vm->qmp, "STOP", (int)(t * 1000) > 0 ?
                            (int)(t * 1000) : 1, NULL);
-        if (rc != GQ_OK) {
-            if (!gvm_running(r->vm)) {
+        if (rc != GQ_OK || gvm_ended(r->vm)) {
+            /* a STOP after SHUTDOWN is the guest's reset, not the cut */
+            if (gvm_ended(r->vm)) {
                 return gr_vm_trouble(r, GR_FAIL_STEP, "power_cut: waiting for "
                                      "the device to cut the power");
             }

@@ -105,9 +105,30 @@ bool gvm_running(Gvm *vm)
     return true;
 }
 
+bool gvm_ended(Gvm *vm)
+{
+    if (!gvm_running(vm)) {
+        return true;
+    }
+    /* QEMU says SHUTDOWN when the guest resets or powers off (then STOP) */
+    if (!vm->shut_down && vm->qmp && !gq_is_closed(vm->qmp) &&
+        gq_wait_event(vm->qmp, "SHUTDOWN", 1, NULL) == GQ_OK) {
+        vm->shut_down = true;
+    }
+    return vm->shut_down;
+}
+
+/* the agent client's view: a machine that ended leaves the link open */
+static int vm_ended_cb(void *opaque)
+{
+    return gvm_ended(opaque);
+}
+
 const char *gvm_describe_exit(Gvm *vm, char *buf, size_t len)
 {
-    if (gvm_running(vm)) {
+    if (gvm_running(vm) && vm->shut_down) {
+        snprintf(buf, len, "stopped at the guest's reset, kept for reading");
+    } else if (gvm_running(vm)) {
         snprintf(buf, len, "running");
     } else if (WIFEXITED(vm->status)) {
         snprintf(buf, len, "exit %d", WEXITSTATUS(vm->status));
@@ -391,7 +412,11 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "-nodefaults");
     argv_add(&a, "-display");
     argv_add(&a, "none");
+    /* a guest reset (a panic: panic=-1) ends the machine, and QEMU stops
+     * and waits to be read (gvm_ended) */
     argv_add(&a, "-no-reboot");
+    argv_add(&a, "-action");
+    argv_add(&a, "shutdown=pause");
     argv_add(&a, "-accel");
     argv_add(&a, "%s", accel);
     if (!strcmp(accel, "kvm")) {
@@ -533,6 +558,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         vm->restore_s = gvm_now() - t0;
     }
     vm->agent = ga_new();
+    ga_set_ended_cb(vm->agent, vm_ended_cb, vm);
     if (opt->agent_transcript) {
         ga_set_transcript_file(vm->agent, opt->agent_transcript);
     }

@@ -57,6 +57,8 @@ typedef struct GvmOptions {
 typedef struct Gvm {
     pid_t pid;
     bool exited;
+    bool shut_down;             /* the guest reset or powered off: QEMU
+                                 * stopped and waits (gvm_ended) */
     int status;                 /* waitpid status once exited */
     char accel[8];              /* accelerator in use */
     char console[4096], qemu_log[4096], qmp_sock[4096], agent_sock[4096];
@@ -79,6 +81,16 @@ Gvm *gvm_start(const GvmOptions *opt, char *err, size_t errlen);
 
 /* true while QEMU runs (reaps it when it has exited). */
 bool gvm_running(Gvm *vm);
+
+/*
+ * true once the guest machine has ended: QEMU exited, or the guest reset
+ * or powered off the machine.  QEMU runs with -no-reboot and
+ * -action shutdown=pause, so a guest's reset (a panic with panic=-1, a
+ * `reboot -f`, a triple fault) stops QEMU instead of ending it: its QMP
+ * still answers, and the devices' fault logs and counters can be read
+ * before gvm_stop().  Looks for QEMU's SHUTDOWN event (1 ms at most).
+ */
+bool gvm_ended(Gvm *vm);
 
 /* A power cut: SIGKILL now, nothing flushed or saved.  Frees vm. */
 void gvm_kill(Gvm *vm);

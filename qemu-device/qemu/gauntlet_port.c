@@ -25,6 +25,12 @@
  * mapped and the config hooks call straight through: the device behaves as
  * behind a plain root port.
  *
+ * What happens to each access (message or DMA, the link, which rule fires,
+ * the data fault a corrupt() or flip() leaves waiting, the message queue)
+ * is decided in gport_interpose.c, apart from QEMU and fuzzed by
+ * fuzz/fuzz_port.c; this file maps its answers onto IOMMU translations,
+ * memory regions and timers.
+ *
  * Properties: those of pcie-root-port, plus faults, fault-add, fault-seed,
  * fault-stats and fault-log (gfault_qemu.c), and port-stats (read-only).
  */
@@ -49,6 +55,7 @@
 #include "migration/vmstate.h"
 #include "gfault_qemu.h"
 #include "gport_fault.h"
+#include "gport_interpose.h"
 #include "trace.h"
 
 #define TYPE_GAUNTLET_PORT "gauntlet-port"
@@ -58,24 +65,7 @@ OBJECT_DECLARE_SIMPLE_TYPE(GauntletPort, GAUNTLET_PORT)
 #define GPORT_AER_OFFSET        0x100
 #define GPORT_ACS_OFFSET        (GPORT_AER_OFFSET + PCI_ERR_SIZEOF)
 #define GPORT_DEFAULT_IO_RANGE  4096
-#define GPORT_MSI_BASE          0xfee00000ull
-#define GPORT_MSI_SIZE          0x100000ull
-#define GPORT_PAGE              4096ull
-#define GPORT_MAX_MSGS          64      /* delayed or stormed messages */
 #define GPORT_MAX_DEVS          32      /* devices behind one port */
-#define GPORT_PEND_TRIES        16      /* accesses a corrupt() may wait */
-
-/* A message the port sends later: delayed, or the rest of a storm. */
-typedef struct GPortMsg {
-    bool used;
-    uint8_t devfn;
-    uint16_t requester_id;
-    uint32_t data;
-    uint64_t addr;
-    int64_t due_ns;
-    uint32_t left;              /* storm: messages still to send after this */
-    uint64_t interval_ns;
-} GPortMsg;
 
 typedef struct GauntletPort GauntletPort;
 
@@ -91,32 +81,10 @@ typedef struct GPortDev {
     AddressSpace xpose_as;
     MemoryRegion fail;          /* accesses that fail (dma_error) */
     AddressSpace fail_as;
-
-    /*
-     * An access routed to xpose or fail reaches it in pieces of at most 8
-     * bytes, and the memory core translates again before each piece: the
-     * pieces that continue it (the next byte, in the same page, the same
-     * way) are the same access, not new events.
-     */
-    bool cont;
-    bool cont_write;
-    uint64_t cont_start, cont_next, cont_end;
-    IOMMUTLBEntry cont_entry;
+    GPortAccess acc;            /* the interposer's state (gport_interpose.h) */
     PCIDevice *dev;             /* while plugged */
     PCIConfigReadFunc *cfg_read;
     PCIConfigWriteFunc *cfg_write;
-
-    /* The data fault of the last translation, applied as the bytes pass. */
-    bool pend;
-    uint64_t pend_lo, pend_hi;  /* the translation's bytes [lo, hi) */
-    uint64_t pend_addr;         /* corrupt: the byte */
-    uint64_t pend_off;          /* corrupt: its offset in the access */
-    bool pend_write;            /* the access's direction */
-    unsigned pend_tries;        /* accesses it may still wait for */
-    uint8_t pend_value;
-    bool pend_invert;
-    uint8_t pend_flip[8];       /* flip: bit masks of bytes pend_addr.. */
-    bool pend_is_flip;
 } GPortDev;
 
 struct GauntletPort {
@@ -127,9 +95,9 @@ struct GauntletPort {
 
     GFaultEngine engine;
     GFaultQemu fq;
+    GPortInterpose pi;          /* link, queue, counters (gport_interpose.c) */
+    uint8_t vm_link_down;       /* pi.link_down in the stream (0 or 1) */
     bool ready;                 /* realized: the regions below exist */
-    bool link_down;
-    bool dma_watch;             /* a rule watches DMA, MSI or the link */
 
     GPortDev *devs[GPORT_MAX_DEVS];
     unsigned ndevs;
@@ -142,13 +110,6 @@ struct GauntletPort {
     bool ovl_on;
 
     QEMUTimer *msg_timer;
-    GPortMsg msgs[GPORT_MAX_MSGS];
-
-    /* port-stats */
-    uint64_t st_translations, st_msis, st_msis_sent;
-    uint64_t st_mmio_reads, st_mmio_writes;
-    uint64_t st_cfg_reads, st_data_applied, st_data_missed;
-    uint64_t st_msg_overflow, st_refused;
 };
 
 static HotplugHandlerClass gport_parent_hc;
@@ -160,205 +121,42 @@ static uint64_t gport_now(void)
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
 }
 
-static uint64_t gport_ones(unsigned size)
+/* Trace the rules of mask that fired at point, on addr. */
+static void gport_trace_fired(GauntletPort *s, uint32_t mask,
+                              const char *point, uint64_t addr)
 {
-    return size >= 8 ? UINT64_MAX : (1ull << (size * 8)) - 1;
+    unsigned i;
+
+    for (i = 0; mask; i++, mask >>= 1) {
+        if (mask & 1) {
+            trace_gport_fault_fired(s->engine.rules[i].id, point, addr);
+        }
+    }
 }
 
-/* ---- the link ------------------------------------------------------- */
-
-/*
- * A transaction crosses the port: the "link" rules see it.  True when the
- * link is down (now or already): the transaction fails.
- */
+/* A transaction crosses the port: true when the link is down (it fails). */
 static bool gport_link_event(GauntletPort *s, const char *what,
                              uint64_t addr)
 {
-    GFaultEngine *e = &s->engine;
-    uint32_t mask;
-    unsigned i;
+    int r = gpi_link_event(&s->pi, gport_now(), what, addr);
 
-    if (s->link_down) {
-        return true;
+    if (r == 2) {
+        trace_gport_link_down(what, addr);
     }
-    if (!gfault_watches(e, GPF_LINK)) {
-        return false;
-    }
-    mask = gfault_eval(e, GPF_LINK, NULL);
-    for (i = 0; mask; i++, mask >>= 1) {
-        if ((mask & 1) && e->rules[i].action == GPA_ALLONES) {
-            s->link_down = true;
-            gfault_log(e, gport_now(), i, "link down at %s 0x%" PRIx64,
-                       what, addr);
-            trace_gport_link_down(what, addr);
-        }
-    }
-    return s->link_down;
+    return r != 0;
 }
 
 /* ---- DMA: the IOMMU ------------------------------------------------- */
 
-/* The value corrupt() gives field; *invert when it names the field alone. */
-static bool gport_corrupt_arg(const GFaultRule *r, unsigned field,
-                              uint64_t *value, bool *invert)
-{
-    unsigned j;
-
-    for (j = 0; j < r->ncorrupt; j++) {
-        if (r->corrupt[j].field == field) {
-            *value = r->corrupt[j].value;
-            *invert = r->corrupt[j].invert;
-            return true;
-        }
-    }
-    return false;
-}
-
-/*
- * corrupt(value=V) makes a read return V, corrupt(value) (or corrupt with
- * no value) inverts it.
- */
-static uint64_t gport_corrupt_value(const GFaultRule *r, unsigned field,
-                                    uint64_t in)
-{
-    uint64_t value;
-    bool invert;
-
-    if (!gport_corrupt_arg(r, field, &value, &invert) || invert) {
-        return ~in;
-    }
-    return value;
-}
-
-/* Arm the data fault of rule idx for the translation [addr, page end). */
-static void gport_arm_data(GPortDev *pd, GFaultRule *r, uint64_t addr,
-                           bool write)
-{
-    uint64_t end = (addr | (GPORT_PAGE - 1)) + 1;
-    uint32_t bits, n;
-
-    pd->pend = true;
-    pd->pend_write = write;
-    pd->pend_lo = addr;
-    pd->pend_hi = end;
-    pd->pend_is_flip = r->action == GPA_FLIP;
-    if (!pd->pend_is_flip) {
-        uint64_t off = 0, value = 0;
-        bool invert = false;
-
-        gport_corrupt_arg(r, GPFF_DMA_OFFSET, &off, &invert);
-        pd->pend_off = off;
-        pd->pend_tries = GPORT_PEND_TRIES;
-        pd->pend_addr = off < end - addr ? addr + off : end - 1;
-        invert = false;
-        pd->pend_invert = !gport_corrupt_arg(r, GPFF_DMA_VALUE, &value,
-                                              &invert) || invert;
-        pd->pend_value = value;
-        return;
-    }
-    /* flip(bits=N): N distinct bits of the (at most) 8 bytes from addr */
-    memset(pd->pend_flip, 0, sizeof(pd->pend_flip));
-    pd->pend_addr = addr;
-    n = MIN(end - addr, 8) * 8;
-    bits = MIN(r->flip_bits ? r->flip_bits : 1, n);
-    while (bits) {
-        uint32_t b = gfault_rand(r) % n;
-
-        if (!(pd->pend_flip[b / 8] & (1u << (b % 8)))) {
-            pd->pend_flip[b / 8] |= 1u << (b % 8);
-            bits--;
-        }
-    }
-}
-
-/* The bytes [addr, addr + size) pass: apply the armed data fault. */
-static void gport_apply_data(GPortDev *pd, uint64_t addr, uint8_t *buf,
-                             unsigned size)
-{
-    unsigned i;
-    bool hit = false;
-
-    if (!pd->pend) {
-        return;
-    }
-    for (i = 0; i < size; i++) {
-        uint64_t a = addr + i;
-
-        if (pd->pend_is_flip) {
-            if (a >= pd->pend_addr && a - pd->pend_addr < 8 &&
-                pd->pend_flip[a - pd->pend_addr]) {
-                buf[i] ^= pd->pend_flip[a - pd->pend_addr];
-                pd->pend_flip[a - pd->pend_addr] = 0;
-                hit = true;
-            }
-        } else if (a == pd->pend_addr) {
-            buf[i] = pd->pend_invert ? ~buf[i] : pd->pend_value;
-            pd->pend = false;
-            pd->port->st_data_applied++;
-            return;
-        }
-    }
-    if (hit && pd->pend_is_flip) {
-        for (i = 0; i < 8 && !pd->pend_flip[i]; i++) {
-        }
-        if (i == 8) {
-            pd->pend = false;
-            pd->port->st_data_applied++;
-        }
-    }
-}
-
-/*
- * A new access in direction write at addr: a corrupt() the last access
- * ended before waits for the next access of the same direction that
- * reaches its offset (at most GPORT_PEND_TRIES of them), and true says
- * this is the one; anything else the last access never reached is missed.
- */
-static bool gport_retire_data(GPortDev *pd, bool write, uint64_t addr)
-{
-    uint64_t end = (addr | (GPORT_PAGE - 1)) + 1;
-
-    if (!pd->pend) {
-        return false;
-    }
-    if (!pd->pend_is_flip && pd->pend_tries) {
-        if (write != pd->pend_write) {
-            return false;
-        }
-        pd->pend_tries--;
-        if (pd->pend_off < end - addr) {
-            pd->pend_lo = addr;
-            pd->pend_hi = end;
-            pd->pend_addr = addr + pd->pend_off;
-            return true;
-        }
-        if (pd->pend_tries) {
-            return false;
-        }
-    }
-    pd->pend = false;
-    pd->port->st_data_missed++;
-    return false;
-}
-
 static PCIDevice *gport_pdev(GPortDev *pd);
-
-static bool gport_in_window(uint64_t addr)
-{
-    return addr >= GPORT_MSI_BASE && addr - GPORT_MSI_BASE < GPORT_MSI_SIZE;
-}
-
-/*
- * Whether a write to addr may be a message: into the x86 interrupt window,
- * or to the address of one of the device's enabled MSI or MSI-X vectors
- * (wherever it points).  The data decides (gport_is_msi).
- */
 static int gport_msi_vector(PCIDevice *d, uint64_t addr, const uint32_t *data);
 
-static bool gport_msi_addr(GPortDev *pd, uint64_t addr)
+/* Whether addr is the address of one of the device's enabled vectors. */
+static bool gport_vector_addr(void *opaque, uint64_t addr)
 {
-    return gport_in_window(addr) ||
-           gport_msi_vector(gport_pdev(pd), addr, NULL) >= 0;
+    GPortDev *pd = opaque;
+
+    return gport_msi_vector(gport_pdev(pd), addr, NULL) >= 0;
 }
 
 static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
@@ -366,120 +164,57 @@ static IOMMUTLBEntry gport_translate(IOMMUMemoryRegion *iommu, hwaddr addr,
 {
     GPortDev *pd = container_of(iommu, GPortDev, iommu);
     GauntletPort *s = pd->port;
-    GFaultEngine *e = &s->engine;
     bool write = flag & IOMMU_WO;
-    unsigned point = write ? GPF_DMA_WRITE : GPF_DMA_READ;
+    uint64_t page;
     IOMMUTLBEntry t = {
         .target_as = pd->upstream,
-        .iova = addr & ~(GPORT_PAGE - 1),
-        .translated_addr = addr & ~(GPORT_PAGE - 1),
-        .addr_mask = GPORT_PAGE - 1,
         .perm = IOMMU_RW,
+        .addr_mask = GPORT_PAGE - 1,
     };
-    GFaultEvent ev = { 0 };
-    uint32_t mask;
-    unsigned i;
+    uint32_t fired;
+    GPortRoute route;
 
-    if (!s->dma_watch && !s->link_down) {
-        /* nothing to see: one translation for everything */
-        t.iova = 0;
-        t.translated_addr = 0;
+    route = gpi_dma(&s->pi, &pd->acc, gport_now(), write, addr, pd->devfn,
+                    gport_vector_addr, pd, &fired);
+    gport_trace_fired(s, fired, write ? "dma.write" : "dma.read", addr);
+    if (route == GPR_FAIL || route == GPR_DATA) {
+        /* a continued access keeps the translation of its first piece */
+        page = pd->acc.cont_start;
+    } else {
+        page = addr;
+    }
+    t.iova = t.translated_addr = page & ~(GPORT_PAGE - 1);
+    switch (route) {
+    case GPR_ALL:
+        t.iova = t.translated_addr = 0;
         t.addr_mask = UINT64_MAX;
-        return t;
-    }
-    if (pd->cont) {
-        /* the same access again (a map asking why it failed), or its next
-         * piece */
-        if (write == pd->cont_write && addr >= pd->cont_start &&
-            addr <= pd->cont_next && addr < pd->cont_end) {
-            return pd->cont_entry;
-        }
-        pd->cont = false;
-    }
-    s->st_translations++;
-    if (write && (gport_in_window(addr) ||
-                  ((gfault_watches(e, GPF_MSI) || gfault_watches(e, GPF_LINK))
-                   && gport_msi_addr(pd, addr)))) {
-        /*
-         * A message, maybe: never a dma.write event; seen with its data by
-         * gport_xpose_write when a rule looks at messages.
-         */
-        if (s->link_down) {
-            t.perm = IOMMU_NONE;
-        } else if (gfault_watches(e, GPF_MSI) ||
-                   gfault_watches(e, GPF_LINK)) {
-            t.target_as = &pd->xpose_as;
-            t.iova = t.translated_addr = addr & ~3ull;
-            t.addr_mask = 3;
-        }
-        return t;
-    }
-    if (gport_retire_data(pd, write, addr)) {
-        t.target_as = &pd->xpose_as;    /* a waiting corrupt() lands here */
-    }
-    if (gport_link_event(s, write ? "dma.write" : "dma.read", addr)) {
+        break;
+    case GPR_UPSTREAM:
+        break;
+    case GPR_MSG:
+        t.target_as = &pd->xpose_as;
+        t.iova = t.translated_addr = addr & ~3ull;
+        t.addr_mask = 3;
+        break;
+    case GPR_DATA:
+        t.target_as = &pd->xpose_as;
+        break;
+    case GPR_FAIL:
+        t.target_as = &pd->fail_as;
+        break;
+    case GPR_ONES:
+    case GPR_TRASH:
+        t.target_as = write ? &s->trash_as : &s->ones_as;
+        t.translated_addr = 0;
+        t.perm = write ? IOMMU_WO : IOMMU_RO;
+        break;
+    case GPR_REFUSED:
         t.perm = IOMMU_NONE;
-        s->st_refused++;
-        return t;
-    }
-    ev.known = 1u << GPK_ADDR;
-    ev.key[GPK_ADDR] = addr;
-    mask = gfault_watches(e, point) ? gfault_eval(e, point, &ev) : 0;
-    for (i = 0; mask; i++, mask >>= 1) {
-        GFaultRule *r = &e->rules[i];
-
-        if (!(mask & 1)) {
-            continue;
-        }
-        gfault_log(e, gport_now(), i, "%s addr 0x%" PRIx64 " devfn %02x.%x",
-                   write ? "write" : "read", (uint64_t)addr,
-                   PCI_SLOT(pd->devfn), PCI_FUNC(pd->devfn));
-        trace_gport_fault_fired(r->id, write ? "dma.write" : "dma.read",
-                                (uint64_t)addr);
-        /* precedence: dma_error, then drop/allones, then corrupt/flip */
-        switch (r->action) {
-        case GPA_DMA_ERROR:
-            t.target_as = &pd->fail_as;
-            break;
-        case GPA_DROP:
-        case GPA_ALLONES:
-            if (t.target_as != &pd->fail_as) {
-                t.target_as = write ? &s->trash_as : &s->ones_as;
-                t.translated_addr = 0;
-                t.perm = write ? IOMMU_WO : IOMMU_RO;
-            }
-            break;
-        case GPA_CORRUPT:
-        case GPA_FLIP:
-            if (t.target_as == pd->upstream ||
-                t.target_as == &pd->xpose_as) {
-                gport_arm_data(pd, r, addr, write);
-                t.target_as = &pd->xpose_as;
-            }
-            break;
-        default:
-            break;
-        }
-    }
-    if (t.target_as == &pd->fail_as ||
-        t.target_as == &s->trash_as || t.target_as == &s->ones_as) {
-        if (t.target_as == &pd->fail_as) {
-            s->st_refused++;
-        }
-        if (pd->pend && pd->pend_lo == addr) {
-            /* a corrupt() that landed here waits for the next access */
-            pd->pend_tries = MAX(pd->pend_tries, 1);
-        }
-    }
-    if (t.target_as == &pd->fail_as || t.target_as == &pd->xpose_as) {
-        pd->cont = true;
-        pd->cont_write = write;
-        pd->cont_start = pd->cont_next = addr;
-        pd->cont_end = (addr | (GPORT_PAGE - 1)) + 1;
-        pd->cont_entry = t;
+        break;
     }
     return t;
 }
+
 
 static int gport_notify_flag_changed(IOMMUMemoryRegion *iommu,
                                      IOMMUNotifierFlag old,
@@ -548,20 +283,13 @@ static void gport_send(GPortDev *pd, uint64_t addr, uint32_t data,
 {
     MemTxAttrs attrs = { .requester_id = requester_id };
 
-    pd->port->st_msis_sent++;
     address_space_stl_le(pd->upstream, addr, data, attrs, NULL);
 }
 
 static void gport_msg_arm(GauntletPort *s)
 {
-    int64_t next = INT64_MAX;
-    unsigned i;
+    int64_t next = gpi_queue_next(&s->pi);
 
-    for (i = 0; i < GPORT_MAX_MSGS; i++) {
-        if (s->msgs[i].used && s->msgs[i].due_ns < next) {
-            next = s->msgs[i].due_ns;
-        }
-    }
     if (next == INT64_MAX) {
         timer_del(s->msg_timer);
     } else {
@@ -569,56 +297,24 @@ static void gport_msg_arm(GauntletPort *s)
     }
 }
 
-static bool gport_msg_queue(GauntletPort *s, GPortDev *pd, uint64_t addr,
-                            uint32_t data, uint16_t rid, uint64_t delay_ns,
-                            uint32_t left, uint64_t interval_ns)
+/* A queued message is due: false when its device is gone. */
+static bool gport_msg_send(void *opaque, const GPortMsg *m)
 {
-    unsigned i;
+    GauntletPort *s = opaque;
+    GPortDev *pd = gport_find_dev(s, m->devfn);
 
-    for (i = 0; i < GPORT_MAX_MSGS; i++) {
-        GPortMsg *m = &s->msgs[i];
-
-        if (!m->used) {
-            *m = (GPortMsg) {
-                .used = true, .devfn = pd->devfn, .requester_id = rid,
-                .data = data, .addr = addr,
-                .due_ns = gport_now() + delay_ns,
-                .left = left, .interval_ns = interval_ns,
-            };
-            gport_msg_arm(s);
-            return true;
-        }
+    if (!pd || !gport_pdev(pd)) {
+        return false;
     }
-    s->st_msg_overflow++;
-    return false;
+    gport_send(pd, m->addr, m->data, m->requester_id);
+    return true;
 }
 
 static void gport_msg_tick(void *opaque)
 {
     GauntletPort *s = opaque;
-    int64_t now = gport_now();
-    unsigned i;
 
-    for (i = 0; i < GPORT_MAX_MSGS; i++) {
-        GPortMsg *m = &s->msgs[i];
-        GPortDev *pd;
-
-        if (!m->used || m->due_ns > now) {
-            continue;
-        }
-        pd = gport_find_dev(s, m->devfn);
-        if (!pd || !gport_pdev(pd) || s->link_down) {
-            m->used = false;            /* its device or link is gone */
-            continue;
-        }
-        gport_send(pd, m->addr, m->data, m->requester_id);
-        if (m->left) {
-            m->left--;
-            m->due_ns = now + m->interval_ns;
-        } else {
-            m->used = false;
-        }
-    }
+    gpi_queue_tick(&s->pi, gport_now(), gport_msg_send, s);
     gport_msg_arm(s);
 }
 
@@ -627,73 +323,21 @@ static void gport_msi(GPortDev *pd, uint64_t addr, uint32_t data,
                       MemTxAttrs attrs)
 {
     GauntletPort *s = pd->port;
-    GFaultEngine *e = &s->engine;
-    GFaultEvent ev = { 0 };
-    bool drop = false;
-    uint64_t delay = 0;
-    unsigned copies = 1, i;
-    uint32_t mask;
-    int vector;
+    int vector = -1;
+    unsigned n, queued = gpi_queue_count(&s->pi);
+    uint32_t fired;
 
-    s->st_msis++;
-    if (gport_link_event(s, "msi", addr)) {
-        return;
+    if (gfault_watches(&s->engine, GPF_MSI)) {
+        vector = gport_msi_vector(gport_pdev(pd), addr, &data);
     }
-    if (!gfault_watches(e, GPF_MSI)) {
+    n = gpi_msi(&s->pi, gport_now(), pd->devfn, attrs.requester_id, addr,
+                data, vector, &fired);
+    gport_trace_fired(s, fired, "msi", addr);
+    while (n--) {
         gport_send(pd, addr, data, attrs.requester_id);
-        return;
     }
-    vector = gport_msi_vector(gport_pdev(pd), addr, &data);
-    ev.known = 1u << GPK_ADDR;
-    ev.key[GPK_ADDR] = addr;
-    if (vector >= 0) {
-        ev.known |= 1u << GPK_VECTOR;
-        ev.key[GPK_VECTOR] = vector;
-    }
-    mask = gfault_eval(e, GPF_MSI, &ev);
-    for (i = 0; mask; i++, mask >>= 1) {
-        GFaultRule *r = &e->rules[i];
-
-        if (!(mask & 1)) {
-            continue;
-        }
-        gfault_log(e, gport_now(), i, "vector %d addr 0x%" PRIx64
-                   " data 0x%" PRIx32 " devfn %02x.%x", vector, addr, data,
-                   PCI_SLOT(pd->devfn), PCI_FUNC(pd->devfn));
-        trace_gport_fault_fired(r->id, "msi", addr);
-        switch (r->action) {
-        case GPA_DROP:
-            drop = true;
-            break;
-        case GPA_DELAY:
-            delay += r->delay_ns;
-            break;
-        case GPA_DUPLICATE:
-            copies++;
-            break;
-        case GPA_STORM:
-            if (r->storm_count > 1) {
-                /* at least 1 us apart: a storm must let time pass */
-                uint64_t gap = MAX(r->storm_interval_ns, 1000);
-
-                gport_msg_queue(s, pd, addr, data, attrs.requester_id,
-                                gap, r->storm_count - 2, gap);
-            }
-            break;
-        default:
-            break;
-        }
-    }
-    if (drop) {
-        return;
-    }
-    for (i = 0; i < copies; i++) {
-        if (delay) {
-            gport_msg_queue(s, pd, addr, data, attrs.requester_id, delay,
-                            0, 0);
-        } else {
-            gport_send(pd, addr, data, attrs.requester_id);
-        }
+    if (gpi_queue_count(&s->pi) != queued) {
+        gport_msg_arm(s);
     }
 }
 
@@ -707,9 +351,8 @@ static MemTxResult gport_xpose_read(void *opaque, hwaddr addr,
     uint8_t buf[8];
     MemTxResult r;
 
-    pd->cont_next = addr + size;
     r = address_space_read(pd->upstream, addr, attrs, buf, size);
-    gport_apply_data(pd, addr, buf, size);
+    gpi_data_pass(&pd->acc, addr, buf, size);
     *data = ldn_le_p(buf, size);
     return r;
 }
@@ -722,15 +365,18 @@ static MemTxResult gport_xpose_write(void *opaque, hwaddr addr,
     uint32_t msg = data;
     uint8_t buf[8];
 
-    if (size == 4 && !pd->pend &&
-        (gport_in_window(addr) ||
-         gport_msi_vector(gport_pdev(pd), addr, &msg) >= 0)) {
-        gport_msi(pd, addr, data, attrs);
-        return MEMTX_OK;
-    }
-    pd->cont_next = addr + size;
     stn_le_p(buf, size, data);
-    gport_apply_data(pd, addr, buf, size);
+    if (pd->acc.xlat_msg) {
+        if (size == 4 &&
+            (gpi_in_window(addr) ||
+             gport_msi_vector(gport_pdev(pd), addr, &msg) >= 0)) {
+            gport_msi(pd, addr, data, attrs);
+            return MEMTX_OK;
+        }
+        /* a write near a vector's address that is no message: as is */
+        return address_space_write(pd->upstream, addr, attrs, buf, size);
+    }
+    gpi_data_pass(&pd->acc, addr, buf, size);
     return address_space_write(pd->upstream, addr, attrs, buf, size);
 }
 
@@ -755,18 +401,17 @@ static bool gport_fail_accepts(void *opaque, hwaddr addr, unsigned size,
 {
     GPortDev *pd = opaque;
 
-    pd->cont_next = MAX(pd->cont_next, addr + size);
+    gpi_fail_pass(&pd->acc, addr, size);
     return false;
 }
-
 
 static MemTxResult gport_fail_read(void *opaque, hwaddr addr, uint64_t *data,
                                    unsigned size, MemTxAttrs attrs)
 {
     GPortDev *pd = opaque;
 
-    pd->cont_next = addr + size;
-    *data = gport_ones(size);
+    gpi_fail_pass(&pd->acc, addr, size);
+    *data = gpi_ones(size);
     return MEMTX_DECODE_ERROR;
 }
 
@@ -775,9 +420,10 @@ static MemTxResult gport_fail_write(void *opaque, hwaddr addr, uint64_t data,
 {
     GPortDev *pd = opaque;
 
-    pd->cont_next = addr + size;
+    gpi_fail_pass(&pd->acc, addr, size);
     return MEMTX_DECODE_ERROR;
 }
+
 
 static const MemoryRegionOps gport_fail_ops = {
     .read_with_attrs = gport_fail_read,
@@ -922,24 +568,23 @@ static MemTxResult gport_ovl_access(GauntletPort *s, bool io, hwaddr addr,
 {
     PCIBridge *br = PCI_BRIDGE(s);
     MemoryRegion *space = io ? &br->address_space_io : &br->address_space_mem;
-    GFaultEngine *e = &s->engine;
     MemoryRegion *leaf;
     MemTxResult res;
     hwaddr off = addr;
     GFaultEvent ev = { 0 };
-    uint64_t in, baroff = 0;
-    uint32_t mask;
-    unsigned i;
+    uint64_t baroff = 0;
+    uint32_t fired;
+    char detail[64];
     int bar = -1;
 
     if (write) {
-        s->st_mmio_writes++;
+        s->pi.mmio_writes++;
     } else {
-        s->st_mmio_reads++;
+        s->pi.mmio_reads++;
     }
     if (gport_link_event(s, write ? "mmio.write" : "mmio.read", addr)) {
         if (!write) {
-            *data = gport_ones(size);
+            *data = gpi_ones(size);
         }
         return MEMTX_OK;
     }
@@ -973,7 +618,7 @@ static MemTxResult gport_ovl_access(GauntletPort *s, bool io, hwaddr addr,
         res = memory_region_dispatch_read(leaf, off, data,
                                           size_memop(size) | MO_LE, attrs);
     }
-    if (!gfault_watches(e, GPF_MMIO_READ)) {
+    if (!gfault_watches(&s->engine, GPF_MMIO_READ)) {
         return res;
     }
     if (gport_find_bar(s, io, addr, &bar, &baroff)) {
@@ -982,40 +627,12 @@ static MemTxResult gport_ovl_access(GauntletPort *s, bool io, hwaddr addr,
         ev.key[GPK_OFF] = baroff;
         ev.len[GPK_OFF] = size;
     }
-    in = *data;
-    mask = gfault_eval(e, GPF_MMIO_READ, &ev);
-    for (i = 0; mask; i++, mask >>= 1) {
-        GFaultRule *r = &e->rules[i];
-
-        if (!(mask & 1)) {
-            continue;
-        }
-        switch (r->action) {
-        case GPA_ALLONES:
-            *data = gport_ones(size);
-            break;
-        case GPA_CORRUPT:
-            *data = gport_corrupt_value(r, GPFF_MMIO_VALUE, in);
-            break;
-        case GPA_FLIP: {
-            uint32_t n = MIN(r->flip_bits ? r->flip_bits : 1, size * 8);
-
-            while (n--) {
-                *data ^= 1ull << (gfault_rand(r) % (size * 8));
-            }
-            break;
-        }
-        default:
-            break;
-        }
-        *data &= gport_ones(size);
-        gfault_log(e, gport_now(), i, "%s 0x%" PRIx64 " bar %d off 0x%"
-                   PRIx64 " size %u: 0x%" PRIx64 " -> 0x%" PRIx64,
-                   io ? "io" : "mem", (uint64_t)addr,
-                   ev.known ? bar : -1, ev.known ? baroff : 0, size, in,
-                   *data);
-        trace_gport_fault_fired(r->id, "mmio.read", addr);
-    }
+    snprintf(detail, sizeof(detail), "%s 0x%" PRIx64 " bar %d off 0x%"
+             PRIx64 " size %u", io ? "io" : "mem", (uint64_t)addr,
+             ev.known ? bar : -1, ev.known ? baroff : 0, size);
+    *data = gpi_read_value(&s->pi, GPF_MMIO_READ, &ev, *data, size,
+                           gport_now(), detail, &fired);
+    gport_trace_fired(s, fired, "mmio.read", addr);
     return res;
 }
 
@@ -1088,59 +705,30 @@ static uint32_t gport_cfg_read(PCIDevice *d, uint32_t addr, int len)
 {
     GPortDev *pd = gport_dev_of(d);
     GauntletPort *s;
-    GFaultEngine *e;
     GFaultEvent ev = { 0 };
-    uint32_t val, in, mask;
-    unsigned i;
+    uint32_t val, fired;
+    char detail[64];
 
     if (!pd) {
         return pci_default_read_config(d, addr, len);
     }
     s = pd->port;
-    e = &s->engine;
-    s->st_cfg_reads++;
+    s->pi.cfg_reads++;
     if (gport_link_event(s, "cfg.read", addr)) {
-        return gport_ones(len);
+        return gpi_ones(len);
     }
     val = pd->cfg_read(d, addr, len);
-    if (!gfault_watches(e, GPF_CFG_READ)) {
+    if (!gfault_watches(&s->engine, GPF_CFG_READ)) {
         return val;
     }
     ev.known = 1u << GPK_OFF;
     ev.key[GPK_OFF] = addr;
     ev.len[GPK_OFF] = len;
-    in = val;
-    mask = gfault_eval(e, GPF_CFG_READ, &ev);
-    for (i = 0; mask; i++, mask >>= 1) {
-        GFaultRule *r = &e->rules[i];
-
-        if (!(mask & 1)) {
-            continue;
-        }
-        switch (r->action) {
-        case GPA_ALLONES:
-            val = gport_ones(len);
-            break;
-        case GPA_CORRUPT:
-            val = gport_corrupt_value(r, GPFF_CFG_VALUE, in);
-            break;
-        case GPA_FLIP: {
-            uint32_t n = MIN(r->flip_bits ? r->flip_bits : 1, len * 8);
-
-            while (n--) {
-                val ^= 1u << (gfault_rand(r) % (len * 8));
-            }
-            break;
-        }
-        default:
-            break;
-        }
-        val &= gport_ones(len);
-        gfault_log(e, gport_now(), i, "devfn %02x.%x off 0x%x len %d: 0x%"
-                   PRIx32 " -> 0x%" PRIx32, PCI_SLOT(d->devfn),
-                   PCI_FUNC(d->devfn), addr, len, in, val);
-        trace_gport_fault_fired(r->id, "cfg.read", addr);
-    }
+    snprintf(detail, sizeof(detail), "devfn %02x.%x off 0x%x len %d",
+             PCI_SLOT(d->devfn), PCI_FUNC(d->devfn), addr, len);
+    val = gpi_read_value(&s->pi, GPF_CFG_READ, &ev, val, len, gport_now(),
+                         detail, &fired);
+    gport_trace_fired(s, fired, "cfg.read", addr);
     return val;
 }
 
@@ -1194,7 +782,6 @@ static void gport_forget(GauntletPort *s, PCIDevice *d)
 
     for (i = 0; i < s->ndevs; i++) {
         GPortDev *pd = s->devs[i];
-        unsigned m;
 
         if (pd->dev != d) {
             continue;
@@ -1202,13 +789,8 @@ static void gport_forget(GauntletPort *s, PCIDevice *d)
         d->config_read = pd->cfg_read;
         d->config_write = pd->cfg_write;
         pd->dev = NULL;
-        pd->pend = false;
-        pd->cont = false;
-        for (m = 0; m < GPORT_MAX_MSGS; m++) {
-            if (s->msgs[m].used && s->msgs[m].devfn == pd->devfn) {
-                s->msgs[m].used = false;
-            }
-        }
+        gpi_access_drop(&pd->acc);
+        gpi_queue_drop_dev(&s->pi, pd->devfn);
     }
 }
 
@@ -1225,18 +807,13 @@ static void gport_unplug(HotplugHandler *hh, DeviceState *dev, Error **errp)
 /* After any change of the rules: map the overlay only when it is needed. */
 static void gport_update(GauntletPort *s)
 {
-    GFaultEngine *e = &s->engine;
     bool ovl;
 
-    s->dma_watch = gfault_watches(e, GPF_DMA_READ) ||
-                   gfault_watches(e, GPF_DMA_WRITE) ||
-                   gfault_watches(e, GPF_MSI) ||
-                   gfault_watches(e, GPF_LINK);
+    gpi_rules_changed(&s->pi, false);
     if (!s->ready) {
         return;
     }
-    ovl = s->link_down || gfault_watches(e, GPF_MMIO_READ) ||
-          gfault_watches(e, GPF_LINK);
+    ovl = gpi_mmio_watched(&s->pi);
     if (ovl != s->ovl_on) {
         memory_region_transaction_begin();
         memory_region_set_enabled(&s->ovl_mem, ovl);
@@ -1251,12 +828,10 @@ static void gport_rules_changed(void *opaque, bool replaced)
     GauntletPort *s = opaque;
     unsigned i;
 
-    if (replaced) {
-        s->link_down = false;   /* a new rule set brings the link back */
-    }
     for (i = 0; i < s->ndevs; i++) {
-        s->devs[i]->cont = false;
+        gpi_access_rules_changed(&s->devs[i]->acc, replaced);
     }
+    gpi_rules_changed(&s->pi, replaced);
     gport_update(s);
 }
 
@@ -1264,29 +839,33 @@ static void gport_get_stats(Object *obj, Visitor *v, const char *name,
                             void *opaque, Error **errp)
 {
     GauntletPort *s = GAUNTLET_PORT(obj);
-    uint64_t fired = 0;
-    bool link_down = s->link_down;
+    GPortInterpose *pi = &s->pi;
+    uint64_t fired = 0, queued = gpi_queue_count(pi);
+    uint64_t applied = 0, missed = 0;
+    bool link_down = pi->link_down;
     unsigned i;
 
     for (i = 0; i < s->engine.nrules; i++) {
         fired += s->engine.rules[i].fired;
     }
+    for (i = 0; i < s->ndevs; i++) {
+        applied += s->devs[i]->acc.applied;
+        missed += s->devs[i]->acc.missed;
+    }
     if (!visit_start_struct(v, name, NULL, 0, errp)) {
         return;
     }
-    if (visit_type_uint64(v, "translations", &s->st_translations, errp) &&
-        visit_type_uint64(v, "msis", &s->st_msis, errp) &&
-        visit_type_uint64(v, "msis-sent", &s->st_msis_sent, errp) &&
-        visit_type_uint64(v, "mmio-reads", &s->st_mmio_reads, errp) &&
-        visit_type_uint64(v, "mmio-writes", &s->st_mmio_writes, errp) &&
-        visit_type_uint64(v, "cfg-reads", &s->st_cfg_reads, errp) &&
-        visit_type_uint64(v, "refused", &s->st_refused, errp) &&
-        visit_type_uint64(v, "data-faults-applied", &s->st_data_applied,
-                          errp) &&
-        visit_type_uint64(v, "data-faults-missed", &s->st_data_missed,
-                          errp) &&
-        visit_type_uint64(v, "messages-dropped", &s->st_msg_overflow,
-                          errp) &&
+    if (visit_type_uint64(v, "translations", &pi->translations, errp) &&
+        visit_type_uint64(v, "msis", &pi->msis, errp) &&
+        visit_type_uint64(v, "msis-sent", &pi->msis_sent, errp) &&
+        visit_type_uint64(v, "mmio-reads", &pi->mmio_reads, errp) &&
+        visit_type_uint64(v, "mmio-writes", &pi->mmio_writes, errp) &&
+        visit_type_uint64(v, "cfg-reads", &pi->cfg_reads, errp) &&
+        visit_type_uint64(v, "refused", &pi->refused, errp) &&
+        visit_type_uint64(v, "data-faults-applied", &applied, errp) &&
+        visit_type_uint64(v, "data-faults-missed", &missed, errp) &&
+        visit_type_uint64(v, "messages-dropped", &pi->msg_overflow, errp) &&
+        visit_type_uint64(v, "messages-queued", &queued, errp) &&
         visit_type_uint64(v, "faults-fired", &fired, errp) &&
         visit_type_bool(v, "link-down", &link_down, errp)) {
         visit_check_struct(v, errp);
@@ -1298,6 +877,7 @@ static void gport_instance_init(Object *obj)
 {
     GauntletPort *s = GAUNTLET_PORT(obj);
 
+    gpi_init(&s->pi, &s->engine);
     gfault_qemu_init(&s->fq, obj, &s->engine, &gport_fault_vocab,
                      "gauntlet-port", gport_rules_changed, s);
     object_property_add(obj, "port-stats", "GauntletPortStats",
@@ -1407,36 +987,38 @@ static void gport_reset(DeviceState *dev)
 
     gport_parent_reset(dev);
     /* messages in flight die with the reset; rules and the link stay */
-    for (i = 0; i < GPORT_MAX_MSGS; i++) {
-        s->msgs[i].used = false;
-    }
+    gpi_queue_clear(&s->pi);
     if (s->msg_timer) {
         timer_del(s->msg_timer);
     }
     for (i = 0; i < s->ndevs; i++) {
-        s->devs[i]->pend = false;
-        s->devs[i]->cont = false;
+        gpi_access_drop(&s->devs[i]->acc);
     }
+}
+
+static int gport_pre_save(void *opaque)
+{
+    GauntletPort *s = opaque;
+
+    s->vm_link_down = s->pi.link_down;
+    return 0;
 }
 
 static int gport_post_load(void *opaque, int version_id)
 {
     GauntletPort *s = opaque;
-    unsigned i;
+    int bad = gpi_queue_check(&s->pi);
 
-    for (i = 0; i < GPORT_MAX_MSGS; i++) {
-        GPortMsg *m = &s->msgs[i];
-
-        if (!m->used) {
-            continue;
-        }
-        if ((m->left && m->interval_ns < 1000) ||
-            m->interval_ns > GFAULT_MAX_DELAY_NS ||
-            m->left > GFAULT_MAX_STORM) {
-            error_report("gauntlet-port: migrated message %u refused "
-                         "(addr 0x%" PRIx64 ")", i, m->addr);
-            return -EINVAL;
-        }
+    if (s->vm_link_down > 1) {
+        error_report("gauntlet-port: migrated link_down %u refused "
+                     "(neither 0 nor 1)", s->vm_link_down);
+        return -EINVAL;
+    }
+    s->pi.link_down = s->vm_link_down;
+    if (bad >= 0) {
+        error_report("gauntlet-port: migrated message %d refused "
+                     "(addr 0x%" PRIx64 ")", bad, s->pi.msgs[bad].addr);
+        return -EINVAL;
     }
     gport_update(s);
     gport_msg_arm(s);
@@ -1448,7 +1030,7 @@ static const VMStateDescription vmstate_gport_msg = {
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (VMStateField[]) {
-        VMSTATE_BOOL(used, GPortMsg),
+        VMSTATE_UINT8(used, GPortMsg),
         VMSTATE_UINT8(devfn, GPortMsg),
         VMSTATE_UINT16(requester_id, GPortMsg),
         VMSTATE_UINT32(data, GPortMsg),
@@ -1472,6 +1054,7 @@ static const VMStateDescription vmstate_gport = {
     .priority = MIG_PRI_PCI_BUS,
     .version_id = 1,
     .minimum_version_id = 1,
+    .pre_save = gport_pre_save,
     .post_load = gport_post_load,
     .fields = (VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj.parent_obj.parent_obj.parent_obj,
@@ -1480,9 +1063,9 @@ static const VMStateDescription vmstate_gport = {
                        GauntletPort, 0, vmstate_pcie_aer_log, PCIEAERLog),
         VMSTATE_MSIX_TEST(parent_obj.parent_obj.parent_obj.parent_obj,
                           GauntletPort, gport_test_migrate_msix),
-        VMSTATE_BOOL(link_down, GauntletPort),
+        VMSTATE_UINT8(vm_link_down, GauntletPort),
         VMSTATE_STRUCT(fq, GauntletPort, 0, vmstate_gfault_qemu, GFaultQemu),
-        VMSTATE_STRUCT_ARRAY(msgs, GauntletPort, GPORT_MAX_MSGS, 0,
+        VMSTATE_STRUCT_ARRAY(pi.msgs, GauntletPort, GPORT_MAX_MSGS, 0,
                              vmstate_gport_msg, GPortMsg),
         VMSTATE_END_OF_LIST()
     }

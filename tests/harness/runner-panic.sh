@@ -1,7 +1,9 @@
 #!/bin/sh
 # runner-panic.sh GAUNTLET TOP: a guest that panics ends as a failure of
 # kind "panic" (exit status 1), with the panic in the reason, and its
-# QEMU is gone -- not a hang, not a hung runner.
+# QEMU is gone -- not a hang, not a hung runner -- and the fault that fired
+# before the panic is in its fault log (QEMU stopped at the guest's reset
+# and was read before it was ended).
 gauntlet="$1" top="$2"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
@@ -19,6 +21,13 @@ import json, sys
 f = json.load(open(sys.argv[1]))["failure"]
 assert f["kind"] == "panic", f
 assert f["verdict"] is None, f
-assert f["step"] == {"type": "run", "line": 8, "col": 5}, f
+assert f["step"] == {"type": "run", "line": 13, "col": 5}, f
 PY
-echo "ok: panic verdict"
+python3 - "$res" "$out/expect-panic/fault-log.json" <<'PY' || { echo "FAIL: the fault log lost the fault before the panic"; exit 1; }
+import json, sys
+fl = json.load(open(sys.argv[1]))["fault_log"]
+log = json.load(open(sys.argv[2]))
+assert fl["entries"] == 1, fl
+assert len(log) == 1 and log[0]["rule"] == "cq.post:delay(1ms):once", log
+PY
+echo "ok: panic verdict, with the fault log read after the panic"

@@ -3,6 +3,7 @@
  * A minimal Kestrel "driver" over qtest (see kdev.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,11 @@ static int kdev_setup_port(Kdev *k, char *err, size_t errlen)
     return 0;
 }
 
+int kdev_port_setup(Kdev *k, char *err, size_t errlen)
+{
+    return kdev_setup_port(k, err, errlen);
+}
+
 Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
                  char *err, size_t errlen)
 {
@@ -50,10 +56,31 @@ Kdev *kdev_start(const char *dev_opts, uint64_t blocks, bool msix,
     return kdev_start_opts(&o, err, errlen);
 }
 
+/* QEMU's arguments for the machine o describes, on the image img. */
+static void kdev_args(char *buf, size_t len, const KdevOpts *ko,
+                      const char *img)
+{
+    bool root_port = ko->root_port || ko->port_type;
+
+    /* native hotplug on the port: ACPI PCI hotplug off (q35 default on) */
+    snprintf(buf, len,
+             "%s%s%s-drive if=none,id=d0,file=%s,format=%s%s%s "
+             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s%s",
+             root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
+                         "bridge-support=off -device " : "",
+             root_port ? (ko->port_type ? ko->port_type : "pcie-root-port")
+                       : "",
+             root_port ? ",id=rp0,chassis=1,slot=1 " : "",
+             img, ko->format ? ko->format : "raw",
+             ko->drive_opts ? "," : "",
+             ko->drive_opts ? ko->drive_opts : "",
+             ko->dev_opts ? "," : "", ko->dev_opts ? ko->dev_opts : "",
+             ko->msix ? "" : ",msix=off", root_port ? ",bus=rp0" : "");
+}
+
 Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
 {
     Kdev *k = calloc(1, sizeof(*k));
-    const char *dev_opts = ko->dev_opts;
     uint64_t blocks = ko->blocks;
     bool msix = ko->msix;
     bool root_port = ko->root_port || ko->port_type;
@@ -77,20 +104,7 @@ Kdev *kdev_start_opts(const KdevOpts *ko, char *err, size_t errlen)
         close(fd);
     }
     snprintf(k->log, sizeof(k->log), "%s.log", k->img);
-    /* native hotplug on the port: ACPI PCI hotplug off (q35 default on) */
-    snprintf(k->args, sizeof(k->args),
-             "%s%s%s-drive if=none,id=d0,file=%s,format=%s%s%s "
-             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s%s%s",
-             root_port ? "-global ICH9-LPC.acpi-pci-hotplug-with-"
-                         "bridge-support=off -device " : "",
-             root_port ? (ko->port_type ? ko->port_type : "pcie-root-port")
-                       : "",
-             root_port ? ",id=rp0,chassis=1,slot=1 " : "",
-             k->img, ko->format ? ko->format : "raw",
-             ko->drive_opts ? "," : "",
-             ko->drive_opts ? ko->drive_opts : "",
-             dev_opts ? "," : "", dev_opts ? dev_opts : "",
-             msix ? "" : ",msix=off", root_port ? ",bus=rp0" : "");
+    kdev_args(k->args, sizeof(k->args), ko, k->img);
     o.qemu_binary = qemu_binary();
     o.extra_args = k->args;
     o.log_path = k->log;
@@ -195,7 +209,18 @@ int kdev_quit(Kdev *k, char *tail, size_t len)
 int kdev_load_stream(const uint8_t *p, size_t len, uint64_t disk_blocks,
                      const char *dev_opts, char *log, size_t loglen)
 {
-    char path[300], img[64], inc[320], args[512], err[2048];
+    KdevOpts o = { .dev_opts = dev_opts, .msix = true };
+
+    return kdev_load_stream_opts(p, len, disk_blocks, &o, NULL, NULL, log,
+                                 loglen);
+}
+
+int kdev_load_stream_opts(const uint8_t *p, size_t len, uint64_t disk_blocks,
+                          const KdevOpts *ko,
+                          void (*loaded_cb)(QtClient *qt, void *ctx),
+                          void *ctx, char *log, size_t loglen)
+{
+    char path[300], img[64], inc[320], args[1024], err[2048];
     const char *argv[] = { "-incoming", inc, NULL };
     QtOptions o = { 0 };
     QtClient *qt;
@@ -226,9 +251,7 @@ int kdev_load_stream(const uint8_t *p, size_t len, uint64_t disk_blocks,
     }
     fclose(f);
     snprintf(inc, sizeof(inc), "exec:cat %s", path);
-    snprintf(args, sizeof(args), "-drive if=none,id=d0,file=%s,format=raw "
-             "-device kestrel,id=k0,drive=d0,serial=QT-SERIAL%s%s", img,
-             dev_opts ? "," : "", dev_opts ? dev_opts : "");
+    kdev_args(args, sizeof(args), ko, img);
     o.qemu_binary = getenv("GAUNTLET_QEMU");
     o.extra_args = args;
     o.extra_argv = argv;
@@ -251,6 +274,9 @@ int kdev_load_stream(const uint8_t *p, size_t len, uint64_t disk_blocks,
         if (loaded < 0) {
             usleep(25 * 1000);
         }
+    }
+    if (qt && loaded == 1 && loaded_cb) {
+        loaded_cb(qt, ctx);
     }
     if (qt) {
         qt_log_tail(qt, log, loglen);
@@ -550,6 +576,92 @@ int kdev_migrate_ex(Kdev *k, bool stop, const char *dest_args, char *err,
                     size_t errlen)
 {
     return kdev_migrate_common(k, stop, dest_args, err, errlen);
+}
+
+/* A QMP job command (blockdev-create, job id "c") run to its end. */
+static int qmp_job(QtClient *qt, const char *cmd)
+{
+    char st[64] = "";
+    int i;
+
+    if (qt_qmp_ok(qt, "%s", cmd)) {
+        return -1;
+    }
+    for (i = 0; i < 250; i++) {
+        QtQmpReply *r = qt_qmp(qt, "{'execute':'query-jobs'}");
+        json_object *status;
+
+        st[0] = '\0';
+        if (r->ret && json_object_array_length(r->ret) > 0 &&
+            json_object_object_get_ex(json_object_array_get_idx(r->ret, 0),
+                                      "status", &status)) {
+            snprintf(st, sizeof(st), "%s", json_object_get_string(status));
+        }
+        qt_qmp_free(r);
+        if (!strcmp(st, "concluded")) {
+            return qt_qmp_ok(qt, "{'execute':'job-dismiss','arguments':"
+                             "{'id':'c'}}") ? -1 : 0;
+        }
+        usleep(20 * 1000);
+    }
+    return -1;
+}
+
+int kdev_make_qcow2(const char *path, uint64_t size, char *err,
+                    size_t errlen)
+{
+    QtOptions o = { 0 };
+    QtClient *qt;
+    char cmd[512];
+    int rc = -1;
+
+    o.qemu_binary = qemu_binary();
+    o.timeout_ms = 20000;
+    qt = qt_start(&o, err, errlen);
+    if (!qt) {
+        return -1;
+    }
+    snprintf(cmd, sizeof(cmd), "{'execute':'blockdev-create','arguments':"
+             "{'job-id':'c','options':{'driver':'file','filename':'%s',"
+             "'size':0}}}", path);
+    if (qmp_job(qt, cmd)) {
+        snprintf(err, errlen, "create %s: %s", path, qt_error(qt));
+        goto out;
+    }
+    snprintf(cmd, sizeof(cmd), "{'execute':'blockdev-add','arguments':"
+             "{'driver':'file','filename':'%s','node-name':'proto'}}", path);
+    if (qt_qmp_ok(qt, "%s", cmd)) {
+        snprintf(err, errlen, "blockdev-add %s: %s", path, qt_error(qt));
+        goto out;
+    }
+    snprintf(cmd, sizeof(cmd), "{'execute':'blockdev-create','arguments':"
+             "{'job-id':'c','options':{'driver':'qcow2','file':'proto',"
+             "'size':%" PRIu64 "}}}", size);
+    if (qmp_job(qt, cmd)) {
+        snprintf(err, errlen, "qcow2 %s: %s", path, qt_error(qt));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (qt_stop(qt) != 0 && !rc) {
+        snprintf(err, errlen, "QEMU did not quit cleanly");
+        rc = -1;
+    }
+    return rc;
+}
+
+int kdev_hmp(QtClient *qt, const char *line, char **out)
+{
+    json_object *v = json_object_new_string(line);
+    QtQmpReply *r = qt_qmp(qt, "{'execute':'human-monitor-command',"
+                           "'arguments':{'command-line':%s}}",
+                           json_object_to_json_string(v));
+    int rc = r->rc;
+
+    json_object_put(v);
+    *out = strdup(r->ret ? json_object_get_string(r->ret) : "");
+    qt_qmp_free(r);
+    return rc;
 }
 
 int kdev_set_faults_at(Kdev *k, const char *path, const char *rules,

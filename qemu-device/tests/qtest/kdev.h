@@ -65,6 +65,8 @@ Kdev *kdev_start_opts(const KdevOpts *o, char *err, size_t errlen);
  * device within the config write.  0, or a QtErr.
  */
 int kdev_slot_power_off(Kdev *k);
+/* Set the root port up again as firmware does (after a system reset). */
+int kdev_port_setup(Kdev *k, char *err, size_t errlen);
 void kdev_stop(Kdev *k);
 
 /*
@@ -82,6 +84,13 @@ int kdev_quit(Kdev *k, char *tail, size_t len);
  */
 int kdev_load_stream(const uint8_t *p, size_t len, uint64_t disk_blocks,
                      const char *dev_opts, char *log, size_t loglen);
+
+/* The same for the machine o describes (its image: a fresh one);
+ * loaded_cb (may be NULL) looks at the destination once it loaded. */
+int kdev_load_stream_opts(const uint8_t *p, size_t len, uint64_t disk_blocks,
+                          const KdevOpts *o,
+                          void (*loaded_cb)(QtClient *qt, void *ctx),
+                          void *ctx, char *log, size_t loglen);
 
 /* In a Check test: quit *kp's QEMU (if any) and fail unless it exited
  * cleanly with no sanitizer report in its log. */
@@ -131,6 +140,13 @@ int kdev_migrate(Kdev *k, char *err, size_t errlen);
  */
 int kdev_migrate_ex(Kdev *k, bool stop, const char *dest_args, char *err,
                     size_t errlen);
+
+/* A qcow2 image of size bytes at path (internal snapshots: savevm and
+ * loadvm), made by a QEMU of its own; 0, or -1 with err set. */
+int kdev_make_qcow2(const char *path, uint64_t size, char *err,
+                    size_t errlen);
+/* An HMP command over QMP: its QtErr; *out gets the output (free it). */
+int kdev_hmp(QtClient *qt, const char *line, char **out);
 
 /* Fault rules over QMP: 0, or the QMP error description in err. */
 int kdev_set_faults(Kdev *k, const char *rules, char *err, size_t errlen);

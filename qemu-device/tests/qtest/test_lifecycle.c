@@ -524,72 +524,22 @@ END_TEST
 
 /* ---- a hostile snapshot, loaded into a running QEMU ------------------- */
 
-/* A QMP job command (blockdev-create, job id "c") run to its end. */
-static int qmp_job(QtClient *qt, const char *cmd)
-{
-    char st[64] = "";
-    int i;
-
-    if (qt_qmp_ok(qt, "%s", cmd)) {
-        return -1;
-    }
-    for (i = 0; i < 250; i++) {
-        QtQmpReply *r = qt_qmp(qt, "{'execute':'query-jobs'}");
-        json_object *status;
-
-        st[0] = '\0';
-        if (r->ret && json_object_array_length(r->ret) > 0 &&
-            json_object_object_get_ex(json_object_array_get_idx(r->ret, 0),
-                                      "status", &status)) {
-            snprintf(st, sizeof(st), "%s", json_object_get_string(status));
-        }
-        qt_qmp_free(r);
-        if (!strcmp(st, "concluded")) {
-            return qt_qmp_ok(qt, "{'execute':'job-dismiss','arguments':"
-                             "{'id':'c'}}") ? -1 : 0;
-        }
-        usleep(20 * 1000);
-    }
-    return -1;
-}
-
 /* A 4 MiB qcow2 image (internal snapshots), made by QEMU itself. */
 static void make_qcow2(const char *path)
 {
-    QtOptions o = { 0 };
-    QtClient *qt;
-    char err[2048], cmd[512];
+    char err[2048];
 
-    o.qemu_binary = getenv("GAUNTLET_QEMU");
-    o.timeout_ms = 20000;
-    qt = qt_start(&o, err, sizeof(err));
-    ck_assert_msg(qt, "QEMU did not start: %s", err);
-    snprintf(cmd, sizeof(cmd), "{'execute':'blockdev-create','arguments':"
-             "{'job-id':'c','options':{'driver':'file','filename':'%s',"
-             "'size':0}}}", path);
-    ck_assert_msg(!qmp_job(qt, cmd), "create %s: %s", path, qt_error(qt));
-    snprintf(cmd, sizeof(cmd), "{'execute':'blockdev-add','arguments':"
-             "{'driver':'file','filename':'%s','node-name':'proto'}}", path);
-    ck_assert_msg(!qt_qmp_ok(qt, "%s", cmd), "%s", qt_error(qt));
-    ck_assert_msg(!qmp_job(qt, "{'execute':'blockdev-create','arguments':"
-                           "{'job-id':'c','options':{'driver':'qcow2',"
-                           "'file':'proto','size':4194304}}}"),
-                  "qcow2: %s", qt_error(qt));
-    ck_assert_int_eq(qt_stop(qt), 0);
+    ck_assert_msg(!kdev_make_qcow2(path, 4 << 20, err, sizeof(err)), "%s",
+                  err);
 }
 
 /* An HMP command; its output (malloc'ed). */
 static char *hmp(const char *line)
 {
-    json_object *v = json_object_new_string(line);
-    QtQmpReply *r = qt_qmp(k->qt, "{'execute':'human-monitor-command',"
-                           "'arguments':{'command-line':%s}}",
-                           json_object_to_json_string(v));
-    char *out = strdup(r->ret ? json_object_get_string(r->ret) : "");
+    char *out = NULL;
 
-    json_object_put(v);
-    ck_assert_msg(r->rc == 0, "%s: %s", line, qt_error(k->qt));
-    qt_qmp_free(r);
+    ck_assert_msg(kdev_hmp(k->qt, line, &out) == 0, "%s: %s", line,
+                  qt_error(k->qt));
     return out;
 }
 
