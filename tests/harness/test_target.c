@@ -56,7 +56,8 @@ static const char *write_target(const char *name, const char *text)
 
 START_TEST(test_shipped)
 {
-    static const char *const names[] = { "kestrel", "nvme", "virtio-blk" };
+    static const char *const names[] = { "kestrel", "kestrel-iommu", "nvme",
+                                         "virtio-blk" };
     char err[1024];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
