@@ -99,6 +99,7 @@ static const struct {
     { "kmemleak", GUEST, gr_judge_kmemleak },
     { "integrity-host", HOST, gr_judge_integrity_host },
     { "ledger", HOST, gr_judge_ledger },
+    { "iommu", HOST, gr_judge_iommu },
     { "kfault-fired", HOST, gr_judge_kfault_fired },
     { "kernel-log", HOST, gr_judge_kernel_log },
     { "forbid-log", HOST, gr_judge_forbid_log },

@@ -31,6 +31,7 @@ void gr_ledger_final_flush(Judge *j);       /* judge_ledger.c */
 void gr_judge_ledger(Judge *j);
 void gr_judge_unload(Judge *j);             /* judge_unload.c */
 void gr_judge_kmemleak(Judge *j);           /* judge_kmemleak.c */
+void gr_judge_iommu(Judge *j);              /* judge_iommu.c */
 void gr_judge_kernel_log(Judge *j);         /* judge_kernel_log.c */
 void gr_judge_forbid_log(Judge *j);
 

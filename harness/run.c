@@ -494,6 +494,8 @@ static void write_result(Run *r, double dur)
     json_object_object_add(o, "verdicts", vs);
     /* the ledger check's counts (docs/ledger.md), null when none ran */
     json_object_object_add(o, "ledger", r->ledger ? json_object_get(r->ledger) : NULL);
+    /* the iommu verdict's counts and fault lines, null without an IOMMU */
+    json_object_object_add(o, "iommu", r->iommu ? json_object_get(r->iommu) : NULL);
     /* what the fault engines injected: fault-log.json, its size and newest
      * entries; null when none was read (no fault log, or none in QEMU) */
     json_object_object_add(o, "fault_log", r->fault_log_read ?
@@ -647,6 +649,16 @@ int gr_validate(const GsScenario *s, const GtTarget *t, const GrConfig *cfg,
                  "(write_cache in its target.yaml)", s->file, t->name);
         return -1;
     }
+    r.s = s;
+    r.t = t;
+    if (strcmp(gr_iommu(&r), "intel") &&
+        !gr_iommu_expect_ok(s->iommu_faults_op, 0, s->iommu_faults_value)) {
+        snprintf(err, errlen, "%s: 'iommu_faults' expects DMA faults, but the "
+                 "guest has no IOMMU (target '%s' has iommu: %s; the "
+                 "scenario's 'iommu: intel' would give it one)", s->file,
+                 t->name, t->iommu);
+        return -1;
+    }
     if ((st = gr_walk_steps(s->steps, s->nsteps, true, is_late_boot, NULL))) {
         snprintf(err, errlen, "%s:%d:%d: 'boot' may only be the first step "
                  "(it starts the VM)", s->file, st->line, st->col);
@@ -728,6 +740,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     free(r.rule_text);
     free(r.fired);
     json_object_put(r.ledger);
+    json_object_put(r.iommu);
     json_object_put(r.fault_log);
     if (r.steps_log) {
         fclose(r.steps_log);

@@ -112,11 +112,13 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
     o.ledger = r->ledger_path;
     o.append_console = r->power_cuts > 0;
     o.root_port = r->t->root_port;
+    o.iommu = gr_iommu(r);
     if (sn) {
         gr_log(r, "restore: %s (saved by %s), kernel %s, initrd %s", sn->mig,
               sn->built_by, o.kernel, o.initrd);
     } else {
-        gr_log(r, "boot: kernel %s, initrd %s", o.kernel, o.initrd);
+        gr_log(r, "boot: kernel %s, initrd %s%s", o.kernel, o.initrd,
+               strcmp(o.iommu, "none") ? ", IOMMU intel-iommu (strict)" : "");
     }
     r->vm = gvm_start(&o, err, sizeof(err));
     r->qemu_starts++;           /* its fault engines count from 0 again */
@@ -144,6 +146,19 @@ out:
     }
     free(extra);
     return r->vm ? 0 : -1;
+}
+
+const char *gr_iommu(const Run *r)
+{
+    switch (r->s->iommu) {
+    case GS_IOMMU_NONE:
+        return "none";
+    case GS_IOMMU_INTEL:
+        return "intel";
+    case GS_IOMMU_TARGET:
+        break;
+    }
+    return r->t->iommu;
 }
 
 int gr_boot(Run *r, const GsStep *st)

@@ -93,6 +93,7 @@ typedef struct Run {
     int power_cuts;             /* power_cut steps done (ledger.log: P lines) */
     int final_flush;            /* the ledger's final flush: 1 done, -1 failed, 0 none */
     struct json_object *ledger; /* the ledger check's counts (result.json) */
+    struct json_object *iommu;  /* the iommu verdict's counts (result.json) */
     double ready_s;             /* QEMU start to driver ready (0: never) */
     char snapshot_note[1024];   /* what --snapshot did, for result.json */
 } Run;
@@ -203,6 +204,9 @@ long gr_match_lines(const regex_t *re, const char *text);
 /* ---- boot and host files (run_boot.c) ------------------------------------------- */
 
 int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn);
+/* The guest's IOMMU: the scenario's iommu, else the target's ("none",
+ * "intel"). */
+const char *gr_iommu(const Run *r);
 int gr_boot(Run *r, const GsStep *st);
 /* A bounded host command (argv, no shell): 0 on exit status 0, else -1
  * with what happened in err; killed after timeout_ms. */
@@ -222,5 +226,7 @@ int gr_snapshot_start(Run *r);
 /* ---- verdicts (judge.c) ------------------------------------------------------- */
 
 void gr_judge(Run *r);
+/* v op want (the iommu verdict's comparison, judge_iommu.c). */
+bool gr_iommu_expect_ok(GsCmpOp op, int64_t v, int64_t want);
 
 #endif /* GAUNTLET_RUN_PRIV_H */

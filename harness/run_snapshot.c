@@ -42,8 +42,8 @@
  *
  * The key is everything the saved state depends on: the QEMU binary, the
  * kernel and image, the target file, the boot options, the load
- * parameters, the devices present at boot, the accelerator and the
- * integrity seed.  One snapshot is shared read-only by every worker; a
+ * parameters, the devices present at boot, the IOMMU, the accelerator
+ * and the integrity seed.  One snapshot is shared read-only by every worker; a
  * lock file makes the first one build it while the others wait (bounded).
  */
 #define SNAPSHOT_FORMAT 2    /* 2: the machine has the ledger's port */
@@ -108,6 +108,7 @@ static char *snapshot_key(Run *r, const GsStep *boot_st, const GsStep *load_st,
         fprintf(f, " %s:%s", r->dev[i].id, r->dev[i].present ? "present" : "absent");
     }
     fprintf(f, "\nwrite_cache %d", r->s->write_cache);
+    fprintf(f, "\niommu %s", gr_iommu(r));
     fprintf(f, "\naccel %s\nseed %" PRIu64 "\n", r->cfg->accel ? r->cfg->accel :
             "auto", r->seed);
     fclose(f);

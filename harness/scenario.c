@@ -462,6 +462,7 @@ bool gsp_is_null(const Node *n)
 typedef struct Top {
     const char *name, *description, *target;
     int kernel;
+    int iommu;
     int64_t timeout;
     bool write_cache;
 } Top;
@@ -479,12 +480,64 @@ static const KeySpec top_keys[] = {
     { .name = "timeout", .type = K_INT, .off = TOFF(timeout), .imin = 1,
       .imax = 7200, .di = 600 },
     { .name = "write_cache", .type = K_BOOL, .off = TOFF(write_cache) },
+    { .name = "iommu", .type = K_ENUM, .off = TOFF(iommu),
+      .names = gsp_iommu_names, .ebase = GS_IOMMU_NONE, .di = GS_IOMMU_TARGET },
+    { .name = "iommu_faults", .type = K_ANY, .off = NOSTORE },
     { .name = "tags", .type = K_ANY, .off = NOSTORE },
     { .name = "expect_fail", .type = K_ANY, .off = NOSTORE },
     { .name = "allow_unfired", .type = K_ANY, .off = NOSTORE },
     { .name = "steps", .type = K_ANY, .off = NOSTORE, .required = true },
     { 0 }
 };
+
+/* iommu_faults: {op: OP, value: N}, as a counter step compares (op
+ * default ">="). */
+typedef struct IommuFaults {
+    int64_t value;
+} IommuFaults;
+
+static const KeySpec iommu_faults_keys[] = {
+    { .name = "op", .type = K_STR, .off = NOSTORE, .ds = ">=" },
+    { .name = "value", .type = K_INT, .off = offsetof(IommuFaults, value),
+      .required = true, .imin = 0, .imax = INT64_MAX },
+    { 0 }
+};
+
+static void parse_iommu_faults(Ctx *c, const Node *v)
+{
+    const Node *found[MAX_KEYS], *ov;
+    IommuFaults f = { 0 };
+    char d[128], b[72];
+    int i;
+
+    c->sc->iommu_faults_op = GS_OP_EQ;
+    if (!v) {
+        return;
+    }
+    if (v->kind != N_MAP) {
+        gsp_fail(c, v->line, v->col, "'iommu_faults': found %s, expected a "
+                 "mapping {op: OP, value: N} (the DMA faults the iommu verdict "
+                 "expects)", gsp_describe(v, d, sizeof(d)));
+    }
+    gsp_apply_map(c, v, iommu_faults_keys, &f, found, "'iommu_faults'",
+                  v->line, v->col);
+    ov = gsp_spec_found(iommu_faults_keys, found, "op");
+    for (i = 0; gsp_op_names[i]; i++) {
+        if (!ov || !strcmp(ov->val, gsp_op_names[i]) ||
+            !strcmp(ov->val, gsp_op_words[i])) {
+            break;
+        }
+    }
+    if (!ov) {
+        i = GS_OP_GE;
+    } else if (!gsp_op_names[i]) {
+        gsp_fail(c, ov->line, ov->col, "'op': unknown operator %s; expected "
+                 "one of: ==, !=, <, <=, >, >= (quoted) or eq, ne, lt, le, "
+                 "gt, ge", gsp_show(ov->val, ov->len, b, sizeof(b)));
+    }
+    c->sc->iommu_faults_op = (GsCmpOp)i;
+    c->sc->iommu_faults_value = f.value;
+}
 
 /* A list of distinct names ([a-z0-9._-]) under key: tags, expect_fail. */
 static size_t parse_names(Ctx *c, const Node *list, const char *key,
@@ -549,6 +602,8 @@ static void parse_top(Ctx *c, const Node *root)
     sc->kernel = (GsKernel)top.kernel;
     sc->timeout = top.timeout;
     sc->write_cache = top.write_cache;
+    sc->iommu = (GsIommu)top.iommu;
+    parse_iommu_faults(c, gsp_spec_found(top_keys, found, "iommu_faults"));
 
     sc->ntags = parse_names(c, gsp_spec_found(top_keys, found, "tags"), "tags",
                             "tag", &sc->tags);

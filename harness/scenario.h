@@ -57,6 +57,8 @@ typedef enum GsStepType {
 } GsStepType;
 
 typedef enum GsKernel { GS_KERNEL_STOCK, GS_KERNEL_DEBUG } GsKernel;
+/* The scenario's IOMMU: the target's (iommu in its target.yaml), or its own. */
+typedef enum GsIommu { GS_IOMMU_TARGET, GS_IOMMU_NONE, GS_IOMMU_INTEL } GsIommu;
 typedef enum GsExpect { GS_EXPECT_OK, GS_EXPECT_FAIL } GsExpect;
 typedef enum GsFaultsOp { GS_FAULTS_SET, GS_FAULTS_ADD, GS_FAULTS_CLEAR } GsFaultsOp;
 typedef enum GsHotplugAction {
@@ -150,6 +152,11 @@ typedef struct GsScenario {
     int64_t timeout;        /* seconds, default 600 */
     bool write_cache;       /* the devices' volatile write cache on (the
                                target's write_cache argument) */
+    GsIommu iommu;          /* default GS_IOMMU_TARGET */
+    /* iommu_faults: the DMA faults the iommu verdict expects, "faults op
+     * value" (default == 0: none) */
+    GsCmpOp iommu_faults_op;
+    int64_t iommu_faults_value;
     const char **tags;
     size_t ntags;
     /* verdicts that must fail (a shipped negative control): the run passes

@@ -197,6 +197,17 @@ void gs_dump(const GsScenario *s, FILE *f)
     gy_int(w, s->timeout);
     gy_key(w, "write_cache");
     gy_bool(w, s->write_cache);
+    if (s->iommu != GS_IOMMU_TARGET) {      /* absent: the target's */
+        gy_key(w, "iommu");
+        gy_plain(w, gsp_iommu_names[s->iommu - GS_IOMMU_NONE]);
+    }
+    gy_key(w, "iommu_faults");
+    gy_map(w, GY_FLOW);
+    gy_key(w, "op");
+    gy_str(w, gsp_op_names[s->iommu_faults_op]);
+    gy_key(w, "value");
+    gy_int(w, s->iommu_faults_value);
+    gy_end(w);
     gy_key(w, "tags");
     gy_seq(w, GY_FLOW);
     for (i = 0; i < s->ntags; i++) {

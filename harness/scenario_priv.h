@@ -115,6 +115,7 @@ typedef struct KeySpec {
 
 extern const char *const gsp_expect_names[];
 extern const char *const gsp_kernel_names[];
+extern const char *const gsp_iommu_names[];
 extern const char *const gsp_hotplug_names[];
 extern const char *const gsp_suspend_names[];
 extern const char *const gsp_level_names[];

@@ -22,6 +22,8 @@
 
 const char *const gsp_expect_names[] = { "ok", "fail", NULL };
 const char *const gsp_kernel_names[] = { "stock", "debug", NULL };
+/* GsIommu from GS_IOMMU_NONE on (GS_IOMMU_TARGET: the key is absent) */
+const char *const gsp_iommu_names[] = { "none", "intel", NULL };
 const char *const gsp_hotplug_names[] = { "add", "remove", "surprise",
                                              NULL };
 const char *const gsp_suspend_names[] = { "s3", "pm_test", NULL };

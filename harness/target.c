@@ -45,6 +45,7 @@ static const struct {
     KEY(fault_log, T_STR, false),
     KEY(fault_object, T_STR, false),
     KEY(root_port, T_STR, false),
+    KEY(iommu, T_STR, false),
     KEY(fault_check, T_STR, false),
     KEY(surprise_rule, T_STR, false),
     KEY(integrity_lba, T_LONG, false),
@@ -331,6 +332,10 @@ static bool check_str(Ld *l, const char *key, const yaml_node_t *v,
         return set_err(l, v, "'fault_object': found '%s', expected device or "
                        "port", vs);
     }
+    if (!strcmp(key, "iommu") && strcmp(vs, "none") && strcmp(vs, "intel")) {
+        return set_err(l, v, "'iommu': found '%s', expected none (no IOMMU, "
+                       "the default) or intel (QEMU's intel-iommu)", vs);
+    }
     if (!strcmp(key, "root_port") && !is_type_name(vs)) {
         return set_err(l, v, "'root_port': found '%s', expected a QEMU device "
                        "type name (lower-case letters, digits and '-', such "
@@ -461,6 +466,7 @@ GtTarget *gt_load(const char *path, char *err, size_t errlen)
     t->ready_timeout = 30;
     t->fault_object = xstrdup("device");
     t->root_port = xstrdup("pcie-root-port");
+    t->iommu = xstrdup("none");
     yaml_parser_initialize(&p);
     yaml_parser_set_input_file(&p, f);
     if (!yaml_parser_load(&p, &doc)) {

@@ -54,6 +54,8 @@ typedef struct GtTarget {
     char *fault_object;         /* where the fault properties live: "device"
                                  * (default) or "port" (its root port) */
     char *root_port;            /* QEMU device type of rp1..rp4 */
+    char *iommu;                /* the guest's IOMMU: "none" (default) or
+                                 * "intel" (QEMU's intel-iommu) */
     char *fault_check;          /* host command: rule text on stdin */
     char *surprise_rule;
     long integrity_lba, integrity_blocks;

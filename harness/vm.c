@@ -382,6 +382,7 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     Gvm *vm = calloc(1, sizeof(*vm));
     Argv a = { 0 };
     const char *const *fw = opt->fw_dirs ? opt->fw_dirs : default_fw;
+    bool iommu = opt->iommu && !strcmp(opt->iommu, "intel");
     char cerr[1024];
     FILE *cl;
     char path[4096];
@@ -408,7 +409,10 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         }
     }
     argv_add(&a, "-machine");
-    argv_add(&a, "q35");
+    /* KVM's in-kernel IOAPIC cannot remap interrupts: intel-iommu's
+     * intremap=on needs the split irqchip there (TCG has none) */
+    argv_add(&a, "q35%s", iommu && !strcmp(accel, "kvm") ?
+             ",kernel-irqchip=split" : "");
     argv_add(&a, "-nodefaults");
     argv_add(&a, "-display");
     argv_add(&a, "none");
@@ -434,6 +438,18 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
      * hardware; QEMU 7.2's q35 defaults to ACPI hotplug instead. */
     argv_add(&a, "-global");
     argv_add(&a, "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off");
+    if (iommu) {
+        static const char *const trace[] = GVM_IOMMU_TRACE;
+
+        /* before the root ports: a device created earlier than the IOMMU
+         * would DMA around it */
+        argv_add(&a, "-device");
+        argv_add(&a, "intel-iommu,intremap=on");
+        for (size_t i = 0; trace[i]; i++) {
+            argv_add(&a, "-trace");
+            argv_add(&a, "%s", trace[i]);
+        }
+    }
     for (int i = 1; i <= GVM_ROOT_PORTS; i++) {
         argv_add(&a, "-device");
         argv_add(&a, "%s,id=rp%d,bus=pcie.0,chassis=%d,slot=%d,addr=0x%x",
@@ -471,7 +487,8 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "-initrd");
     argv_add(&a, "%s", opt->initrd);
     argv_add(&a, "-append");
-    argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on%s%s%s",
+    argv_add(&a, "console=ttyS0 panic=-1 ignore_loglevel printk.devkmsg=on%s%s%s%s",
+             iommu ? " " GVM_IOMMU_CMDLINE : "",
              opt->interactive ? "" :
              " gauntlet.run=\"while :; do sleep 3600; done\"",
              opt->cmdline && *opt->cmdline ? " " : "",

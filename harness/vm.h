@@ -48,7 +48,20 @@ typedef struct GvmOptions {
     /* The QEMU device type of the root ports rp1..rp4 (NULL:
      * pcie-root-port); any type with pcie-root-port's properties. */
     const char *root_port;
+    /* The guest's IOMMU: NULL or "none", or "intel": QEMU's intel-iommu
+     * with interrupt remapping, before the root ports (under KVM with a
+     * split irqchip), the guest kernel told to use it in strict mode, and
+     * QEMU's DMA-fault trace events on (GVM_IOMMU_TRACE, in qemu.log). */
+    const char *iommu;
 } GvmOptions;
+
+/* The QEMU trace events an "intel" IOMMU turns on: a DMA-remapping fault
+ * (reported to the guest) and one its context entry keeps quiet (FPD).
+ * QEMU 7.2 has no trace event for an interrupt-remapping fault; it says
+ * each kind once per process on stderr (error_report_once, "vtd_irte_get:",
+ * "vtd_interrupt_remap_msi:"). */
+#define GVM_IOMMU_TRACE { "vtd_dmar_fault", "vtd_fault_disabled", NULL }
+#define GVM_IOMMU_CMDLINE "intel_iommu=on iommu.strict=1"
 
 /* The guest's end of GvmOptions.ledger: COM3, on an IRQ of its own (5), so
  * that it shares no interrupt line with the console or the agent. */

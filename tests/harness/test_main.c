@@ -12,6 +12,7 @@ Suite *proc_suite(void);
 Suite *junit_suite(void);
 Suite *target_suite(void);
 Suite *fault_log_suite(void);
+Suite *iommu_faults_suite(void);
 
 GAUNTLET_SUITES(
     { "scenario", scenario_suite },
@@ -21,4 +22,5 @@ GAUNTLET_SUITES(
     { "junit", junit_suite },
     { "target", target_suite },
     { "fault_log", fault_log_suite },
+    { "iommu_faults", iommu_faults_suite },
 );

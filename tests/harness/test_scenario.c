@@ -406,6 +406,34 @@ START_TEST(test_power_cut)
 }
 END_TEST
 
+/* iommu (the target's by default) and iommu_faults (== 0 by default, op
+ * >= when only a value is given); the dump round trip. */
+START_TEST(test_iommu)
+{
+    GsScenario *s = parse_ok("name: i\ndescription: d\nsteps: [load]\n");
+
+    ck_assert_int_eq(s->iommu, GS_IOMMU_TARGET);
+    ck_assert_int_eq(s->iommu_faults_op, GS_OP_EQ);
+    ck_assert_int_eq(s->iommu_faults_value, 0);
+    check_round_trip(s);
+    gs_free(s);
+    s = parse_ok("name: i\ndescription: d\niommu: intel\n"
+                 "iommu_faults: {value: 1}\nsteps: [load]\n");
+    ck_assert_int_eq(s->iommu, GS_IOMMU_INTEL);
+    ck_assert_int_eq(s->iommu_faults_op, GS_OP_GE);
+    ck_assert_int_eq(s->iommu_faults_value, 1);
+    check_round_trip(s);
+    gs_free(s);
+    s = parse_ok("name: i\ndescription: d\niommu: none\n"
+                 "iommu_faults: {op: le, value: 3}\nsteps: [load]\n");
+    ck_assert_int_eq(s->iommu, GS_IOMMU_NONE);
+    ck_assert_int_eq(s->iommu_faults_op, GS_OP_LE);
+    ck_assert_int_eq(s->iommu_faults_value, 3);
+    check_round_trip(s);
+    gs_free(s);
+}
+END_TEST
+
 /* Other targets' fault rules are opaque: not checked, counted by ';'. */
 START_TEST(test_opaque_faults)
 {
@@ -603,6 +631,16 @@ static const struct {
       3, 23, "'expect_fail': duplicate verdict 'ledger'" },
     { "name: t\ndescription: d\nwrite_cache: maybe\nsteps: [boot]\n", 3, 14,
       "'write_cache': found string 'maybe', expected a boolean" },
+    { "name: t\ndescription: d\niommu: amd\nsteps: [boot]\n", 3, 8,
+      "'iommu': unknown value 'amd'; expected one of: none, intel" },
+    { "name: t\ndescription: d\niommu_faults: 1\nsteps: [boot]\n", 3, 15,
+      "'iommu_faults': found integer '1', expected a mapping {op: OP, value: N}" },
+    { "name: t\ndescription: d\niommu_faults: {op: \"=>\", value: 1}\n"
+      "steps: [boot]\n", 3, 20, "'op': unknown operator '=>'" },
+    { "name: t\ndescription: d\niommu_faults: {op: \">=\"}\nsteps: [boot]\n",
+      3, 15, "missing required key 'value'" },
+    { "name: t\ndescription: d\niommu_faults: {value: -1}\nsteps: [boot]\n",
+      3, 23, "'value': -1 is out of range" },
 };
 
 START_TEST(test_bad_input)
@@ -835,6 +873,7 @@ Suite *scenario_suite(void)
     tcase_add_test(tc, test_opaque_faults);
     tcase_add_test(tc, test_reboot);
     tcase_add_test(tc, test_power_cut);
+    tcase_add_test(tc, test_iommu);
     tcase_add_loop_test(tc, test_rule_error_pos, 0,
                         sizeof(rule_errors) / sizeof(rule_errors[0]));
     suite_add_tcase(s, tc);

@@ -56,7 +56,8 @@ static const char *write_target(const char *name, const char *text)
 
 START_TEST(test_shipped)
 {
-    static const char *const names[] = { "kestrel", "nvme", "virtio-blk" };
+    static const char *const names[] = { "kestrel", "kestrel-iommu", "nvme",
+                                         "virtio-blk" };
     char err[1024];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -67,6 +68,7 @@ START_TEST(test_shipped)
         ck_assert_ptr_nonnull(strstr(t->dir, names[i]));
         ck_assert_msg(t->nfiles || t->nkmods, "%s puts nothing into the image",
                       names[i]);
+        ck_assert_str_eq(t->iommu, strstr(names[i], "-iommu") ? "intel" : "none");
         gt_free(t);
     }
 }
@@ -146,6 +148,9 @@ static const struct {
     { "root_port: \"\"\n", ":10:12: 'root_port': found '', expected a QEMU device type name" },
     { "root_port: Gauntlet-Port\n", "'root_port': found 'Gauntlet-Port'" },
     { "root_port: \"a b\"\n", "'root_port': found 'a b'" },
+    { "iommu: amd\n", ":10:8: 'iommu': found 'amd', expected none (no IOMMU, the default) or intel" },
+    { "iommu: Intel\n", ":10:8: 'iommu': found 'Intel', expected none" },
+    { "iommu: [intel]\n", ":10:8: 'iommu': found a list, expected a scalar" },
 };
 
 START_TEST(test_bad)
@@ -176,6 +181,12 @@ START_TEST(test_port_keys)
     ck_assert_str_eq(t->fault_object, "device");
     ck_assert(!gt_faults_on_port(t));
     ck_assert_str_eq(t->fault_log, "");
+    ck_assert_str_eq(t->iommu, "none");
+    gt_free(t);
+    write_target("t", BASE "iommu: intel\n");
+    t = gt_find(tmpdir, "t", err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_str_eq(t->iommu, "intel");
     gt_free(t);
     write_target("t", "name: t\ndescription: d\ndevice: \"x,id={id},bus={bus}\"\n"
                  "drive_size_mb: 4\nblock_size: 512\nmodule: m\nload: l\n"
