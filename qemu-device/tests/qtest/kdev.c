@@ -475,6 +475,47 @@ static int wait_migration(QtClient *qt, char *err, size_t errlen)
     return -1;
 }
 
+int kdev_save_stream(Kdev *k, uint8_t **out, size_t *len, char *err,
+                     size_t errlen)
+{
+    char path[300];
+    FILE *f;
+    long n;
+
+    *out = NULL;
+    *len = 0;
+    err[0] = '\0';
+    snprintf(path, sizeof(path), "%s.mig", k->img);
+    if (qt_qmp_ok(k->qt, "{'execute':'stop'}") ||
+        qt_qmp_ok(k->qt, "{'execute':'migrate','arguments':"
+                  "{'uri':'exec:cat > %s'}}", path) ||
+        wait_migration(k->qt, err, errlen)) {
+        if (!err[0]) {
+            snprintf(err, errlen, "save: %s", qt_error(k->qt));
+        }
+        unlink(path);
+        return -1;
+    }
+    f = fopen(path, "rb");
+    if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) <= 0 ||
+        fseek(f, 0, SEEK_SET) || !(*out = malloc((size_t)n)) ||
+        fread(*out, 1, (size_t)n, f) != (size_t)n) {
+        snprintf(err, errlen, "reading the stream %s: %s", path,
+                 f ? strerror(errno ? errno : EIO) : strerror(errno));
+        free(*out);
+        *out = NULL;
+        if (f) {
+            fclose(f);
+        }
+        unlink(path);
+        return -1;
+    }
+    fclose(f);
+    unlink(path);
+    *len = (size_t)n;
+    return 0;
+}
+
 /* The destination leaves "inmigrate" once the state is loaded. */
 static int wait_incoming(QtClient *qt, char *err, size_t errlen)
 {

@@ -85,6 +85,14 @@ int kdev_quit(Kdev *k, char *tail, size_t len);
 int kdev_load_stream(const uint8_t *p, size_t len, uint64_t disk_blocks,
                      const char *dev_opts, char *log, size_t loglen);
 
+/*
+ * Stop k's guest and save its whole migration stream into memory: *out
+ * (malloc'd) and *len.  0, or -1 with the reason in err.  The machine
+ * stays stopped.
+ */
+int kdev_save_stream(Kdev *k, uint8_t **out, size_t *len, char *err,
+                     size_t errlen);
+
 /* The same for the machine o describes (its image: a fresh one);
  * loaded_cb (may be NULL) looks at the destination once it loaded. */
 int kdev_load_stream_opts(const uint8_t *p, size_t len, uint64_t disk_blocks,

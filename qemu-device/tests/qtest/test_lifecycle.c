@@ -386,10 +386,7 @@ enum {
 /* Save a VM whose Kestrel holds the markers; read the stream. */
 static void save_marked(Blob *b)
 {
-    char path[300];
     uint8_t mark[8];
-    FILE *f;
-    long n;
     size_t i;
 
     start(false, NULL);
@@ -399,32 +396,12 @@ static void save_marked(Blob *b)
     kdev_wr(k, KESTREL_REG_CQ_BASE_LO, (uint32_t)MARK_CQ_BASE);
     kdev_wr(k, KESTREL_REG_CQ_BASE_HI, (uint32_t)(MARK_CQ_BASE >> 32));
     kdev_wr(k, KESTREL_REG_CQ_SIZE, 64);
-    snprintf(path, sizeof(path), "%s.mig", k->img);
-    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'stop'}"), 0);
-    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'migrate','arguments':"
-                               "{'uri':'exec:cat > %s'}}", path), 0);
-    for (i = 0; i < 200; i++) {
-        QtQmpReply *r = qt_qmp(k->qt, "{'execute':'query-migrate'}");
-        bool done = r->received && strstr(r->received, "\"completed\"");
+    {
+        char err[256];
 
-        qt_qmp_free(r);
-        if (done) {
-            break;
-        }
-        usleep(50 * 1000);
+        ck_assert_msg(kdev_save_stream(k, &b->p, &b->len, err, sizeof(err)) == 0,
+                      "%s", err);
     }
-    f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    ck_assert_int_gt(n, 0);
-    b->p = malloc((size_t)n);
-    ck_assert_ptr_nonnull(b->p);
-    ck_assert_int_eq(fread(b->p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    unlink(path);
-    b->len = (size_t)n;
     put_be(mark, MARK_SQ_BASE, 8);
     b->core = 0;
     for (i = 0; i + 8 <= b->len; i++) {

@@ -870,10 +870,7 @@ static void port_stream_save(PortStream *b)
 {
     uint64_t buf = qt_galloc(k->qt, 512, 4096);
     struct kestrel_cqe cqe;
-    char path[300];
     size_t i, tl = strlen(STREAM_TEXT);
-    FILE *f;
-    long n;
 
     port_faults("%s", STREAM_RULES);
     submit_read(1, buf);
@@ -884,32 +881,12 @@ static void port_stream_save(PortStream *b)
     ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_VERSION), 0xffffffff);
     ck_assert_int_eq(port_stat("link-down"), 1);
     ck_assert_int_eq(port_stat("messages-queued"), 1);
-    snprintf(path, sizeof(path), "%s.mig", k->img);
-    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'stop'}"), 0);
-    ck_assert_int_eq(qt_qmp_ok(k->qt, "{'execute':'migrate','arguments':"
-                               "{'uri':'exec:cat > %s'}}", path), 0);
-    for (i = 0; i < 200; i++) {
-        QtQmpReply *r = qt_qmp(k->qt, "{'execute':'query-migrate'}");
-        bool done = r->received && strstr(r->received, "\"completed\"");
+    {
+        char err[256];
 
-        qt_qmp_free(r);
-        if (done) {
-            break;
-        }
-        usleep(50 * 1000);
+        ck_assert_msg(kdev_save_stream(k, &b->p, &b->len, err, sizeof(err)) == 0,
+                      "%s", err);
     }
-    f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    ck_assert_int_gt(n, 0);
-    b->p = malloc((size_t)n);
-    ck_assert_ptr_nonnull(b->p);
-    ck_assert_int_eq(fread(b->p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    unlink(path);
-    b->len = (size_t)n;
     b->text = 0;
     for (i = 0; i + tl + 1 <= b->len; i++) {
         if (!memcmp(b->p + i, STREAM_TEXT, tl + 1)) {
