@@ -145,7 +145,8 @@ if [[ $do_unit -eq 1 ]]; then
         -DGAUNTLET_VM_TESTS=OFF -DGAUNTLET_FUZZ=OFF >"$work/host-configure.log" 2>&1 ||
         { tail -n 30 "$work/host-configure.log" >&2; die "configure failed"; }
     cmake --build "$work/host" -j "$JOBS" --target kestrel_unit_tests \
-        kestrel_driver_tests kestrel-fault-check >"$work/host-build.log" 2>&1 ||
+        kestrel_driver_tests kestrel-fault-check kvfio_tests kestrelctl-double \
+        gauntlet-ledger >"$work/host-build.log" 2>&1 ||
         { tail -n 30 "$work/host-build.log" >&2; die "build failed"; }
     lcov --quiet --zerocounters -d "$work/host"
     (cd "$work/host" && ctest -R '^(unit\.|driver\.lib$)' --output-on-failure) >&2 ||
