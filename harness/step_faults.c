@@ -38,12 +38,12 @@ static int faults_text(Run *r, const GsStep *st, char **text)
         return 0;
     }
     if (gs_expand(st->u.faults.rules, gr_captured, r, text, err, sizeof(err))) {
-        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "faults: '%s': %s",
+        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s': %s",
                        st->u.faults.rules, err);
     }
     n = gs_count_rules(*text);
     if (n != st->u.faults.nrules) {
-        gr_fail(r, GR_FAIL, GR_FAIL_STEP, "faults: '%s' is %d rule(s) with its "
+        gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s' is %d rule(s) with its "
                 "captured values, %d as written: '%s'", st->u.faults.rules, n,
                 st->u.faults.nrules, *text);
         free(*text);
@@ -77,7 +77,7 @@ int gr_step_faults(Run *r, const GsStep *st)
     }
     rc = gr_set_faults(r, d, prop, text);
     if (rc != GQ_OK) {
-        rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "faults: '%s': %s", text,
+        rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s': %s", text,
                      gq_error(r->vm->qmp));
         free(text);
         return rc;
