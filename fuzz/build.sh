@@ -65,7 +65,7 @@ cc lib    "$DRV/kestrel_lib.c"            "$LIB_INC"
 cc kvfio  "$DRV/vfio/kvfio.c"             "$LIB_INC -I$DRV/vfio"
 cc kvfio_iova "$DRV/vfio/kvfio_iova.c"    "$LIB_INC -I$DRV/vfio"
 cc ioctl_dev "$FZ/fuzz_ioctl_dev.c"       "$CORE_INC"
-for f in scenario scenario_values scenario_steps scenario_dump; do
+for f in scenario scenario_values scenario_steps scenario_dump scenario_capture; do
     cc "$f" "$S/harness/$f.c" "-I$S/harness $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
 done
 cc yaml_writer "$S/harness/yaml_writer.c" "-I$S/harness $(pkg-config --cflags yaml-0.1 2>/dev/null || true)"
@@ -100,7 +100,8 @@ link fuzz_vfio_completion "$LIB_INC -I$DRV/vfio" "$W/kvfio.o" "$W/kvfio_iova.o" 
 link fuzz_ioctl       "$LIB_INC"  "$W/lib.o" "$W/ioctl_dev.o" \
                       "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_scenario    "-I$S/harness"  "$W/scenario.o" "$W/scenario_values.o" \
-                      "$W/scenario_steps.o" "$W/scenario_dump.o" "$W/yaml_writer.o" \
+                      "$W/scenario_steps.o" "$W/scenario_dump.o" "$W/scenario_capture.o" \
+                      "$W/yaml_writer.o" \
                       $YAML_LIBS -lm
 
 for t in fuzz_device fuzz_vmload fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario fuzz_port \

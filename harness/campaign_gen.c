@@ -602,7 +602,7 @@ static bool rules_refused(const GsScenario *sc, GsError *e)
         if (st->type != GS_STEP_FAULTS || st->u.faults.op == GS_FAULTS_CLEAR) {
             continue;
         }
-        switch (gt_check_rules(rule_checker, rule_checker_build, st->u.faults.rules,
+        switch (gt_check_rules(rule_checker, rule_checker_build, st->u.faults.check_text,
                                &n, msg, sizeof(msg))) {
         case 0:
             break;

@@ -506,28 +506,37 @@ static void write_result(Run *r, double dur)
     json_object_put(o);
 }
 
-/* Split a faults step's text on ';' (the grammar's separator), one text
- * per scenario rule, for faults.json. */
-static bool rule_text(const GsStep *st, bool not_first, void *ctx)
+void gr_note_rule_text(Run *r, const char *text, int first, int n)
 {
-    Run *r = ctx;
     char *copy, *save, *tok;
-    int k = st->u.faults.first_rule;
+    int k = first;
 
-    if (st->type != GS_STEP_FAULTS || !st->u.faults.nrules) {
-        return false;
-    }
-    copy = strdup(st->u.faults.rules);
-    for (tok = strtok_r(copy, ";", &save); tok && k < r->s->nrules;
+    copy = strdup(text);
+    for (tok = strtok_r(copy, ";", &save); tok && k < first + n && k < r->s->nrules;
          tok = strtok_r(NULL, ";", &save)) {
         while (*tok == ' ' || *tok == '\n') {
             tok++;
         }
         if (*tok) {
+            free(r->rule_text[k]);
             r->rule_text[k++] = strdup(tok);
         }
     }
     free(copy);
+}
+
+/* Split a faults step's text on ';' (the grammar's separator), one text
+ * per scenario rule, for faults.json (a text with ${NAME}s: as written,
+ * until the step sends it with their values). */
+static bool rule_text(const GsStep *st, bool not_first, void *ctx)
+{
+    Run *r = ctx;
+
+    if (st->type != GS_STEP_FAULTS || !st->u.faults.nrules) {
+        return false;
+    }
+    gr_note_rule_text(r, st->u.faults.rules, st->u.faults.first_rule,
+                      st->u.faults.nrules);
     return false;
 }
 
@@ -584,7 +593,9 @@ static bool rules_refused(const GsStep *st, bool not_first, void *ctx)
     if (st->type != GS_STEP_FAULTS || st->u.faults.op == GS_FAULTS_CLEAR) {
         return false;
     }
-    rc = gt_check_rules(c->t, c->cfg->build, st->u.faults.rules, &n, msg,
+    /* a ${NAME} is checked as GS_CAPTURE_PLACEHOLDER: the step checks the
+     * text with its values again when it runs */
+    rc = gt_check_rules(c->t, c->cfg->build, st->u.faults.check_text, &n, msg,
                         sizeof(msg));
     if (rc > 0) {
         gs_rule_error(c->s, st, msg, c->err, c->errlen);

@@ -65,6 +65,10 @@ typedef struct Run {
     bool fault_log_off;         /* this QEMU has no fault log: stop asking */
     int qemu_starts;            /* QEMU processes of this run (power cuts) */
     char **rule_text;
+    /* values captured by run steps (capture: NAME), for ${NAME} */
+    struct { char name[GS_MAX_NAME + 1]; char value[GS_MAX_CAPTURE_LEN + 1]; }
+        capture[GS_MAX_CAPTURES];
+    int ncapture;
     Workload wl[MAX_WORKLOADS];
     int nwl;
     struct { regex_t re; const char *pattern; long from; int line; } forbid[MAX_FORBID];
@@ -196,6 +200,18 @@ void gr_read_fault_log(Run *r, Device *d);
 void gr_write_fault_log(Run *r);
 int64_t gr_rule_fired(Run *r, int idx);
 int gr_set_faults(Run *r, Device *d, const char *prop, const char *rules);
+/* Split a faults text (as sent) into the run's rule_text from rule first
+ * on, one per rule, for faults.json. */
+void gr_note_rule_text(Run *r, const char *text, int first, int n);
+
+/* ---- captured values (step_driver.c) ----------------------------------------- */
+
+/* A run step's stdout kept as name: trimmed of blanks around it, 1 to
+ * GS_MAX_CAPTURE_LEN bytes without NUL; else -1 with why in err. */
+int gr_capture(Run *r, const char *name, const char *out, size_t len,
+               char *err, size_t errlen);
+/* The value captured as name (len bytes), NULL: none (a GsCaptureLookup). */
+const char *gr_captured(void *run, const char *name, size_t len);
 
 /* ---- the console (step_log.c) ---------------------------------------------------- */
 

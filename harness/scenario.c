@@ -612,6 +612,7 @@ static void parse_top(Ctx *c, const Node *root)
                                    "expect_fail", "verdict", &sc->expect_fail);
 
     c->running = tmp_alloc(c, GS_MAX_STEPS * sizeof(Running));
+    c->captures = tmp_alloc(c, GS_MAX_CAPTURES * sizeof(Running));
     steps = gsp_spec_found(top_keys, found, "steps");
     gsp_parse_steps(c, steps, 0, &sc->steps, &sc->nsteps, "'steps'");
     sc->total_steps = c->total_steps;

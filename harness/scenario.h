@@ -26,6 +26,10 @@
 #define GS_MAX_YAML_DEPTH   32      /* nesting of YAML collections */
 #define GS_MAX_NAME         64      /* scenario, workload, device, tag names */
 #define GS_MAX_TAGS         64
+#define GS_MAX_CAPTURES     64      /* capture names visible at one step */
+#define GS_MAX_CAPTURE_LEN  256     /* bytes of a captured value */
+/* What a ${NAME} stands for when a rule text is checked before any VM. */
+#define GS_CAPTURE_PLACEHOLDER "0"
 
 typedef struct GsError {
     char file[256];
@@ -99,6 +103,8 @@ struct GsStep {
             const char *expect_stdout;      /* ERE, NULL = absent */
             const char *expect_stderr;      /* ERE, NULL = absent */
             double timeout;                 /* seconds */
+            const char *capture;            /* NULL = absent: else the name
+                                               its trimmed stdout is kept as */
         } run;
         struct { const char *name; const char *cmd; } workload;
         struct {
@@ -114,6 +120,10 @@ struct GsStep {
             int nrules;                     /* rules in the text (0 for clear) */
             int text_line, text_col;        /* where the text starts in the file */
             bool text_verbatim;             /* ... byte for byte (see gs_rule_error) */
+            /* rules with each ${NAME} as GS_CAPTURE_PLACEHOLDER: the text
+             * checked before any VM (== rules when it names no capture) */
+            const char *check_text;
+            bool captures;                  /* rules holds a ${NAME} */
         } faults;
         struct { GsHotplugAction action; const char *device; } hotplug;
         struct { GsSuspendMode mode; GsPmTestLevel level; int64_t cycles; } suspend;
@@ -197,5 +207,21 @@ const char *gs_step_name(GsStepType t);
  * the text stands there verbatim. */
 void gs_rule_error(const GsScenario *s, const GsStep *st, const char *msg,
                    char *err, size_t errlen);
+
+/* Number of rules in a rule text: ';'-separated, non-blank parts (every
+ * target's rule grammar separates rules with ';'). */
+int gs_count_rules(const char *text);
+
+/* A faults step's ${NAME} references: lookup gives NAME's value (name is
+ * not NUL-terminated: len bytes), or NULL when it has none. */
+typedef const char *(*GsCaptureLookup)(void *ctx, const char *name,
+                                       size_t len);
+/* text with each ${NAME} replaced by its value: 0 and a malloc'd *out, or
+ * -1 with "column C: what" in err (C: 1-based byte column in text) for a
+ * '${' without a name and '}', or a name lookup does not know. */
+int gs_expand(const char *text, GsCaptureLookup lookup, void *ctx, char **out,
+              char *err, size_t errlen);
+/* A capture name: [A-Za-z_][A-Za-z0-9_]*, 1..GS_MAX_NAME bytes. */
+bool gs_is_capture_name(const char *s, size_t len);
 
 #endif /* GAUNTLET_SCENARIO_H */

@@ -63,6 +63,10 @@ static void dump_steps(GyWriter *w, const GsStep *steps, size_t n)
             }
             gy_key(w, "timeout");
             gy_num(w, s->u.run.timeout);
+            if (s->u.run.capture) {
+                gy_key(w, "capture");
+                gy_str(w, s->u.run.capture);
+            }
             break;
         case GS_STEP_WORKLOAD:
             gy_key(w, "name");

@@ -9,6 +9,7 @@
  *   scenario_values.c  scalar typing, suggestions, regex checks, key specs
  *   scenario_steps.c   every step's keys and checks (the step table)
  *   scenario_dump.c    gs_dump(), the canonical form
+ *   scenario_capture.c captured values: names, ${NAME} expansion, checks
  */
 #ifndef GAUNTLET_SCENARIO_PRIV_H
 #define GAUNTLET_SCENARIO_PRIV_H
@@ -77,6 +78,9 @@ typedef struct Ctx {
     size_t total_steps;
     Running *running;
     size_t nrunning;
+    Running *captures;          /* capture names visible here (depth: the
+                                   step list that captured them) */
+    size_t ncaptures;
     bool ok;
 } Ctx;
 
@@ -124,6 +128,16 @@ extern const char *const gsp_source_names[];
 extern const char *const gsp_cut_names[];
 extern const char *const gsp_op_names[];
 extern const char *const gsp_op_words[];
+
+/* ---- captured values (scenario_capture.c) ------------------------------- */
+
+/* A run step's capture (v: its value): a good name, now visible. */
+void gsp_run_capture(Ctx *c, GsStep *st, const Node *v, int depth);
+/* A step list at depth+1 ended: its captures are no longer visible. */
+void gsp_end_captures(Ctx *c, int depth);
+/* A faults step's ${NAME}s: each captured before; sets check_text. */
+void gsp_faults_captures(Ctx *c, GsStep *st, const Node *v);
+size_t gsp_source_col(const char *src, size_t col);
 
 /* ---- shared helpers --------------------------------------------------------- */
 

@@ -77,6 +77,8 @@ static const KeySpec run_keys[] = {
     { .name = "expect_stderr", .type = K_REGEX, .off = OFF(run.expect_stderr) },
     { .name = "timeout", .type = K_FLOAT, .off = OFF(run.timeout),
       .fmin = 0.001, .fmax = 7200, .df = 60 },
+    { .name = "capture", .type = K_STR, .off = OFF(run.capture),
+      .imin = 1, .imax = 256, .ds = NULL },
     { 0 }
 };
 
@@ -230,25 +232,6 @@ const char *gs_step_name(GsStepType t)
 void gsp_parse_steps(Ctx *c, const Node *seq, int depth, GsStep **out,
                         size_t *nout, const char *where);
 
-/* Number of rules in a rule text: ';'-separated, non-blank parts (every
- * target's rule grammar separates rules with ';'; the target's own checker
- * judges the rules themselves, gr_validate()). */
-static int count_rules(const char *s)
-{
-    int n = 0;
-    bool content = false;
-
-    for (; *s; s++) {
-        if (*s == ';') {
-            n += content;
-            content = false;
-        } else if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') {
-            content = true;
-        }
-    }
-    return n + content;
-}
-
 /* Number of UTF-8 characters in the first n bytes of s. */
 static int utf8_chars(const char *s, size_t n)
 {
@@ -292,6 +275,10 @@ void gs_rule_error(const GsScenario *s, const GsStep *st, const char *msg,
 
     if (sscanf(msg, "column %lu:", &col) == 1 && p) {
         what = p + 2;
+    }
+    if (col >= 1 && st->u.faults.captures) {
+        /* the checker saw check_text: its column in the text as written */
+        col = gsp_source_col(st->u.faults.rules, col);
     }
     if (col >= 1 && col <= len + 1 && st->u.faults.text_verbatim) {
         snprintf(err, errlen, "%s:%d:%d: bad fault rule in '%s': %.*s", s->file,
@@ -403,18 +390,23 @@ static void step_checks(Ctx *c, GsStep *st, const Node *map,
             }
             st->u.faults.op = GS_FAULTS_CLEAR;
             st->u.faults.rules = "";
+            st->u.faults.check_text = "";
             st->u.faults.first_rule = c->nrules;
             break;
         }
         v = set ? set : add;
         st->u.faults.op = set ? GS_FAULTS_SET : GS_FAULTS_ADD;
         st->u.faults.rules = gsp_out_strdup(c, v->val, v->len);
-        st->u.faults.nrules = count_rules(st->u.faults.rules);
         note_rule_pos(c, v, st);
+        gsp_faults_captures(c, st, v);
+        st->u.faults.nrules = gs_count_rules(st->u.faults.check_text);
         st->u.faults.first_rule = c->nrules;
         c->nrules += st->u.faults.nrules;
         break;
     }
+    case GS_STEP_RUN:
+        gsp_run_capture(c, st, gsp_spec_found(keys, found, "capture"), depth);
+        break;
     case GS_STEP_SUSPEND: {
         const Node *lv = gsp_spec_found(keys, found, "level");
 
@@ -552,6 +544,7 @@ static void step_checks(Ctx *c, GsStep *st, const Node *map,
         }
         gsp_parse_steps(c, sv, depth + 1, &st->u.repeat.steps,
                     &st->u.repeat.nsteps, "'repeat' steps");
+        gsp_end_captures(c, depth);
         for (i = 0; i < c->nrunning; i++) {
             if (c->running[i].depth > depth) {
                 gsp_fail(c, c->running[i].line, c->running[i].col, "workload "

@@ -218,6 +218,63 @@ static int match_re(Run *r, const char *pattern, const char *text, bool *m)
     return 0;
 }
 
+int gr_capture(Run *r, const char *name, const char *out, size_t len,
+               char *err, size_t errlen)
+{
+    int i;
+
+    while (len && strchr(" \t\r\n\v\f", out[0])) {
+        out++;
+        len--;
+    }
+    while (len && strchr(" \t\r\n\v\f", out[len - 1])) {
+        len--;
+    }
+    if (!len) {
+        snprintf(err, errlen, "capture %s: the command printed nothing (blanks "
+                 "aside): expected a value", name);
+        return -1;
+    }
+    if (len > GS_MAX_CAPTURE_LEN) {
+        snprintf(err, errlen, "capture %s: the command printed %zu bytes (blanks "
+                 "around them aside), expected at most %d", name, len,
+                 GS_MAX_CAPTURE_LEN);
+        return -1;
+    }
+    if (memchr(out, '\0', len)) {
+        snprintf(err, errlen, "capture %s: the output holds a NUL byte", name);
+        return -1;
+    }
+    for (i = 0; i < r->ncapture && strcmp(r->capture[i].name, name); i++) {
+    }
+    if (i == GS_MAX_CAPTURES) {
+        snprintf(err, errlen, "capture %s: more than %d names", name,
+                 GS_MAX_CAPTURES);
+        return -1;
+    }
+    if (i == r->ncapture) {
+        snprintf(r->capture[i].name, sizeof(r->capture[i].name), "%s", name);
+        r->ncapture++;
+    }
+    memcpy(r->capture[i].value, out, len);
+    r->capture[i].value[len] = '\0';
+    gr_log(r, "captured %s = '%s'", name, r->capture[i].value);
+    return 0;
+}
+
+const char *gr_captured(void *run, const char *name, size_t len)
+{
+    Run *r = run;
+
+    for (int i = 0; i < r->ncapture; i++) {
+        if (strlen(r->capture[i].name) == len &&
+            !memcmp(r->capture[i].name, name, len)) {
+            return r->capture[i].value;
+        }
+    }
+    return NULL;
+}
+
 int gr_step_run(Run *r, const GsStep *st)
 {
     ga_result res;
@@ -245,6 +302,18 @@ int gr_step_run(Run *r, const GsStep *st)
                (match_re(r, st->u.run.expect_stderr, res.err, &m) < 0 || !m)) {
         rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s': stderr does not match /%s/",
                    st->u.run.cmd, st->u.run.expect_stderr);
+    } else if (st->u.run.capture) {
+        char err[256];
+
+        if (res.out_dropped) {
+            rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s': capture %s: %" PRIu64
+                         " bytes of stdout were not kept: expected at most %d",
+                         st->u.run.cmd, st->u.run.capture, res.out_total,
+                         GS_MAX_CAPTURE_LEN);
+        } else if (gr_capture(r, st->u.run.capture, res.out ? res.out : "",
+                              res.out_len, err, sizeof(err)) < 0) {
+            rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s': %s", st->u.run.cmd, err);
+        }
     }
     ga_result_free(&res);
     return rc;

@@ -26,25 +26,66 @@
 #include "qmp.h"
 #include "verdict.h"
 
+/* The step's rule text with the values captured so far: 0 and a malloc'd
+ * text, or -1 after recording a step failure. */
+static int faults_text(Run *r, const GsStep *st, char **text)
+{
+    char err[512];
+    int n;
+
+    if (!st->u.faults.captures) {
+        *text = strdup(st->u.faults.rules);
+        return 0;
+    }
+    if (gs_expand(st->u.faults.rules, gr_captured, r, text, err, sizeof(err))) {
+        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s': %s",
+                       st->u.faults.rules, err);
+    }
+    n = gs_count_rules(*text);
+    if (n != st->u.faults.nrules) {
+        gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s' is %d rule(s) with its "
+                "captured values, %d as written: '%s'", st->u.faults.rules, n,
+                st->u.faults.nrules, *text);
+        free(*text);
+        *text = NULL;
+        return -1;
+    }
+    gr_log(r, "faults: '%s' with its captured values: '%s'", st->u.faults.rules,
+           *text);
+    return 0;
+}
+
 int gr_step_faults(Run *r, const GsStep *st)
 {
     Device *d = &r->dev[0];
-    const char *text = st->u.faults.rules;
+    char *text = NULL;
     const char *prop = st->u.faults.op == GS_FAULTS_ADD ? r->t->fault_add :
                        r->t->fault_set;
+    int rc;
 
     if (!d->present) {
         return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "faults: device %s is not present", d->id);
+    }
+    if (st->u.faults.op != GS_FAULTS_CLEAR && faults_text(r, st, &text) < 0) {
+        return -1;
     }
     if (st->u.faults.op != GS_FAULTS_ADD) {
         gr_harvest(r, d, true);
     }
     if (st->u.faults.op == GS_FAULTS_CLEAR) {
-        text = "";
+        text = strdup("");
     }
-    if (gr_set_faults(r, d, prop, text) != GQ_OK) {
-        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "faults: %s", gq_error(r->vm->qmp));
+    rc = gr_set_faults(r, d, prop, text);
+    if (rc != GQ_OK) {
+        rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "'%s': %s", text,
+                     gq_error(r->vm->qmp));
+        free(text);
+        return rc;
     }
+    if (st->u.faults.captures) {
+        gr_note_rule_text(r, text, st->u.faults.first_rule, st->u.faults.nrules);
+    }
+    free(text);
     for (int i = 0; i < st->u.faults.nrules && d->nlive < MAX_RULES_LIVE; i++) {
         d->live[d->nlive++] = st->u.faults.first_rule + i;
     }

@@ -56,5 +56,6 @@ void gd_target_undirect(struct gd_target *t, bool writable);
 
 /* The commands (argv[0] is the command's name). */
 int gd_cmd_stress(int argc, char **argv);       /* data_stress.c */
+int gd_cmd_virtio_queue(int argc, char **argv); /* data_virtio.c */
 
 #endif /* GAUNTLET_DATA_TOOL_H */

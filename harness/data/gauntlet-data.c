@@ -24,6 +24,12 @@
  *       FLUSH through its driver (REQ_PREFLUSH), which makes a volatile
  *       write cache durable (a target's `flush` command).
  *
+ *   gauntlet-data virtio-queue BDF [--queue N] [--used-range] [--caps]
+ *       The ring addresses of a modern virtio-pci device's queue N (default
+ *       0), read through its VIRTIO_PCI_CAP_PCI_CFG window in config space;
+ *       --used-range prints the used ring's entries as 0xLO-0xHI, for a
+ *       fault rule's addr= filter (data_virtio.c).
+ *
  *   gauntlet-data stress PATH --lba L --blocks N [--threads T] [--duration S]
  *                        [--seed S] [--block-size B] [--blocks-max M]
  *                        [--read-pct P] [--flush-pct F] [--allow-errors]
@@ -63,7 +69,7 @@
  * Exit status: 0 success, 1 failure (data mismatch, I/O error), 2 usage.
  *
  * Files: this one (write, verify, main), data_stress.c (stress),
- * data_tool.[ch] (what they share).
+ * data_virtio.c (virtio-queue), data_tool.[ch] (what they share).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -328,6 +334,10 @@ static void usage(FILE *f)
 "        fdatasync for gauntlet-ledger (docs/ledger.md)\n"
 "  flush  PATH\n"
 "        fsync the file or device (a block device's cache FLUSH)\n"
+"  virtio-queue BDF [--queue N] [--used-range] [--caps] [--config FILE]\n"
+"        a modern virtio-pci device's ring addresses for queue N (default 0),\n"
+"        through its PCI_CFG window; --used-range: the used ring's entries as\n"
+"        0xLO-0xHI (a fault rule's addr= range); --caps: the cap walk only\n"
 "Exit status: 0 ok, 1 failure (data mismatch, I/O error), 2 usage.\n");
 }
 
@@ -351,6 +361,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "flush")) {
         return cmd_flush(argc - 1, argv + 1);
+    }
+    if (!strcmp(cmd, "virtio-queue")) {
+        return gd_cmd_virtio_queue(argc - 1, argv + 1);
     }
     usage(stderr);
     fprintf(stderr, PROG ": unknown command '%s'\n", cmd);

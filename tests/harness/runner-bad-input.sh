@@ -43,6 +43,13 @@ printf 'name: x\ndescription: d\nsteps:\n  - faults:\n      set: >\n        cq.p
 check rule-folded "r3.yaml:5:12: bad fault rule in 'set' \\(column 9 of the rule text\\): found 'drp'" "$tmp/r3.yaml"
 printf "name: x\ndescription: d\nsteps:\n  - faults: {set: 'sq.fetch[op=write]:drop:every=0'}\n" >"$tmp/r4.yaml"
 check rule-count "r4.yaml:4:50: bad fault rule in 'set': found '0'" "$tmp/r4.yaml"
+# a ${NAME} (a value captured by a run step) is checked as the number 0:
+# the grammar error after it is still found, at its column as written; an
+# unknown name is refused by the parser
+printf 'name: x\ndescription: d\ntarget: virtio-blk\nsteps:\n  - run: {cmd: echo 1, capture: A}\n  - faults: {set: "dma.write[addr=${A}]:drp"}\n' >"$tmp/c1.yaml"
+check capture-rule "c1.yaml:6:41: bad fault rule in 'set': found 'drp', expected an action" "$tmp/c1.yaml"
+printf 'name: x\ndescription: d\ntarget: virtio-blk\nsteps:\n  - run: {cmd: echo 1, capture: A}\n  - faults: {set: "dma.write[addr=${B}]:drop"}\n' >"$tmp/c2.yaml"
+check capture-unknown 'c2.yaml:6:35: \$\{B\} has no value: no run step before this one captures .B.' "$tmp/c2.yaml"
 check rule-file "bad-fault-column.yaml:9:30: bad fault rule in 'add': found 'corrupt', expected an action valid for irq" \
     "$top/tests/harness/bad-fault-column.yaml"
 # a target folder that is not one: a clear error naming the file

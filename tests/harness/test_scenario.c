@@ -449,6 +449,105 @@ START_TEST(test_opaque_faults)
 }
 END_TEST
 
+/* Captured values: the names, what the checks before any VM see
+ * (check_text: each ${NAME} as GS_CAPTURE_PLACEHOLDER), the rule count,
+ * the canonical form, and a checker's column mapped back to the text as
+ * written. */
+START_TEST(test_capture)
+{
+    GsScenario *s = parse_ok(
+        "name: c\ndescription: captures\nsteps:\n"
+        "  - run: {cmd: \"echo 0x1000-0x1fff\", capture: USED}\n"
+        "  - faults: {set: \"dma.write[addr=${USED}]:corrupt(offset=1,value=0x7f):once\"}\n"
+        "  - repeat:\n      count: 2\n      steps:\n"
+        "        - run: {cmd: x, capture: _v2}\n"
+        "        - faults: {add: \"msi[vector=${_v2}]:drop; dma.read[addr=${USED}]:dma_error\"}\n"
+        "  - faults: {set: \"no:captures\"}\n");
+    const GsStep *f = &s->steps[1], *r = &s->steps[2].u.repeat.steps[1];
+    char err[1200], *d;
+
+    ck_assert_str_eq(s->steps[0].u.run.capture, "USED");
+    ck_assert_str_eq(s->steps[2].u.repeat.steps[0].u.run.capture, "_v2");
+    ck_assert(f->u.faults.captures);
+    ck_assert_str_eq(f->u.faults.rules,
+                     "dma.write[addr=${USED}]:corrupt(offset=1,value=0x7f):once");
+    ck_assert_str_eq(f->u.faults.check_text,
+                     "dma.write[addr=0]:corrupt(offset=1,value=0x7f):once");
+    ck_assert_int_eq(f->u.faults.nrules, 1);
+    /* inside the repeat body, both the outer name and its own one */
+    ck_assert_str_eq(r->u.faults.check_text,
+                     "msi[vector=0]:drop; dma.read[addr=0]:dma_error");
+    ck_assert_int_eq(r->u.faults.nrules, 2);
+    ck_assert(!s->steps[3].u.faults.captures);
+    ck_assert_ptr_eq(s->steps[3].u.faults.check_text, s->steps[3].u.faults.rules);
+    ck_assert_int_eq(s->nrules, 4);
+    d = dump_to_string(s);
+    ck_assert_ptr_nonnull(strstr(d, "capture: \"USED\""));
+    free(d);
+    check_round_trip(s);
+    /* the checker saw "dma.write[addr=0]:corrupt(...)": its column 19 ('c')
+     * is column 25 of the text as written, which starts at 5:20 */
+    gs_rule_error(s, f, "column 19: found 'corrupt', expected X", err, sizeof(err));
+    ck_assert_msg(strncmp(err, "t.yaml:5:44: ", 13) == 0, "%s", err);
+    /* a column inside the placeholder is the '$' */
+    gs_rule_error(s, f, "column 16: found '0', expected an address", err,
+                  sizeof(err));
+    ck_assert_msg(strncmp(err, "t.yaml:5:35: ", 13) == 0, "%s", err);
+    gs_free(s);
+}
+END_TEST
+
+static const char *lookup_test(void *ctx, const char *name, size_t len)
+{
+    static const char *const vals[][2] = {
+        { "USED", "0x2781244-0x2781a43" }, { "E", "" }, { "SEMI", "a;b" },
+    };
+
+    (void)ctx;
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        if (strlen(vals[i][0]) == len && !memcmp(vals[i][0], name, len)) {
+            return vals[i][1];
+        }
+    }
+    return NULL;
+}
+
+/* gs_expand: the substitution the runner makes before a faults step. */
+START_TEST(test_expand)
+{
+    char *out, err[512];
+
+    ck_assert_int_eq(gs_expand("dma.write[addr=${USED}]:drop:once", lookup_test,
+                               NULL, &out, err, sizeof(err)), 0);
+    ck_assert_str_eq(out, "dma.write[addr=0x2781244-0x2781a43]:drop:once");
+    free(out);
+    ck_assert_int_eq(gs_expand("${USED}${USED}x${E}$ {E} $USED ${", lookup_test,
+                               NULL, &out, err, sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "column 32: '${' starts no reference"), "%s", err);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(gs_expand("${USED}${USED}x${E}$ {E} $USED", lookup_test,
+                               NULL, &out, err, sizeof(err)), 0);
+    ck_assert_str_eq(out, "0x2781244-0x2781a430x2781244-0x2781a43x$ {E} $USED");
+    free(out);
+    ck_assert_int_eq(gs_expand("", lookup_test, NULL, &out, err, sizeof(err)), 0);
+    ck_assert_str_eq(out, "");
+    free(out);
+    ck_assert_int_eq(gs_expand("ab${NOPE}", lookup_test, NULL, &out, err,
+                               sizeof(err)), -1);
+    ck_assert_msg(strstr(err, "column 3: ${NOPE} has no value"), "%s", err);
+    /* a value with ';' makes two rules of one: the runner refuses that */
+    ck_assert_int_eq(gs_expand("x:${SEMI}", lookup_test, NULL, &out, err,
+                               sizeof(err)), 0);
+    ck_assert_int_eq(gs_count_rules("x:0"), 1);
+    ck_assert_int_eq(gs_count_rules(out), 2);
+    free(out);
+    ck_assert(gs_is_capture_name("_a9", 3));
+    ck_assert(!gs_is_capture_name("9a", 2));
+    ck_assert(!gs_is_capture_name("", 0));
+    ck_assert(!gs_is_capture_name("a.b", 3));
+}
+END_TEST
+
 /* A target checker's "column C: what" lands on the rule's own file:line:col
  * when the text stands verbatim in the file, else on the value with the
  * column of the text (gs_rule_error; the runner runs the real checker:
@@ -641,6 +740,28 @@ static const struct {
       3, 15, "missing required key 'value'" },
     { "name: t\ndescription: d\niommu_faults: {value: -1}\nsteps: [boot]\n",
       3, 23, "'value': -1 is out of range" },
+    /* 10: captured values (capture: NAME, ${NAME}) */
+    { H "  - run: {cmd: x, capture: A}\n"
+        "  - faults: {set: \"dma.write[addr=${B}]:drop\"}\n", 5, 35,
+      "${B} has no value: no run step before this one captures 'B'" },
+    { H "  - load: {capture: X}\n", 4, 12,
+      "unknown key 'capture' in step 'load'" },
+    { H "  - run: {cmd: x, capture: 1A}\n", 4, 28,
+      "'capture': found '1A', expected a name of 1 to 64 characters" },
+    { H "  - run: {cmd: x, capture: a-b}\n", 4, 28, "'capture': found 'a-b'" },
+    { H "  - faults: {set: \"x:${A}\"}\n  - run: {cmd: x, capture: A}\n", 4,
+      22, "${A} has no value" },
+    /* 15 */ { H "  - repeat:\n      count: 2\n      steps:\n"
+        "        - run: {cmd: x, capture: A}\n"
+        "        - faults: {set: \"a:${A}\"}\n"
+        "  - faults: {set: \"b:${A}\"}\n", 9, 22, "${A} has no value" },
+    { H "  - run: {cmd: x, capture: A}\n  - faults: {set: \"x:${A\"}\n", 5,
+      22, "'${' starts no reference: expected ${NAME}" },
+    { H "  - run: {cmd: x, capture: A}\n  - faults: {set: \"x:${}\"}\n", 5,
+      22, "'${' starts no reference" },
+    { H "  - run: {cmd: x, capture: A}\n  - faults:\n      set: >\n"
+        "        x:${C}\n", 6, 12, "${C} has no value: no run step before this one captures 'C' (column 3 of "
+      "the rule text)" },
 };
 
 START_TEST(test_bad_input)
@@ -874,6 +995,8 @@ Suite *scenario_suite(void)
     tcase_add_test(tc, test_reboot);
     tcase_add_test(tc, test_power_cut);
     tcase_add_test(tc, test_iommu);
+    tcase_add_test(tc, test_capture);
+    tcase_add_test(tc, test_expand);
     tcase_add_loop_test(tc, test_rule_error_pos, 0,
                         sizeof(rule_errors) / sizeof(rule_errors[0]));
     suite_add_tcase(s, tc);
