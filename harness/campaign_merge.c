@@ -9,6 +9,9 @@
  *   campaign.json  results concatenated, counts summed, failures grouped
  *                  again by signature across shards
  *   report.json    scenarios concatenated, counts summed
+ *   enumerate.json gauntlet enumerate's shards: results concatenated, the
+ *                  table rendered again (campaign_enum_table.c), and
+ *                  enumerate.txt, the table
  *   coverage.info  `lcov -a` over all tracefiles
  * Inputs are all read and checked before anything is written; a file that
  * does not parse stops the merge with its path (exit 2).
@@ -39,7 +42,7 @@ typedef struct Files {
     size_t n;
 } Files;
 
-static Files f_junit, f_campaign, f_report, f_info;
+static Files f_junit, f_campaign, f_report, f_info, f_enum;
 static char out_real[PATH_MAX];
 
 static void push(Files *f, const char *p)
@@ -82,6 +85,8 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
         }
     } else if (!strcmp(base, "campaign.json")) {
         push(&f_campaign, path);
+    } else if (!strcmp(base, "enumerate.json")) {
+        push(&f_enum, path);
     } else if (l > 5 && !strcmp(base + l - 5, ".info")) {
         push(&f_info, path);
     }
@@ -272,8 +277,8 @@ int cs_merge_main(int argc, char **argv)
 {
     const char *out = NULL;
     char **dirs = calloc((size_t)argc + 1, sizeof(*dirs));
-    size_t ndirs = 0, ncamp = 0, nrep = 0;
-    json_object **camp, **rep;
+    size_t ndirs = 0, ncamp = 0, nrep = 0, nenum = 0;
+    json_object **camp, **rep, **enm, *enum_merged = NULL;
     GjCounts tot = { 0 };
     char err[1200];
     char path[PATH_MAX + 64];
@@ -324,7 +329,7 @@ int cs_merge_main(int argc, char **argv)
         }
         nftw(dirs[i], visit, 32, FTW_PHYS | FTW_ACTIONRETVAL);
     }
-    if (!f_junit.n && !f_campaign.n && !f_report.n && !f_info.n) {
+    if (!f_junit.n && !f_campaign.n && !f_report.n && !f_info.n && !f_enum.n) {
         fprintf(stderr, "gauntlet merge: no junit.xml, campaign.json, report.json or "
                 "*.info in the given directories\n");
         return 2;
@@ -346,6 +351,19 @@ int cs_merge_main(int argc, char **argv)
     }
     for (size_t i = 0; i < f_report.n; i++) {
         if (!(rep[nrep++] = load_json(f_report.v[i], "scenarios"))) {
+            return 2;
+        }
+    }
+    enm = calloc(f_enum.n + 1, sizeof(*enm));
+    for (size_t i = 0; i < f_enum.n; i++) {
+        if (!(enm[nenum++] = load_json(f_enum.v[i], "results"))) {
+            return 2;
+        }
+    }
+    if (nenum) {
+        enum_merged = ce_merge(enm, nenum, err, sizeof(err));
+        if (!enum_merged) {
+            fprintf(stderr, "gauntlet merge: enumerate.json: %s\n", err);
             return 2;
         }
     }
@@ -382,6 +400,29 @@ int cs_merge_main(int argc, char **argv)
         }
         printf("gauntlet merge: %s: %zu report(s)\n", path, nrep);
         json_object_put(m);
+    }
+    if (enum_merged) {
+        json_object *t;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/enumerate.json", out);
+        if (json_object_to_file_ext(path, enum_merged, JSON_C_TO_STRING_PRETTY) < 0) {
+            rc = 1;
+        }
+        printf("gauntlet merge: %s: %zu shard(s), %" PRId64 " runs, %" PRId64 " failed\n",
+               path, nenum, get_i(enum_merged, "ran"), get_i(enum_merged, "fail"));
+        snprintf(path, sizeof(path), "%s/enumerate.txt", out);
+        f = fopen(path, "w");
+        if (!f || !json_object_object_get_ex(enum_merged, "table", &t) ||
+            fputs(json_object_get_string(t), f) < 0) {
+            rc = 1;
+        } else {
+            fputs(json_object_get_string(t), stdout);
+        }
+        if (f) {
+            fclose(f);
+        }
+        json_object_put(enum_merged);
     }
     if (f_info.n) {
         snprintf(path, sizeof(path), "%s/coverage.info", out);

@@ -51,7 +51,8 @@ void cp_write_reports(const Campaign *c)
 
     cp_count_status(c, counts, &ran);
     snprintf(shard, sizeof(shard), "%u/%u", c->shard_k, c->shard_m);
-    json_object_object_add(root, "tool", json_object_new_string("gauntlet-campaign"));
+    json_object_object_add(root, "tool", json_object_new_string(c->tool ? "gauntlet-enumerate" :
+                                                                "gauntlet-campaign"));
     json_object_object_add(root, "seed", json_object_new_uint64(c->seed));
     json_object_object_add(root, "runs", json_object_new_uint64(c->nruns));
     json_object_object_add(root, "shard", json_object_new_string(shard));
@@ -142,8 +143,13 @@ void cp_write_reports(const Campaign *c)
             fprintf(stderr, "gauntlet-campaign: %s\n", err);
             return;
         }
-        snprintf(suite, sizeof(suite), "campaign-s%" PRIu64 "-shard%u-of-%u", c->seed,
-                 c->shard_k, c->shard_m);
+        if (c->tool) {
+            snprintf(suite, sizeof(suite), "%s-%s-shard%u-of-%u", c->tool, c->target,
+                     c->shard_k, c->shard_m);
+        } else {
+            snprintf(suite, sizeof(suite), "campaign-s%" PRIu64 "-shard%u-of-%u", c->seed,
+                     c->shard_k, c->shard_m);
+        }
         gj_begin(w, "testsuites", "gauntlet-campaign", &cnt);
         gj_begin(w, "testsuite", suite, &cnt);
         for (size_t i = 0; i < c->nruns_sel; i++) {
@@ -152,7 +158,8 @@ void cp_write_reports(const Campaign *c)
             if (!r->ran) {
                 continue;
             }
-            gj_case(w, "gauntlet.campaign", r->name, r->file, r->duration);
+            gj_case(w, c->tool ? "gauntlet.enumerate" : "gauntlet.campaign", r->name,
+                    r->file, r->duration);
             if (strcmp(r->status, "pass")) {
                 const char *tag = !strcmp(r->status, "fail") ? "failure" :
                                   !strcmp(r->status, "skip") ? "skipped" : "error";
@@ -176,9 +183,15 @@ void cp_print_summary(const Campaign *c)
     size_t counts[4] = { 0 }, ran;
 
     cp_count_status(c, counts, &ran);
-    printf("\ngauntlet-campaign: seed %" PRIu64 ", shard %u/%u: %zu of %zu selected runs "
-           "ran%s\n", c->seed, c->shard_k, c->shard_m, ran, c->nruns_sel,
-           c->stopped_by_time ? " (stopped by --time)" : "");
+    if (c->tool) {
+        printf("\ngauntlet-%s: shard %u/%u: %zu of %zu selected runs ran%s\n", c->tool,
+               c->shard_k, c->shard_m, ran, c->nruns_sel,
+               c->stopped_by_time ? " (stopped by --time)" : "");
+    } else {
+        printf("\ngauntlet-campaign: seed %" PRIu64 ", shard %u/%u: %zu of %zu selected runs "
+               "ran%s\n", c->seed, c->shard_k, c->shard_m, ran, c->nruns_sel,
+               c->stopped_by_time ? " (stopped by --time)" : "");
+    }
     printf("  pass %zu, fail %zu, error %zu, skip %zu\n", counts[0], counts[1],
            counts[3], counts[2]);
     printf("  %.1f runs per minute (%zu runs in %.0f s, -j %d%s)\n",
