@@ -62,6 +62,7 @@ static void usage(FILE *f)
 "  --workload-timeout S   its bound (default 120)\n"
 "  --setting CMD          a guest command after the load (repeat)\n"
 "  --point P, --action A  every pair the target's rule checker accepts\n"
+"  --fault P:A            this pair (repeat); with or without --point/--action\n"
 "  --max-n N              enumerate n = 1..min(N, events)\n"
 "  --sample K             K values of n spread evenly over 1..events\n"
 "  --counts FILE          take the events from FILE (an enumerate.json, or\n"
@@ -382,7 +383,7 @@ int ce_enumerate_main(int argc, char **argv)
     enum {
         O_TARGET = 256, O_TARGETS, O_WORKLOAD, O_WTIMEOUT, O_SETTING, O_POINT, O_ACTION,
         O_MAXN, O_SAMPLE, O_COUNTS, O_KERNEL, O_SHARD, O_TIME, O_BATCH, O_OUT, O_RUNNER,
-        O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY,
+        O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY, O_FAULT,
     };
     static const struct option lopts[] = {
         { "target", required_argument, NULL, O_TARGET },
@@ -393,6 +394,7 @@ int ce_enumerate_main(int argc, char **argv)
         { "setting", required_argument, NULL, O_SETTING },
         { "point", required_argument, NULL, O_POINT },
         { "action", required_argument, NULL, O_ACTION },
+        { "fault", required_argument, NULL, O_FAULT },
         { "max-n", required_argument, NULL, O_MAXN },
         { "sample", required_argument, NULL, O_SAMPLE },
         { "counts", required_argument, NULL, O_COUNTS },
@@ -415,12 +417,15 @@ int ce_enumerate_main(int argc, char **argv)
         .shrink = true, .shrink_attempts = 40, .shrink_time = 1800,
     };
     const char *points[CE_MAX_POINTS], *actions[CE_MAX_ACTIONS], *count_action[CE_MAX_POINTS];
+    /* --fault POINT:ACTION: a pair of its own (fpoint[i] with faction[i]) */
+    const char *fpoint[CE_MAX_POINTS], *faction[CE_MAX_POINTS];
+    int nfaults = 0;
     const char **settings = calloc((size_t)argc + 1, sizeof(*settings));
     const char *workload = NULL, *counts_file = NULL, *gen_only = NULL;
     int npoints = 0, nactions = 0, nsettings = 0, opt;
     uint64_t v, max_n = 0, sample = 0, wtimeout = 120;
     bool batch_given = false;
-    Pair pairs[CE_MAX_POINTS * CE_MAX_ACTIONS];
+    Pair pairs[CE_MAX_POINTS * CE_MAX_ACTIONS + CE_MAX_POINTS];
     size_t npairs = 0, *run_pair;
     int64_t *run_n;
     CsSchedule base;
@@ -466,6 +471,20 @@ int ce_enumerate_main(int argc, char **argv)
                 actions[nactions++] = optarg;
             }
             break;
+        case O_FAULT: {
+            char *colon = strchr(optarg, ':');
+
+            if (nfaults >= CE_MAX_POINTS || !colon || colon == optarg || !colon[1] ||
+                strchr(colon + 1, ':') || strpbrk(optarg, "; \t\n") || strlen(optarg) > 120) {
+                fprintf(stderr, "gauntlet-enumerate: --fault '%s': at most %d, each "
+                        "POINT:ACTION (e.g. cq.post:drop)\n", optarg, CE_MAX_POINTS);
+                return 2;
+            }
+            *colon = 0;
+            fpoint[nfaults] = optarg;
+            faction[nfaults++] = colon + 1;
+            break;
+        }
         case O_MAXN:
             if (parse_u64("--max-n", optarg, 1, 1000000, &max_n) < 0) {
                 return 2;
@@ -547,9 +566,11 @@ int ce_enumerate_main(int argc, char **argv)
         fprintf(stderr, "gauntlet-enumerate: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (!c.target || !c.targets_dir || !workload || !npoints || !nactions) {
-        fprintf(stderr, "gauntlet-enumerate: --target, --targets, --workload, at least one "
-                "--point and one --action are required\n");
+    if (!c.target || !c.targets_dir || !workload || (!nfaults && (!npoints || !nactions)) ||
+        (!npoints != !nactions)) {
+        fprintf(stderr, "gauntlet-enumerate: --target, --targets, --workload, and "
+                "--fault POINT:ACTION or --point and --action (each at least once) are "
+                "required\n");
         usage(stderr);
         return 2;
     }
@@ -636,6 +657,37 @@ int ce_enumerate_main(int argc, char **argv)
                 point_used[pi] = action_used[ai] = true;
                 pairs[npairs++] = p;
             }
+        }
+        for (int fi = 0; fi < nfaults; fi++) {
+            CsSchedule s = base;
+            Pair p = { fpoint[fi], faction[fi], -1, 0, 0 };
+            int pi;
+
+            s.steps[0].nrules = 1;
+            rule_text(s.steps[0].rules[0].text, CS_TEXT, &p, 2);
+            if (cs_write_scenario(&s, "enum-probe", probe, err, sizeof(err)) < 0) {
+                char *cut = strstr(err, "\n--- text ---");
+
+                if (cut) {
+                    *cut = 0;
+                }
+                fprintf(stderr, "gauntlet-enumerate: --fault %s:%s is not a rule of this "
+                        "target: %s\n", fpoint[fi], faction[fi], err);
+                return 2;
+            }
+            for (pi = 0; pi < npoints && strcmp(points[pi], fpoint[fi]); pi++) {
+            }
+            if (pi == npoints) {
+                if (npoints >= CE_MAX_POINTS) {
+                    fprintf(stderr, "gauntlet-enumerate: more than %d points\n",
+                            CE_MAX_POINTS);
+                    return 2;
+                }
+                points[npoints++] = fpoint[fi];
+                count_action[pi] = faction[fi];
+                point_used[pi] = true;
+            }
+            pairs[npairs++] = p;
         }
         unlink(probe);
         for (int pi = 0; pi < npoints; pi++) {
