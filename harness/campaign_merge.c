@@ -122,11 +122,47 @@ static json_object *merge_campaigns(json_object **in, size_t n)
     json_object *root = json_object_new_object(), *results = json_object_new_array();
     json_object *sigs = json_object_new_array(), *shards = json_object_new_array();
     static const char *const sums[] = { "selected", "ran", "pass", "fail", "skip", "error" };
-    int64_t tot[6] = { 0 };
+    int64_t tot[6] = { 0 }, ftot[3] = { 0 };
     double rpm = 0, wall = 0;
+    json_object *fired = json_object_new_array();
 
     for (size_t i = 0; i < n; i++) {
         json_object *v, *arr;
+
+        /* the fired fraction per point: drawn, fired, unfired_allowed summed */
+        if (json_object_object_get_ex(in[i], "fired_by_point", &arr) &&
+            json_object_is_type(arr, json_type_array)) {
+            for (size_t k = 0; k < json_object_array_length(arr); k++) {
+                json_object *e = json_object_array_get_idx(arr, k), *m = NULL, *pv;
+                static const char *const fk[] = { "drawn", "fired", "unfired_allowed" };
+
+                if (!json_object_object_get_ex(e, "point", &pv)) {
+                    continue;
+                }
+                for (size_t j = 0; j < json_object_array_length(fired) && !m; j++) {
+                    json_object *h = json_object_array_get_idx(fired, j), *hv;
+
+                    if (json_object_object_get_ex(h, "point", &hv) &&
+                        !strcmp(json_object_get_string(hv), json_object_get_string(pv))) {
+                        m = h;
+                    }
+                }
+                if (!m) {
+                    m = json_object_new_object();
+                    json_object_object_add(m, "point", json_object_get(pv));
+                    json_object_array_add(fired, m);
+                }
+                for (int q = 0; q < 3; q++) {
+                    json_object_object_add(m, fk[q], json_object_new_int64(
+                                               get_i(m, fk[q]) + get_i(e, fk[q])));
+                    ftot[q] += get_i(e, fk[q]);
+                }
+                json_object_object_add(m, "percent", json_object_new_double(
+                                           (double)(int)(1000.0 * (double)get_i(m, "fired") /
+                                                         (double)get_i(m, "drawn") + 0.5) /
+                                           10.0));
+            }
+        }
 
         for (int k = 0; k < 6; k++) {
             tot[k] += get_i(in[i], sums[k]);
@@ -205,6 +241,18 @@ static json_object *merge_campaigns(json_object **in, size_t n)
     json_object_object_add(root, "run_wall_s", json_object_new_double(wall));
     json_object_object_add(root, "results", results);
     json_object_object_add(root, "signatures", sigs);
+    json_object_object_add(root, "fired_by_point", fired);
+    {
+        json_object *ft = json_object_new_object();
+
+        json_object_object_add(ft, "drawn", json_object_new_int64(ftot[0]));
+        json_object_object_add(ft, "fired", json_object_new_int64(ftot[1]));
+        json_object_object_add(ft, "percent", json_object_new_double(
+                                   ftot[0] ? (double)(int)(1000.0 * (double)ftot[1] /
+                                                           (double)ftot[0] + 0.5) / 10.0 : 0));
+        json_object_object_add(ft, "unfired_allowed", json_object_new_int64(ftot[2]));
+        json_object_object_add(root, "fired", ft);
+    }
     return root;
 }
 

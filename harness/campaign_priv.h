@@ -108,6 +108,7 @@ void cp_shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go);
 void cp_count_status(const Campaign *c, size_t counts[4], size_t *ran);
 void cp_print_summary(const Campaign *c);
 void cp_write_reports(const Campaign *c);
+json_object *cp_fired_by_point(const Campaign *c, uint64_t tot[3]);
 int cp_prepare_runner(Campaign *c, const char *longest);
 int cp_run_all(Campaign *c, const CsGenOptions *go);
 

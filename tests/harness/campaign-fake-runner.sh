@@ -16,8 +16,9 @@
 # verdict (a host-side verdict: no kernel report in its console.log), as
 # a lost acknowledged write would.  GAUNTLET_FAKE_HITS: 'POINT=N|POINT=N'
 # (gauntlet enumerate's tests): each scenario's faults.json lists the rules
-# of its faults step, each with hits N for its point (0 for a point not
-# listed) and fired 1 when its trigger is once or nth=K with K <= N, else 0.
+# of its faults steps in order, each with hits N for its point (0 for a point not
+# listed), fired 1 when its trigger is once or nth=K with K <= N, else 0,
+# and allow_unfired as the scenario's list says.
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
     printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
@@ -111,7 +112,8 @@ LOG
         pass=$((pass + 1))
     fi
     if [[ -n "${GAUNTLET_FAKE_HITS:-}" ]]; then
-        rules=$(sed -n 's/.*faults: {set: "\([^"]*\)"}.*/\1/p' "$f" | head -1)
+        rules=$(sed -n 's/.*faults: {\(set\|add\): "\([^"]*\)"}.*/\2/p' "$f" | paste -sd';')
+        au=",$(sed -n 's/^allow_unfired: \[\(.*\)\]$/\1/p' "$f" | tr -d ' '),"
         fj="[" k=0
         IFS=';' read -ra rl <<<"$rules"
         for rule in "${rl[@]}"; do
@@ -127,7 +129,7 @@ LOG
             *) nth=0 ;;
             esac
             ((${#nth} < 10 && nth >= 1 && nth <= hits)) && fired=1
-            fj+="$([[ $k == 0 ]] || echo ,){\"index\":$k,\"rule\":\"$rule\",\"fired\":$fired,\"hits\":$hits,\"allow_unfired\":false}"
+            fj+="$([[ $k == 0 ]] || echo ,){\"index\":$k,\"rule\":\"$rule\",\"fired\":$fired,\"hits\":$hits,\"allow_unfired\":$([[ "$au" == *",$k,"* ]] && echo true || echo false)}"
             k=$((k + 1))
         done
         echo "$fj]" >"$dir/faults.json"

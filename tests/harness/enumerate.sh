@@ -159,4 +159,46 @@ rc=$?
 set -e
 ((rc == 2)) && grep -q "enumerate.json" "$work/m2.log" ||
     { cat "$work/m2.log"; fail "merging two different enumerations: exit $rc, expected 2"; }
+
+# ---- a campaign's fired fraction per point (every drawn rule must fire) -----------
+# The stand-in fires a rule whose trigger is once or nth=K, K <= its point's
+# hits, and no other: campaign.json's fired_by_point must count exactly
+# that over the runs' faults.json, the summary print it and call the
+# unfired rules allow_unfired let pass UNTESTED; merge sums the shards.
+export GAUNTLET_FAKE_HITS="cq.post=20|sq.fetch=5"
+for k in 1 2; do
+    GAUNTLET_FAKE_CULPRIT='no such rule' "$gcbin" --targets "$targets" --target kestrel \
+        --runner "$fake" --seed 1 --runs 20 --shard "$k/2" --out "$work/camp$k" \
+        >"$work/camp$k.log" 2>&1 || { cat "$work/camp$k.log"; fail "campaign shard $k"; }
+done
+"$gcbin" merge "$work/camp1" "$work/camp2" --out "$work/campm" >/dev/null || fail "merge of the campaign shards"
+python3 - "$work" <<'PY' || fail "merged fired_by_point is not the rules'"
+import json, re, sys, glob
+work = sys.argv[1]
+hits = {"cq.post": 20, "sq.fetch": 5}
+want = {}
+for f in glob.glob(f"{work}/camp[12]/schedules/*.yaml"):
+    for line in open(f):
+        m = re.match(r'^- faults: \{(set|add): "(.*)"\}$', line)
+        if not m:
+            continue
+        for rule in m.group(2).split(";"):
+            pt = re.split(r"[\[:]", rule)[0]
+            trig = rule.rsplit(":", 1)[1]
+            n = 1 if trig == "once" else int(trig[4:]) if re.fullmatch(r"nth=\d+", trig) else 0
+            d = want.setdefault(pt, [0, 0])
+            d[0] += 1
+            d[1] += 1 if 1 <= n <= hits.get(pt, 0) else 0
+d = json.load(open(f"{work}/campm/campaign.json"))
+got = {e["point"]: [e["drawn"], e["fired"]] for e in d["fired_by_point"]}
+print("want", want, "got", got)
+assert got == want, (got, want)
+assert d["fired"]["drawn"] == sum(v[0] for v in want.values())
+assert d["fired"]["fired"] == sum(v[1] for v in want.values())
+assert 0 < d["fired"]["fired"] < d["fired"]["drawn"]
+PY
+grep -q "fault rules fired: [0-9]* of [0-9]* drawn" "$work/camp1.log" ||
+    fail "the campaign summary does not give the fired fraction"
+grep -q "UNTESTED: [0-9]* drawn rule(s) never fired" "$work/camp1.log" ||
+    fail "the campaign summary does not report the unfired rules allow_unfired let pass"
 echo "PASS"
