@@ -201,4 +201,53 @@ grep -q "fault rules fired: [0-9]* of [0-9]* drawn" "$work/camp1.log" ||
     fail "the campaign summary does not give the fired fraction"
 grep -q "UNTESTED: [0-9]* drawn rule(s) never fired" "$work/camp1.log" ||
     fail "the campaign summary does not report the unfired rules allow_unfired let pass"
+
+# ---- a vocabulary's events: only triggers the workload can reach -------------------
+# cq.post with events: 5 gets triggers that first fire within 5 events
+# (once, nth/every <= 5, prob and after counted), reset with events: 0 is
+# never drawn; the shipped vocabulary (the control) draws both beyond.
+mkdir -p "$work/tgt"
+cp -r "$targets/kestrel" "$work/tgt/"
+python3 - "$work/tgt/kestrel/campaign.yaml" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace("    - point: cq.post\n", "    - point: cq.post\n      events: 5\n", 1)
+s = s.replace("    - point: reset\n", "    - point: reset\n      events: 0\n", 1)
+open(p, "w").write(s)
+PY
+grep -q "events: 5" "$work/tgt/kestrel/campaign.yaml" || fail "the test vocabulary has no events"
+"$gcbin" --targets "$work/tgt" --target kestrel --seed 1 --runs 150 --generate-only "$work/ev" >/dev/null ||
+    fail "the vocabulary with events does not generate"
+"$gcbin" --targets "$targets" --target kestrel --seed 1 --runs 150 --generate-only "$work/ev0" >/dev/null
+cat >"$work/reach.py" <<'PY'
+import glob, math, re, sys
+reach = {}
+for f in glob.glob(sys.argv[1] + "/*.yaml"):
+    for line in open(f):
+        m = re.match(r'^- faults: \{(set|add): "(.*)"\}$', line)
+        if not m:
+            continue
+        for rule in m.group(2).split(";"):
+            pt = re.split(r"[\[:]", rule)[0]
+            trig = rule[rule.rindex(":") + 1:] if "(" not in rule else rule[rule.rindex(")") + 2:]
+            r = 1 if trig.startswith(("once", "always")) else 0
+            m2 = re.match(r"(nth|every)=(\d+)", trig)
+            if m2:
+                r = int(m2.group(2))
+            m2 = re.match(r"prob=([\d.]+)%", trig)
+            if m2:
+                r = math.ceil(100 / float(m2.group(1)))
+            m2 = re.search(r"after=(\d+)", trig)
+            if m2:
+                r += int(m2.group(1))
+            reach.setdefault(pt, []).append(r)
+print(len(reach.get("reset", [])), max(reach.get("cq.post", [0])), len(reach.get("cq.post", [])))
+PY
+read -r nreset maxcq ncq < <(python3 "$work/reach.py" "$work/ev")
+read -r nreset0 maxcq0 ncq0 < <(python3 "$work/reach.py" "$work/ev0")
+echo "events: reset rules $nreset, cq.post rules $ncq reaching at most event $maxcq; shipped: reset $nreset0, cq.post at most $maxcq0"
+((nreset0 > 0 && maxcq0 > 5)) || fail "the control draws no reset rule or no cq.post trigger past event 5"
+((nreset == 0)) || fail "reset (events: 0) was drawn $nreset times"
+((ncq > 0 && maxcq <= 5)) || fail "a cq.post trigger first fires at event $maxcq, past its events: 5"
 echo "PASS"
