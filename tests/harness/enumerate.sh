@@ -205,9 +205,12 @@ grep -q "UNTESTED: [0-9]* drawn rule(s) never fired" "$work/camp1.log" ||
 # ---- a vocabulary's events: only triggers the workload can reach -------------------
 # cq.post with events: 5 gets triggers that first fire within 5 events
 # (once, nth/every <= 5, prob and after counted), reset with events: 0 is
-# never drawn; the shipped vocabulary (the control) draws both beyond.
-mkdir -p "$work/tgt"
+# never drawn; the vocabulary without events (the control) draws both
+# beyond.  The shipped one's files pass the runner's checks.
+mkdir -p "$work/tgt" "$work/tgt0"
 cp -r "$targets/kestrel" "$work/tgt/"
+cp -r "$targets/kestrel" "$work/tgt0/"
+sed -i '/^ *events: [0-9]*$/d' "$work/tgt0/kestrel/campaign.yaml" "$work/tgt/kestrel/campaign.yaml"
 python3 - "$work/tgt/kestrel/campaign.yaml" <<'PY'
 import sys
 p = sys.argv[1]
@@ -219,7 +222,13 @@ PY
 grep -q "events: 5" "$work/tgt/kestrel/campaign.yaml" || fail "the test vocabulary has no events"
 "$gcbin" --targets "$work/tgt" --target kestrel --seed 1 --runs 150 --generate-only "$work/ev" >/dev/null ||
     fail "the vocabulary with events does not generate"
-"$gcbin" --targets "$targets" --target kestrel --seed 1 --runs 150 --generate-only "$work/ev0" >/dev/null
+"$gcbin" --targets "$work/tgt0" --target kestrel --seed 1 --runs 150 --generate-only "$work/ev0" >/dev/null
+"$gcbin" --targets "$targets" --target kestrel --seed 1 --runs 150 --generate-only "$work/evs" >/dev/null ||
+    fail "the shipped vocabulary does not generate"
+"$runner" --list --targets "$targets" "$work"/evs/*.yaml >"$work/evs.log" 2>&1 ||
+    { tail "$work/evs.log"; fail "gauntlet-runner --list refuses a file of the shipped vocabulary"; }
+! grep -qE '"(reg\.read|reset|ctrl\.enable|power)[:[]' "$work"/evs/*.yaml ||
+    fail "the shipped vocabulary drew a point it says the workload never reaches"
 cat >"$work/reach.py" <<'PY'
 import glob, math, re, sys
 reach = {}
