@@ -249,6 +249,8 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
     const CvVocab *V = o->vocab;
     CsRng r;
     bool armed = false, any_rule = false, disturbing = false, s3_used = false;
+    bool unplugged = false;         /* the workload's device went away */
+    long ends_ds = -1;              /* the workload's own end, in 0.1 s */
     char vals_store[CS_MAX_OPTS][CS_TEXT], *vals[CS_MAX_OPTS], text[CS_TEXT];
     int nevents, ndone = 0, event_end[CS_MAX_STEPS + 1];
 
@@ -291,6 +293,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
     cv_expand(&V->workload.timeout, V->workload.vars, vals, V->workload.nvars, &r, text,
               sizeof(text));
     s->workload_timeout = (double)cv_sum(text);    /* the loader checked its shape */
+    if (V->workload.has_ends) {
+        cv_expand(&V->workload.ends, V->workload.vars, vals, V->workload.nvars, NULL, text,
+                  sizeof(text));
+        ends_ds = cv_sum(text) * 10;
+    }
     add_step(s, CS_WORKLOAD_START);
     add_wait(s, &r, &V->events.first_wait);
     event_end[0] = s->nsteps;
@@ -306,7 +313,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             add_wait(s, &r, &V->events.gap);
         }
         for (int i = 0; i < CV_NEV; i++) {
-            bool can = i == CV_EV_FAULTS ? V->has_faults :
+            /* with `ends`, rules only while the workload runs (0.3 s before
+             * its end at the latest) and its device has not been unplugged
+             * (which ends it): a rule armed later sees no event */
+            bool live = ends_ds < 0 || (!unplugged && waits_ds(s, s->nsteps) + 3 < ends_ds);
+            bool can = i == CV_EV_FAULTS ? V->has_faults && live :
                        i == CV_EV_CLEAR ? V->has_faults && armed :
                        i == CV_EV_SUSPEND ? V->has_suspend : V->has_hotplug;
 
@@ -353,7 +364,7 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             add_wait(s, &r, &V->hotplug.replug_after);
             add_step(s, CS_HOTPLUG)->hotplug = 0;
             armed = false;
-            disturbing = true;
+            unplugged = disturbing = true;
             add_wait(s, &r, &V->hotplug.settle);
         }
     }

@@ -89,7 +89,7 @@ static long seconds_sum(Parser *P, const CvVocab *V, const CvText *t, const yaml
 static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
 {
     static const char *const keys[] = {
-        "cmd", "vars", "options", "disturbed", "stop", NULL,
+        "cmd", "vars", "options", "disturbed", "stop", "ends", NULL,
     };
     static const char *const stop_keys[] = { "wait", "timeout", NULL };
     yaml_node_t *v, *stop, *tn;
@@ -120,6 +120,12 @@ static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
     cvp_template(P, &V->workload.timeout, tn, cvp_scalar(P, tn, "timeout"), NULL,
                    V->workload.vars, V->workload.nvars);
     seconds_sum(P, V, &V->workload.timeout, tn, "timeout");
+    if ((v = cvp_map_get(P, n, "ends"))) {
+        cvp_template(P, &V->workload.ends, v, cvp_scalar(P, v, "ends"), NULL,
+                     V->workload.vars, V->workload.nvars);
+        seconds_sum(P, V, &V->workload.ends, v, "ends");
+        V->workload.has_ends = true;
+    }
 }
 
 static void parse_events(Parser *P, CvVocab *V, const yaml_node_t *n)

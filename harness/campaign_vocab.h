@@ -90,6 +90,10 @@ typedef struct CvVocab {
         CvList disturbed;           /* added when the run disturbs the device */
         bool wait;
         CvText timeout;             /* expands to N or N+M+... seconds */
+        bool has_ends;
+        CvText ends;                /* the workload ends by itself this long
+                                       after its start (N or N+M seconds):
+                                       fault events only before then */
     } workload;
     struct {
         CvRange count;

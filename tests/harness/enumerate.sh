@@ -210,7 +210,7 @@ grep -q "UNTESTED: [0-9]* drawn rule(s) never fired" "$work/camp1.log" ||
 mkdir -p "$work/tgt" "$work/tgt0"
 cp -r "$targets/kestrel" "$work/tgt/"
 cp -r "$targets/kestrel" "$work/tgt0/"
-sed -i '/^ *events: [0-9]*$/d' "$work/tgt0/kestrel/campaign.yaml" "$work/tgt/kestrel/campaign.yaml"
+sed -i '/^ *events: [0-9]*$/d; /^  ends: /d' "$work/tgt0/kestrel/campaign.yaml" "$work/tgt/kestrel/campaign.yaml"
 python3 - "$work/tgt/kestrel/campaign.yaml" <<'PY'
 import sys
 p = sys.argv[1]
@@ -229,6 +229,33 @@ grep -q "events: 5" "$work/tgt/kestrel/campaign.yaml" || fail "the test vocabula
     { tail "$work/evs.log"; fail "gauntlet-runner --list refuses a file of the shipped vocabulary"; }
 ! grep -qE '"(reg\.read|reset|ctrl\.enable|power)[:[]' "$work"/evs/*.yaml ||
     fail "the shipped vocabulary drew a point it says the workload never reaches"
+# the workload's `ends` (the stress's --duration): every faults step comes
+# while it runs, 0.3 s before its end at the latest, and before any
+# hotplug (an unplug ends it); the vocabulary without it breaks both
+cat >"$work/ends.py" <<'PY'
+import glob, re, sys
+late = 0
+for f in glob.glob(sys.argv[1] + "/*.yaml"):
+    t, dur, unplugged = 0.0, None, False
+    for line in open(f):
+        m = re.search(r"--duration (\d+)", line)
+        if line.startswith("- workload:") and m:
+            dur = int(m.group(1))
+        m = re.match(r"^- wait: \{seconds: ([\d.]+)\}", line)
+        if m:
+            t += float(m.group(1))
+        if line.startswith("- hotplug:"):
+            unplugged = True
+        if line.startswith("- faults: {set") or line.startswith("- faults: {add"):
+            if unplugged or t + 0.3 >= dur - 1e-9:
+                late += 1
+print(late)
+PY
+late=$(python3 "$work/ends.py" "$work/evs")
+late0=$(python3 "$work/ends.py" "$work/ev0")
+echo "ends: faults steps after the workload's end or an unplug: $late (without ends: $late0)"
+((late0 > 0)) || fail "the control has no faults step after the workload's end or an unplug"
+((late == 0)) || fail "$late faults steps come after the workload's end or an unplug"
 cat >"$work/reach.py" <<'PY'
 import glob, math, re, sys
 reach = {}
