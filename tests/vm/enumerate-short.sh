@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vm.enumerate_short: a real enumeration on Kestrel (docs/enumerate.md): a
-# tiny workload (one READ of 8 blocks), cq.post:drop at each of the events
+# tiny workload (a READ of 64 blocks, 8 at a time), cq.post:drop at each of the events
 # the clean run counts; every run must pass (the dropped completion
 # found by the driver's 1 s timeout, the command retried, the fault shown
 # to have fired) and the table must say 1-N ok over exactly the N counted.
@@ -10,7 +10,7 @@ gauntlet="$1" out="$2"
 rm -rf "$out"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 GAUNTLET_NO_BUILD=1 "$gauntlet" enumerate -j 2 --out "$out" \
-    --workload "kestrelctl read --lba 8192 --blocks 8 --xfer 8" \
+    --workload "kestrelctl read --lba 8192 --blocks 64 --xfer 8" \
     --setting "echo 1000 > /sys/module/kestrel/parameters/timeout_ms && kestrelctl timeout set 1000" \
     --fault cq.post:drop || fail "gauntlet enumerate exited $?"
 n=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["pairs"][0]["events"])' "$out/enumerate.json")
