@@ -737,7 +737,8 @@ int ce_enumerate_main(int argc, char **argv)
         int rc = clean_run(&c, &base, pairs, npairs, points, npoints, count_action, report);
 
         if (rc) {
-            write_enumerate_json(&c, report, pairs, 0, NULL, NULL, false);
+            /* the pairs, uncounted (events -1), and no run */
+            write_enumerate_json(&c, report, pairs, npairs, NULL, NULL, false);
             return rc;
         }
     }

@@ -131,6 +131,9 @@ set -e
 ((rc2 == 1)) && grep -q "the clean run did not pass" "$work/cf.log" &&
     ! ls "$work"/cf/schedules/e1-* >/dev/null 2>&1 ||
     { cat "$work/cf.log"; fail "a failing clean run: exit $rc2, expected 1 and no enumeration"; }
+jcheck "$work/cf/enumerate.json" "d['clean']['status'] == 'fail' and d['ran'] == 0 and
+    d['pairs'][0]['point'] == 'cq.post' and d['pairs'][0]['events'] == -1" ||
+    fail "a failing clean run's enumerate.json does not say so"
 
 # ---- shards and merge -------------------------------------------------------------
 set +e
