@@ -154,6 +154,11 @@ char *ce_render_table(json_object *root)
         int64_t sample = get_i(po, "sample", 0);
         size_t npass = 0, nfail = 0, nother = 0;
 
+        if (count < 0) {
+            append(&buf, &len, &cap, "%s:%s: not counted (no clean run passed), no run\n",
+                   get_s(po, "point"), get_s(po, "action"));
+            continue;
+        }
         append(&buf, &len, &cap, "%s:%s (%" PRId64 " event%s in the clean run", get_s(po, "point"),
                get_s(po, "action"), count, count == 1 ? "" : "s");
         if (sample) {
