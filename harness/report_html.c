@@ -743,8 +743,9 @@ int ghr_write(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "%s: no report.json, campaign.json or enumerate.json", dir);
         return -1;
     }
-    doc = htmlNewDoc(BAD_CAST "http://www.w3.org/TR/html4/strict.dtd",
-                     BAD_CAST "-//W3C//DTD HTML 4.01//EN");
+    /* <!DOCTYPE html>: HTML5 (details, inline SVG), nothing to fetch */
+    doc = htmlNewDocNoDtD(NULL, NULL);
+    xmlCreateIntSubset(doc, BAD_CAST "html", NULL, NULL);
     html = xmlNewNode(NULL, BAD_CAST "html");
     xmlDocSetRootElement(doc, html);
     attr(html, "lang", "en");
