@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "junit.h"
+#include "report_html.h"
 #include "proc.h"
 
 /* ---- reports ---------------------------------------------------------------------- */
@@ -272,6 +273,14 @@ void cp_write_reports(const Campaign *c)
             fprintf(stderr, "gauntlet-campaign: %s: %s\n", path, err);
         }
     }
+    {
+        char err[1024];
+
+        /* report.html from campaign.json (gauntlet-report DIR) */
+        if (ghr_write(c->out, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-campaign: report.html: %s\n", err);
+        }
+    }
 }
 
 void cp_print_summary(const Campaign *c)
@@ -339,5 +348,5 @@ void cp_print_summary(const Campaign *c)
         }
         json_object_put(fp);
     }
-    printf("  reports: %s/{campaign.json,junit.xml}\n", c->out);
+    printf("  reports: %s/{campaign.json,junit.xml,report.html}\n", c->out);
 }

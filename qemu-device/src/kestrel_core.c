@@ -2129,8 +2129,6 @@ void kestrel_core_cleanup(KestrelCore *c)
         c->cmds[i].segs = NULL;
         c->cmds[i].buf = NULL;
         c->cmds[i].buf_len = 0;
-        c->cmds[i].ovl = NULL;
-        c->cmds[i].ovl_len = 0;
         kestrel_free(c->cmds[i].ovl);
         c->cmds[i].ovl = NULL;
         c->cmds[i].ovl_len = 0;
