@@ -195,8 +195,9 @@ static long waits_ds(const CsSchedule *s, int n)
 void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions *o)
 {
     const CvVocab *V = o->vocab;
-    CsRng r;
-    bool armed = false, any_rule = false, disturbing = false, s3_used = false;
+    CsRng r, r_s3;
+    bool armed = false, any_rule = false, disturbing = false;
+    bool s3_used = false, s3_rng_ready = false;
     char vals_store[CS_MAX_OPTS][CS_TEXT], *vals[CS_MAX_OPTS], text[CS_TEXT];
     int nevents, ndone = 0, event_end[CS_MAX_STEPS + 1];
 
@@ -284,10 +285,20 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
         } else if (ev == CV_EV_SUSPEND) {
             CsStep *st = add_step(s, CS_SUSPEND);
 
-            /* one real S3 per boot: a second one does not reach QEMU 7.2's
-             * suspend here (scenarios/suspend-resume-cycles.yaml); later
-             * suspends are pm_test, which runs every driver callback */
-            st->s3 = !s3_used && chance(&r, V->suspend.s3_chance);
+            /* a real S3, one cycle, or a pm_test level, which runs every
+             * driver callback, for its cycles.  Any number of S3 per boot
+             * (qemu/patches/0005-*); those after the first are drawn from
+             * a stream of their own, so that the schedules of runs with
+             * at most one S3 stay what they were for every seed. */
+            if (s3_used) {
+                if (!s3_rng_ready) {
+                    cs_rng_init(&r_s3, seed ^ 0x53335333u, run);
+                    s3_rng_ready = true;
+                }
+                st->s3 = chance(&r_s3, V->suspend.s3_chance);
+            } else {
+                st->s3 = chance(&r, V->suspend.s3_chance);
+            }
             s3_used |= st->s3;
             st->level = st->s3 ? 0 :
                 V->suspend.levels[cs_rng_range(&r, 0, (uint64_t)V->suspend.nlevels - 1)];
