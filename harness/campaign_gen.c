@@ -304,11 +304,14 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
                 V->suspend.levels[cs_rng_range(&r, 0, (uint64_t)V->suspend.nlevels - 1)];
             st->cycles = st->s3 ? 1 : (int)cv_range(&V->suspend.cycles, &r);
         } else {
-            /* a hot-unplug (orderly or surprise), then the card comes back */
-            uint64_t hw = (uint64_t)V->hotplug.remove_weight + V->hotplug.surprise_weight;
+            /* a hot-unplug (orderly through the attention button, orderly
+             * fast, or surprise), then the card comes back.  One draw
+             * whatever the weights: remove_fast takes the values after
+             * remove's, so a vocabulary without it draws as before. */
+            uint64_t rw = V->hotplug.remove_weight, fw = V->hotplug.remove_fast_weight;
+            uint64_t x = cs_rng_range(&r, 0, rw + fw + V->hotplug.surprise_weight - 1);
 
-            add_step(s, CS_HOTPLUG)->hotplug =
-                cs_rng_range(&r, 0, hw - 1) < V->hotplug.remove_weight ? 1 : 2;
+            add_step(s, CS_HOTPLUG)->hotplug = x < rw ? 1 : x < rw + fw ? 3 : 2;
             add_wait(s, &r, &V->hotplug.replug_after);
             add_step(s, CS_HOTPLUG)->hotplug = 0;
             armed = false;
@@ -535,7 +538,11 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
         case CS_HOTPLUG:
             step_begin(w, "hotplug");
             gy_key(w, "action");
-            gy_plain(w, st->hotplug == 0 ? "add" : st->hotplug == 1 ? "remove" : "surprise");
+            gy_plain(w, st->hotplug == 0 ? "add" : st->hotplug == 2 ? "surprise" : "remove");
+            if (st->hotplug == 3) {
+                gy_key(w, "fast");
+                gy_bool(w, true);
+            }
             step_end(w);
             break;
         case CS_SUSPEND:
