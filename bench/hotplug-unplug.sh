@@ -48,7 +48,7 @@ run() {
         { cat "$work/log" >&2; echo "hotplug-unplug.sh: $name failed" >&2; exit 1; }
     sed -n 's/.*hotplug remove: [^ ]* gone \([0-9.]*\) s after.*/\1/p' \
         "$dir/$name/steps.log" >>"$out.unplugs"
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["duration_s"])' \
+    python3 -c 'import json, sys; print("%.1f" % json.load(open(sys.argv[1]))["duration_s"])' \
         "$dir/$name/result.json" >>"$out.runs"
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
