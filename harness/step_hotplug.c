@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The hotplug step: add, orderly remove (the attention button) and surprise
- * removal of a device on its PCIe root port.
+ * The hotplug step: add, orderly remove (the attention button, or `fast`:
+ * the guest powers the slot off) and surprise removal of a device on its
+ * PCIe root port.
  */
 #define _GNU_SOURCE
 #include "run_priv.h"
