@@ -56,7 +56,7 @@ static int64_t suspend_successes(Run *r)
         }
     }
     if (n < 0) {
-        gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "suspend: cannot read "
+        gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "cannot read "
                 "/sys/power/suspend_stats/success: %s",
                 gr_tail(res.out ? res.out : "", 200));
     }
@@ -81,7 +81,7 @@ static int s3_cycle(Run *r)
               "echo mem > /sys/power/state";
     c.timeout_ms = 180000;
     if (ga_start_cmd(r->vm->agent, &c, &id) != GA_OK) {
-        return gr_vm_trouble(r, GR_FAIL_STEP, "suspend: cannot start: %s",
+        return gr_vm_trouble(r, GR_FAIL_STEP, "cannot start: %s",
                              ga_last_error(r->vm->agent));
     }
     rc = gq_wait_event(r->vm->qmp, "SUSPEND", 60000, &ev);
@@ -89,7 +89,7 @@ static int s3_cycle(Run *r)
     if (rc != GQ_OK) {
         rc = ga_wait(r->vm->agent, id, 1000, &res);
         if (rc == GA_OK) {
-            rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "suspend: the guest did not "
+            rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "the guest did not "
                          "suspend: 'echo mem > /sys/power/state' exited "
                          "%d without the machine reaching S3 (no SUSPEND "
                          "event): %s", gr_exit_status(&res),
@@ -98,7 +98,7 @@ static int s3_cycle(Run *r)
             return rc;
         }
         ga_kill(r->vm->agent, id, SIGKILL);
-        return gr_vm_trouble(r, GR_FAIL_HANG, "suspend: the guest did not reach S3 "
+        return gr_vm_trouble(r, GR_FAIL_HANG, "the guest did not reach S3 "
                              "within 60 s (no SUSPEND event; a driver's "
                              "suspend blocked?)");
     }
@@ -177,7 +177,7 @@ int gr_step_suspend(Run *r, const GsStep *st)
            " -> %" PRId64 "); %u in this run", r->s3_suspends - ev0,
            gvm_now() - t0, after - before, before, after, r->s3_suspends);
     if (after - before != st->u.suspend.cycles) {
-        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "suspend: %" PRId64 " S3 "
+        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "%" PRId64 " S3 "
                        "cycles asked, the guest counted %" PRId64 " successful "
                        "suspends (/sys/power/suspend_stats/success)",
                        st->u.suspend.cycles, after - before);
