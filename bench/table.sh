@@ -116,8 +116,11 @@ if [[ $fuzz == 1 ]]; then
     echo "== fuzzing (load $(load))" >&2
     if "$TOP/bench/fuzz-speed.sh" "$BUILD/fuzz/clang" "$fuzz_runs" >"$work/fuzz.txt" 2>"$work/fuzz.err"; then
         row "Fuzz executions per second, one core, $fuzz_runs runs from the seeds" \
-            "$(awk '$1 == "target" { body = 1; next }
-                    body && NF { printf "%s%s %s/s", sep, $1, $2; sep = ", " }' "$work/fuzz.txt")" \
+            "$(awk '$1 ~ /^fuzz_/ && NF >= 6 {
+                        printf "%s%s %s/s (%s per CPU second)", sep, $1, $2, $4; sep = ", " }
+                    $1 == "fuzz-speed:" && /load average on|runs per target/ { load = $0 }
+                    END { sub(/.*load average /, "", load); if (load != "") printf "; load %s", load }' \
+                "$work/fuzz.txt")" \
             "bench/fuzz-speed.sh build/fuzz/clang $fuzz_runs"
     else
         tail -n 20 "$work/fuzz.err" >&2

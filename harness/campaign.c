@@ -82,6 +82,7 @@ static void usage(FILE *f)
     fprintf(f,
 "usage: gauntlet-campaign --seed S --runs N [OPTIONS]\n"
 "       gauntlet-campaign merge DIR... --out DIR\n"
+"       gauntlet-campaign enumerate ... (--help: its options; docs/enumerate.md)\n"
 "  --seed S               campaign seed (0..2^64-1)\n"
 "  --runs N               runs in the whole campaign (1..10000000)\n"
 "  --shard K/M            this shard's runs: index i with i %% M == K-1\n"
@@ -123,6 +124,170 @@ bad:
     fprintf(stderr, "gauntlet-campaign: %s wants an integer in %" PRIu64 "..%" PRIu64
             ", got '%s'\n", opt, lo, hi, s ? s : "");
     return -1;
+}
+
+/* Check the runner and ask it what it offers (--snapshot, --target-dir,
+ * --snapshot-dir); check that QEMU's sockets in a run folder named like
+ * longest fit.  0, or 2 with a message. */
+int cp_prepare_runner(Campaign *c, const char *longest)
+{
+    if (!c->runner) {
+        fprintf(stderr, "gauntlet-campaign: --runner PATH is required to run "
+                "(./gauntlet campaign passes it)\n");
+        return 2;
+    }
+    if (access(c->runner, X_OK)) {
+        fprintf(stderr, "gauntlet-campaign: runner %s: %s\n", c->runner, strerror(errno));
+        return 2;
+    }
+    {
+        /* QEMU's unix sockets sit in each run's folder and sun_path holds
+         * 107 bytes: OUT/runs/batch-NNNN/<name>/agent.sock must fit */
+        char abs[PATH_MAX];
+
+        cp_mkdir_p(c->out);
+        if (realpath(c->out, abs) &&
+            strlen(abs) + strlen("/runs/batch-0000/") + strlen(longest) +
+            strlen("/agent.sock") > 107) {
+            fprintf(stderr, "gauntlet-campaign: --out %s is too long: QEMU's sockets "
+                    "in %s/runs/batch-NNNN/%s/ would pass the 107-byte limit; choose "
+                    "a shorter --out\n", c->out, abs, longest);
+            return 2;
+        }
+    }
+    c->snapshot = cp_runner_has_option(c->runner, "--snapshot");
+    /* the runner finds the targets where the vocabulary is */
+    c->pass_target_dir = cp_runner_has_option(c->runner, "--target-dir");
+    if (c->snapshot && cp_runner_has_option(c->runner, "--snapshot-dir")) {
+        snprintf(c->snapshot_dir, sizeof(c->snapshot_dir), "%s/snapshots", c->out);
+        if (cp_mkdir_p(c->snapshot_dir) < 0) {
+            fprintf(stderr, "gauntlet-campaign: cannot create %s: %s\n", c->snapshot_dir,
+                    strerror(errno));
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* Run the selected runs (c->runs) batch by batch through the runner,
+ * group failures by signature and shrink each new signature as soon as its
+ * batch is done (go: what the shrinker regenerates a campaign run from;
+ * c->scheds, when set, holds the runs' schedules instead).  The reports
+ * are rewritten after every batch and shrink.  Returns 0, or 2 when the
+ * runner refused a batch (a harness problem). */
+int cp_run_all(Campaign *c, const CsGenOptions *go)
+{
+    /* the runs, batch by batch; a new signature is shrunk as soon as its
+     * batch is done, so results come early in a long campaign */
+    c->sigs = calloc(c->nruns_sel + 1, sizeof(*c->sigs));
+    /* the queue of runs to do: each selected run once, and a run whose
+     * guest did not boot once more at the end */
+    size_t *queue = calloc(2 * c->nruns_sel + 1, sizeof(*queue)), qhead = 0, qtail = 0;
+
+    for (size_t i = 0; i < c->nruns_sel; i++) {
+        queue[qtail++] = i;
+    }
+    while (qhead < qtail) {
+        size_t n = qtail - qhead < (size_t)c->batch ? qtail - qhead : (size_t)c->batch;
+        size_t nsigs_before = c->nsigs;
+        char dir[4300], **files = calloc(n, sizeof(*files));
+        double t_batch;
+        int rc;
+
+        if (c->time_limit > 0 && cp_now() - c->t0 >= c->time_limit) {
+            c->stopped_by_time = true;
+            printf("gauntlet-campaign: --time %.0f s reached; no new runs\n",
+                   c->time_limit);
+            free(files);
+            break;
+        }
+        snprintf(dir, sizeof(dir), "%s/runs/batch-%04d", c->out, c->nbatch++);
+        for (size_t i = 0; i < n; i++) {
+            files[i] = c->runs[queue[qhead + i]].file;
+        }
+        t_batch = cp_now();
+        rc = cp_run_runner(c, dir, files, n, c->jobs, cp_batch_deadline(n, c->jobs));
+        c->run_wall += cp_now() - t_batch;
+        free(files);
+        if (rc == 2) {
+            fprintf(stderr, "gauntlet-campaign: the runner refused the batch in %s "
+                    "(bad usage or a generated file it does not accept: a harness "
+                    "problem, see above)\n", dir);
+            free(queue);
+            cp_write_reports(c);
+            return 2;
+        }
+        for (size_t i = 0; i < n; i++) {
+            Run *r = &c->runs[queue[qhead + i]];
+            Result res;
+            size_t k;
+
+            cp_read_result(dir, r->name, &res);
+            free(r->reason);
+            r->sig[0] = 0;
+            r->ran = true;
+            snprintf(r->status, sizeof(r->status), "%s", res.status);
+            snprintf(r->kind, sizeof(r->kind), "%s", res.kind);
+            snprintf(r->fkind, sizeof(r->fkind), "%s", res.fkind);
+            snprintf(r->fverdict, sizeof(r->fverdict), "%s", res.fverdict);
+            snprintf(r->fstep, sizeof(r->fstep), "%s", res.fstep);
+            snprintf(r->start, sizeof(r->start), "%s", res.start);
+            snprintf(r->artifacts, sizeof(r->artifacts), "%s", res.artifacts);
+            r->reason = res.reason;
+            r->duration = res.duration;
+            {
+                /* the guest never came up, its kernel was in trouble before
+                 * the driver was loaded, or the host starved it: not the
+                 * driver's doing */
+                CsFailure f = { r->status, r->fkind, r->fverdict, r->fstep };
+                bool klog = !strcmp(r->status, "fail") && !strcmp(r->fkind, "verdict") &&
+                            !strcmp(r->fverdict, "kernel-log");
+                const char *why = cs_boot_failure(&f) ? "boot" :
+                    klog && cs_report_before_load(r->artifacts, c->vocab->module) ? "before-load" :
+                    klog && cs_host_starved(r->artifacts, c->vocab->module) ? "host-starved" : NULL;
+
+                if (why) {
+                    snprintf(r->kind, sizeof(r->kind), "%s", why);
+                    snprintf(r->fkind, sizeof(r->fkind), "%s", why);
+                    snprintf(r->status, sizeof(r->status), "error");
+                }
+            }
+            if (!strcmp(r->status, "error") &&
+                (!strcmp(r->kind, "boot") || !strcmp(r->kind, "before-load") ||
+                 !strcmp(r->kind, "host-starved"))) {
+                if (!r->boot_retries++) {
+                    printf("gauntlet-campaign: %s: not the driver's doing (%s, %s); "
+                           "it runs again at the end\n", r->name, r->kind, r->artifacts);
+                    queue[qtail++] = queue[qhead + i];
+                }
+            }
+            if (!strcmp(r->status, "pass")) {
+                continue;
+            }
+            cs_signature(&(CsFailure){ r->status, r->fkind, r->fverdict, r->fstep },
+                         r->artifacts, r->sig, sizeof(r->sig));
+            if (strcmp(r->status, "fail")) {
+                continue;
+            }
+            for (k = 0; k < c->nsigs && strcmp(c->sigs[k].sig, r->sig); k++) {
+            }
+            if (k == c->nsigs) {
+                snprintf(c->sigs[k].sig, sizeof(c->sigs[k].sig), "%s", r->sig);
+                cs_signature_id(r->sig, c->sigs[k].id, sizeof(c->sigs[k].id));
+                c->sigs[k].first = (size_t)(r - c->runs);
+                c->nsigs++;
+            }
+            c->sigs[k].count++;
+        }
+        qhead += n;
+        cp_write_reports(c);
+        for (size_t k = nsigs_before; k < c->nsigs && c->shrink; k++) {
+            cp_shrink_signature(c, &c->sigs[k], go);
+            cp_write_reports(c);
+        }
+    }
+    free(queue);
+    return 0;
 }
 
 /* ---- main -------------------------------------------------------------------------- */
@@ -167,6 +332,9 @@ int main(int argc, char **argv)
 
     if (argc > 1 && !strcmp(argv[1], "merge")) {
         return cs_merge_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && !strcmp(argv[1], "enumerate")) {
+        return ce_enumerate_main(argc - 1, argv + 1);
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     c.t0 = cp_now();
@@ -366,39 +534,11 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    if (!c.runner) {
-        fprintf(stderr, "gauntlet-campaign: --runner PATH is required to run "
-                "(./gauntlet campaign passes it)\n");
-        return 2;
-    }
-    if (access(c.runner, X_OK)) {
-        fprintf(stderr, "gauntlet-campaign: runner %s: %s\n", c.runner, strerror(errno));
-        return 2;
-    }
     {
-        /* QEMU's unix sockets sit in each run's folder and sun_path holds
-         * 107 bytes: OUT/runs/batch-NNNN/<name>/agent.sock must fit */
-        char abs[PATH_MAX], longest[128];
+        char longest[128];
 
-        cp_mkdir_p(c.out);
         cs_run_name(longest, sizeof(longest), c.seed, c.nruns - 1);
-        if (realpath(c.out, abs) &&
-            strlen(abs) + strlen("/runs/batch-0000/") + strlen(longest) +
-            strlen("/agent.sock") > 107) {
-            fprintf(stderr, "gauntlet-campaign: --out %s is too long: QEMU's sockets "
-                    "in %s/runs/batch-NNNN/%s/ would pass the 107-byte limit; choose "
-                    "a shorter --out\n", c.out, abs, longest);
-            return 2;
-        }
-    }
-    c.snapshot = cp_runner_has_option(c.runner, "--snapshot");
-    /* the runner finds the targets where the vocabulary is */
-    c.pass_target_dir = cp_runner_has_option(c.runner, "--target-dir");
-    if (c.snapshot && cp_runner_has_option(c.runner, "--snapshot-dir")) {
-        snprintf(c.snapshot_dir, sizeof(c.snapshot_dir), "%s/snapshots", c.out);
-        if (cp_mkdir_p(c.snapshot_dir) < 0) {
-            fprintf(stderr, "gauntlet-campaign: cannot create %s: %s\n", c.snapshot_dir,
-                    strerror(errno));
+        if (cp_prepare_runner(&c, longest)) {
             return 2;
         }
     }
@@ -408,115 +548,9 @@ int main(int argc, char **argv)
            c.snapshot ? ", runs start from a snapshot (--snapshot)" : "", c.out);
     signal(SIGPIPE, SIG_IGN);
 
-    /* the runs, batch by batch; a new signature is shrunk as soon as its
-     * batch is done, so results come early in a long campaign */
-    c.sigs = calloc(c.nruns_sel + 1, sizeof(*c.sigs));
-    /* the queue of runs to do: each selected run once, and a run whose
-     * guest did not boot once more at the end */
-    size_t *queue = calloc(2 * c.nruns_sel + 1, sizeof(*queue)), qhead = 0, qtail = 0;
-
-    for (size_t i = 0; i < c.nruns_sel; i++) {
-        queue[qtail++] = i;
+    if (cp_run_all(&c, &go) == 2) {
+        return 2;
     }
-    while (qhead < qtail) {
-        size_t n = qtail - qhead < (size_t)c.batch ? qtail - qhead : (size_t)c.batch;
-        size_t nsigs_before = c.nsigs;
-        char dir[4300], **files = calloc(n, sizeof(*files));
-        double t_batch;
-        int rc;
-
-        if (c.time_limit > 0 && cp_now() - c.t0 >= c.time_limit) {
-            c.stopped_by_time = true;
-            printf("gauntlet-campaign: --time %.0f s reached; no new runs\n",
-                   c.time_limit);
-            free(files);
-            break;
-        }
-        snprintf(dir, sizeof(dir), "%s/runs/batch-%04d", c.out, c.nbatch++);
-        for (size_t i = 0; i < n; i++) {
-            files[i] = c.runs[queue[qhead + i]].file;
-        }
-        t_batch = cp_now();
-        rc = cp_run_runner(&c, dir, files, n, c.jobs, cp_batch_deadline(n, c.jobs));
-        c.run_wall += cp_now() - t_batch;
-        free(files);
-        if (rc == 2) {
-            fprintf(stderr, "gauntlet-campaign: the runner refused the batch in %s "
-                    "(bad usage or a generated file it does not accept: a harness "
-                    "problem, see above)\n", dir);
-            cp_write_reports(&c);
-            return 2;
-        }
-        for (size_t i = 0; i < n; i++) {
-            Run *r = &c.runs[queue[qhead + i]];
-            Result res;
-            size_t k;
-
-            cp_read_result(dir, r->name, &res);
-            free(r->reason);
-            r->sig[0] = 0;
-            r->ran = true;
-            snprintf(r->status, sizeof(r->status), "%s", res.status);
-            snprintf(r->kind, sizeof(r->kind), "%s", res.kind);
-            snprintf(r->fkind, sizeof(r->fkind), "%s", res.fkind);
-            snprintf(r->fverdict, sizeof(r->fverdict), "%s", res.fverdict);
-            snprintf(r->fstep, sizeof(r->fstep), "%s", res.fstep);
-            snprintf(r->start, sizeof(r->start), "%s", res.start);
-            snprintf(r->artifacts, sizeof(r->artifacts), "%s", res.artifacts);
-            r->reason = res.reason;
-            r->duration = res.duration;
-            {
-                /* the guest never came up, its kernel was in trouble before
-                 * the driver was loaded, or the host starved it: not the
-                 * driver's doing */
-                CsFailure f = { r->status, r->fkind, r->fverdict, r->fstep };
-                bool klog = !strcmp(r->status, "fail") && !strcmp(r->fkind, "verdict") &&
-                            !strcmp(r->fverdict, "kernel-log");
-                const char *why = cs_boot_failure(&f) ? "boot" :
-                    klog && cs_report_before_load(r->artifacts, c.vocab->module) ? "before-load" :
-                    klog && cs_host_starved(r->artifacts, c.vocab->module) ? "host-starved" : NULL;
-
-                if (why) {
-                    snprintf(r->kind, sizeof(r->kind), "%s", why);
-                    snprintf(r->fkind, sizeof(r->fkind), "%s", why);
-                    snprintf(r->status, sizeof(r->status), "error");
-                }
-            }
-            if (!strcmp(r->status, "error") &&
-                (!strcmp(r->kind, "boot") || !strcmp(r->kind, "before-load") ||
-                 !strcmp(r->kind, "host-starved"))) {
-                if (!r->boot_retries++) {
-                    printf("gauntlet-campaign: %s: not the driver's doing (%s, %s); "
-                           "it runs again at the end\n", r->name, r->kind, r->artifacts);
-                    queue[qtail++] = queue[qhead + i];
-                }
-            }
-            if (!strcmp(r->status, "pass")) {
-                continue;
-            }
-            cs_signature(&(CsFailure){ r->status, r->fkind, r->fverdict, r->fstep },
-                         r->artifacts, r->sig, sizeof(r->sig));
-            if (strcmp(r->status, "fail")) {
-                continue;
-            }
-            for (k = 0; k < c.nsigs && strcmp(c.sigs[k].sig, r->sig); k++) {
-            }
-            if (k == c.nsigs) {
-                snprintf(c.sigs[k].sig, sizeof(c.sigs[k].sig), "%s", r->sig);
-                cs_signature_id(r->sig, c.sigs[k].id, sizeof(c.sigs[k].id));
-                c.sigs[k].first = (size_t)(r - c.runs);
-                c.nsigs++;
-            }
-            c.sigs[k].count++;
-        }
-        qhead += n;
-        cp_write_reports(&c);
-        for (size_t k = nsigs_before; k < c.nsigs && c.shrink; k++) {
-            cp_shrink_signature(&c, &c.sigs[k], &go);
-            cp_write_reports(&c);
-        }
-    }
-    free(queue);
     cp_write_reports(&c);
     cp_print_summary(&c);
     {

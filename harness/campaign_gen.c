@@ -79,21 +79,52 @@ static bool trigger_ok(const CvItem *t, void *benign)
     return !t->benign_only || t->has_otherwise || *(const bool *)benign;
 }
 
+/* A point's weight in the draw: none for a point the workload never
+ * reaches (events: 0), whose rules could never fire. */
+static unsigned point_weight(const CvPoint *p)
+{
+    return p->has_events && !p->events ? 0 : p->weight;
+}
+
 static const CvPoint *pick_point(const CvVocab *V, CsRng *r)
 {
     uint64_t total = 0, x;
 
     for (int i = 0; i < V->faults.npoints; i++) {
-        total += V->faults.points[i].weight;
+        total += point_weight(&V->faults.points[i]);
     }
     x = cs_rng_range(r, 0, total - 1);     /* the loader saw a weight above 0 */
     for (int i = 0; i < V->faults.npoints; i++) {
-        if (x < V->faults.points[i].weight) {
+        if (x < point_weight(&V->faults.points[i])) {
             return &V->faults.points[i];
         }
-        x -= V->faults.points[i].weight;
+        x -= point_weight(&V->faults.points[i]);
     }
     return &V->faults.points[V->faults.npoints - 1];
+}
+
+/* The event (1, 2, ...) at which a trigger with its suffixes first fires,
+ * counted from the rule's arming: once and always 1, nth=N and every=N N,
+ * prob=P% the expected 100/P (rounded up), plus after=M's M; 0 when the
+ * text says none of these. */
+static uint64_t trigger_reach(const char *trig)
+{
+    uint64_t reach = 0;
+    const char *a;
+
+    if (!strncmp(trig, "once", 4) || !strncmp(trig, "always", 6)) {
+        reach = 1;
+    } else if (!strncmp(trig, "nth=", 4) || !strncmp(trig, "every=", 6)) {
+        reach = strtoull(strchr(trig, '=') + 1, NULL, 10);
+    } else if (!strncmp(trig, "prob=", 5)) {
+        double p = strtod(trig + 5, NULL);
+
+        reach = p > 0 ? (uint64_t)(100.0 / p + 0.999) : 0;
+    }
+    if ((a = strstr(trig, "after="))) {
+        reach += strtoull(a + 6, NULL, 10);
+    }
+    return reach;
 }
 
 /* One rule, POINT FILTER ':' ACTION ':' TRIGGER SUFFIXES, from the
@@ -116,20 +147,41 @@ static void draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_ru
     act = &pt->actions.v[cv_pick(&pt->actions, r, NULL, NULL)];
     cv_expand(&act->t, NULL, NULL, 0, r, action, sizeof(action));
     tl = act->has_triggers ? &act->triggers : &V->faults.triggers;
-    /* "always" and the like only for actions that are harmless every time
-     * (the loader made sure every action has a trigger it may take) */
-    i = cv_pick(tl, r, trigger_ok, (void *)&act->benign);
-    trig = &tl->v[i < 0 ? 0 : i];
-    other = trig->benign_only && !act->benign;     /* its `otherwise` text */
-    cv_expand(other ? &trig->otherwise : &trig->t, NULL, NULL, 0, r, trigger, sizeof(trigger));
-    for (int k = 0; k < V->faults.suffixes.n; k++) {
-        const CvItem *sx = &V->faults.suffixes.v[k];
+    /* a point with a known minimum of events (events: N) gets a trigger
+     * and suffixes whose first firing comes within them: drawn again until
+     * it does (a few times), else `once` */
+    for (int attempt = 0;; attempt++) {
+        char full[2 * CS_TEXT];
 
-        if (chance(r, sx->chance)) {
-            size_t l = strlen(suffix);
+        /* "always" and the like only for actions that are harmless every
+         * time (the loader made sure every action has a trigger it may take) */
+        i = cv_pick(tl, r, trigger_ok, (void *)&act->benign);
+        trig = &tl->v[i < 0 ? 0 : i];
+        other = trig->benign_only && !act->benign;     /* its `otherwise` text */
+        cv_expand(other ? &trig->otherwise : &trig->t, NULL, NULL, 0, r, trigger,
+                  sizeof(trigger));
+        suffix[0] = 0;
+        suffixed = false;
+        for (int k = 0; k < V->faults.suffixes.n; k++) {
+            const CvItem *sx = &V->faults.suffixes.v[k];
 
-            cv_expand(&sx->t, NULL, NULL, 0, r, suffix + l, sizeof(suffix) - l);
-            suffixed = true;
+            if (chance(r, sx->chance)) {
+                size_t l = strlen(suffix);
+
+                cv_expand(&sx->t, NULL, NULL, 0, r, suffix + l, sizeof(suffix) - l);
+                suffixed = true;
+            }
+        }
+        snprintf(full, sizeof(full), "%s%s", trigger, suffix);
+        if (!pt->has_events || trigger_reach(full) <= pt->events) {
+            break;
+        }
+        if (attempt == 15) {
+            snprintf(trigger, sizeof(trigger), "once");
+            suffix[0] = 0;
+            suffixed = false;
+            other = false;
+            break;
         }
     }
     rule->sure = first_of_run && pt->every_command && !filter[0] && trig->sure && !other &&
@@ -198,6 +250,8 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
     CsRng r, r_s3;
     bool armed = false, any_rule = false, disturbing = false;
     bool s3_used = false, s3_rng_ready = false;
+    bool unplugged = false;         /* the workload's device went away */
+    long ends_ds = -1;              /* the workload's own end, in 0.1 s */
     char vals_store[CS_MAX_OPTS][CS_TEXT], *vals[CS_MAX_OPTS], text[CS_TEXT];
     int nevents, ndone = 0, event_end[CS_MAX_STEPS + 1];
 
@@ -240,6 +294,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
     cv_expand(&V->workload.timeout, V->workload.vars, vals, V->workload.nvars, &r, text,
               sizeof(text));
     s->workload_timeout = (double)cv_sum(text);    /* the loader checked its shape */
+    if (V->workload.has_ends) {
+        cv_expand(&V->workload.ends, V->workload.vars, vals, V->workload.nvars, NULL, text,
+                  sizeof(text));
+        ends_ds = cv_sum(text) * 10;
+    }
     add_step(s, CS_WORKLOAD_START);
     add_wait(s, &r, &V->events.first_wait);
     event_end[0] = s->nsteps;
@@ -255,7 +314,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             add_wait(s, &r, &V->events.gap);
         }
         for (int i = 0; i < CV_NEV; i++) {
-            bool can = i == CV_EV_FAULTS ? V->has_faults :
+            /* with `ends`, rules only while the workload runs (0.3 s before
+             * its end at the latest) and its device has not been unplugged
+             * (which ends it): a rule armed later sees no event */
+            bool live = ends_ds < 0 || (!unplugged && waits_ds(s, s->nsteps) + 3 < ends_ds);
+            bool can = i == CV_EV_FAULTS ? V->has_faults && live :
                        i == CV_EV_CLEAR ? V->has_faults && armed :
                        i == CV_EV_SUSPEND ? V->has_suspend : V->has_hotplug;
 
@@ -315,7 +378,7 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             add_wait(s, &r, &V->hotplug.replug_after);
             add_step(s, CS_HOTPLUG)->hotplug = 0;
             armed = false;
-            disturbing = true;
+            unplugged = disturbing = true;
             add_wait(s, &r, &V->hotplug.settle);
         }
     }

@@ -9,6 +9,9 @@
  *   campaign.json  results concatenated, counts summed, failures grouped
  *                  again by signature across shards
  *   report.json    scenarios concatenated, counts summed
+ *   enumerate.json gauntlet enumerate's shards: results concatenated, the
+ *                  table rendered again (campaign_enum_table.c), and
+ *                  enumerate.txt, the table
  *   coverage.info  `lcov -a` over all tracefiles
  * Inputs are all read and checked before anything is written; a file that
  * does not parse stops the merge with its path (exit 2).
@@ -39,7 +42,7 @@ typedef struct Files {
     size_t n;
 } Files;
 
-static Files f_junit, f_campaign, f_report, f_info;
+static Files f_junit, f_campaign, f_report, f_info, f_enum;
 static char out_real[PATH_MAX];
 
 static void push(Files *f, const char *p)
@@ -82,6 +85,8 @@ static int visit(const char *path, const struct stat *sb, int type, struct FTW *
         }
     } else if (!strcmp(base, "campaign.json")) {
         push(&f_campaign, path);
+    } else if (!strcmp(base, "enumerate.json")) {
+        push(&f_enum, path);
     } else if (l > 5 && !strcmp(base + l - 5, ".info")) {
         push(&f_info, path);
     }
@@ -117,11 +122,47 @@ static json_object *merge_campaigns(json_object **in, size_t n)
     json_object *root = json_object_new_object(), *results = json_object_new_array();
     json_object *sigs = json_object_new_array(), *shards = json_object_new_array();
     static const char *const sums[] = { "selected", "ran", "pass", "fail", "skip", "error" };
-    int64_t tot[6] = { 0 };
+    int64_t tot[6] = { 0 }, ftot[3] = { 0 };
     double rpm = 0, wall = 0;
+    json_object *fired = json_object_new_array();
 
     for (size_t i = 0; i < n; i++) {
         json_object *v, *arr;
+
+        /* the fired fraction per point: drawn, fired, unfired_allowed summed */
+        if (json_object_object_get_ex(in[i], "fired_by_point", &arr) &&
+            json_object_is_type(arr, json_type_array)) {
+            for (size_t k = 0; k < json_object_array_length(arr); k++) {
+                json_object *e = json_object_array_get_idx(arr, k), *m = NULL, *pv;
+                static const char *const fk[] = { "drawn", "fired", "unfired_allowed" };
+
+                if (!json_object_object_get_ex(e, "point", &pv)) {
+                    continue;
+                }
+                for (size_t j = 0; j < json_object_array_length(fired) && !m; j++) {
+                    json_object *h = json_object_array_get_idx(fired, j), *hv;
+
+                    if (json_object_object_get_ex(h, "point", &hv) &&
+                        !strcmp(json_object_get_string(hv), json_object_get_string(pv))) {
+                        m = h;
+                    }
+                }
+                if (!m) {
+                    m = json_object_new_object();
+                    json_object_object_add(m, "point", json_object_get(pv));
+                    json_object_array_add(fired, m);
+                }
+                for (int q = 0; q < 3; q++) {
+                    json_object_object_add(m, fk[q], json_object_new_int64(
+                                               get_i(m, fk[q]) + get_i(e, fk[q])));
+                    ftot[q] += get_i(e, fk[q]);
+                }
+                json_object_object_add(m, "percent", json_object_new_double(
+                                           (double)(int)(1000.0 * (double)get_i(m, "fired") /
+                                                         (double)get_i(m, "drawn") + 0.5) /
+                                           10.0));
+            }
+        }
 
         for (int k = 0; k < 6; k++) {
             tot[k] += get_i(in[i], sums[k]);
@@ -200,6 +241,18 @@ static json_object *merge_campaigns(json_object **in, size_t n)
     json_object_object_add(root, "run_wall_s", json_object_new_double(wall));
     json_object_object_add(root, "results", results);
     json_object_object_add(root, "signatures", sigs);
+    json_object_object_add(root, "fired_by_point", fired);
+    {
+        json_object *ft = json_object_new_object();
+
+        json_object_object_add(ft, "drawn", json_object_new_int64(ftot[0]));
+        json_object_object_add(ft, "fired", json_object_new_int64(ftot[1]));
+        json_object_object_add(ft, "percent", json_object_new_double(
+                                   ftot[0] ? (double)(int)(1000.0 * (double)ftot[1] /
+                                                           (double)ftot[0] + 0.5) / 10.0 : 0));
+        json_object_object_add(ft, "unfired_allowed", json_object_new_int64(ftot[2]));
+        json_object_object_add(root, "fired", ft);
+    }
     return root;
 }
 
@@ -272,8 +325,8 @@ int cs_merge_main(int argc, char **argv)
 {
     const char *out = NULL;
     char **dirs = calloc((size_t)argc + 1, sizeof(*dirs));
-    size_t ndirs = 0, ncamp = 0, nrep = 0;
-    json_object **camp, **rep;
+    size_t ndirs = 0, ncamp = 0, nrep = 0, nenum = 0;
+    json_object **camp, **rep, **enm, *enum_merged = NULL;
     GjCounts tot = { 0 };
     char err[1200];
     char path[PATH_MAX + 64];
@@ -324,7 +377,7 @@ int cs_merge_main(int argc, char **argv)
         }
         nftw(dirs[i], visit, 32, FTW_PHYS | FTW_ACTIONRETVAL);
     }
-    if (!f_junit.n && !f_campaign.n && !f_report.n && !f_info.n) {
+    if (!f_junit.n && !f_campaign.n && !f_report.n && !f_info.n && !f_enum.n) {
         fprintf(stderr, "gauntlet merge: no junit.xml, campaign.json, report.json or "
                 "*.info in the given directories\n");
         return 2;
@@ -346,6 +399,19 @@ int cs_merge_main(int argc, char **argv)
     }
     for (size_t i = 0; i < f_report.n; i++) {
         if (!(rep[nrep++] = load_json(f_report.v[i], "scenarios"))) {
+            return 2;
+        }
+    }
+    enm = calloc(f_enum.n + 1, sizeof(*enm));
+    for (size_t i = 0; i < f_enum.n; i++) {
+        if (!(enm[nenum++] = load_json(f_enum.v[i], "results"))) {
+            return 2;
+        }
+    }
+    if (nenum) {
+        enum_merged = ce_merge(enm, nenum, err, sizeof(err));
+        if (!enum_merged) {
+            fprintf(stderr, "gauntlet merge: enumerate.json: %s\n", err);
             return 2;
         }
     }
@@ -382,6 +448,29 @@ int cs_merge_main(int argc, char **argv)
         }
         printf("gauntlet merge: %s: %zu report(s)\n", path, nrep);
         json_object_put(m);
+    }
+    if (enum_merged) {
+        json_object *t;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/enumerate.json", out);
+        if (json_object_to_file_ext(path, enum_merged, JSON_C_TO_STRING_PRETTY) < 0) {
+            rc = 1;
+        }
+        printf("gauntlet merge: %s: %zu shard(s), %" PRId64 " runs, %" PRId64 " failed\n",
+               path, nenum, get_i(enum_merged, "ran"), get_i(enum_merged, "fail"));
+        snprintf(path, sizeof(path), "%s/enumerate.txt", out);
+        f = fopen(path, "w");
+        if (!f || !json_object_object_get_ex(enum_merged, "table", &t) ||
+            fputs(json_object_get_string(t), f) < 0) {
+            rc = 1;
+        } else {
+            fputs(json_object_get_string(t), stdout);
+        }
+        if (f) {
+            fclose(f);
+        }
+        json_object_put(enum_merged);
     }
     if (f_info.n) {
         snprintf(path, sizeof(path), "%s/coverage.info", out);

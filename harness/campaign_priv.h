@@ -53,6 +53,7 @@ typedef struct Sig {
 
 typedef struct Campaign {
     /* options */
+    const char *tool;           /* NULL: a campaign; "enumerate" */
     uint64_t seed, nruns;
     unsigned shard_k, shard_m;
     double time_limit;          /* 0: none */
@@ -74,6 +75,8 @@ typedef struct Campaign {
     double shrink_time;
     /* state */
     Run *runs;
+    CsSchedule *scheds;         /* the runs' schedules (enumerate); NULL:
+                                   drawn again from (seed, index) */
     size_t nruns_sel;
     Sig *sigs;
     size_t nsigs;
@@ -105,5 +108,8 @@ void cp_shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go);
 void cp_count_status(const Campaign *c, size_t counts[4], size_t *ran);
 void cp_print_summary(const Campaign *c);
 void cp_write_reports(const Campaign *c);
+json_object *cp_fired_by_point(const Campaign *c, uint64_t tot[3]);
+int cp_prepare_runner(Campaign *c, const char *longest);
+int cp_run_all(Campaign *c, const CsGenOptions *go);
 
 #endif /* GAUNTLET_CAMPAIGN_PRIV_H */

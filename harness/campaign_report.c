@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "junit.h"
+#include "report_html.h"
 #include "proc.h"
 
 /* ---- reports ---------------------------------------------------------------------- */
@@ -42,6 +43,89 @@ void cp_count_status(const Campaign *c, size_t counts[4], size_t *ran)
     }
 }
 
+/* The fault rules drawn and fired, per point, over the runs' faults.json
+ * (written by the runner's faults-fired verdict: every rule, its fire
+ * count, whether allow_unfired let it stay unfired).  A JSON array of
+ * {point, drawn, fired, percent, unfired_allowed}, most drawn first, and
+ * the totals in tot[3] (drawn, fired, unfired_allowed). */
+json_object *cp_fired_by_point(const Campaign *c, uint64_t tot[3])
+{
+    struct { char point[48]; uint64_t drawn, fired, allowed; } *pt = NULL;
+    size_t npt = 0;
+    json_object *arr = json_object_new_array();
+
+    tot[0] = tot[1] = tot[2] = 0;
+    for (size_t i = 0; i < c->nruns_sel; i++) {
+        const Run *r = &c->runs[i];
+        char path[4300];
+        json_object *fj;
+
+        if (!r->ran || !r->artifacts[0]) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/faults.json", r->artifacts);
+        fj = json_object_from_file(path);
+        for (size_t k = 0; fj && json_object_is_type(fj, json_type_array) &&
+             k < json_object_array_length(fj); k++) {
+            json_object *e = json_object_array_get_idx(fj, k), *v;
+            const char *rule = json_object_object_get_ex(e, "rule", &v) ?
+                               json_object_get_string(v) : "";
+            size_t l = strcspn(rule, "[:"), j;
+            bool fired = json_object_object_get_ex(e, "fired", &v) &&
+                         json_object_get_int64(v) > 0;
+            bool allowed = json_object_object_get_ex(e, "allow_unfired", &v) &&
+                           json_object_get_boolean(v);
+
+            if (!l || l >= sizeof(pt->point)) {
+                continue;
+            }
+            for (j = 0; j < npt && (strlen(pt[j].point) != l ||
+                                    strncmp(pt[j].point, rule, l)); j++) {
+            }
+            if (j == npt) {
+                pt = realloc(pt, (npt + 1) * sizeof(*pt));
+                if (!pt) {
+                    abort();
+                }
+                memset(&pt[npt], 0, sizeof(*pt));
+                memcpy(pt[npt].point, rule, l);
+                npt++;
+            }
+            pt[j].drawn++;
+            pt[j].fired += fired;
+            pt[j].allowed += !fired && allowed;
+        }
+        json_object_put(fj);
+    }
+    for (size_t a = 0; a < npt; a++) {      /* most drawn first; few points */
+        for (size_t b = a + 1; b < npt; b++) {
+            if (pt[b].drawn > pt[a].drawn) {
+                __typeof__(*pt) t = pt[a];
+
+                pt[a] = pt[b];
+                pt[b] = t;
+            }
+        }
+    }
+    for (size_t j = 0; j < npt; j++) {
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "point", json_object_new_string(pt[j].point));
+        json_object_object_add(o, "drawn", json_object_new_uint64(pt[j].drawn));
+        json_object_object_add(o, "fired", json_object_new_uint64(pt[j].fired));
+        json_object_object_add(o, "percent", json_object_new_double(
+                                   (double)(int)(1000.0 * (double)pt[j].fired /
+                                                 (double)pt[j].drawn + 0.5) / 10.0));
+        json_object_object_add(o, "unfired_allowed", json_object_new_uint64(pt[j].allowed));
+        json_object_array_add(arr, o);
+        tot[0] += pt[j].drawn;
+        tot[1] += pt[j].fired;
+        tot[2] += pt[j].allowed;
+    }
+    free(pt);
+    return arr;
+}
+
 void cp_write_reports(const Campaign *c)
 {
     char path[4300], shard[32];
@@ -51,7 +135,8 @@ void cp_write_reports(const Campaign *c)
 
     cp_count_status(c, counts, &ran);
     snprintf(shard, sizeof(shard), "%u/%u", c->shard_k, c->shard_m);
-    json_object_object_add(root, "tool", json_object_new_string("gauntlet-campaign"));
+    json_object_object_add(root, "tool", json_object_new_string(c->tool ? "gauntlet-enumerate" :
+                                                                "gauntlet-campaign"));
     json_object_object_add(root, "seed", json_object_new_uint64(c->seed));
     json_object_object_add(root, "runs", json_object_new_uint64(c->nruns));
     json_object_object_add(root, "shard", json_object_new_string(shard));
@@ -125,6 +210,19 @@ void cp_write_reports(const Campaign *c)
         json_object_array_add(sarr, o);
     }
     json_object_object_add(root, "signatures", sarr);
+    {
+        uint64_t tot[3];
+        json_object *fp = cp_fired_by_point(c, tot), *ft = json_object_new_object();
+
+        json_object_object_add(root, "fired_by_point", fp);
+        json_object_object_add(ft, "drawn", json_object_new_uint64(tot[0]));
+        json_object_object_add(ft, "fired", json_object_new_uint64(tot[1]));
+        json_object_object_add(ft, "percent", json_object_new_double(
+                                   tot[0] ? (double)(int)(1000.0 * (double)tot[1] /
+                                                          (double)tot[0] + 0.5) / 10.0 : 0));
+        json_object_object_add(ft, "unfired_allowed", json_object_new_uint64(tot[2]));
+        json_object_object_add(root, "fired", ft);
+    }
     snprintf(path, sizeof(path), "%s/campaign.json", c->out);
     if (json_object_to_file_ext(path, root, JSON_C_TO_STRING_PRETTY) < 0) {
         fprintf(stderr, "gauntlet-campaign: cannot write %s\n", path);
@@ -142,8 +240,13 @@ void cp_write_reports(const Campaign *c)
             fprintf(stderr, "gauntlet-campaign: %s\n", err);
             return;
         }
-        snprintf(suite, sizeof(suite), "campaign-s%" PRIu64 "-shard%u-of-%u", c->seed,
-                 c->shard_k, c->shard_m);
+        if (c->tool) {
+            snprintf(suite, sizeof(suite), "%s-%s-shard%u-of-%u", c->tool, c->target,
+                     c->shard_k, c->shard_m);
+        } else {
+            snprintf(suite, sizeof(suite), "campaign-s%" PRIu64 "-shard%u-of-%u", c->seed,
+                     c->shard_k, c->shard_m);
+        }
         gj_begin(w, "testsuites", "gauntlet-campaign", &cnt);
         gj_begin(w, "testsuite", suite, &cnt);
         for (size_t i = 0; i < c->nruns_sel; i++) {
@@ -152,7 +255,8 @@ void cp_write_reports(const Campaign *c)
             if (!r->ran) {
                 continue;
             }
-            gj_case(w, "gauntlet.campaign", r->name, r->file, r->duration);
+            gj_case(w, c->tool ? "gauntlet.enumerate" : "gauntlet.campaign", r->name,
+                    r->file, r->duration);
             if (strcmp(r->status, "pass")) {
                 const char *tag = !strcmp(r->status, "fail") ? "failure" :
                                   !strcmp(r->status, "skip") ? "skipped" : "error";
@@ -169,6 +273,14 @@ void cp_write_reports(const Campaign *c)
             fprintf(stderr, "gauntlet-campaign: %s: %s\n", path, err);
         }
     }
+    {
+        char err[1024];
+
+        /* report.html from campaign.json (gauntlet-report DIR) */
+        if (ghr_write(c->out, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-campaign: report.html: %s\n", err);
+        }
+    }
 }
 
 void cp_print_summary(const Campaign *c)
@@ -176,9 +288,15 @@ void cp_print_summary(const Campaign *c)
     size_t counts[4] = { 0 }, ran;
 
     cp_count_status(c, counts, &ran);
-    printf("\ngauntlet-campaign: seed %" PRIu64 ", shard %u/%u: %zu of %zu selected runs "
-           "ran%s\n", c->seed, c->shard_k, c->shard_m, ran, c->nruns_sel,
-           c->stopped_by_time ? " (stopped by --time)" : "");
+    if (c->tool) {
+        printf("\ngauntlet-%s: shard %u/%u: %zu of %zu selected runs ran%s\n", c->tool,
+               c->shard_k, c->shard_m, ran, c->nruns_sel,
+               c->stopped_by_time ? " (stopped by --time)" : "");
+    } else {
+        printf("\ngauntlet-campaign: seed %" PRIu64 ", shard %u/%u: %zu of %zu selected runs "
+               "ran%s\n", c->seed, c->shard_k, c->shard_m, ran, c->nruns_sel,
+               c->stopped_by_time ? " (stopped by --time)" : "");
+    }
     printf("  pass %zu, fail %zu, error %zu, skip %zu\n", counts[0], counts[1],
            counts[3], counts[2]);
     printf("  %.1f runs per minute (%zu runs in %.0f s, -j %d%s)\n",
@@ -203,5 +321,32 @@ void cp_print_summary(const Campaign *c)
             printf("  error: %s: %s\n", c->runs[i].name, c->runs[i].reason);
         }
     }
-    printf("  reports: %s/{campaign.json,junit.xml}\n", c->out);
+    {
+        /* every drawn rule must fire: the fraction that did, per point;
+         * an unfired rule is an event the runs did not test, even where
+         * allow_unfired let the run pass */
+        uint64_t tot[3];
+        json_object *fp = cp_fired_by_point(c, tot);
+
+        if (tot[0]) {
+            printf("  fault rules fired: %" PRIu64 " of %" PRIu64 " drawn (%.1f%%)\n",
+                   tot[1], tot[0], 100.0 * (double)tot[1] / (double)tot[0]);
+            for (size_t j = 0; j < json_object_array_length(fp); j++) {
+                json_object *o = json_object_array_get_idx(fp, j);
+
+                printf("    %-12s %3" PRId64 " of %3" PRId64 " fired (%5.1f%%)\n",
+                       json_object_get_string(json_object_object_get(o, "point")),
+                       json_object_get_int64(json_object_object_get(o, "fired")),
+                       json_object_get_int64(json_object_object_get(o, "drawn")),
+                       json_object_get_double(json_object_object_get(o, "percent")));
+            }
+            if (tot[2]) {
+                printf("  UNTESTED: %" PRIu64 " drawn rule(s) never fired; allow_unfired "
+                       "let their runs pass, but those events were not tested "
+                       "(campaign.json fired_by_point)\n", tot[2]);
+            }
+        }
+        json_object_put(fp);
+    }
+    printf("  reports: %s/{campaign.json,junit.xml,report.html}\n", c->out);
 }

@@ -120,7 +120,11 @@ void cp_shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
     cp_mkdir_p(dir);
     snprintf(path, sizeof(path), "%s/shrink.log", dir);
     log = fopen(path, "w");
-    cs_generate(&cur, c->seed, first->index, go);
+    if (c->scheds) {
+        cur = c->scheds[g->first];
+    } else {
+        cs_generate(&cur, c->seed, first->index, go);
+    }
     g->size_before = cs_size(&cur);
     printf("gauntlet-campaign: shrinking %s (run %" PRIu64 ", size %d): %s\n",
            g->id, first->index, g->size_before, g->sig);
@@ -185,10 +189,17 @@ void cp_shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
     }
     free(cand);
     g->size_after = cs_size(&cur);
-    snprintf(cur.origin, sizeof(cur.origin),
-             "Shrunk by gauntlet campaign from seed %" PRIu64 ", run %" PRIu64
-             " (%d of %d schedule items left). It failed with signature: %s",
-             c->seed, first->index, g->size_after, g->size_before, g->sig);
+    if (c->scheds) {
+        snprintf(cur.origin, sizeof(cur.origin),
+                 "Shrunk by gauntlet enumerate from its run %s (%d of %d schedule "
+                 "items left). It failed with signature: %s", first->name,
+                 g->size_after, g->size_before, g->sig);
+    } else {
+        snprintf(cur.origin, sizeof(cur.origin),
+                 "Shrunk by gauntlet campaign from seed %" PRIu64 ", run %" PRIu64
+                 " (%d of %d schedule items left). It failed with signature: %s",
+                 c->seed, first->index, g->size_after, g->size_before, g->sig);
+    }
     snprintf(name, sizeof(name), "shrunk-%.8s", g->id + 4);
     snprintf(g->shrunk, sizeof(g->shrunk), "%s/shrunk.yaml", dir);
     {

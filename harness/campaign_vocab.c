@@ -89,7 +89,7 @@ static long seconds_sum(Parser *P, const CvVocab *V, const CvText *t, const yaml
 static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
 {
     static const char *const keys[] = {
-        "cmd", "vars", "options", "disturbed", "stop", NULL,
+        "cmd", "vars", "options", "disturbed", "stop", "ends", NULL,
     };
     static const char *const stop_keys[] = { "wait", "timeout", NULL };
     yaml_node_t *v, *stop, *tn;
@@ -120,6 +120,12 @@ static void parse_workload(Parser *P, CvVocab *V, const yaml_node_t *n)
     cvp_template(P, &V->workload.timeout, tn, cvp_scalar(P, tn, "timeout"), NULL,
                    V->workload.vars, V->workload.nvars);
     seconds_sum(P, V, &V->workload.timeout, tn, "timeout");
+    if ((v = cvp_map_get(P, n, "ends"))) {
+        cvp_template(P, &V->workload.ends, v, cvp_scalar(P, v, "ends"), NULL,
+                     V->workload.vars, V->workload.nvars);
+        seconds_sum(P, V, &V->workload.ends, v, "ends");
+        V->workload.has_ends = true;
+    }
 }
 
 static void parse_events(Parser *P, CvVocab *V, const yaml_node_t *n)
@@ -156,7 +162,7 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
         "rules", "add_chance", "points", "triggers", "suffixes", NULL,
     };
     static const char *const pkeys[] = {
-        "point", "weight", "every_command", "filters", "actions", NULL,
+        "point", "weight", "every_command", "events", "filters", "actions", NULL,
     };
     yaml_node_t *pts, *v;
     CvPoint *points;
@@ -198,6 +204,10 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
         if ((v = cvp_map_get(P, pn, "every_command"))) {
             pt->every_command = cvp_bool(P, v, "every_command");
         }
+        if ((v = cvp_map_get(P, pn, "events"))) {
+            pt->has_events = true;
+            pt->events = cvp_uint(P, v, "events", 0, 1000000000);
+        }
         if ((v = cvp_map_get(P, pn, "filters"))) {
             cvp_list(P, &pt->filters, v, "a filter", "filter", IT_WEIGHT, false, NULL, 0);
             cvp_need_weight(P, &pt->filters, v, "filters");
@@ -235,10 +245,11 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
                     pt->name.text, pt->name.maxlen + filt_max + act_max + suf_max + 2,
                     CS_TEXT - 1);
         }
-        wsum += pt->weight;
+        wsum += pt->has_events && !pt->events ? 0 : pt->weight;
     }
     if (!wsum) {
-        cvp_fail(P, pts, "faults points: no point with a weight above 0");
+        cvp_fail(P, pts, "faults points: no point with a weight above 0 that the workload "
+                 "reaches (events above 0)");
     }
     V->faults.points = points;
 }

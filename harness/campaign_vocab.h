@@ -63,6 +63,12 @@ typedef struct CvPoint {
     CvText name;                    /* no variables */
     unsigned weight;
     bool every_command;             /* every command passes this point */
+    bool has_events;                /* events: given */
+    unsigned events;                /* a known minimum of the workload's events
+                                       here once rules are armed: a trigger must
+                                       reach its first firing within it; 0: the
+                                       workload never reaches the point, which
+                                       is then never drawn */
     CvList filters;                 /* none: no filter */
     CvList actions;
 } CvPoint;
@@ -84,6 +90,10 @@ typedef struct CvVocab {
         CvList disturbed;           /* added when the run disturbs the device */
         bool wait;
         CvText timeout;             /* expands to N or N+M+... seconds */
+        bool has_ends;
+        CvText ends;                /* the workload ends by itself this long
+                                       after its start (N or N+M seconds):
+                                       fault events only before then */
     } workload;
     struct {
         CvRange count;

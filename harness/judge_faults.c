@@ -14,7 +14,8 @@
 #include <json-c/json.h>
 
 /* faults-fired: every declared device fault rule fired (unless the
- * scenario allows it not to); writes faults.json, every rule and its count. */
+ * scenario allows it not to); writes faults.json, every rule, its fire
+ * count and its hits (the events it matched while armed). */
 void gr_judge_faults_fired(Judge *j)
 {
     Run *r = j->r;
@@ -41,6 +42,7 @@ void gr_judge_faults_fired(Judge *j)
         json_object_object_add(o, "rule", json_object_new_string(r->rule_text[k] ?
                                                                  r->rule_text[k] : ""));
         json_object_object_add(o, "fired", json_object_new_int64((int64_t)r->fired[k]));
+        json_object_object_add(o, "hits", json_object_new_int64((int64_t)r->hits[k]));
         json_object_object_add(o, "allow_unfired", json_object_new_boolean(allowed));
         json_object_array_add(arr, o);
         if (!r->fired[k] && !allowed && ul < sizeof(unfired) - 80) {

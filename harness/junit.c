@@ -107,6 +107,13 @@ static xmlChar *clean(const char *const *parts)
     return out;
 }
 
+char *gj_xml_text(const char *s)
+{
+    const char *parts[] = { s ? s : "", NULL };
+
+    return (char *)clean(parts);
+}
+
 static void attr(GjWriter *w, const char *name, const char *value)
 {
     const char *parts[] = { value ? value : "", NULL };

@@ -69,4 +69,8 @@ int gj_collect(const char *path, GjCounts *tot, char *err, size_t errlen);
 int gj_merge(const char *const *paths, size_t n, const char *name,
              const char *out, GjCounts *tot, char *err, size_t errlen);
 
+/* A malloc'd copy of s with what XML 1.0 cannot carry made '?' (as every
+ * string the writer takes): for other libxml2 documents (report_html.c). */
+char *gj_xml_text(const char *s);
+
 #endif /* GAUNTLET_JUNIT_H */

@@ -715,6 +715,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     snprintf(path, sizeof(path), "%s/agent-transcript.txt", dir);
     r.agent_tx = fopen(path, "w");
     r.fired = calloc((size_t)s->nrules + 1, sizeof(*r.fired));
+    r.hits = calloc((size_t)s->nrules + 1, sizeof(*r.hits));
     r.rule_text = calloc((size_t)s->nrules + 1, sizeof(*r.rule_text));
     gr_walk_steps(s->steps, s->nsteps, true, rule_text, &r);
     gr_collect_devices(&r);
@@ -753,6 +754,7 @@ GrStatus gr_run_scenario(const GrConfig *cfg, const GsScenario *s,
     }
     free(r.rule_text);
     free(r.fired);
+    free(r.hits);
     json_object_put(r.ledger);
     json_object_put(r.iommu);
     json_object_put(r.fault_log);

@@ -133,8 +133,9 @@ bool gr_fault_object_here(Run *r, Device *d)
 }
 
 /* Add the fire counts of d's live rules into acc (indexed by scenario
- * rule), read from the fault object now. */
-static int live_fired(Run *r, Device *d, uint64_t *acc)
+ * rule), and their hit counts into hits (NULL: not wanted), read from the
+ * fault object now. */
+static int live_fired(Run *r, Device *d, uint64_t *acc, uint64_t *hits)
 {
     json_object *list = NULL;
 
@@ -147,12 +148,16 @@ static int live_fired(Run *r, Device *d, uint64_t *acc)
         return -1;
     }
     for (int i = 0; i < d->nlive && i < (int)json_object_array_length(list); i++) {
-        json_object *f;
+        json_object *e = json_object_array_get_idx(list, i), *f;
 
-        if (d->live[i] >= 0 &&
-            json_object_object_get_ex(json_object_array_get_idx(list, i),
-                                      "fired", &f)) {
+        if (d->live[i] < 0) {
+            continue;
+        }
+        if (json_object_object_get_ex(e, "fired", &f)) {
             acc[d->live[i]] += (uint64_t)json_object_get_int64(f);
+        }
+        if (hits && json_object_object_get_ex(e, "hits", &f)) {
+            hits[d->live[i]] += (uint64_t)json_object_get_int64(f);
         }
     }
     json_object_put(list);
@@ -164,7 +169,7 @@ static int live_fired(Run *r, Device *d, uint64_t *acc)
 int gr_harvest(Run *r, Device *d, bool forget)
 {
     gr_read_fault_log(r, d);
-    if (live_fired(r, d, r->fired) < 0) {
+    if (live_fired(r, d, r->fired, r->hits) < 0) {
         return -1;
     }
     if (forget) {
@@ -181,7 +186,7 @@ int64_t gr_rule_fired(Run *r, int idx)
 
     memcpy(now, r->fired, (size_t)r->s->nrules * sizeof(*now));
     for (int i = 0; i < r->ndev; i++) {
-        live_fired(r, &r->dev[i], now);
+        live_fired(r, &r->dev[i], now, NULL);
     }
     for (int k = 0; k < r->s->nrules; k++) {
         if (idx < 0 || idx == k) {

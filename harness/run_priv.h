@@ -59,6 +59,9 @@ typedef struct Run {
     Device dev[MAX_DEVICES];
     int ndev;
     uint64_t *fired;            /* per scenario rule: harvested fire counts */
+    uint64_t *hits;             /* per scenario rule: harvested hit counts (the
+                                   events it matched while armed: what
+                                   gauntlet enumerate counts) */
     struct json_object *fault_log;  /* the fault log so far (fault_log.h) */
     uint64_t fault_log_lost;    /* firings the rings dropped before a reading */
     bool fault_log_read;        /* a reading succeeded */

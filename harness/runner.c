@@ -34,6 +34,7 @@
 #include "target.h"
 #include "vm.h"
 #include "junit.h"
+#include "report_html.h"
 
 typedef struct Item {
     char *path;
@@ -787,8 +788,16 @@ int main(int argc, char **argv)
     }
     write_reports(out, items, npaths, gvm_now() - t0, repro, target_override, flavour,
                   cfg.kernel_version[GS_KERNEL_STOCK]);
+    {
+        char err[1024];
+
+        /* report.html, from the files just written (gauntlet-report DIR) */
+        if (ghr_write(out, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-runner: report.html: %s\n", err);
+        }
+    }
     printf("gauntlet: %zu passed, %zu failed, %zu skipped, %zu errors in %.0f s; "
-           "reports: %s/{junit.xml,report.json,report.tap}\n",
+           "reports: %s/{junit.xml,report.json,report.tap,report.html}\n",
            counts[GR_PASS], counts[GR_FAIL], counts[GR_SKIP], counts[GR_ERROR],
            gvm_now() - t0, out);
     return counts[GR_FAIL] || counts[GR_ERROR] ? 1 : 0;

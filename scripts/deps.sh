@@ -44,7 +44,9 @@ GROUPS_PKGS[kernel]="make gcc bc flex bison libelf-dev libssl-dev xz-utils cpio"
 GROUPS_PKGS[ci]="python3 python3-yaml libxml2-utils"
 # gauntlet coverage: lcov (geninfo, genhtml) and gcovr (Cobertura XML).
 GROUPS_PKGS[coverage]="lcov gcovr"
-ALL_GROUPS="qemu unit json driver vm harness fuzz kernel coverage ci"
+# report.html's test (vm.report_html) opens the page in headless Chromium.
+GROUPS_PKGS[report]="chromium"
+ALL_GROUPS="qemu unit json driver vm harness fuzz kernel coverage ci report"
 
 # Files the qemu group must provide (checked after install).
 QEMU_FIRMWARE_FILES="/usr/share/seabios/bios-256k.bin

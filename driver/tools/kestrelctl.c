@@ -2014,9 +2014,10 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: kestrelctl [-d DEVICE] [--ignore-unplug-request] COMMAND [OPTIONS]\n"
 "  DEVICE: /dev/kestrelN (kestrel.ko; default %s) or vfio:BDF, e.g.\n"
-"  vfio:0000:01:00.0: the user-space driver libkvfio in this process, on a\n"
-"  function bound to vfio-pci (docs/vfio.md; settings from KVFIO_TIMEOUT_MS,\n"
-"  KVFIO_MAX_RETRIES, KVFIO_QDEPTH).  --ignore-unplug-request (or\n"
+"  vfio:0000:01:00.0 (or /sys/bus/pci/devices/0000:01:00.0): the user-space\n"
+"  driver libkvfio in this process, on a function bound to vfio-pci\n"
+"  (docs/vfio.md; settings from KVFIO_TIMEOUT_MS, KVFIO_MAX_RETRIES,\n"
+"  KVFIO_QDEPTH).  --ignore-unplug-request (or\n"
 "  KVFIO_IGNORE_UNPLUG_REQUEST=1): vfio test mode that never honours the\n"
 "  device request (a negative control)\n"
 "\n"

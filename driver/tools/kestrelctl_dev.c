@@ -55,14 +55,22 @@ bool kdev_is_vfio(const char *path)
 	if (!strncmp(path, KDEV_DOUBLE_PREFIX, strlen(KDEV_DOUBLE_PREFIX)))
 		return true;
 #endif
-	return !strncmp(path, KDEV_VFIO_PREFIX, strlen(KDEV_VFIO_PREFIX));
+	return !strncmp(path, KDEV_VFIO_PREFIX, strlen(KDEV_VFIO_PREFIX)) ||
+	       !strncmp(path, KDEV_SYSFS_PREFIX, strlen(KDEV_SYSFS_PREFIX));
 }
 
-/* "vfio:BDF" -> BDF; "double:" -> "double". */
+/*
+ * "vfio:BDF" or "/sys/bus/pci/devices/BDF" -> BDF; "double:" -> "double".
+ * The sysfs form names a path that exists only while the function does,
+ * so a script can wait for it to go after an unplug.
+ */
 static const char *kdev_name(const char *path)
 {
-	const char *c = strchr(path, ':');
+	const char *c;
 
+	if (!strncmp(path, KDEV_SYSFS_PREFIX, strlen(KDEV_SYSFS_PREFIX)))
+		return path + strlen(KDEV_SYSFS_PREFIX);
+	c = strchr(path, ':');
 	return c && c[1] ? c + 1 : "double";
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define KDEV_VFIO_PREFIX	"vfio:"
+#define KDEV_SYSFS_PREFIX	"/sys/bus/pci/devices/"
 
 bool kdev_is_vfio(const char *path);
 /* The test mode of the unplug scenarios' negative control. */

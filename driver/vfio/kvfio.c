@@ -121,6 +121,8 @@ struct kvfio_dev {
 	} while (0)
 
 static int kvfio_recover(struct kvfio_dev *d, bool revive);
+static int kvfio_wait_status(struct kvfio_dev *d, uint32_t mask,
+			     uint32_t want);
 
 /* ---- registers, time, DMA --------------------------------------------- */
 
@@ -411,6 +413,25 @@ static void kvfio_mark_dead(struct kvfio_dev *d)
 	kvfio_persist(d);
 }
 
+/*
+ * Stop every DMA of the device before a mapping of a command in flight
+ * goes: a device asked back (the device request of an orderly unplug) is
+ * still alive and still executing what it fetched, and an unmapped buffer
+ * it then writes is a DMA fault under the IOMMU, or guest memory without
+ * one.  A controller reset abandons what it holds (datasheet 5.2); bus
+ * mastering off stops the rest.  A device reading all-ones cannot be
+ * reset: only bus mastering goes.
+ */
+static void kvfio_quiesce(struct kvfio_dev *d)
+{
+	if (rd(d, KESTREL_REG_STATUS) != 0xffffffffu) {
+		wr(d, KESTREL_REG_INTR_MASK, KESTREL_INTR_ALL);
+		wr(d, KESTREL_REG_RESET, KESTREL_RESET_MAGIC);
+		kvfio_wait_status(d, KESTREL_STATUS_RESETTING, 0);
+	}
+	d->ops->bus_master(d->be, false);
+}
+
 static void kvfio_mark_gone(struct kvfio_dev *d)
 {
 	if (d->state == KESTREL_STATE_REMOVED)
@@ -418,6 +439,7 @@ static void kvfio_mark_gone(struct kvfio_dev *d)
 	d->state = KESTREL_STATE_REMOVED;
 	d->cq_live = false;
 	d->c.gone++;
+	kvfio_quiesce(d);
 	kvfio_fail_all(d, -ENODEV);
 	kvfio_persist(d);
 }

@@ -319,6 +319,11 @@ unsigned long kvfio_double_function_resets(struct kvfio_double *x)
 	return x->function_resets;
 }
 
+void kvfio_double_advance(struct kvfio_double *x, uint64_t ms)
+{
+	kh_advance(x->h, (int64_t)ms * 1000000);
+}
+
 uint64_t kvfio_double_now_ms(struct kvfio_double *x)
 {
 	return dbl_now(x);

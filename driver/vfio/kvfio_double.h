@@ -59,5 +59,7 @@ unsigned long kvfio_double_iommu_faults(struct kvfio_double *x);
 unsigned kvfio_double_mappings(struct kvfio_double *x);
 unsigned long kvfio_double_function_resets(struct kvfio_double *x);
 uint64_t kvfio_double_now_ms(struct kvfio_double *x);
+/* Run the device alone for ms of virtual time (its timers fire). */
+void kvfio_double_advance(struct kvfio_double *x, uint64_t ms);
 
 #endif /* KVFIO_DOUBLE_H */

@@ -903,12 +903,17 @@ static const VMStateDescription vmstate_kestrel_cache = {
     },
 };
 
-/* A stream without the subsection has an empty cache and power. */
+/* A stream without the subsections has an empty cache and power, */
 static int kestrel_pre_load(void *opaque)
 {
     KestrelState *s = opaque;
+    unsigned i;
 
     kestrel_core_cache_load_begin(&s->core);
+    /* nor redirected completions without kestrel/cqe-redirect */
+    for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
+        s->core.cmds[i].cqe_redirect = 0;
+    }
     return 0;
 }
 
@@ -932,6 +937,48 @@ static const VMStateDescription vmstate_kestrel_cmd = {
         VMSTATE_INT64(deadline, KestrelCmd),
         VMSTATE_UINT64(seq, KestrelCmd),
         VMSTATE_UINT64(delay_ns, KestrelCmd),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/*
+ * Completions a cq.post:corrupt(addr=V) rule redirected, still to post
+ * (delayed, or waiting for CQ room): sent only when there is one, so a
+ * stream without the subsection loads as "none".
+ */
+static bool kestrel_redirect_needed(void *opaque)
+{
+    KestrelState *s = opaque;
+    unsigned i;
+
+    for (i = 0; i < KESTREL_MAX_QDEPTH; i++) {
+        if (s->core.cmds[i].state != KESTREL_CMD_FREE &&
+            s->core.cmds[i].cqe_redirect) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static const VMStateDescription vmstate_kestrel_cmd_redirect = {
+    .name = "kestrel-cmd-redirect",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (VMStateField[]) {
+        VMSTATE_UINT8(cqe_redirect, KestrelCmd),
+        VMSTATE_UINT64(cqe_addr, KestrelCmd),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const VMStateDescription vmstate_kestrel_redirect = {
+    .name = "kestrel/cqe-redirect",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = kestrel_redirect_needed,
+    .fields = (VMStateField[]) {
+        VMSTATE_STRUCT_ARRAY(core.cmds, KestrelState, KESTREL_MAX_QDEPTH, 1,
+                             vmstate_kestrel_cmd_redirect, KestrelCmd),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -1008,6 +1055,7 @@ static const VMStateDescription vmstate_kestrel = {
     },
     .subsections = (const VMStateDescription * []) {
         &vmstate_kestrel_cache,
+        &vmstate_kestrel_redirect,
         NULL
     },
 };

@@ -1341,11 +1341,22 @@ static void kestrel_finish(KestrelCore *c, KestrelCmd *cmd, unsigned status,
     kestrel_post_pending(c);
 }
 
-/* cq.post: fields of the completion entry. */
+/*
+ * What cq.post's corrupt() acts on: the entry, then where it goes.  flip
+ * is given only the entry's 16 bytes.
+ */
+typedef struct KestrelCqePost {
+    struct kestrel_cqe e;
+    bool redirect;
+    uint64_t addr;
+} KestrelCqePost;
+
+/* cq.post: fields of the completion entry, and its address. */
 static void kestrel_corrupt_cqe(const KestrelFaultRule *r, void *obj,
                                 size_t len)
 {
-    struct kestrel_cqe *e = obj;
+    KestrelCqePost *p = obj;
+    struct kestrel_cqe *e = &p->e;
     unsigned j;
 
     for (j = 0; j < r->ncorrupt; j++) {
@@ -1375,6 +1386,11 @@ static void kestrel_corrupt_cqe(const KestrelFaultRule *r, void *obj,
             e->result = cpu_to_le32(corrupt_value(
                             k, le32_to_cpu(e->result), UINT32_MAX));
             break;
+        case KFF_CQ_ADDR:
+            /* a value is required: the slot's address is not known yet */
+            p->redirect = true;
+            p->addr = corrupt_value(k, 0, UINT64_MAX);
+            break;
         default:
             break;
         }
@@ -1403,6 +1419,7 @@ static void kestrel_post_pending(KestrelCore *c)
            !c->stall_cq) {
         KestrelCmd *cmd = &c->cmds[c->pending[i]];
         struct kestrel_cqe e;
+        uint64_t addr;
 
         if (cmd->deadline > now(c)) {
             i++;
@@ -1436,8 +1453,15 @@ static void kestrel_post_pending(KestrelCore *c)
                                     c->cq_base);
                 break;
             }
-            kestrel_fault_mangle(c, hit.mask, &e, sizeof(e),
-                                 kestrel_corrupt_cqe);
+            {
+                KestrelCqePost post = { .e = e };
+
+                kestrel_fault_mangle(c, hit.mask, &post, sizeof(post.e),
+                                     kestrel_corrupt_cqe);
+                e = post.e;
+                cmd->cqe_redirect = post.redirect;
+                cmd->cqe_addr = post.addr;
+            }
             /* Keep the corrupted entry for the duplicate and for vmstate */
             cmd->tag = le16_to_cpu(e.tag);
             cmd->sq_head = le16_to_cpu(e.sq_head);
@@ -1462,10 +1486,13 @@ static void kestrel_post_pending(KestrelCore *c)
         }
         e.status = cpu_to_le16((uint16_t)(cmd->status << 1) |
                                ((c->cq_phase ^ cmd->wrong_phase) & 1));
-        if (kestrel_dma(c, true, c->cq_base + (uint64_t)c->cq_tail * sizeof(e),
-                        &e, sizeof(e))) {
+        /* A redirected entry misses its slot; the tail moves on all the
+         * same, as a device that got the address wrong would. */
+        addr = cmd->cqe_redirect ? cmd->cqe_addr :
+               c->cq_base + (uint64_t)c->cq_tail * sizeof(e);
+        if (kestrel_dma(c, true, addr, &e, sizeof(e))) {
             kestrel_raise_fatal(c, KESTREL_ERR_CQ_POST, cmd->tag, c->cq_tail,
-                                c->cq_base);
+                                cmd->cqe_redirect ? addr : c->cq_base);
             break;
         }
         trace_kestrel_cqe_post(cmd->tag, c->cq_tail, c->cq_phase);
@@ -2102,8 +2129,6 @@ void kestrel_core_cleanup(KestrelCore *c)
         c->cmds[i].segs = NULL;
         c->cmds[i].buf = NULL;
         c->cmds[i].buf_len = 0;
-        c->cmds[i].ovl = NULL;
-        c->cmds[i].ovl_len = 0;
         kestrel_free(c->cmds[i].ovl);
         c->cmds[i].ovl = NULL;
         c->cmds[i].ovl_len = 0;
@@ -2354,7 +2379,8 @@ static int kestrel_check_loaded(KestrelCore *c, char *err, size_t errlen)
                    "slot %u from generation %u, controller at %u", i,
                    cmd->generation, c->generation);
         LOAD_CHECK(cmd->cqe_faulted <= 1 && cmd->duplicate <= 1 &&
-                   cmd->wrong_phase <= 1 && cmd->status <= 0x7fff,
+                   cmd->wrong_phase <= 1 && cmd->cqe_redirect <= 1 &&
+                   cmd->status <= 0x7fff,
                    "slot %u: completion flags out of range", i);
         npend += cmd->state == KESTREL_CMD_PENDING;
     }

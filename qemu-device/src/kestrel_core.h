@@ -147,6 +147,9 @@ struct KestrelCmd {
     int64_t deadline;           /* pending completion due at */
     uint64_t seq;               /* completion order; FLUSH_WAIT: cache seq */
     uint64_t delay_ns;          /* accumulated by delay faults */
+    /* cq.post:corrupt(addr=V): the entry goes to cqe_addr, not its slot */
+    uint8_t cqe_redirect;
+    uint64_t cqe_addr;
 
     /* Not saved: only meaningful while the command executes. */
     uint64_t lba;

@@ -110,6 +110,7 @@ static const GFaultFieldInfo kestrel_fields[KFF__MAX] = {
     [KFF_CQ_STATUS] = F("status", PBIT(KFP_CQ_POST), 15, true, false),
     [KFF_CQ_SQHEAD] = F("sqhead", PBIT(KFP_CQ_POST), 16, true, false),
     [KFF_CQ_RESULT] = F("result", PBIT(KFP_CQ_POST), 32, false, false),
+    [KFF_CQ_ADDR] = F("addr", PBIT(KFP_CQ_POST), 64, true, true),
     [KFF_SQ_OPCODE] = F("opcode", PBIT(KFP_SQ_FETCH), 8, true, false),
     [KFF_SQ_FLAGS] = F("flags", PBIT(KFP_SQ_FETCH), 8, true, false),
     [KFF_SQ_TAG] = F("tag", PBIT(KFP_SQ_FETCH), 16, true, false),

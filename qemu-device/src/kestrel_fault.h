@@ -65,6 +65,7 @@ typedef enum KestrelFaultField {
         KFF_NONE,
         /* cq.post */
         KFF_CQ_TAG, KFF_CQ_PHASE, KFF_CQ_STATUS, KFF_CQ_SQHEAD, KFF_CQ_RESULT,
+        KFF_CQ_ADDR,
         /* sq.fetch */
         KFF_SQ_OPCODE, KFF_SQ_FLAGS, KFF_SQ_TAG, KFF_SQ_NSEGS, KFF_SQ_LBA,
         KFF_SQ_NBLOCKS, KFF_SQ_SGL_ADDR, KFF_SQ_SGL_LEN,

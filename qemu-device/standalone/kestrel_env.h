@@ -37,9 +37,32 @@ extern int kestrel_log_verbose;
         }                                                           \
     } while (0)
 
+/*
+ * A build may define KESTREL_ENV_BIG_BUFS and supply these two: large
+ * buffers (the core's bounce buffers of a transfer) from a few kept
+ * allocations instead of calloc()/free().  Under ASan every allocation
+ * above 128 KiB is a fresh mmap, page faults included, and freeing it an
+ * munmap: fuzz_ioctl's oracle device (fuzz/fuzz_ioctl_dev.c) pays that on
+ * every large transfer.  kestrel_env_big_zalloc() returns NULL when it does
+ * not take the request; kestrel_env_big_free() returns false when p is not
+ * one of its buffers.
+ */
+#ifdef KESTREL_ENV_BIG_BUFS
+void *kestrel_env_big_zalloc(size_t n);
+bool kestrel_env_big_free(void *p);
+#endif
+
 static inline void *kestrel_zalloc(size_t n)
 {
-    void *p = calloc(1, n ? n : 1);
+    void *p;
+
+#ifdef KESTREL_ENV_BIG_BUFS
+    p = kestrel_env_big_zalloc(n);
+    if (p) {
+        return p;
+    }
+#endif
+    p = calloc(1, n ? n : 1);
 
     if (!p) {
         abort();    /* as g_malloc0 does; sizes are bounded by the core */
@@ -50,6 +73,11 @@ static inline void *kestrel_zalloc(size_t n)
 static inline void kestrel_free(void *p)
 {
     /* Skip free(NULL): ASan unwinds the stack even for it (fuzz speed). */
+#ifdef KESTREL_ENV_BIG_BUFS
+    if (p && kestrel_env_big_free(p)) {
+        return;
+    }
+#endif
     if (p) {
         free(p);
     }

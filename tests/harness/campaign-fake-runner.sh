@@ -14,7 +14,11 @@
 # seconds each invocation takes.  GAUNTLET_FAKE_LEDGER: fixed strings
 # separated by '|'; a scenario holding every one of them fails the `ledger`
 # verdict (a host-side verdict: no kernel report in its console.log), as
-# a lost acknowledged write would.
+# a lost acknowledged write would.  GAUNTLET_FAKE_HITS: 'POINT=N|POINT=N'
+# (gauntlet enumerate's tests): each scenario's faults.json lists the rules
+# of its faults steps in order, each with hits N for its point (0 for a point not
+# listed), fired 1 when its trigger is once or nth=K with K <= N, else 0,
+# and allow_unfired as the scenario's list says.
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
     printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
@@ -106,6 +110,29 @@ LOG
         failure='{"kind":"","verdict":null,"step":null}'
         echo "[    1.000000] nothing to see" >"$dir/console.log"
         pass=$((pass + 1))
+    fi
+    if [[ -n "${GAUNTLET_FAKE_HITS:-}" ]]; then
+        rules=$(sed -n 's/.*faults: {\(set\|add\): "\([^"]*\)"}.*/\2/p' "$f" | paste -sd';')
+        au=",$(sed -n 's/^allow_unfired: \[\(.*\)\]$/\1/p' "$f" | tr -d ' '),"
+        fj="[" k=0
+        IFS=';' read -ra rl <<<"$rules"
+        for rule in "${rl[@]}"; do
+            pt=${rule%%:*} pt=${pt%%\[*} hits=0 fired=0
+            IFS='|' read -ra hl <<<"$GAUNTLET_FAKE_HITS"
+            for h in "${hl[@]}"; do
+                [[ "${h%%=*}" == "$pt" ]] && hits=${h#*=}
+            done
+            trig=${rule##*:}
+            case "$trig" in
+            once) nth=1 ;;
+            nth=*) nth=${trig#nth=} ;;
+            *) nth=0 ;;
+            esac
+            ((${#nth} < 10 && nth >= 1 && nth <= hits)) && fired=1
+            fj+="$([[ $k == 0 ]] || echo ,){\"index\":$k,\"rule\":\"$rule\",\"fired\":$fired,\"hits\":$hits,\"allow_unfired\":$([[ "$au" == *",$k,"* ]] && echo true || echo false)}"
+            k=$((k + 1))
+        done
+        echo "$fj]" >"$dir/faults.json"
     fi
     r="{\"name\":\"$name\",\"file\":\"$f\",\"status\":\"$status\",\"kind\":\"$kind\",\"reason\":\"$reason\",\"failure\":$failure,\"duration_s\":0.1,\"artifacts\":\"$dir\"}"
     echo "$r" >"$dir/result.json"

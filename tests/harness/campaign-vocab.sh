@@ -70,7 +70,7 @@ $events
   weights: {suspend: 1}
 EOF
 badcase empty ' the file is empty (a campaign vocabulary needs at least workload and events)' </dev/null
-badcase unknown-key "15:7: unknown key 'wieght' in a fault point (expected one of: point, weight, every_command, filters, actions)" <<EOF
+badcase unknown-key "15:7: unknown key 'wieght' in a fault point (expected one of: point, weight, every_command, events, filters, actions)" <<EOF
 $head
 $events
   weights: {faults: 1}

@@ -8,27 +8,8 @@
 # (The hostile-DMA scenarios that expect their faults pass in
 # vm.scenarios_iommu.)
 gauntlet="$1" top="$2"
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
-fail=0
-vs="$top/tests/harness/vm-scenarios"
-
-run() {  # NAME OUTDIR ARGS...: run scenarios, keep the log
-    name="$1" dir="$2"
-    shift 2
-    "$gauntlet" run --out "$out/$dir" "$@" >"$out/$dir.log" 2>&1
-    echo "$name: exit $?"
-}
-# check RESULT.JSON PYTHON-ASSERTIONS: r is result.json, i its iommu counts
-check() {
-    python3 - "$1" "$2" <<'PY' || { echo "FAIL: $1:"; cat "$1"; fail=1; }
-import json, sys
-r = json.load(open(sys.argv[1]))
-i = r.get("iommu") or {}
-v = {x["name"]: x for x in r["verdicts"]}
-exec(sys.argv[2])
-PY
-}
+# shellcheck source=controls-lib.sh
+. "$top/tests/harness/controls-lib.sh"
 
 run "unexpected DMA fault" unexpected "$vs/iommu-unexpected-fault.yaml"
 check "$out/unexpected/iommu-unexpected-fault/result.json" '
@@ -49,4 +30,4 @@ assert r["failure"]["verdict"] == "iommu", r["failure"]
 assert i["faults"] == 0 and i["expected"] == ">=" and i["expected_value"] == 1, i
 print("ok: an expected fault that never comes fails the iommu verdict:", v["iommu"]["detail"])'
 
-exit $fail
+controls_end

@@ -12,27 +12,8 @@
 #  - expect_fail (how lying-flush ships a negative control) fails the run
 #    when the verdict it names does not fail.
 gauntlet="$1" top="$2"
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
-fail=0
-vs="$top/tests/harness/vm-scenarios"
-
-run() {  # NAME OUTDIR ARGS...: run scenarios, keep the log
-    name="$1" dir="$2"
-    shift 2
-    "$gauntlet" run --out "$out/$dir" "$@" >"$out/$dir.log" 2>&1
-    echo "$name: exit $?"
-}
-# check RESULT.JSON PYTHON-ASSERTIONS: r is result.json, l its ledger counts
-check() {
-    python3 - "$1" "$2" <<'PY' || { echo "FAIL: $1:"; cat "$1"; fail=1; }
-import json, sys
-r = json.load(open(sys.argv[1]))
-l = r.get("ledger") or {}
-v = {x["name"]: x for x in r["verdicts"]}
-exec(sys.argv[2])
-PY
-}
+# shellcheck source=controls-lib.sh
+. "$top/tests/harness/controls-lib.sh"
 
 run "flushed-then-cut (kestrel.ko)" good "$vs/ledger-flushed-then-cut.yaml"
 check "$out/good/ledger-flushed-then-cut/result.json" '
@@ -87,4 +68,4 @@ assert r["failure"]["verdict"] == "kernel-log", r["failure"]
 assert "expected to fail (expect_fail) but passed" in v["kernel-log"]["detail"], v["kernel-log"]
 print("ok: an expect_fail verdict that passes fails the run")'
 
-[ "$fail" -eq 0 ] || { for f in "$out"/*.log; do echo "== $f"; tail -n 20 "$f"; done; exit 1; }
+controls_end

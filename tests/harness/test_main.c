@@ -13,6 +13,7 @@ Suite *junit_suite(void);
 Suite *target_suite(void);
 Suite *fault_log_suite(void);
 Suite *iommu_faults_suite(void);
+Suite *report_html_suite(void);
 
 GAUNTLET_SUITES(
     { "scenario", scenario_suite },
@@ -23,4 +24,5 @@ GAUNTLET_SUITES(
     { "target", target_suite },
     { "fault_log", fault_log_suite },
     { "iommu_faults", iommu_faults_suite },
+    { "report_html", report_html_suite },
 );

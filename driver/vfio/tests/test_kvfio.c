@@ -491,6 +491,27 @@ START_TEST(unplug_request_honoured)
 }
 END_TEST
 
+/*
+ * The request comes while the device still executes a READ (its data
+ * DMA held 50 ms): the driver must stop the device before the READ's
+ * buffer goes, or the device writes it after the unmap (a DMA fault
+ * under the IOMMU; found by vfio-hot-unplug-process-alive in a VM).
+ */
+START_TEST(unplug_request_device_busy)
+{
+	uint8_t b[4 * BS];
+
+	faults("dma.write:delay(50ms):once");
+	kvfio_double_request(x, 20);
+	ck_assert_int_eq(one(KESTREL_IO_READ, 0, 4, b), -ENODEV);
+	ck_assert(kvfio_double_released(x));
+	/* past the held DMA: nothing of the abandoned READ may come */
+	kvfio_double_advance(x, 100);
+	ck_assert_uint_eq(kvfio_double_fired(x, 0), 1);
+	ck_assert_uint_eq(kvfio_double_iommu_faults(x), 0);
+}
+END_TEST
+
 START_TEST(unplug_request_idle_holder)
 {
 	kvfio_double_request(x, 50);
@@ -543,6 +564,7 @@ Suite *unplug_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, unplug_request_honoured);
+	tcase_add_test(tc, unplug_request_device_busy);
 	tcase_add_test(tc, unplug_request_idle_holder);
 	tcase_add_test(tc, unplug_surprise_removal);
 	suite_add_tcase(s, tc);

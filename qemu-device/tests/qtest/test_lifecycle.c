@@ -15,6 +15,7 @@
  * Run them under the ASan+UBSan QEMU too (device_asan.lifecycle_*).
  */
 #include <check.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,39 @@ START_TEST(prob_exact_across_migration)
 }
 END_TEST
 
+/*
+ * A completion that cq.post:corrupt(addr=X) redirected, held by a delay,
+ * crosses a migration: the subsection kestrel/cqe-redirect carries its
+ * address, and on the destination it lands at X, not in its slot.
+ */
+START_TEST(redirected_completion_across_migration)
+{
+    struct kestrel_sqe sqe = { 0 };
+    struct kestrel_cqe e;
+    char err[2048], rules[160];
+    uint64_t x;
+
+    start(false, NULL);
+    ck_assert_int_eq(kdev_enable(k, 4, 4), 0);
+    x = qt_galloc(k->qt, 4096, 4096);
+    snprintf(rules, sizeof(rules), "cq.post:delay(100ms):once;"
+             "cq.post:corrupt(addr=0x%" PRIx64 "):once", x);
+    ck_assert_int_eq(kdev_set_faults(k, rules, err, sizeof(err)), 0);
+    sqe.opcode = KESTREL_OP_FLUSH;
+    sqe.tag = 9;
+    kdev_submit(k, &sqe);
+    ck_assert_msg(!kdev_reap(k, &e, 10 * MS), "the delay did not hold it");
+    ck_assert_int_eq(kdev_fault_fired(k, 1), 1);
+    ck_assert_msg(kdev_migrate(k, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(!kdev_reap(k, &e, 300 * MS),
+                  "the redirected completion came to its slot");
+    ck_assert_uint_eq(kdev_rd(k, KESTREL_REG_CQ_TAIL), 1);
+    ck_assert_int_eq(qt_memread(k->qt, x, &e, sizeof(e)), 0);
+    ck_assert_uint_eq(e.tag, 9);
+    ck_assert_uint_eq(e.status & KESTREL_CQE_PHASE, 1);
+}
+END_TEST
+
 /* ---- hostile migration streams (issue 13 item 3) ---------------------- */
 
 /* Markers in the saved registers, to find the device's fields. */
@@ -621,6 +655,7 @@ static Suite *lifecycle_suite(void)
     tcase_add_test(t, live_migration_under_load);
     tcase_add_test(t, stopped_migration_under_load);
     tcase_add_test(t, prob_exact_across_migration);
+    tcase_add_test(t, redirected_completion_across_migration);
     suite_add_tcase(s, t);
 
     t = tcase_create("stream");

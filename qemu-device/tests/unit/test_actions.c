@@ -286,6 +286,42 @@ START_TEST(test_cq_flip)
 }
 END_TEST
 
+/*
+ * cq.post:corrupt(addr=V): the entry goes to V, not its slot; the tail
+ * moves on and the interrupt is sent, so the driver sees nothing in the
+ * slot it reads next.  Unreachable V fails the DMA: fatal CQ_POST with V.
+ */
+START_TEST(test_cq_corrupt_addr)
+{
+    struct kestrel_cqe raw;
+    UtErr err;
+
+    ut_faults(h, "cq.post:corrupt(addr=0x30000):once");
+    submit_flush(4);
+    memcpy(&raw, h->ram + 0x30000, sizeof(raw));
+    ck_assert_uint_eq(raw.tag, 4);
+    ck_assert_uint_eq(raw.status & KESTREL_CQE_PHASE, 1);
+    ck_assert(ut_ram_is_zero(h, KH_CQ_BASE, 16 * 16));
+    ck_assert_uint_eq(kh_read(h, KESTREL_REG_CQ_TAIL), 1);
+    ck_assert_uint_eq(h->irqs[KESTREL_VEC_CQ], 1);
+    no_completion();
+    ck_assert_uint_eq(ut_fired(h, 0), 1);
+    /* the next one lands in its own slot (1) */
+    submit_flush(5);
+    raw = ut_cq_entry(h, 1);
+    ck_assert_uint_eq(raw.tag, 5);
+
+    ut_faults(h, "cq.post:corrupt(addr=0xfff00000000):once");
+    submit_flush(6);
+    ck_assert(kh_read(h, KESTREL_REG_STATUS) & KESTREL_STATUS_FATAL);
+    err = ut_err_newest(h);
+    ck_assert_uint_eq(err.code, KESTREL_ERR_CQ_POST);
+    ck_assert_uint_eq(err.tag, 6);
+    ck_assert_uint_eq(err.addr, 0xfff00000000ull);
+    ck_assert_uint_ge(h->dma_refused, 1);
+}
+END_TEST
+
 START_TEST(test_cq_dma_error)
 {
     UtErr err;
@@ -1368,6 +1404,7 @@ Suite *actions_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_cq_drop);
+    tcase_add_test(tc, test_cq_corrupt_addr);
     tcase_add_test(tc, test_cq_delay);
     tcase_add_test(tc, test_cq_delay_into_full_cq);
     tcase_add_test(tc, test_cq_stall);
