@@ -247,8 +247,9 @@ static long waits_ds(const CsSchedule *s, int n)
 void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions *o)
 {
     const CvVocab *V = o->vocab;
-    CsRng r;
-    bool armed = false, any_rule = false, disturbing = false, s3_used = false;
+    CsRng r, r_s3;
+    bool armed = false, any_rule = false, disturbing = false;
+    bool s3_used = false, s3_rng_ready = false;
     bool unplugged = false;         /* the workload's device went away */
     long ends_ds = -1;              /* the workload's own end, in 0.1 s */
     char vals_store[CS_MAX_OPTS][CS_TEXT], *vals[CS_MAX_OPTS], text[CS_TEXT];
@@ -347,20 +348,33 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
         } else if (ev == CV_EV_SUSPEND) {
             CsStep *st = add_step(s, CS_SUSPEND);
 
-            /* one real S3 per boot: a second one does not reach QEMU 7.2's
-             * suspend here (scenarios/suspend-resume-cycles.yaml); later
-             * suspends are pm_test, which runs every driver callback */
-            st->s3 = !s3_used && chance(&r, V->suspend.s3_chance);
+            /* a real S3, one cycle, or a pm_test level, which runs every
+             * driver callback, for its cycles.  Any number of S3 per boot
+             * (qemu/patches/0005-*); those after the first are drawn from
+             * a stream of their own, so that the schedules of runs with
+             * at most one S3 stay what they were for every seed. */
+            if (s3_used) {
+                if (!s3_rng_ready) {
+                    cs_rng_init(&r_s3, seed ^ 0x53335333u, run);
+                    s3_rng_ready = true;
+                }
+                st->s3 = chance(&r_s3, V->suspend.s3_chance);
+            } else {
+                st->s3 = chance(&r, V->suspend.s3_chance);
+            }
             s3_used |= st->s3;
             st->level = st->s3 ? 0 :
                 V->suspend.levels[cs_rng_range(&r, 0, (uint64_t)V->suspend.nlevels - 1)];
             st->cycles = st->s3 ? 1 : (int)cv_range(&V->suspend.cycles, &r);
         } else {
-            /* a hot-unplug (orderly or surprise), then the card comes back */
-            uint64_t hw = (uint64_t)V->hotplug.remove_weight + V->hotplug.surprise_weight;
+            /* a hot-unplug (orderly through the attention button, orderly
+             * fast, or surprise), then the card comes back.  One draw
+             * whatever the weights: remove_fast takes the values after
+             * remove's, so a vocabulary without it draws as before. */
+            uint64_t rw = V->hotplug.remove_weight, fw = V->hotplug.remove_fast_weight;
+            uint64_t x = cs_rng_range(&r, 0, rw + fw + V->hotplug.surprise_weight - 1);
 
-            add_step(s, CS_HOTPLUG)->hotplug =
-                cs_rng_range(&r, 0, hw - 1) < V->hotplug.remove_weight ? 1 : 2;
+            add_step(s, CS_HOTPLUG)->hotplug = x < rw ? 1 : x < rw + fw ? 3 : 2;
             add_wait(s, &r, &V->hotplug.replug_after);
             add_step(s, CS_HOTPLUG)->hotplug = 0;
             armed = false;
@@ -587,7 +601,11 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
         case CS_HOTPLUG:
             step_begin(w, "hotplug");
             gy_key(w, "action");
-            gy_plain(w, st->hotplug == 0 ? "add" : st->hotplug == 1 ? "remove" : "surprise");
+            gy_plain(w, st->hotplug == 0 ? "add" : st->hotplug == 2 ? "surprise" : "remove");
+            if (st->hotplug == 3) {
+                gy_key(w, "fast");
+                gy_bool(w, true);
+            }
             step_end(w);
             break;
         case CS_SUSPEND:

@@ -67,7 +67,7 @@ typedef struct CsStep {
     double seconds;                 /* wait */
     CsRule rules[CS_MAX_RULES];     /* faults set/add */
     int nrules;
-    int hotplug;                    /* 0 add, 1 remove, 2 surprise */
+    int hotplug;                    /* 0 add, 1 remove, 2 surprise, 3 remove fast */
     bool s3;                        /* suspend: s3, else pm_test at level */
     int level;                      /* index into cv_pm_levels: 1 freezer .. 5 core */
     int cycles;

@@ -290,7 +290,7 @@ static void parse_suspend(Parser *P, CvVocab *V, const yaml_node_t *n)
 static void parse_hotplug(Parser *P, CvVocab *V, const yaml_node_t *n)
 {
     static const char *const keys[] = { "modes", "replug_after", "settle", NULL };
-    static const char *const mkeys[] = { "remove", "surprise", NULL };
+    static const char *const mkeys[] = { "remove", "surprise", "remove_fast", NULL };
     yaml_node_t *m, *v;
 
     cvp_map_check(P, n, "hotplug", keys);
@@ -302,8 +302,13 @@ static void parse_hotplug(Parser *P, CvVocab *V, const yaml_node_t *n)
     if ((v = cvp_map_get(P, m, "surprise"))) {
         V->hotplug.surprise_weight = cvp_uint(P, v, "surprise", 0, 1000000);
     }
-    if (!V->hotplug.remove_weight && !V->hotplug.surprise_weight) {
-        cvp_fail(P, m, "hotplug modes: remove or surprise needs a weight above 0");
+    if ((v = cvp_map_get(P, m, "remove_fast"))) {
+        V->hotplug.remove_fast_weight = cvp_uint(P, v, "remove_fast", 0, 1000000);
+    }
+    if (!V->hotplug.remove_weight && !V->hotplug.surprise_weight &&
+        !V->hotplug.remove_fast_weight) {
+        cvp_fail(P, m, "hotplug modes: remove, remove_fast or surprise needs a "
+                 "weight above 0");
     }
     V->hotplug.replug_after = cvp_secs(P, cvp_map_need(P, n, "replug_after", "hotplug"),
                                        "replug_after");

@@ -119,6 +119,7 @@ typedef struct CvVocab {
     bool has_hotplug;
     struct {
         unsigned remove_weight, surprise_weight;
+        unsigned remove_fast_weight;   /* an orderly unplug with `fast: true` */
         CvSecs replug_after, settle;
     } hotplug;
     bool has_kfaults;

@@ -481,6 +481,9 @@ static void write_result(Run *r, double dur)
                                json_object_new_string(r->snapshot_note));
     }
     json_object_object_add(o, "seed", json_object_new_int64((int64_t)r->seed));
+    /* real S3 cycles: QEMU's SUSPEND events and the WAKEUPs that followed */
+    json_object_object_add(o, "s3_suspends", json_object_new_int((int)r->s3_suspends));
+    json_object_object_add(o, "s3_wakeups", json_object_new_int((int)r->s3_wakeups));
     json_object_object_add(o, "artifacts", json_object_new_string(r->dir));
     for (int i = 0; i < r->nverdicts; i++) {
         json_object *v = json_object_new_object();

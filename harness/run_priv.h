@@ -98,6 +98,8 @@ typedef struct Run {
     const char *start;          /* "cold" or "snapshot" */
     bool vm_ended;              /* a reboot step ended the VM on purpose */
     int power_cuts;             /* power_cut steps done (ledger.log: P lines) */
+    unsigned s3_suspends;       /* real S3: QMP SUSPEND events seen */
+    unsigned s3_wakeups;        /* ... and WAKEUP events after system_wakeup */
     int final_flush;            /* the ledger's final flush: 1 done, -1 failed, 0 none */
     struct json_object *ledger; /* the ledger check's counts (result.json) */
     struct json_object *iommu;  /* the iommu verdict's counts (result.json) */

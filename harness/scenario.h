@@ -125,7 +125,7 @@ struct GsStep {
             const char *check_text;
             bool captures;                  /* rules holds a ${NAME} */
         } faults;
-        struct { GsHotplugAction action; const char *device; } hotplug;
+        struct { GsHotplugAction action; const char *device; bool fast; } hotplug;
         struct { GsSuspendMode mode; GsPmTestLevel level; int64_t cycles; } suspend;
         struct {
             GsKfaultType type;

@@ -98,6 +98,10 @@ static void dump_steps(GyWriter *w, const GsStep *steps, size_t n)
             gy_plain(w, gsp_hotplug_names[s->u.hotplug.action]);
             gy_key(w, "device");
             gy_str(w, s->u.hotplug.device);
+            if (s->u.hotplug.fast) {
+                gy_key(w, "fast");
+                gy_bool(w, true);
+            }
             break;
         case GS_STEP_SUSPEND:
             gy_key(w, "mode");

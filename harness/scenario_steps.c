@@ -113,6 +113,7 @@ static const KeySpec hotplug_keys[] = {
       .required = true, .names = gsp_hotplug_names },
     { .name = "device", .type = K_IDENT, .off = OFF(hotplug.device),
       .ds = "k1" },
+    { .name = "fast", .type = K_BOOL, .off = OFF(hotplug.fast) },
     { 0 }
 };
 
@@ -407,6 +408,15 @@ static void step_checks(Ctx *c, GsStep *st, const Node *map,
     case GS_STEP_RUN:
         gsp_run_capture(c, st, gsp_spec_found(keys, found, "capture"), depth);
         break;
+    case GS_STEP_HOTPLUG: {
+        const Node *fast = gsp_spec_found(keys, found, "fast");
+
+        if (fast && st->u.hotplug.action != GS_HOTPLUG_REMOVE) {
+            gsp_fail(c, fast->line, fast->col, "'fast' is only valid with "
+                 "'action: remove' (an orderly unplug)");
+        }
+        break;
+    }
     case GS_STEP_SUSPEND: {
         const Node *lv = gsp_spec_found(keys, found, "level");
 

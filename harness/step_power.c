@@ -38,8 +38,110 @@ static const char *pm_level_name(GsPmTestLevel l)
     return n[l];
 }
 
+/* The guest's count of completed suspends (/sys/power/suspend_stats/
+ * success), or -1 (a recorded failure) when it cannot be read. */
+static int64_t suspend_successes(Run *r)
+{
+    ga_result res = { 0 };
+    char *end = NULL;
+    int64_t n = -1;
+
+    if (gr_guest(r, "cat /sys/power/suspend_stats/success", 30, &res) < 0) {
+        return -1;
+    }
+    if (gr_exit_status(&res) == 0 && res.out) {
+        n = strtoll(res.out, &end, 10);
+        if (end == res.out || n < 0) {
+            n = -1;
+        }
+    }
+    if (n < 0) {
+        gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "cannot read "
+                "/sys/power/suspend_stats/success: %s",
+                gr_tail(res.out ? res.out : "", 200));
+    }
+    ga_result_free(&res);
+    return n;
+}
+
+/* One real S3 cycle: the guest's write blocks until resume, so it runs in
+ * the background; QEMU's SUSPEND event says the machine is down, then
+ * system_wakeup and QEMU's WAKEUP, then the write returns. */
+static int s3_cycle(Run *r)
+{
+    ga_cmd c = { 0 };
+    uint32_t id;
+    ga_result res = { 0 };
+    json_object *ev = NULL;
+    int rc;
+    GqReply *rep;
+
+    gq_drop_events(r->vm->qmp);
+    c.shell = "[ -w /sys/power/pm_test ] && echo none > /sys/power/pm_test; "
+              "echo mem > /sys/power/state";
+    c.timeout_ms = 180000;
+    if (ga_start_cmd(r->vm->agent, &c, &id) != GA_OK) {
+        return gr_vm_trouble(r, GR_FAIL_STEP, "cannot start: %s",
+                             ga_last_error(r->vm->agent));
+    }
+    rc = gq_wait_event(r->vm->qmp, "SUSPEND", 60000, &ev);
+    json_object_put(ev);
+    if (rc != GQ_OK) {
+        rc = ga_wait(r->vm->agent, id, 1000, &res);
+        if (rc == GA_OK) {
+            rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "the guest did not "
+                         "suspend: 'echo mem > /sys/power/state' exited "
+                         "%d without the machine reaching S3 (no SUSPEND "
+                         "event): %s", gr_exit_status(&res),
+                         gr_tail(res.err, 250));
+            ga_result_free(&res);
+            return rc;
+        }
+        ga_kill(r->vm->agent, id, SIGKILL);
+        return gr_vm_trouble(r, GR_FAIL_HANG, "the guest did not reach S3 "
+                             "within 60 s (no SUSPEND event; a driver's "
+                             "suspend blocked?)");
+    }
+    r->s3_suspends++;
+    usleep(100000);
+    gq_drop_events(r->vm->qmp);
+    rep = gq_execute(r->vm->qmp, "system_wakeup", NULL, 10000);
+    rc = rep->rc;
+    gq_reply_free(rep);
+    if (rc != GQ_OK) {
+        return gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "system_wakeup: %s",
+                       gq_error(r->vm->qmp));
+    }
+    if (gq_wait_event(r->vm->qmp, "WAKEUP", 10000, NULL) != GQ_OK) {
+        return gr_vm_trouble(r, GR_FAIL_HANG, "resume: system_wakeup was "
+                             "accepted but QEMU sent no WAKEUP within 10 s");
+    }
+    r->s3_wakeups++;
+    rc = ga_wait(r->vm->agent, id, 120000, &res);
+    if (rc != GA_OK) {
+        return gr_vm_trouble(r, GR_FAIL_HANG, "resume: the guest did not come "
+                             "back within 120 s (the suspend command did "
+                             "not return)");
+    }
+    rc = gr_exit_status(&res);
+    ga_result_free(&res);
+    if (rc != 0) {
+        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "suspend/resume: 'echo mem > "
+                       "/sys/power/state' exited %d", rc);
+    }
+    return 0;
+}
+
 int gr_step_suspend(Run *r, const GsStep *st)
 {
+    int64_t before = -1, after;
+    unsigned ev0 = r->s3_suspends;
+    double t0 = gvm_now();
+
+    if (st->u.suspend.mode == GS_SUSPEND_S3 &&
+        (before = suspend_successes(r)) < 0) {
+        return -1;
+    }
     for (int64_t i = 0; i < st->u.suspend.cycles; i++) {
         gr_log(r, "suspend cycle %" PRId64 "/%" PRId64, i + 1, st->u.suspend.cycles);
         if (st->u.suspend.mode == GS_SUSPEND_PM_TEST) {
@@ -58,61 +160,27 @@ int gr_step_suspend(Run *r, const GsStep *st)
             }
             continue;
         }
-        /* Real S3: the write blocks until resume, so run it in the
-         * background, wake the machine when it is down, then collect it. */
-        {
-            ga_cmd c = { 0 };
-            uint32_t id;
-            ga_result res = { 0 };
-            json_object *ev = NULL;
-            int rc;
-            GqReply *rep;
-
-            gq_drop_events(r->vm->qmp);
-            c.shell = "[ -w /sys/power/pm_test ] && echo none > /sys/power/pm_test; "
-                      "echo mem > /sys/power/state";
-            c.timeout_ms = 180000;
-            if (ga_start_cmd(r->vm->agent, &c, &id) != GA_OK) {
-                return gr_vm_trouble(r, GR_FAIL_STEP, "suspend: cannot start: %s",
-                                  ga_last_error(r->vm->agent));
-            }
-            rc = gq_wait_event(r->vm->qmp, "SUSPEND", 60000, &ev);
-            json_object_put(ev);
-            if (rc != GQ_OK) {
-                rc = ga_wait(r->vm->agent, id, 1000, &res);
-                if (rc == GA_OK) {
-                    rc = gr_fail(r, GR_FAIL, GR_FAIL_STEP, "suspend: the guest did not "
-                               "suspend: 'echo mem > /sys/power/state' exited "
-                               "%d: %s", gr_exit_status(&res), gr_tail(res.err, 250));
-                    ga_result_free(&res);
-                    return rc;
-                }
-                ga_kill(r->vm->agent, id, SIGKILL);
-                return gr_vm_trouble(r, GR_FAIL_HANG, "suspend: the guest did not reach S3 "
-                                  "within 60 s (no SUSPEND event; a driver's "
-                                  "suspend blocked?)");
-            }
-            usleep(100000);
-            rep = gq_execute(r->vm->qmp, "system_wakeup", NULL, 10000);
-            rc = rep->rc;
-            gq_reply_free(rep);
-            if (rc != GQ_OK) {
-                return gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "system_wakeup: %s",
-                             gq_error(r->vm->qmp));
-            }
-            rc = ga_wait(r->vm->agent, id, 120000, &res);
-            if (rc != GA_OK) {
-                return gr_vm_trouble(r, GR_FAIL_HANG, "resume: the guest did not come "
-                                  "back within 120 s (the suspend command did "
-                                  "not return)");
-            }
-            rc = gr_exit_status(&res);
-            ga_result_free(&res);
-            if (rc != 0) {
-                return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "suspend/resume: 'echo mem > "
-                             "/sys/power/state' exited %d", rc);
-            }
+        if (s3_cycle(r) < 0) {
+            return -1;
         }
+    }
+    if (st->u.suspend.mode != GS_SUSPEND_S3) {
+        return 0;
+    }
+    /* the cycles really done, counted on both sides */
+    after = suspend_successes(r);
+    if (after < 0) {
+        return -1;
+    }
+    gr_log(r, "suspend: %u real S3 cycles in %.1f s (QMP SUSPEND/WAKEUP), "
+           "the guest counted %" PRId64 " (suspend_stats/success %" PRId64
+           " -> %" PRId64 "); %u in this run", r->s3_suspends - ev0,
+           gvm_now() - t0, after - before, before, after, r->s3_suspends);
+    if (after - before != st->u.suspend.cycles) {
+        return gr_fail(r, GR_FAIL, GR_FAIL_STEP, "%" PRId64 " S3 "
+                       "cycles asked, the guest counted %" PRId64 " successful "
+                       "suspends (/sys/power/suspend_stats/success)",
+                       st->u.suspend.cycles, after - before);
     }
     return 0;
 }

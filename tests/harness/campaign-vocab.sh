@@ -227,6 +227,12 @@ kfaults:
   times: -1
   interval: 1
 EOF
+badcase hotplug-no-weight "9:18: hotplug modes: remove, remove_fast or surprise needs a weight above 0" <<EOF
+$head
+$events
+  weights: {hotplug: 1}
+hotplug: {modes: {remove: 0, remove_fast: 0, surprise: 0}, replug_after: 1, settle: 1}
+EOF
 badcase too-many-steps "5:10: a run could have 35 steps, at most 32: fewer events or kernel faults" <<EOF
 $head
 events:

@@ -232,6 +232,7 @@ START_TEST(test_all_steps)
     ck_assert_int_eq(st[8].u.faults.nrules, 0);
     ck_assert_int_eq(st[9].u.hotplug.action, GS_HOTPLUG_REMOVE);
     ck_assert_str_eq(st[9].u.hotplug.device, "k2");
+    ck_assert(!st[9].u.hotplug.fast);
     ck_assert_int_eq(st[10].u.suspend.mode, GS_SUSPEND_PM_TEST);
     ck_assert_int_eq(st[10].u.suspend.level, GS_PM_PROCESSORS);
     ck_assert_int_eq(st[10].u.suspend.cycles, 7);
@@ -762,6 +763,11 @@ static const struct {
     { H "  - run: {cmd: x, capture: A}\n  - faults:\n      set: >\n"
         "        x:${C}\n", 6, 12, "${C} has no value: no run step before this one captures 'C' (column 3 of "
       "the rule text)" },
+    /* the fast orderly unplug: only an orderly one */
+    { H "  - hotplug: {action: surprise, fast: true}\n", 4, 39,
+      "'fast' is only valid with 'action: remove'" },
+    { H "  - hotplug: {action: remove, fast: maybe}\n", 4, 37,
+      "'fast': found" },
 };
 
 START_TEST(test_bad_input)
