@@ -28,6 +28,7 @@
  */
 #define _GNU_SOURCE
 #include "campaign_priv.h"
+#include "report_html.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -814,6 +815,14 @@ int ce_enumerate_main(int argc, char **argv)
     cp_write_reports(&c);
     cp_print_summary(&c);
     write_enumerate_json(&c, report, pairs, npairs, run_pair, run_n, true);
+    {
+        char err[1024];
+
+        /* report.html again, now with enumerate.json's tables */
+        if (ghr_write(c.out, err, sizeof(err)) < 0) {
+            fprintf(stderr, "gauntlet-enumerate: report.html: %s\n", err);
+        }
+    }
     {
         size_t counts[4] = { 0 }, ran;
         bool unreached = false;

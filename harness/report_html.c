@@ -785,7 +785,14 @@ int ghr_write(const char *dir, char *err, size_t errlen)
         }
     }
     if (has_enum) {
+        json_object *tab;
+
         el(body, "h1", "Gauntlet enumeration");
+        /* the table per point: the n values survived and failed */
+        if (json_object_object_get_ex(en, "table", &tab) &&
+            json_object_is_type(tab, json_type_string)) {
+            attr(el(body, "pre", json_object_get_string(tab)), "class", "enum-table");
+        }
         if (!ghr_add_json_tables(body, en, "enumerate.json")) {
             el(body, "p", "enumerate.json holds no table.");
         }

@@ -108,6 +108,21 @@ jcheck "$work/e/campaign.json" "d['tool'] == 'gauntlet-enumerate' and d['fail'] 
 grep -q 'testsuite name="enumerate-kestrel-shard1-of-1" tests="8" failures="1"' "$work/e/junit.xml" ||
     fail "junit.xml does not hold the 8 runs and the failure"
 grep -q 'nth=1000000000000000' "$work/e/schedules/enum-clean.yaml" || fail "no counting rule in the clean run"
+# report.html carries the table (written after enumerate.json)
+python3 - "$work/e/report.html" <<'PY' || fail "report.html does not show the enumeration's table"
+import sys
+from html.parser import HTMLParser
+class P(HTMLParser):
+    pre = False; text = ""
+    def handle_starttag(self, tag, attrs):
+        self.pre = tag == "pre" and ("class", "enum-table") in attrs
+    def handle_endtag(self, tag):
+        self.pre = False
+    def handle_data(self, data):
+        if self.pre: self.text += data
+p = P(); p.feed(open(sys.argv[1]).read())
+assert "cq.post:drop (5 events in the clean run): 1-2 ok, 3 FAIL sig#1, 4-5 ok" in p.text, p.text
+PY
 grep -q 'allow_unfired: \[0, 1\]' "$work/e/schedules/enum-clean.yaml" ||
     fail "the clean run's counting rules are not allowed to stay unfired"
 # the same without a culprit passes
