@@ -10,53 +10,36 @@ vs="$top/tests/harness/vm-scenarios/s3"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 "$gauntlet" run -j 2 --out "$out/res" "$vs"/*.yaml >"$out/log" 2>&1
-python3 - "$out/res" <<'PY'
+python3 - "$out/res" "$top/tests/harness" <<'PY'
 import json, os, re, sys
+sys.path.insert(0, sys.argv[2])
+from want_results import check_results
 res = sys.argv[1]
-fail = 0
 # name: (status, failing step's line, reason regex)
 want = {
     "s3-good": ("pass", None, None),
     "s3-frozen-count": ("fail", 12, r":12:5: suspend: 2 S3 cycles asked, the guest counted 0 "
                         r"successful suspends"),
 }
-for name, (status, line, reason) in want.items():
-    d = os.path.join(res, name)
-    try:
-        r = json.load(open(os.path.join(d, "result.json")))
-    except OSError as e:
-        print(f"FAIL {name}: no result ({e})")
-        fail = 1
-        continue
-    st = ((r.get("failure") or {}).get("step") or {})
-    if r["status"] != status or (line and st.get("line") != line) or \
-            (reason and not re.search(reason, r.get("reason") or "")):
-        print(f"FAIL {name}: {r['status']} at line {st.get('line')}: {r.get('reason')} "
-              f"(wanted {status} at line {line}: /{reason}/)")
-        fail = 1
-        continue
+def extra(name, d, r):
     if name == "s3-frozen-count" and (r.get("s3_suspends"), r.get("s3_wakeups")) != (2, 2):
-        print(f"FAIL {name}: the machine should still have slept twice: "
-              f"{r.get('s3_suspends')} SUSPEND, {r.get('s3_wakeups')} WAKEUP")
-        fail = 1
-        continue
-    if name == "s3-good":
-        log = open(os.path.join(d, "steps.log")).read()
-        m = re.search(r"hotplug remove: k1 gone ([0-9.]+) s after the slot's power-off \(fast\)", log)
-        if (r.get("s3_suspends"), r.get("s3_wakeups")) != (4, 4) or \
-                "the guest counted 3 (suspend_stats/success 0 -> 3)" not in log or \
-                "the guest counted 1 (suspend_stats/success 3 -> 4)" not in log:
-            print(f"FAIL {name}: S3 counts {r.get('s3_suspends')}/{r.get('s3_wakeups')}, "
-                  "or the step log does not show the guest's counts")
-            fail = 1
-            continue
-        # the button's grace alone is 5 s
-        if not m or float(m.group(1)) >= 4.0:
-            print(f"FAIL {name}: the fast unplug took {m.group(1) if m else '?'} s")
-            fail = 1
-            continue
-    print(f"ok {name}: {r['status']}{': ' + r['reason'] if r.get('reason') else ''}")
-sys.exit(fail)
+        return (f"the machine should still have slept twice: "
+                f"{r.get('s3_suspends')} SUSPEND, {r.get('s3_wakeups')} WAKEUP")
+    if name != "s3-good":
+        return None
+    log = open(os.path.join(d, "steps.log")).read()
+    m = re.search(r"hotplug remove: k1 gone ([0-9.]+) s after the slot's power-off \(fast\)", log)
+    if (r.get("s3_suspends"), r.get("s3_wakeups")) != (4, 4) or \
+            "the guest counted 3 (suspend_stats/success 0 -> 3)" not in log or \
+            "the guest counted 1 (suspend_stats/success 3 -> 4)" not in log:
+        return (f"S3 counts {r.get('s3_suspends')}/{r.get('s3_wakeups')}, "
+                "or the step log does not show the guest's counts")
+    # the button's grace alone is 5 s
+    if not m or float(m.group(1)) >= 4.0:
+        return f"the fast unplug took {m.group(1) if m else '?'} s"
+    return None
+
+sys.exit(check_results(res, want, extra))
 PY
 rc=$?
 [ $rc -ne 0 ] && cat "$out/log"
