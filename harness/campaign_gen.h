@@ -82,7 +82,8 @@ typedef struct CsSchedule {
     char target[64];
     CsOpt params[CS_MAX_OPTS];      /* driver settings, one run step */
     int nparams;
-    char workload_cmd[CS_TEXT];     /* program and fixed arguments */
+    char workload_cmd[CS_TEXT + 64]; /* program and fixed arguments (+ room for
+                                       gauntlet enumerate --kfault's export) */
     CsOpt wopts[CS_MAX_OPTS];
     int nwopts;
     bool workload_wait;             /* workload_stop waits for its natural end */
