@@ -90,7 +90,8 @@ static void usage(FILE *f)
 "  --sample K             K values of n spread evenly over 1..events\n"
 "  --kfault TYPE          kernel side, --kernel debug: failslab or\n"
 "                         fail_page_alloc with fail-nth over the ioctls of a\n"
-"                         kestrelctl stress workload (instead of --fault)\n"
+"                         workload that honours GAUNTLET_FAIL_NTH (instead of\n"
+"                         --fault)\n"
 "  --counts FILE          take the events from FILE (an enumerate.json, or\n"
 "                         {\"POINT\": N, ...}) instead of a clean run\n"
 "  --kernel stock|debug, --shard K/M, --time T, -j N, --batch N, --out DIR,\n"
@@ -338,13 +339,13 @@ static void kernel_schedule(CsSchedule *s, const CsSchedule *base, int kf,
              "; %s", n, workload);
 }
 
-/* kestrelctl stress's fail-nth line in a run's steps.log: "stress:
+/* The workload's fail-nth line in a run's steps.log (the last): "
  * fail-nth N: T thread(s) armed, I injected; K fault-injection sites
  * counted ...".  0 with the figures, -1 when there is none. */
 static int read_fail_nth(const char *artifacts, int64_t *armed, int64_t *threads,
                          int64_t *injected, int64_t *sites)
 {
-    char path[4300], *text = NULL, *p, *last = NULL;
+    char path[4300], *text = NULL, *p;
     size_t len = 0;
     FILE *f;
     int rc = -1;
@@ -360,13 +361,10 @@ static int read_fail_nth(const char *artifacts, int64_t *armed, int64_t *threads
         return -1;
     }
     fclose(f);
-    for (p = text; (p = strstr(p, "stress: fail-nth ")); p++) {
-        last = p;
-    }
-    if (last) {
+    for (p = text; (p = strstr(p, "fail-nth ")); p++) {
         long long a, t, i, k;
 
-        if (sscanf(last, "stress: fail-nth %lld: %lld thread(s) armed, %lld injected; %lld",
+        if (sscanf(p, "fail-nth %lld: %lld thread(s) armed, %lld injected; %lld",
                    &a, &t, &i, &k) == 4) {
             *armed = a;
             *threads = t;
@@ -387,7 +385,7 @@ static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const c
 {
     CsSchedule s;
     char path[4300], dir[4300], err[8192], *files[1];
-    int64_t armed, threads, injected, sites;
+    int64_t armed = 0, threads = 0, injected = 0, sites = 0;
     Result res;
     int rc;
 
@@ -429,8 +427,9 @@ static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const c
     if (read_fail_nth(res.artifacts, &armed, &threads, &injected, &sites) < 0 ||
         armed != CE_KCOUNT_NTH || threads < 1) {
         fprintf(stderr, "gauntlet-enumerate: the clean run's workload printed no fail-nth "
-                "count (%s/steps.log): --kfault needs a `kestrelctl stress` workload, which "
-                "arms fail-nth in its workers under GAUNTLET_FAIL_NTH\n", res.artifacts);
+                "count (%s/steps.log): --kfault needs a workload that arms fail-nth in its I/O "
+                "threads under GAUNTLET_FAIL_NTH and prints what it counted "
+                "(docs/enumerate.md)\n", res.artifacts);
         free(res.reason);
         return 2;
     }
