@@ -22,6 +22,11 @@
  * enumerate.json and enumerate.txt, the table (campaign_enum_table.c).
  * Exit 1 when a run failed or errored, or a point had no event to
  * enumerate (nothing was tested there).
+ * --kfault failslab|fail_page_alloc (the debug kernel) enumerates the
+ * kernel's fail-nth instead: the workload arms it over its ioctls under
+ * GAUNTLET_FAIL_NTH=n (kestrelctl stress does), the clean run counts the
+ * capability's sites with n = 10^9, and each run fails the n-th
+ * (kernel_schedule, kernel_clean_run).
  * Runs are numbered over the pairs in order, then n; a shard K/M takes
  * run i with i % M == K-1, as campaigns do, and `gauntlet merge` merges
  * enumerate.json too.
