@@ -50,6 +50,7 @@
 #define CE_MAX_ACTIONS  16
 #define CE_COUNT_NTH    "1000000000000000"    /* 10^15: no run reaches it */
 #define CE_KCOUNT_NTH   1000000000              /* fail-nth's count: 10^9 */
+#define CE_KF_FUNCTION  2                       /* --kfault fail_function:F */
 
 /*
  * Kernel-side enumeration (--kfault TYPE, docs/enumerate.md): the
@@ -64,6 +65,7 @@
  * under GAUNTLET_FAIL_NTH).
  */
 static const char *const ce_kfilter[][3] = {
+    /* fail_function counts the calls of its one function: no filter */
     [0] = { "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait",
             "echo N > /sys/kernel/debug/failslab/cache-filter",
             "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" },
@@ -71,6 +73,7 @@ static const char *const ce_kfilter[][3] = {
             "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait && "
             "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem",
             "echo 0 > /sys/kernel/debug/fail_page_alloc/min-order" },
+    [CE_KF_FUNCTION] = { NULL, NULL, NULL },
 };
 
 typedef struct Pair {
@@ -323,7 +326,7 @@ static int clean_run(Campaign *c, const CsSchedule *base, Pair *pairs, size_t np
  * GAUNTLET_FAIL_NTH=n, so that kestrelctl stress fails the n-th site its
  * ioctls reach.  The clean run has no kfault step (nothing is injected,
  * and kfault-fired would rightly fail it) and n = CE_KCOUNT_NTH. */
-static void kernel_schedule(CsSchedule *s, const CsSchedule *base, int kf,
+static void kernel_schedule(CsSchedule *s, const CsSchedule *base, int kf, const char *func,
                             const char *workload, int64_t n, bool arm)
 {
     int k = 0;
@@ -332,16 +335,38 @@ static void kernel_schedule(CsSchedule *s, const CsSchedule *base, int kf,
     memset(s->steps, 0, sizeof(s->steps));
     if (arm) {
         s->steps[k].kind = CS_KFAULT;
-        s->steps[k].kf_type = kf;
+        s->steps[k].kf_type = kf < CE_KF_FUNCTION ? kf : 0;
         s->steps[k].kf_probability = 100;   /* task-filter: nobody opts in */
         s->steps[k].kf_times = 1;
-        s->steps[k++].kf_interval = 1;
+        s->steps[k].kf_interval = 1;
+        if (kf == CE_KF_FUNCTION) {
+            /* the n-th call: space n lets n - 1 calls through (size 1) */
+            snprintf(s->steps[k].kf_function, sizeof(s->steps[k].kf_function), "%s", func);
+            s->steps[k].kf_space = n;
+        }
+        k++;
     }
     s->steps[k++].kind = CS_WORKLOAD_START;
     s->steps[k++].kind = CS_WORKLOAD_STOP;
     s->nsteps = k;
-    snprintf(s->workload_cmd, sizeof(s->workload_cmd), "export GAUNTLET_FAIL_NTH=%" PRId64
-             "; %s", n, workload);
+    if (kf != CE_KF_FUNCTION) {
+        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "export GAUNTLET_FAIL_NTH=%"
+                 PRId64 "; %s", n, workload);
+    } else if (arm) {
+        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "%s", workload);
+    } else {
+        /* the count: armed with space n (never reached, probability 100,
+         * no task filter) from before the workload to its end; what is
+         * left of space after it gives the calls, in the fail-nth line */
+        snprintf(s->params[s->nparams++].text, CS_TEXT,
+                 "echo %s > /sys/kernel/debug/fail_function/inject", func);
+        snprintf(s->params[s->nparams++].text, CS_TEXT,
+                 "d=/sys/kernel/debug/fail_function && echo N > $d/task-filter && echo %"
+                 PRId64 " > $d/space && echo 1 > $d/times && echo 100 > $d/probability", n);
+        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "%s; r=$?; echo \"fail-nth %"
+                 PRId64 ": 1 thread(s) armed, 0 injected; $((%" PRId64 " - $(cat "
+                 "/sys/kernel/debug/fail_function/space))) calls\"; exit $r", workload, n, n);
+    }
 }
 
 /* The workload's fail-nth line in a run's steps.log (the last): "
@@ -385,8 +410,8 @@ static int read_fail_nth(const char *artifacts, int64_t *armed, int64_t *threads
 /* The kernel side's clean run: the workload with fail-nth armed at
  * CE_KCOUNT_NTH, which no workload reaches; what it counted is the pair's
  * events.  0, 1 (the clean run did not pass, or injected), 2. */
-static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const char *workload,
-                            Pair *pair, json_object *report)
+static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const char *func,
+                            const char *workload, Pair *pair, json_object *report)
 {
     CsSchedule s;
     char path[4300], dir[4300], err[8192], *files[1];
@@ -394,11 +419,18 @@ static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const c
     Result res;
     int rc;
 
-    kernel_schedule(&s, base, kf, workload, CE_KCOUNT_NTH, false);
-    snprintf(s.origin, sizeof(s.origin), "gauntlet enumerate --kfault %s's clean run "
-             "(docs/enumerate.md): the workload with fail-nth armed at %d, which it never "
-             "reaches, counting the %s sites its ioctls reach.", pair->point, CE_KCOUNT_NTH,
-             pair->point);
+    kernel_schedule(&s, base, kf, func, workload, CE_KCOUNT_NTH, false);
+    if (kf == CE_KF_FUNCTION) {
+        snprintf(s.origin, sizeof(s.origin), "gauntlet enumerate --kfault fail_function:%s's "
+                 "clean run (docs/enumerate.md): fail_function armed with space %d, which "
+                 "the workload never reaches, counting the calls of %s.", func,
+                 CE_KCOUNT_NTH, func);
+    } else {
+        snprintf(s.origin, sizeof(s.origin), "gauntlet enumerate --kfault %s's clean run "
+                 "(docs/enumerate.md): the workload with fail-nth armed at %d, which it "
+                 "never reaches, counting the %s sites its ioctls reach.", pair->point,
+                 CE_KCOUNT_NTH, pair->point);
+    }
     snprintf(path, sizeof(path), "%s/schedules/enum-clean.yaml", c->out);
     if (cs_write_scenario(&s, "enum-clean", path, err, sizeof(err)) < 0) {
         fprintf(stderr, "gauntlet-enumerate: the clean run: %s\n", err);
@@ -444,9 +476,14 @@ static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const c
         free(res.reason);
         return 1;
     }
-    printf("gauntlet-enumerate: %s: %" PRId64 " site%s reached by the ioctls of the "
-           "workload (the busiest of %" PRId64 " thread%s) in the clean run\n", pair->point,
-           sites, sites == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    if (kf == CE_KF_FUNCTION) {
+        printf("gauntlet-enumerate: fail_function: %" PRId64 " call%s of %s in the clean "
+               "run\n", sites, sites == 1 ? "" : "s", func);
+    } else {
+        printf("gauntlet-enumerate: %s: %" PRId64 " site%s reached by the ioctls of the "
+               "workload (the busiest of %" PRId64 " thread%s) in the clean run\n",
+               pair->point, sites, sites == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    }
     pair->events = sites;
     free(res.reason);
     return 0;
@@ -588,7 +625,8 @@ int ce_enumerate_main(int argc, char **argv)
     /* --fault POINT:ACTION: a pair of its own (fpoint[i] with faction[i]) */
     const char *fpoint[CE_MAX_POINTS], *faction[CE_MAX_POINTS];
     int nfaults = 0;
-    int kf = -1;                /* --kfault: index into cv_kfault_names */
+    int kf = -1;                /* --kfault: index into cv_kfault_names, or CE_KF_FUNCTION */
+    const char *kfunc = NULL;   /* --kfault fail_function:FUNC */
     const char **settings = calloc((size_t)argc + 1, sizeof(*settings));
     const char *workload = NULL, *counts_file = NULL, *gen_only = NULL;
     int npoints = 0, nactions = 0, nsettings = 0, opt;
@@ -665,15 +703,25 @@ int ce_enumerate_main(int argc, char **argv)
                     kf = k;
                 }
             }
-            if (kf < 0 && !strncmp(optarg, "fail_function", 13)) {
-                fprintf(stderr, "gauntlet-enumerate: --kfault %s: not enumerated yet: "
-                        "fail_function's kprobe handler runs outside task context, where "
-                        "fail-nth does not count (docs/enumerate.md)\n", optarg);
-                return 2;
+            if (kf < 0 && !strncmp(optarg, "fail_function:", 14)) {
+                const char *f = optarg + 14;
+                size_t i = 0;
+
+                for (; f[i] && (f[i] == '_' || (f[i] >= 'a' && f[i] <= 'z') ||
+                                (f[i] >= 'A' && f[i] <= 'Z') ||
+                                (i && f[i] >= '0' && f[i] <= '9')); i++) {
+                }
+                if (!i || f[i] || i > 60) {
+                    fprintf(stderr, "gauntlet-enumerate: --kfault fail_function:FUNC wants "
+                            "a C identifier (1-60 bytes), got '%s'\n", f);
+                    return 2;
+                }
+                kf = CE_KF_FUNCTION;
+                kfunc = f;
             }
             if (kf < 0) {
-                fprintf(stderr, "gauntlet-enumerate: --kfault wants failslab or "
-                        "fail_page_alloc, got '%s'\n", optarg);
+                fprintf(stderr, "gauntlet-enumerate: --kfault wants failslab, "
+                        "fail_page_alloc or fail_function:FUNC, got '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -835,11 +883,15 @@ int ce_enumerate_main(int argc, char **argv)
             return 2;
         }
         /* the capability's filters: not droppable, they define n */
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 3 && ce_kfilter[kf][k]; k++) {
             snprintf(base.params[base.nparams].text, CS_TEXT, "%s", ce_kfilter[kf][k]);
             base.params[base.nparams++].droppable = false;
         }
-        pairs[npairs++] = (Pair){ cv_kfault_names[kf], "fail-nth", -1, 0, 0 };
+        if (kf == CE_KF_FUNCTION) {
+            pairs[npairs++] = (Pair){ "fail_function", kfunc, -1, 0, 0 };
+        } else {
+            pairs[npairs++] = (Pair){ cv_kfault_names[kf], "fail-nth", -1, 0, 0 };
+        }
     }
 
     /* the pairs the target's checker accepts; every point and every action
@@ -944,7 +996,11 @@ int ce_enumerate_main(int argc, char **argv)
         signal(SIGPIPE, SIG_IGN);
     }
     if (kf >= 0) {
-        json_object_object_add(report, "kfault", json_object_new_string(cv_kfault_names[kf]));
+        json_object_object_add(report, "kfault", json_object_new_string(
+                                   kf == CE_KF_FUNCTION ? "fail_function" : cv_kfault_names[kf]));
+        if (kfunc) {
+            json_object_object_add(report, "kfault_function", json_object_new_string(kfunc));
+        }
     }
     if (counts_file) {
         if (read_counts(counts_file, pairs, npairs) < 0) {
@@ -952,7 +1008,7 @@ int ce_enumerate_main(int argc, char **argv)
         }
         json_object_object_add(report, "counts_from", json_object_new_string(counts_file));
     } else if (kf >= 0) {
-        int rc = kernel_clean_run(&c, &base, kf, workload, &pairs[0], report);
+        int rc = kernel_clean_run(&c, &base, kf, kfunc, workload, &pairs[0], report);
 
         if (rc) {
             write_enumerate_json(&c, report, pairs, npairs, NULL, NULL, false);
@@ -1002,12 +1058,21 @@ int ce_enumerate_main(int argc, char **argv)
                 }
                 c.nruns_sel++;
                 if (kf >= 0) {
-                    kernel_schedule(s, &base, kf, workload, n, true);
-                    snprintf(s->origin, sizeof(s->origin), "gauntlet enumerate --kfault %s "
-                             "(docs/enumerate.md): fail-nth %" PRId64 ", the %s site number %"
-                             PRId64 " of the %" PRId64 " the clean run's ioctls reached "
-                             "fails; the driver must survive it with every verdict clean.",
-                             pairs[p].point, n, pairs[p].point, n, pairs[p].events);
+                    kernel_schedule(s, &base, kf, kfunc, workload, n, true);
+                    if (kf == CE_KF_FUNCTION) {
+                        snprintf(s->origin, sizeof(s->origin), "gauntlet enumerate --kfault "
+                                 "fail_function:%s (docs/enumerate.md): call number %" PRId64
+                                 " of the %" PRId64 " the clean run counted fails (space %"
+                                 PRId64 "); the driver must survive it with every verdict "
+                                 "clean.", kfunc, n, pairs[p].events, n);
+                    } else {
+                        snprintf(s->origin, sizeof(s->origin), "gauntlet enumerate --kfault "
+                                 "%s (docs/enumerate.md): fail-nth %" PRId64 ", the %s site "
+                                 "number %" PRId64 " of the %" PRId64 " the clean run's ioctls "
+                                 "reached fails; the driver must survive it with every verdict "
+                                 "clean.", pairs[p].point, n, pairs[p].point, n,
+                                 pairs[p].events);
+                    }
                 } else {
                     *s = base;
                     s->steps[0].nrules = 1;

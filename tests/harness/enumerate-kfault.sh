@@ -16,8 +16,11 @@
 #     keeps the filters and reproduces, exit 1;
 #   - a workload that prints no fail-nth count (not kestrelctl stress):
 #     exit 2 and why; a clean run that injected: exit 1;
+#   - fail_function:F: the clean run arms F with space 10^9 (no kfault
+#     step) and reads what is left after the workload; each run's kfault
+#     step fails call n (space n); the negative control fails call 2;
 #   - bad usage exits 2: --kfault without --kernel debug, with --fault,
-#     twice, an unknown capability, fail_function (not enumerated yet).
+#     twice, an unknown capability, fail_function without a C identifier.
 #   - kestrelctl (its double: device, the host has no fail-nth) refuses a
 #     bad GAUNTLET_FAIL_NTH, and one it cannot arm, with a message and
 #     exit 1; without GAUNTLET_FAIL_NTH the same stress passes.
@@ -75,7 +78,8 @@ declare -A bad=(
     [withfault]="--kernel debug --kfault failslab --fault cq.post:drop --counts $work/counts.json --generate-only $work/b2"
     [twice]="--kernel debug --kfault failslab --kfault fail_page_alloc"
     [unknown]="--kernel debug --kfault failmem"
-    [function]="--kernel debug --kfault fail_function:kestrel_probe"
+    [function]="--kernel debug --kfault fail_function:9bad"
+    [function2]="--kernel debug --kfault fail_function:"
 )
 for k in "${!bad[@]}"; do
     # shellcheck disable=SC2086
@@ -97,6 +101,8 @@ c="$work/ok/schedules/enum-clean.yaml"
 grep -q "GAUNTLET_FAIL_NTH=1000000000;" "$c" || fail "the clean run does not count with fail-nth 10^9"
 ! grep -q "kfault:" "$c" || fail "the clean run arms a kfault step (kfault-fired would fail it)"
 grep -qF "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait" "$c" || fail "the clean run lacks the filters"
+"$runner" --list --targets "$targets" "$c" >"$work/list-clean.log" 2>&1 ||
+    { cat "$work/list-clean.log"; fail "gauntlet-runner --list refuses the clean run"; }
 jcheck "$work/ok/enumerate.json" "d['kfault'] == 'failslab' and d['kernel'] == 'debug' and
     d['pairs'][0]['events'] == 4 and d['ran'] == 4 and d['pass'] == 4" ||
     fail "enumerate.json is not the kernel enumeration's"
@@ -130,6 +136,27 @@ set -e
     { cat "$work/nl.log"; fail "no fail-nth line: exit $rc, expected 2, the reason and no run"; }
 ((rc2 == 1)) && grep -q "the clean run injected a failure" "$work/inj.log" ||
     { cat "$work/inj.log"; fail "a clean run that injected: exit $rc2, expected 1"; }
+
+# ---- fail_function:F: calls counted by space, call n failed ---------------------------
+set +e
+GAUNTLET_FAKE_KSITES=3 GAUNTLET_FAKE_CULPRIT='space: 2,' "$gcbin" enumerate --targets "$targets" \
+    --target kestrel --kernel debug --kfault fail_function:kestrel_req_map --runner "$fake" \
+    --workload "kestrelctl -d /dev/kestrel0 read --lba 8192 --blocks 16" --out "$work/ff" >"$work/ff.log" 2>&1
+rc=$?
+set -e
+cat "$work/ff.log"
+((rc == 1)) || fail "fail_function with call 2 failing: exit $rc, expected 1"
+grep -qx "fail_function:kestrel_req_map (3 events in the clean run): 1 ok, 2 FAIL sig#1, 3 ok" "$work/ff/enumerate.txt" ||
+    { cat "$work/ff/enumerate.txt"; fail "the fail_function table is not 1 ok, 2 FAIL sig#1, 3 ok"; }
+c="$work/ff/schedules/enum-clean.yaml"
+grep -qF "echo kestrel_req_map > /sys/kernel/debug/fail_function/inject" "$c" &&
+    grep -qF 'echo N > $d/task-filter && echo 1000000000 > $d/space && echo 1 > $d/times && echo 100 > $d/probability' "$c" &&
+    grep -qF '$((1000000000 - $(cat /sys/kernel/debug/fail_function/space)))' "$c" && ! grep -q "kfault:" "$c" ||
+    { cat "$c"; fail "the fail_function clean run does not count with space 10^9"; }
+grep -qF -- "- kfault: {type: fail_function, function: kestrel_req_map, probability: 100, times: 1, interval: 1, space: 3, require: true}" \
+    "$work/ff/schedules/e1-fail_functio-n3.yaml" || fail "run n=3 does not fail call 3 (space 3)"
+"$runner" --list --targets "$targets" "$work"/ff/schedules/e*.yaml >"$work/list3.log" 2>&1 ||
+    { cat "$work/list3.log"; fail "gauntlet-runner --list refuses a fail_function file"; }
 
 # ---- kestrelctl's GAUNTLET_FAIL_NTH: bad values and no fail-nth refused ----------------
 kst() {
