@@ -26,7 +26,9 @@
  * kernel's fail-nth instead: the workload arms it over its ioctls under
  * GAUNTLET_FAIL_NTH=n (kestrelctl stress does), the clean run counts the
  * capability's sites with n = 10^9, and each run fails the n-th
- * (kernel_schedule, kernel_clean_run).
+ * (kernel_schedule, kernel_clean_run).  --kfault fail_function:FUNC
+ * fails FUNC's n-th call through the capability's space (fail-nth does
+ * not count in its kprobe handler).
  * Runs are numbered over the pairs in order, then n; a shard K/M takes
  * run i with i % M == K-1, as campaigns do, and `gauntlet merge` merges
  * enumerate.json too.
@@ -98,8 +100,8 @@ static void usage(FILE *f)
 "  --sample K             K values of n spread evenly over 1..events\n"
 "  --kfault TYPE          kernel side, --kernel debug: failslab or\n"
 "                         fail_page_alloc with fail-nth over the ioctls of a\n"
-"                         workload that honours GAUNTLET_FAIL_NTH (instead of\n"
-"                         --fault)\n"
+"                         workload that honours GAUNTLET_FAIL_NTH, or\n"
+"                         fail_function:FUNC call by call (instead of --fault)\n"
 "  --counts FILE          take the events from FILE (an enumerate.json, or\n"
 "                         {\"POINT\": N, ...}) instead of a clean run\n"
 "  --kernel stock|debug, --shard K/M, --time T, -j N, --batch N, --out DIR,\n"
