@@ -1252,8 +1252,8 @@ static void *stress_main(void *arg)
 			}
 		}
 	}
-	if (t->fnth > 0)
-		kdev_fail_nth_end(&t->fnth_calls, &t->fnth_injected);
+	if (t->fnth > 0 && kdev_fail_nth_end(&t->fnth_calls, &t->fnth_injected))
+		t->fatal = 1;
 	close(fd);
 	free(bufs);
 	free(exp);

@@ -255,7 +255,7 @@ int kdev_open(const char *path, char *err, size_t errlen)
 /* fail-nth of this thread: armed, the sites left before the injection */
 static __thread int fnth_fd = -1;
 static __thread uint64_t fnth_left, fnth_calls;
-static __thread bool fnth_injected;
+static __thread bool fnth_injected, fnth_broken;
 
 int kdev_fail_nth_begin(void)
 {
@@ -282,15 +282,26 @@ int kdev_fail_nth_begin(void)
 	fnth_left = n;
 	fnth_calls = 0;
 	fnth_injected = false;
+	fnth_broken = false;
 	return 1;
 }
 
-void kdev_fail_nth_end(uint64_t *calls, bool *injected)
+int kdev_fail_nth_end(uint64_t *calls, bool *injected)
 {
 	*calls = fnth_calls;
 	*injected = fnth_injected;
 	if (fnth_fd >= 0)
 		close(fnth_fd);
+	fnth_fd = -1;
+	return fnth_broken ? -1 : 0;
+}
+
+/* fail-nth could not be written or read: disarmed, the count is void */
+static void fnth_break(const char *what)
+{
+	fprintf(stderr, "kestrelctl: %s fail-nth: %s\n", what, strerror(errno));
+	fnth_broken = true;
+	close(fnth_fd);
 	fnth_fd = -1;
 }
 
@@ -308,7 +319,7 @@ static int fnth_ioctl(int fd, unsigned long req, void *arg)
 
 	len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)fnth_left);
 	if (pwrite(fnth_fd, buf, (size_t)len, 0) != len) {
-		fprintf(stderr, "kestrelctl: writing fail-nth: %s\n", strerror(errno));
+		fnth_break("writing");
 		return ioctl(fd, req, arg);
 	}
 	ret = ioctl(fd, req, arg);
@@ -326,10 +337,10 @@ static int fnth_ioctl(int fd, unsigned long req, void *arg)
 			close(fnth_fd);
 			fnth_fd = -1;
 		} else if (pwrite(fnth_fd, "0", 1, 0) != 1) {
-			fprintf(stderr, "kestrelctl: disarming fail-nth: %s\n", strerror(errno));
+			fnth_break("disarming");
 		}
 	} else {
-		fprintf(stderr, "kestrelctl: reading fail-nth: %s\n", strerror(errno));
+		fnth_break("reading");
 	}
 	errno = err;
 	return ret;

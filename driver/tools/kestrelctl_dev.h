@@ -33,10 +33,11 @@ int kdev_ioctl(int fd, unsigned long req, void *arg);
  * thread is armed, 0 when GAUNTLET_FAIL_NTH is unset, -1 (message printed)
  * when it is bad or the kernel has no fail-nth.  kdev_fail_nth_end() gives
  * the sites counted (up to and including the injected one) and whether
- * the injection happened.
+ * the injection happened: 0, or -1 when fail-nth failed to be written or
+ * read on the way (message printed; the count is void).
  */
 int kdev_fail_nth_begin(void);
-void kdev_fail_nth_end(uint64_t *calls, bool *injected);
+int kdev_fail_nth_end(uint64_t *calls, bool *injected);
 /*
  * vfio: wait up to ms with the device held and idle, honouring the
  * device request: 0, or -ENODEV once the device was given back.
