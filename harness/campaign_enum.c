@@ -22,6 +22,13 @@
  * enumerate.json and enumerate.txt, the table (campaign_enum_table.c).
  * Exit 1 when a run failed or errored, or a point had no event to
  * enumerate (nothing was tested there).
+ * --kfault failslab|fail_page_alloc (the debug kernel) enumerates the
+ * kernel's fail-nth instead: the workload arms it over its ioctls under
+ * GAUNTLET_FAIL_NTH=n (kestrelctl stress does), the clean run counts the
+ * capability's sites with n = 10^9, and each run fails the n-th
+ * (kernel_schedule, kernel_clean_run).  --kfault fail_function:FUNC
+ * fails FUNC's n-th call through the capability's space (fail-nth does
+ * not count in its kprobe handler).
  * Runs are numbered over the pairs in order, then n; a shard K/M takes
  * run i with i % M == K-1, as campaigns do, and `gauntlet merge` merges
  * enumerate.json too.
@@ -45,6 +52,32 @@
 #define CE_MAX_POINTS   16
 #define CE_MAX_ACTIONS  16
 #define CE_COUNT_NTH    "1000000000000000"    /* 10^15: no run reaches it */
+#define CE_KCOUNT_NTH   1000000000              /* fail-nth's count: 10^9 */
+#define CE_KF_FUNCTION  2                       /* --kfault fail_function:F */
+
+/*
+ * Kernel-side enumeration (--kfault TYPE, docs/enumerate.md): the
+ * capability's filters, set in every run (clean or not) before the
+ * workload, so that fail-nth counts the sites of TYPE only: failslab
+ * counts sleeping allocations too and fail_page_alloc none at all (a
+ * min-order no allocation reaches); fail_page_alloc counts every order
+ * and gfp and failslab none (cache-filter with no cache marked).  The
+ * probabilities stay 0 (no random failure); the run's kfault step arms
+ * the capability's verbose report for the kfault-fired verdict, and its
+ * task filter fails nobody at random (the workload sets no make-it-fail
+ * under GAUNTLET_FAIL_NTH).
+ */
+static const char *const ce_kfilter[][3] = {
+    /* fail_function counts the calls of its one function: no filter */
+    [0] = { "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait",
+            "echo N > /sys/kernel/debug/failslab/cache-filter",
+            "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" },
+    [1] = { "echo Y > /sys/kernel/debug/failslab/cache-filter",
+            "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait && "
+            "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem",
+            "echo 0 > /sys/kernel/debug/fail_page_alloc/min-order" },
+    [CE_KF_FUNCTION] = { NULL, NULL, NULL },
+};
 
 typedef struct Pair {
     const char *point, *action;
@@ -66,6 +99,10 @@ static void usage(FILE *f)
 "  --fault P:A            this pair (repeat); with or without --point/--action\n"
 "  --max-n N              enumerate n = 1..min(N, events)\n"
 "  --sample K             K values of n spread evenly over 1..events\n"
+"  --kfault TYPE          kernel side, --kernel debug: failslab or\n"
+"                         fail_page_alloc with fail-nth over the ioctls of a\n"
+"                         workload that honours GAUNTLET_FAIL_NTH, or\n"
+"                         fail_function:FUNC call by call (instead of --fault)\n"
 "  --counts FILE          take the events from FILE (an enumerate.json, or\n"
 "                         {\"POINT\": N, ...}) instead of a clean run\n"
 "  --kernel stock|debug, --shard K/M, --time T, -j N, --batch N, --out DIR,\n"
@@ -287,6 +324,174 @@ static int clean_run(Campaign *c, const CsSchedule *base, Pair *pairs, size_t np
     return 0;
 }
 
+/* A kernel-side run (--kfault): the base's settings and filters, then
+ * (arm) the capability's kfault step, then the workload with
+ * GAUNTLET_FAIL_NTH=n, so that kestrelctl stress fails the n-th site its
+ * ioctls reach.  The clean run has no kfault step (nothing is injected,
+ * and kfault-fired would rightly fail it) and n = CE_KCOUNT_NTH. */
+static void kernel_schedule(CsSchedule *s, const CsSchedule *base, int kf, const char *func,
+                            const char *workload, int64_t n, bool arm)
+{
+    int k = 0;
+
+    *s = *base;
+    memset(s->steps, 0, sizeof(s->steps));
+    if (arm) {
+        s->steps[k].kind = CS_KFAULT;
+        s->steps[k].kf_type = kf < CE_KF_FUNCTION ? kf : 0;
+        s->steps[k].kf_probability = 100;   /* task-filter: nobody opts in */
+        s->steps[k].kf_times = 1;
+        s->steps[k].kf_interval = 1;
+        if (kf == CE_KF_FUNCTION) {
+            /* the n-th call: space n lets n - 1 calls through (size 1) */
+            snprintf(s->steps[k].kf_function, sizeof(s->steps[k].kf_function), "%s", func);
+            s->steps[k].kf_space = n;
+        }
+        k++;
+    }
+    s->steps[k++].kind = CS_WORKLOAD_START;
+    s->steps[k++].kind = CS_WORKLOAD_STOP;
+    s->nsteps = k;
+    if (kf != CE_KF_FUNCTION) {
+        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "export GAUNTLET_FAIL_NTH=%"
+                 PRId64 "; %s", n, workload);
+    } else if (arm) {
+        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "%s", workload);
+    } else {
+        /* the count: armed with space n (never reached, probability 100,
+         * no task filter) from before the workload to its end; what is
+         * left of space after it gives the calls, in the fail-nth line */
+        snprintf(s->params[s->nparams++].text, CS_TEXT,
+                 "echo %s > /sys/kernel/debug/fail_function/inject", func);
+        snprintf(s->params[s->nparams++].text, CS_TEXT,
+                 "d=/sys/kernel/debug/fail_function && echo N > $d/task-filter && echo %"
+                 PRId64 " > $d/space && echo 1 > $d/times && echo 100 > $d/probability", n);
+        snprintf(s->workload_cmd, sizeof(s->workload_cmd), "%s; r=$?; echo \"fail-nth %"
+                 PRId64 ": 1 thread(s) armed, 0 injected; $((%" PRId64 " - $(cat "
+                 "/sys/kernel/debug/fail_function/space))) calls\"; exit $r", workload, n, n);
+    }
+}
+
+/* The workload's fail-nth line in a run's steps.log (the last): "
+ * fail-nth N: T thread(s) armed, I injected; K fault-injection sites
+ * counted ...".  0 with the figures, -1 when there is none. */
+static int read_fail_nth(const char *artifacts, int64_t *armed, int64_t *threads,
+                         int64_t *injected, int64_t *sites)
+{
+    char path[4300], *text = NULL, *p;
+    size_t len = 0;
+    FILE *f;
+    int rc = -1;
+
+    snprintf(path, sizeof(path), "%s/steps.log", artifacts);
+    f = fopen(path, "r");
+    if (!f) {
+        return -1;
+    }
+    if (getdelim(&text, &len, 0, f) < 0) {
+        fclose(f);
+        free(text);
+        return -1;
+    }
+    fclose(f);
+    for (p = text; (p = strstr(p, "fail-nth ")); p++) {
+        long long a, t, i, k;
+
+        if (sscanf(p, "fail-nth %lld: %lld thread(s) armed, %lld injected; %lld",
+                   &a, &t, &i, &k) == 4) {
+            *armed = a;
+            *threads = t;
+            *injected = i;
+            *sites = k;
+            rc = 0;
+        }
+    }
+    free(text);
+    return rc;
+}
+
+/* The kernel side's clean run: the workload with fail-nth armed at
+ * CE_KCOUNT_NTH, which no workload reaches; what it counted is the pair's
+ * events.  0, 1 (the clean run did not pass, or injected), 2. */
+static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const char *func,
+                            const char *workload, Pair *pair, json_object *report)
+{
+    CsSchedule s;
+    char path[4300], dir[4300], err[8192], *files[1];
+    int64_t armed = 0, threads = 0, injected = 0, sites = 0;
+    Result res;
+    int rc;
+
+    kernel_schedule(&s, base, kf, func, workload, CE_KCOUNT_NTH, false);
+    if (kf == CE_KF_FUNCTION) {
+        snprintf(s.origin, sizeof(s.origin), "gauntlet enumerate --kfault fail_function:%s's "
+                 "clean run (docs/enumerate.md): fail_function armed with space %d, which "
+                 "the workload never reaches, counting the calls of %s.", func,
+                 CE_KCOUNT_NTH, func);
+    } else {
+        snprintf(s.origin, sizeof(s.origin), "gauntlet enumerate --kfault %s's clean run "
+                 "(docs/enumerate.md): the workload with fail-nth armed at %d, which it "
+                 "never reaches, counting the %s sites its ioctls reach.", pair->point,
+                 CE_KCOUNT_NTH, pair->point);
+    }
+    snprintf(path, sizeof(path), "%s/schedules/enum-clean.yaml", c->out);
+    if (cs_write_scenario(&s, "enum-clean", path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gauntlet-enumerate: the clean run: %s\n", err);
+        return 2;
+    }
+    snprintf(dir, sizeof(dir), "%s/clean", c->out);
+    files[0] = path;
+    printf("gauntlet-enumerate: the clean run (%s)\n", path);
+    rc = cp_run_runner(c, dir, files, 1, 1, cp_batch_deadline(1, 1));
+    if (rc == 2) {
+        fprintf(stderr, "gauntlet-enumerate: the runner refused the clean run (%s)\n", path);
+        return 2;
+    }
+    cp_read_result(dir, "enum-clean", &res);
+    json_object_object_add(report, "clean", json_object_new_object());
+    {
+        json_object *cl = json_object_object_get(report, "clean");
+
+        json_object_object_add(cl, "status", json_object_new_string(res.status));
+        json_object_object_add(cl, "reason", json_object_new_string(res.reason));
+        json_object_object_add(cl, "artifacts", json_object_new_string(res.artifacts));
+        json_object_object_add(cl, "duration_s", json_object_new_double(res.duration));
+    }
+    if (strcmp(res.status, "pass")) {
+        fprintf(stderr, "gauntlet-enumerate: the clean run did not pass (%s: %s; %s): "
+                "the workload must pass without faults before its faults are "
+                "enumerated\n", res.status, res.reason, res.artifacts);
+        free(res.reason);
+        return 1;
+    }
+    if (read_fail_nth(res.artifacts, &armed, &threads, &injected, &sites) < 0 ||
+        armed != CE_KCOUNT_NTH || threads < 1) {
+        fprintf(stderr, "gauntlet-enumerate: the clean run's workload printed no fail-nth "
+                "count (%s/steps.log): --kfault needs a workload that arms fail-nth in its I/O "
+                "threads under GAUNTLET_FAIL_NTH and prints what it counted "
+                "(docs/enumerate.md)\n", res.artifacts);
+        free(res.reason);
+        return 2;
+    }
+    if (injected) {
+        fprintf(stderr, "gauntlet-enumerate: the clean run injected a failure at fail-nth "
+                "%d: the workload reaches too many sites to count\n", CE_KCOUNT_NTH);
+        free(res.reason);
+        return 1;
+    }
+    if (kf == CE_KF_FUNCTION) {
+        printf("gauntlet-enumerate: fail_function: %" PRId64 " call%s of %s in the clean "
+               "run\n", sites, sites == 1 ? "" : "s", func);
+    } else {
+        printf("gauntlet-enumerate: %s: %" PRId64 " site%s reached by the ioctls of the "
+               "workload (the busiest of %" PRId64 " thread%s) in the clean run\n",
+               pair->point, sites, sites == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
+    }
+    pair->events = sites;
+    free(res.reason);
+    return 0;
+}
+
 static void write_enumerate_json(const Campaign *c, json_object *report, const Pair *pairs,
                                  size_t npairs, const size_t *run_pair, const int64_t *run_n,
                                  bool print_table)
@@ -385,6 +590,7 @@ int ce_enumerate_main(int argc, char **argv)
         O_TARGET = 256, O_TARGETS, O_WORKLOAD, O_WTIMEOUT, O_SETTING, O_POINT, O_ACTION,
         O_MAXN, O_SAMPLE, O_COUNTS, O_KERNEL, O_SHARD, O_TIME, O_BATCH, O_OUT, O_RUNNER,
         O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY, O_FAULT,
+        O_KFAULT,
     };
     static const struct option lopts[] = {
         { "target", required_argument, NULL, O_TARGET },
@@ -396,6 +602,7 @@ int ce_enumerate_main(int argc, char **argv)
         { "point", required_argument, NULL, O_POINT },
         { "action", required_argument, NULL, O_ACTION },
         { "fault", required_argument, NULL, O_FAULT },
+        { "kfault", required_argument, NULL, O_KFAULT },
         { "max-n", required_argument, NULL, O_MAXN },
         { "sample", required_argument, NULL, O_SAMPLE },
         { "counts", required_argument, NULL, O_COUNTS },
@@ -421,6 +628,8 @@ int ce_enumerate_main(int argc, char **argv)
     /* --fault POINT:ACTION: a pair of its own (fpoint[i] with faction[i]) */
     const char *fpoint[CE_MAX_POINTS], *faction[CE_MAX_POINTS];
     int nfaults = 0;
+    int kf = -1;                /* --kfault: index into cv_kfault_names, or CE_KF_FUNCTION */
+    const char *kfunc = NULL;   /* --kfault fail_function:FUNC */
     const char **settings = calloc((size_t)argc + 1, sizeof(*settings));
     const char *workload = NULL, *counts_file = NULL, *gen_only = NULL;
     int npoints = 0, nactions = 0, nsettings = 0, opt;
@@ -486,6 +695,39 @@ int ce_enumerate_main(int argc, char **argv)
             faction[nfaults++] = colon + 1;
             break;
         }
+        case O_KFAULT:
+            if (kf >= 0) {
+                fprintf(stderr, "gauntlet-enumerate: --kfault once per enumeration (each "
+                        "capability has its own filters and clean run)\n");
+                return 2;
+            }
+            for (int k = 0; cv_kfault_names[k]; k++) {
+                if (!strcmp(optarg, cv_kfault_names[k])) {
+                    kf = k;
+                }
+            }
+            if (kf < 0 && !strncmp(optarg, "fail_function:", 14)) {
+                const char *f = optarg + 14;
+                size_t i = 0;
+
+                for (; f[i] && (f[i] == '_' || (f[i] >= 'a' && f[i] <= 'z') ||
+                                (f[i] >= 'A' && f[i] <= 'Z') ||
+                                (i && f[i] >= '0' && f[i] <= '9')); i++) {
+                }
+                if (!i || f[i] || i > 60) {
+                    fprintf(stderr, "gauntlet-enumerate: --kfault fail_function:FUNC wants "
+                            "a C identifier (1-60 bytes), got '%s'\n", f);
+                    return 2;
+                }
+                kf = CE_KF_FUNCTION;
+                kfunc = f;
+            }
+            if (kf < 0) {
+                fprintf(stderr, "gauntlet-enumerate: --kfault wants failslab, "
+                        "fail_page_alloc or fail_function:FUNC, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case O_MAXN:
             if (parse_u64("--max-n", optarg, 1, 1000000, &max_n) < 0) {
                 return 2;
@@ -567,8 +809,18 @@ int ce_enumerate_main(int argc, char **argv)
         fprintf(stderr, "gauntlet-enumerate: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (!c.target || !c.targets_dir || !workload || (!nfaults && (!npoints || !nactions)) ||
-        (!npoints != !nactions)) {
+    if (kf >= 0 && (nfaults || npoints || nactions)) {
+        fprintf(stderr, "gauntlet-enumerate: --kfault enumerates kernel faults on its own: "
+                "no --fault, --point or --action with it (run two enumerations)\n");
+        return 2;
+    }
+    if (kf >= 0 && !c.debug) {
+        fprintf(stderr, "gauntlet-enumerate: --kfault needs --kernel debug (the stock "
+                "kernel has no fault injection)\n");
+        return 2;
+    }
+    if (!c.target || !c.targets_dir || !workload ||
+        (kf < 0 && !nfaults && (!npoints || !nactions)) || (!npoints != !nactions)) {
         fprintf(stderr, "gauntlet-enumerate: --target, --targets, --workload, and "
                 "--fault POINT:ACTION or --point and --action (each at least once) are "
                 "required\n");
@@ -627,6 +879,23 @@ int ce_enumerate_main(int argc, char **argv)
         }
     }
     base_schedule(&base, c.target, c.debug, workload, (double)wtimeout, settings, nsettings);
+    if (kf >= 0) {
+        if (base.nparams + 3 > CS_MAX_OPTS) {
+            fprintf(stderr, "gauntlet-enumerate: at most %d --setting with --kfault\n",
+                    CS_MAX_OPTS - 3);
+            return 2;
+        }
+        /* the capability's filters: not droppable, they define n */
+        for (int k = 0; k < 3 && ce_kfilter[kf][k]; k++) {
+            snprintf(base.params[base.nparams].text, CS_TEXT, "%s", ce_kfilter[kf][k]);
+            base.params[base.nparams++].droppable = false;
+        }
+        if (kf == CE_KF_FUNCTION) {
+            pairs[npairs++] = (Pair){ "fail_function", kfunc, -1, 0, 0 };
+        } else {
+            pairs[npairs++] = (Pair){ cv_kfault_names[kf], "fail-nth", -1, 0, 0 };
+        }
+    }
 
     /* the pairs the target's checker accepts; every point and every action
      * must make at least one */
@@ -729,11 +998,25 @@ int ce_enumerate_main(int argc, char **argv)
         }
         signal(SIGPIPE, SIG_IGN);
     }
+    if (kf >= 0) {
+        json_object_object_add(report, "kfault", json_object_new_string(
+                                   kf == CE_KF_FUNCTION ? "fail_function" : cv_kfault_names[kf]));
+        if (kfunc) {
+            json_object_object_add(report, "kfault_function", json_object_new_string(kfunc));
+        }
+    }
     if (counts_file) {
         if (read_counts(counts_file, pairs, npairs) < 0) {
             return 2;
         }
         json_object_object_add(report, "counts_from", json_object_new_string(counts_file));
+    } else if (kf >= 0) {
+        int rc = kernel_clean_run(&c, &base, kf, kfunc, workload, &pairs[0], report);
+
+        if (rc) {
+            write_enumerate_json(&c, report, pairs, npairs, NULL, NULL, false);
+            return rc;
+        }
     } else {
         int rc = clean_run(&c, &base, pairs, npairs, points, npoints, count_action, report);
 
@@ -777,15 +1060,33 @@ int ce_enumerate_main(int argc, char **argv)
                     continue;
                 }
                 c.nruns_sel++;
-                *s = base;
-                s->steps[0].nrules = 1;
-                rule_text(s->steps[0].rules[0].text, CS_TEXT, &pairs[p], n);
-                s->steps[0].rules[0].sure = true;   /* n <= the events counted */
-                snprintf(s->origin, sizeof(s->origin), "gauntlet enumerate "
-                         "(docs/enumerate.md): %s at %s event number %" PRId64 " of the %"
-                         PRId64 " the clean run of this workload counted; the driver must "
-                         "survive it with every verdict clean.", pairs[p].action,
-                         pairs[p].point, n, pairs[p].events);
+                if (kf >= 0) {
+                    kernel_schedule(s, &base, kf, kfunc, workload, n, true);
+                    if (kf == CE_KF_FUNCTION) {
+                        snprintf(s->origin, sizeof(s->origin), "gauntlet enumerate --kfault "
+                                 "fail_function:%s (docs/enumerate.md): call number %" PRId64
+                                 " of the %" PRId64 " the clean run counted fails (space %"
+                                 PRId64 "); the driver must survive it with every verdict "
+                                 "clean.", kfunc, n, pairs[p].events, n);
+                    } else {
+                        snprintf(s->origin, sizeof(s->origin), "gauntlet enumerate --kfault "
+                                 "%s (docs/enumerate.md): fail-nth %" PRId64 ", the %s site "
+                                 "number %" PRId64 " of the %" PRId64 " the clean run's ioctls "
+                                 "reached fails; the driver must survive it with every verdict "
+                                 "clean.", pairs[p].point, n, pairs[p].point, n,
+                                 pairs[p].events);
+                    }
+                } else {
+                    *s = base;
+                    s->steps[0].nrules = 1;
+                    rule_text(s->steps[0].rules[0].text, CS_TEXT, &pairs[p], n);
+                    s->steps[0].rules[0].sure = true;   /* n <= the events counted */
+                    snprintf(s->origin, sizeof(s->origin), "gauntlet enumerate "
+                             "(docs/enumerate.md): %s at %s event number %" PRId64 " of the %"
+                             PRId64 " the clean run of this workload counted; the driver must "
+                             "survive it with every verdict clean.", pairs[p].action,
+                             pairs[p].point, n, pairs[p].events);
+                }
                 r->index = i;
                 run_pair[k] = p;
                 run_n[k] = n;

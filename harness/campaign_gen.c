@@ -623,13 +623,23 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
         case CS_KFAULT:
             step_begin(w, "kfault");
             gy_key(w, "type");
-            gy_plain(w, cv_kfault_names[st->kf_type]);
+            if (st->kf_function[0]) {
+                gy_plain(w, "fail_function");
+                gy_key(w, "function");
+                gy_plain(w, st->kf_function);
+            } else {
+                gy_plain(w, cv_kfault_names[st->kf_type]);
+            }
             gy_key(w, "probability");
             gy_int(w, st->kf_probability);
             gy_key(w, "times");
             gy_int(w, st->kf_times);
             gy_key(w, "interval");
             gy_int(w, st->kf_interval);
+            if (st->kf_space > 0) {
+                gy_key(w, "space");
+                gy_int(w, st->kf_space);
+            }
             gy_key(w, "require");
             gy_bool(w, true);
             step_end(w);

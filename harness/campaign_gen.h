@@ -73,6 +73,8 @@ typedef struct CsStep {
     int cycles;
     int kf_type;                    /* index into cv_kfault_names */
     int kf_probability, kf_times, kf_interval;
+    char kf_function[64];           /* set: fail_function of it (kf_type unused) */
+    int64_t kf_space;               /* > 0: written as space */
     bool boot_again;                /* power cut: a new VM, the driver loaded */
 } CsStep;
 
@@ -82,7 +84,8 @@ typedef struct CsSchedule {
     char target[64];
     CsOpt params[CS_MAX_OPTS];      /* driver settings, one run step */
     int nparams;
-    char workload_cmd[CS_TEXT];     /* program and fixed arguments */
+    char workload_cmd[CS_TEXT + 256]; /* program and fixed arguments (+ room for
+                                       gauntlet enumerate --kfault's additions) */
     CsOpt wopts[CS_MAX_OPTS];
     int nwopts;
     bool workload_wait;             /* workload_stop waits for its natural end */

@@ -850,6 +850,9 @@ struct stress_thread {
 	uint64_t verified, unverified, indet_ok, indet_bad;
 	uint64_t mismatches, io_errors, ioctl_errors, contract;
 	int fatal;			/* stopped on an error */
+	int fnth;			/* GAUNTLET_FAIL_NTH armed it */
+	uint64_t fnth_calls;		/* fail-nth sites its ioctls reached */
+	bool fnth_injected;
 	uint64_t flush_n[KESTREL_MAX_BATCH];	/* the batch's FLUSHes' ledger numbers */
 };
 
@@ -1088,20 +1091,28 @@ static bool stress_complete(struct stress_thread *t, struct kestrel_io *ios,
  * The harness cannot set it on the shell: exec and thread creation would
  * fail first.  With GAUNTLET_MAKE_IT_FAIL=1 each worker sets it on itself
  * once its buffers and file are ready, so the failures land in its I/O.
+ * With GAUNTLET_FAIL_NTH=N (gauntlet enumerate --kfault) the worker arms
+ * fail-nth over its ioctls instead (kdev_fail_nth_begin) and does not set
+ * make-it-fail: the N-th site fails, and nothing else.  0, or -1 when
+ * GAUNTLET_FAIL_NTH cannot be armed.
  */
-static void fail_self(void)
+static int fail_self(struct stress_thread *t)
 {
 	const char *e = getenv("GAUNTLET_MAKE_IT_FAIL");
 	int fd;
 
+	t->fnth = kdev_fail_nth_begin();
+	if (t->fnth)
+		return t->fnth < 0 ? -1 : 0;
 	if (!e || strcmp(e, "1"))
-		return;
+		return 0;
 	fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, "1", 1) != 1)
 		fprintf(stderr, "kestrelctl: cannot set make-it-fail: %s\n",
 			strerror(errno));
 	if (fd >= 0)
 		close(fd);
+	return 0;
 }
 
 static void *stress_main(void *arg)
@@ -1116,7 +1127,10 @@ static void *stress_main(void *arg)
 	double end = now_s() + c->duration;
 	int fd = dev_open();
 
-	fail_self();
+	if (fail_self(t) < 0) {
+		t->fatal = 1;
+		atomic_store(&stress_stop, 1);
+	}
 
 	/* --prefill: write the whole range once so that every read is checked */
 	for (uint64_t idx = 0; c->prefill && idx < t->nblk && !atomic_load(&stress_stop);) {
@@ -1238,6 +1252,8 @@ static void *stress_main(void *arg)
 			}
 		}
 	}
+	if (t->fnth > 0 && kdev_fail_nth_end(&t->fnth_calls, &t->fnth_injected))
+		t->fatal = 1;
 	close(fd);
 	free(bufs);
 	free(exp);
@@ -1380,12 +1396,19 @@ static int cmd_stress(int argc, char **argv)
 	}
 
 	struct stress_thread sum;
+	uint64_t fnth_calls = 0, fnth_armed = 0, fnth_injected = 0;
 
 	memset(&sum, 0, sizeof(sum));
 	for (uint32_t i = 0; i < c.threads; i++) {
 		struct stress_thread *t = &th[i];
 
 		pthread_join(t->tid, NULL);
+		if (t->fnth > 0) {
+			fnth_armed++;
+			fnth_injected += t->fnth_injected;
+			if (t->fnth_calls > fnth_calls)
+				fnth_calls = t->fnth_calls;
+		}
 		sum.reads += t->reads;
 		sum.writes += t->writes;
 		sum.flushes += t->flushes;
@@ -1431,6 +1454,13 @@ static int cmd_stress(int argc, char **argv)
 	       " ioctl errors, %" PRIu64 " contract violations\n",
 	       sum.verified, sum.unverified, sum.indet_ok + sum.indet_bad, sum.indet_ok,
 	       sum.indet_bad, sum.mismatches, sum.io_errors, sum.ioctl_errors, sum.contract);
+
+	/* gauntlet enumerate reads this line (docs/enumerate.md) */
+	if (fnth_armed)
+		printf("stress: fail-nth %s: %" PRIu64 " thread(s) armed, %" PRIu64
+		       " injected; %" PRIu64 " fault-injection sites counted in the "
+		       "ioctls of the busiest\n", getenv("GAUNTLET_FAIL_NTH"), fnth_armed,
+		       fnth_injected, fnth_calls);
 
 	bool fail = sum.mismatches || sum.contract || sum.fatal ||
 		    (!c.allow_errors && (sum.io_errors || sum.ioctl_errors));

@@ -252,13 +252,107 @@ int kdev_open(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/* fail-nth of this thread: armed, the sites left before the injection */
+static __thread int fnth_fd = -1;
+static __thread uint64_t fnth_left, fnth_calls;
+static __thread bool fnth_injected, fnth_broken;
+
+int kdev_fail_nth_begin(void)
+{
+	const char *e = getenv("GAUNTLET_FAIL_NTH");
+	char *end;
+	unsigned long long n;
+
+	if (!e)
+		return 0;
+	errno = 0;
+	n = strtoull(e, &end, 10);
+	if (errno || end == e || *end || *e == '-' || n < 1 || n > 1000000000ULL) {
+		fprintf(stderr, "kestrelctl: GAUNTLET_FAIL_NTH wants 1..1000000000, got '%s'\n",
+			e);
+		return -1;
+	}
+	fnth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (fnth_fd < 0) {
+		/* a kernel without CONFIG_FAULT_INJECTION has no fail-nth */
+		fprintf(stderr, "kestrelctl: GAUNTLET_FAIL_NTH: /proc/thread-self/fail-nth: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	fnth_left = n;
+	fnth_calls = 0;
+	fnth_injected = false;
+	fnth_broken = false;
+	return 1;
+}
+
+int kdev_fail_nth_end(uint64_t *calls, bool *injected)
+{
+	*calls = fnth_calls;
+	*injected = fnth_injected;
+	if (fnth_fd >= 0)
+		close(fnth_fd);
+	fnth_fd = -1;
+	return fnth_broken ? -1 : 0;
+}
+
+/* fail-nth could not be written or read: disarmed, the count is void */
+static void fnth_break(const char *what)
+{
+	fprintf(stderr, "kestrelctl: %s fail-nth: %s\n", what, strerror(errno));
+	fnth_broken = true;
+	close(fnth_fd);
+	fnth_fd = -1;
+}
+
+/*
+ * One ioctl with fail-nth armed: what is left is written before it and
+ * read back after it (0: injected here; the count goes down by one per
+ * fault-injection site the thread reached), then 0 disarms the thread.
+ */
+static int fnth_ioctl(int fd, unsigned long req, void *arg)
+{
+	char buf[32];
+	int ret, err, len;
+	ssize_t got;
+	unsigned long long left;
+
+	len = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)fnth_left);
+	if (pwrite(fnth_fd, buf, (size_t)len, 0) != len) {
+		fnth_break("writing");
+		return ioctl(fd, req, arg);
+	}
+	ret = ioctl(fd, req, arg);
+	err = errno;
+	got = pread(fnth_fd, buf, sizeof(buf) - 1, 0);
+	if (got > 0) {
+		buf[got] = 0;
+		left = strtoull(buf, NULL, 10);
+		if (left > fnth_left)
+			left = fnth_left;
+		fnth_calls += fnth_left - left;
+		fnth_left = left;
+		if (!left) {
+			fnth_injected = true;
+			close(fnth_fd);
+			fnth_fd = -1;
+		} else if (pwrite(fnth_fd, "0", 1, 0) != 1) {
+			fnth_break("disarming");
+		}
+	} else {
+		fnth_break("reading");
+	}
+	errno = err;
+	return ret;
+}
+
 int kdev_ioctl(int fd, unsigned long req, void *arg)
 {
 	struct kvfio_dev *d = kdev_vfio;
 	int ret;
 
 	if (!d)
-		return ioctl(fd, req, arg);
+		return fnth_fd >= 0 ? fnth_ioctl(fd, req, arg) : ioctl(fd, req, arg);
 	switch (req) {
 	case KESTREL_IOC_GET_INFO:
 		ret = kvfio_get_info(d, arg);

@@ -24,6 +24,21 @@ int kdev_open(const char *path, char *err, size_t errlen);
 /* ioctl(2)'s contract: 0, or -1 with errno. */
 int kdev_ioctl(int fd, unsigned long req, void *arg);
 /*
+ * fail-nth over the calling thread's ioctls (gauntlet enumerate --kfault,
+ * docs/enumerate.md): with GAUNTLET_FAIL_NTH=N (1..1000000000) in the
+ * environment, kdev_fail_nth_begin() arms the thread so that the N-th
+ * fault-injection site its driver ioctls reach fails (Linux's
+ * /proc/thread-self/fail-nth, written before each ioctl with what is left
+ * and disarmed after it, so nothing but the ioctls counts).  1 when the
+ * thread is armed, 0 when GAUNTLET_FAIL_NTH is unset, -1 (message printed)
+ * when it is bad or the kernel has no fail-nth.  kdev_fail_nth_end() gives
+ * the sites counted (up to and including the injected one) and whether
+ * the injection happened: 0, or -1 when fail-nth failed to be written or
+ * read on the way (message printed; the count is void).
+ */
+int kdev_fail_nth_begin(void);
+int kdev_fail_nth_end(uint64_t *calls, bool *injected);
+/*
  * vfio: wait up to ms with the device held and idle, honouring the
  * device request: 0, or -ENODEV once the device was given back.
  */

@@ -18,7 +18,12 @@
 # (gauntlet enumerate's tests): each scenario's faults.json lists the rules
 # of its faults steps in order, each with hits N for its point (0 for a point not
 # listed), fired 1 when its trigger is once or nth=K with K <= N, else 0,
-# and allow_unfired as the scenario's list says.
+# and allow_unfired as the scenario's list says.  GAUNTLET_FAKE_KSITES=N
+# (gauntlet enumerate --kfault's tests): a scenario whose workload exports
+# GAUNTLET_FAIL_NTH=A gets kestrelctl stress's fail-nth line in its
+# steps.log, as if its ioctls reached N sites: A injected when A <= N, and
+# min(A, N) sites counted; a clean run of --kfault fail_function:F (its
+# workload reads fail_function/space) gets the line with N calls.
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
     printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
@@ -133,6 +138,15 @@ LOG
             k=$((k + 1))
         done
         echo "$fj]" >"$dir/faults.json"
+    fi
+    if [[ -n "${GAUNTLET_FAKE_KSITES:-}" ]] && grep -q 'GAUNTLET_FAIL_NTH=[0-9]' "$f"; then
+        a=$(sed -n 's/.*GAUNTLET_FAIL_NTH=\([0-9]*\).*/\1/p' "$f" | head -1)
+        ks=$GAUNTLET_FAKE_KSITES inj=0
+        ((a <= ks)) && inj=1 ks=$a
+        echo "[1.0] workload 'io' ended: exit 0; stdout: stress: fail-nth $a: 1 thread(s) armed, $inj injected; $ks fault-injection sites counted in the ioctls of the busiest" >"$dir/steps.log"
+    fi
+    if [[ -n "${GAUNTLET_FAKE_KSITES:-}" ]] && grep -q 'fail_function/space' "$f"; then
+        echo "[1.0] workload 'io' ended: exit 0; stdout: fail-nth 1000000000: 1 thread(s) armed, 0 injected; $GAUNTLET_FAKE_KSITES calls" >"$dir/steps.log"
     fi
     r="{\"name\":\"$name\",\"file\":\"$f\",\"status\":\"$status\",\"kind\":\"$kind\",\"reason\":\"$reason\",\"failure\":$failure,\"duration_s\":0.1,\"artifacts\":\"$dir\"}"
     echo "$r" >"$dir/result.json"

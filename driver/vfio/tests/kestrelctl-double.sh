@@ -54,6 +54,25 @@ stress)
     [ "$(counter failed)" = 0 ] || fail "failed $(counter failed)"
     "$LEDGER" check "$W/ledger" --backing "$W/disk.img" || fail "ledger"
     ;;
+failnth)
+    # GAUNTLET_FAIL_NTH (gauntlet enumerate --kfault): a bad value, and a
+    # kernel without /proc/thread-self/fail-nth, are refused with a
+    # message and exit 1; without it the same stress passes
+    for v in 0 abc 1000000001 -1; do
+        GAUNTLET_FAIL_NTH=$v "$K" -d double: stress --threads 1 --qd 2 --batches 2 \
+            --verify >"$W/out" 2>&1 && fail "GAUNTLET_FAIL_NTH=$v passed"
+        grep -q "GAUNTLET_FAIL_NTH wants 1..1000000000, got '$v'" "$W/out" ||
+            fail "GAUNTLET_FAIL_NTH=$v: no message"
+    done
+    if [ ! -e /proc/thread-self/fail-nth ]; then
+        GAUNTLET_FAIL_NTH=3 "$K" -d double: stress --threads 1 --qd 2 --batches 2 \
+            --verify >"$W/out" 2>&1 && fail "GAUNTLET_FAIL_NTH=3 passed without fail-nth"
+        grep -q "GAUNTLET_FAIL_NTH: /proc/thread-self/fail-nth: No such file" "$W/out" ||
+            fail "no fail-nth: no message"
+    fi
+    "$K" -d double: stress --threads 1 --qd 2 --batches 2 --verify >"$W/out" 2>&1 ||
+        fail "the stress without GAUNTLET_FAIL_NTH failed"
+    ;;
 corrupt)
     KVFIO_DOUBLE_FAULTS='dma.write[op=read]:flip:every=5' \
         "$K" -d double: stress --threads 1 --qd 4 --batches 20 --verify \

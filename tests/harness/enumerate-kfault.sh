@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# gauntlet enumerate --kfault without a VM (docs/enumerate.md), against the
+# campaign tests' stand-in runner (campaign-fake-runner.sh), which writes
+# kestrelctl stress's fail-nth line as if the workload's ioctls reached
+# GAUNTLET_FAKE_KSITES sites, and fails a scenario that holds
+# GAUNTLET_FAKE_CULPRIT with a kernel WARNING:
+#   - generation from given counts: one file per n = 1..N, each with the
+#     capability's filters (failslab: sleeping allocations counted, page
+#     allocations not; fail_page_alloc: the reverse), its kfault step and
+#     the workload under GAUNTLET_FAIL_NTH=n; --max-n bounds n; the files
+#     pass gauntlet-runner --list;
+#   - the clean run (no kfault step, GAUNTLET_FAIL_NTH=1000000000) counts
+#     the sites and every n runs: "1-4 ok", exit 0;
+#   - the negative control: the run with fail-nth 2 fails, the table says
+#     "1 ok, 2 FAIL sig#1, 3-4 ok", the failure is shrunk to a file that
+#     keeps the filters and reproduces, exit 1;
+#   - a workload that prints no fail-nth count (not kestrelctl stress):
+#     exit 2 and why; a clean run that injected: exit 1;
+#   - fail_function:F: the clean run arms F with space 10^9 (no kfault
+#     step) and reads what is left after the workload; each run's kfault
+#     step fails call n (space n); the negative control fails call 2;
+#   - bad usage exits 2: --kfault without --kernel debug, with --fault,
+#     twice, an unknown capability, fail_function without a C identifier.
+#   (kestrelctl's GAUNTLET_FAIL_NTH: unit.vfio_kestrelctl_failnth.)
+#   enumerate-kfault.sh GAUNTLET_CAMPAIGN GAUNTLET_RUNNER FAKE_RUNNER TARGETS_DIR BUILD WORKDIR
+set -euo pipefail
+gcbin="$1" runner="$2" fake="$3" targets="$4" build="$5" work="$6"
+export GAUNTLET_BUILD="$build"
+rm -rf "$work"
+mkdir -p "$work"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+jcheck() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"; }
+wl="kestrelctl -d /dev/kestrel0 stress --lba 8192 --blocks 16 --batches 2 --threads 1 --qd 2 --blocks-max 8 --seed 3 --verify --allow-errors --keep-going"
+en() {
+    "$gcbin" enumerate --targets "$targets" --target kestrel --workload "$wl" "$@"
+}
+
+# ---- generation from given counts ---------------------------------------------
+echo '{"failslab": 5, "fail_page_alloc": 3}' >"$work/counts.json"
+en --kernel debug --kfault failslab --counts "$work/counts.json" --generate-only "$work/gen" >"$work/gen.log"
+cat "$work/gen.log"
+got=$(ls "$work"/gen/schedules/e*.yaml | sed 's/.*-n\([0-9]*\)\.yaml/\1/' | sort -n | tr '\n' ' ')
+[[ "$got" == "1 2 3 4 5 " ]] || fail "failslab with 5 sites gave n = $got, expected 1..5"
+f="$work/gen/schedules/e1-failslab-n3.yaml"
+steps=$(sed -n 's/^- \([a-z_]*\):.*/\1/p' "$f" | tr '\n' ' ')
+[[ "$steps" == "boot load run kfault workload workload_stop " ]] ||
+    fail "steps are '$steps', expected the filters, the kfault step, then the workload"
+grep -qF -- '- kfault: {type: failslab, probability: 100, times: 1, interval: 1, require: true}' "$f" ||
+    fail "$f does not arm failslab"
+grep -qF -- "cmd: \"export GAUNTLET_FAIL_NTH=3; $wl\"" "$f" || fail "$f's workload is not under GAUNTLET_FAIL_NTH=3"
+for x in "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait" \
+         "echo N > /sys/kernel/debug/failslab/cache-filter" \
+         "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order"; do
+    grep -qF -- "$x" "$f" || fail "$f lacks the filter '$x'"
+done
+"$runner" --list --targets "$targets" "$work"/gen/schedules/e*.yaml >"$work/list.log" 2>&1 ||
+    { cat "$work/list.log"; fail "gauntlet-runner --list refuses a generated file"; }
+en --kernel debug --kfault fail_page_alloc --counts "$work/counts.json" --max-n 2 \
+    --generate-only "$work/gen-pa" >/dev/null
+[[ "$(ls "$work"/gen-pa/schedules/e*.yaml | xargs -n1 basename | tr '\n' ' ')" == "e1-fail_page_al-n1.yaml e1-fail_page_al-n2.yaml " ]] ||
+    fail "fail_page_alloc with --max-n 2 did not give n = 1, 2"
+f="$work/gen-pa/schedules/e1-fail_page_al-n2.yaml"
+for x in "echo Y > /sys/kernel/debug/failslab/cache-filter" \
+         "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait" \
+         "echo 0 > /sys/kernel/debug/fail_page_alloc/min-order" \
+         "kfault: {type: fail_page_alloc"; do
+    grep -qF -- "$x" "$f" || fail "$f lacks '$x'"
+done
+"$runner" --list --targets "$targets" "$work"/gen-pa/schedules/e*.yaml >"$work/list2.log" 2>&1 ||
+    { cat "$work/list2.log"; fail "gauntlet-runner --list refuses a fail_page_alloc file"; }
+
+# ---- bad usage --------------------------------------------------------------------
+set +e
+declare -A bad=(
+    [nodebug]="--kfault failslab --counts $work/counts.json --generate-only $work/b1"
+    [withfault]="--kernel debug --kfault failslab --fault cq.post:drop --counts $work/counts.json --generate-only $work/b2"
+    [twice]="--kernel debug --kfault failslab --kfault fail_page_alloc"
+    [unknown]="--kernel debug --kfault failmem"
+    [function]="--kernel debug --kfault fail_function:9bad"
+    [function2]="--kernel debug --kfault fail_function:"
+)
+for k in "${!bad[@]}"; do
+    # shellcheck disable=SC2086
+    en ${bad[$k]} >"$work/bad-$k.log" 2>&1
+    rc=$?
+    ((rc == 2)) && grep -q "gauntlet-enumerate: .*kfault\|gauntlet-enumerate: --kfault" "$work/bad-$k.log" ||
+        { cat "$work/bad-$k.log"; set -e; fail "bad usage '$k': exit $rc, expected 2 with a message about --kfault"; }
+done
+set -e
+
+# ---- the clean run's count, every n passes ------------------------------------------
+export GAUNTLET_FAKE_KSITES=4
+GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug --kfault failslab --runner "$fake" \
+    --out "$work/ok" >"$work/ok.log" 2>&1 || { cat "$work/ok.log"; fail "a clean kfault enumeration did not exit 0"; }
+cat "$work/ok.log"
+grep -qx "failslab:fail-nth (4 events in the clean run): 1-4 ok" "$work/ok/enumerate.txt" ||
+    { cat "$work/ok/enumerate.txt"; fail "the table is not 1-4 ok"; }
+c="$work/ok/schedules/enum-clean.yaml"
+grep -q "GAUNTLET_FAIL_NTH=1000000000;" "$c" || fail "the clean run does not count with fail-nth 10^9"
+! grep -q "kfault:" "$c" || fail "the clean run arms a kfault step (kfault-fired would fail it)"
+grep -qF "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait" "$c" || fail "the clean run lacks the filters"
+"$runner" --list --targets "$targets" "$c" >"$work/list-clean.log" 2>&1 ||
+    { cat "$work/list-clean.log"; fail "gauntlet-runner --list refuses the clean run"; }
+jcheck "$work/ok/enumerate.json" "d['kfault'] == 'failslab' and d['kernel'] == 'debug' and
+    d['pairs'][0]['events'] == 4 and d['ran'] == 4 and d['pass'] == 4" ||
+    fail "enumerate.json is not the kernel enumeration's"
+
+# ---- the negative control: fail-nth 2 fails ------------------------------------------
+set +e
+GAUNTLET_FAKE_CULPRIT='GAUNTLET_FAIL_NTH=2;' en --kernel debug --kfault failslab --runner "$fake" \
+    --out "$work/e" >"$work/e.log" 2>&1
+rc=$?
+set -e
+cat "$work/e.log"
+((rc == 1)) || fail "exit status $rc with n=2 failing, expected 1"
+grep -qx "failslab:fail-nth (4 events in the clean run): 1 ok, 2 FAIL sig#1, 3-4 ok" "$work/e/enumerate.txt" ||
+    { cat "$work/e/enumerate.txt"; fail "the table does not say 1 ok, 2 FAIL sig#1, 3-4 ok"; }
+jcheck "$work/e/enumerate.json" "d['signatures'][0]['reproduced'] is True" ||
+    fail "the failure was not shrunk to a file that reproduces"
+s=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signatures"][0]["shrunk"])' "$work/e/enumerate.json")
+grep -qF "GAUNTLET_FAIL_NTH=2;" "$s" && grep -qF "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" "$s" ||
+    { cat "$s"; fail "the shrunk file lost the workload's fail-nth or the filters"; }
+
+# ---- a workload without the fail-nth line; a clean run that injected ------------------
+set +e
+GAUNTLET_FAKE_KSITES= GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug --kfault failslab \
+    --runner "$fake" --out "$work/nl" >"$work/nl.log" 2>&1
+rc=$?
+GAUNTLET_FAKE_KSITES=2000000000 GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
+    --kfault failslab --runner "$fake" --out "$work/inj" >"$work/inj.log" 2>&1
+rc2=$?
+set -e
+((rc == 2)) && grep -q "printed no fail-nth count" "$work/nl.log" && ! ls "$work"/nl/schedules/e1-* >/dev/null 2>&1 ||
+    { cat "$work/nl.log"; fail "no fail-nth line: exit $rc, expected 2, the reason and no run"; }
+((rc2 == 1)) && grep -q "the clean run injected a failure" "$work/inj.log" ||
+    { cat "$work/inj.log"; fail "a clean run that injected: exit $rc2, expected 1"; }
+
+# ---- fail_function:F: calls counted by space, call n failed ---------------------------
+set +e
+GAUNTLET_FAKE_KSITES=3 GAUNTLET_FAKE_CULPRIT='space: 2,' "$gcbin" enumerate --targets "$targets" \
+    --target kestrel --kernel debug --kfault fail_function:kestrel_req_map --runner "$fake" \
+    --workload "kestrelctl -d /dev/kestrel0 read --lba 8192 --blocks 16" --out "$work/ff" >"$work/ff.log" 2>&1
+rc=$?
+set -e
+cat "$work/ff.log"
+((rc == 1)) || fail "fail_function with call 2 failing: exit $rc, expected 1"
+grep -qx "fail_function:kestrel_req_map (3 events in the clean run): 1 ok, 2 FAIL sig#1, 3 ok" "$work/ff/enumerate.txt" ||
+    { cat "$work/ff/enumerate.txt"; fail "the fail_function table is not 1 ok, 2 FAIL sig#1, 3 ok"; }
+c="$work/ff/schedules/enum-clean.yaml"
+grep -qF "echo kestrel_req_map > /sys/kernel/debug/fail_function/inject" "$c" &&
+    grep -qF 'echo N > $d/task-filter && echo 1000000000 > $d/space && echo 1 > $d/times && echo 100 > $d/probability' "$c" &&
+    grep -qF '$((1000000000 - $(cat /sys/kernel/debug/fail_function/space)))' "$c" && ! grep -q "kfault:" "$c" ||
+    { cat "$c"; fail "the fail_function clean run does not count with space 10^9"; }
+grep -qF -- "- kfault: {type: fail_function, function: kestrel_req_map, probability: 100, times: 1, interval: 1, space: 3, require: true}" \
+    "$work/ff/schedules/e1-fail_functio-n3.yaml" || fail "run n=3 does not fail call 3 (space 3)"
+"$runner" --list --targets "$targets" "$work"/ff/schedules/e*.yaml >"$work/list3.log" 2>&1 ||
+    { cat "$work/list3.log"; fail "gauntlet-runner --list refuses a fail_function file"; }
+
+echo "PASS"
