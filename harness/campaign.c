@@ -107,23 +107,7 @@ static void usage(FILE *f)
 static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi,
                      uint64_t *out)
 {
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    if (!s || !*s || *s == '-') {
-        goto bad;
-    }
-    v = strtoull(s, &end, 0);
-    if (errno || *end || v < lo || v > hi) {
-        goto bad;
-    }
-    *out = v;
-    return 0;
-bad:
-    fprintf(stderr, "gauntlet-campaign: %s wants an integer in %" PRIu64 "..%" PRIu64
-            ", got '%s'\n", opt, lo, hi, s ? s : "");
-    return -1;
+    return cp_parse_u64("gauntlet-campaign", opt, s, lo, hi, out);
 }
 
 /* Check the runner and ask it what it offers (--snapshot, --target-dir,
@@ -294,28 +278,12 @@ int cp_run_all(Campaign *c, const CsGenOptions *go)
 
 int main(int argc, char **argv)
 {
-    enum {
-        O_SEED = 256, O_RUNS, O_SHARD, O_TIME, O_KERNEL, O_TARGET, O_OUT, O_RUNNER,
-        O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY, O_BATCH,
-        O_TARGETS,
-    };
+    enum { O_SEED = CP_O__END, O_RUNS, O_GEN_ONLY };
     static const struct option lopts[] = {
         { "seed", required_argument, NULL, O_SEED },
         { "runs", required_argument, NULL, O_RUNS },
-        { "shard", required_argument, NULL, O_SHARD },
-        { "time", required_argument, NULL, O_TIME },
-        { "kernel", required_argument, NULL, O_KERNEL },
-        { "target", required_argument, NULL, O_TARGET },
-        { "targets", required_argument, NULL, O_TARGETS },
-        { "target-dir", required_argument, NULL, O_TARGETS },
-        { "out", required_argument, NULL, O_OUT },
-        { "runner", required_argument, NULL, O_RUNNER },
-        { "runner-arg", required_argument, NULL, O_RUNNER_ARG },
-        { "no-shrink", no_argument, NULL, O_NO_SHRINK },
-        { "shrink-attempts", required_argument, NULL, O_SHRINK_ATTEMPTS },
-        { "shrink-time", required_argument, NULL, O_SHRINK_TIME },
+        CP_COMMON_LONG_OPTIONS,
         { "generate-only", required_argument, NULL, O_GEN_ONLY },
-        { "batch", required_argument, NULL, O_BATCH },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -327,7 +295,6 @@ int main(int argc, char **argv)
     bool have_seed = false, have_runs = false, batch_given = false;
     char outbuf[4096];
     CsGenOptions go;
-    uint64_t v;
     int opt;
 
     if (argc > 1 && !strcmp(argv[1], "merge")) {
@@ -353,86 +320,21 @@ int main(int argc, char **argv)
             }
             have_runs = true;
             break;
-        case O_SHARD: {
-            unsigned k, m;
-            char tail;
-
-            if (sscanf(optarg, "%u/%u%c", &k, &m, &tail) != 2 || m < 1 || m > 100000 ||
-                k < 1 || k > m || optarg[0] == '-') {
-                fprintf(stderr, "gauntlet-campaign: --shard wants K/M with 1 <= K <= M "
-                        "(e.g. 2/8), got '%s'\n", optarg);
-                return 2;
-            }
-            c.shard_k = k;
-            c.shard_m = m;
-            break;
-        }
-        case O_TIME:
-            if (parse_u64("--time", optarg, 1, 100000000, &v) < 0) {
-                return 2;
-            }
-            c.time_limit = (double)v;
-            break;
-        case O_KERNEL:
-            if (strcmp(optarg, "stock") && strcmp(optarg, "debug")) {
-                fprintf(stderr, "gauntlet-campaign: --kernel wants stock or debug, "
-                        "got '%s'\n", optarg);
-                return 2;
-            }
-            c.debug = !strcmp(optarg, "debug");
-            break;
-        case O_TARGET: {
-            bool ok = *optarg && strlen(optarg) <= 63;
-
-            for (const char *p = optarg; *p; p++) {
-                ok &= (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                      *p == '-' || *p == '_' || *p == '.';
-            }
-            if (!ok) {
-                fprintf(stderr, "gauntlet-campaign: --target wants a target name "
-                        "([a-z0-9._-], 1-63 chars), got '%s'\n", optarg);
-                return 2;
-            }
-            c.target = optarg;
-            break;
-        }
-        case O_TARGETS: c.targets_dir = optarg; break;
-        case O_OUT: c.out = optarg; break;
-        case O_RUNNER: c.runner = optarg; break;
-        case O_RUNNER_ARG: c.runner_args[c.nrunner_args++] = optarg; break;
-        case O_NO_SHRINK: c.shrink = false; break;
-        case O_SHRINK_ATTEMPTS:
-            if (parse_u64("--shrink-attempts", optarg, 1, 100000, &v) < 0) {
-                return 2;
-            }
-            c.shrink_attempts = (int)v;
-            break;
-        case O_SHRINK_TIME:
-            if (parse_u64("--shrink-time", optarg, 1, 10000000, &v) < 0) {
-                return 2;
-            }
-            c.shrink_time = (double)v;
-            break;
         case O_GEN_ONLY: gen_only = optarg; break;
-        case O_BATCH:
-            if (parse_u64("--batch", optarg, 1, 10000, &v) < 0) {
-                return 2;
-            }
-            c.batch = (int)v;
-            batch_given = true;
-            break;
-        case 'j':
-            if (parse_u64("-j", optarg, 1, 64, &v) < 0) {
-                return 2;
-            }
-            c.jobs = (int)v;
-            break;
         case 'h':
             usage(stdout);
             return 0;
-        default:
-            usage(stderr);
-            return 2;
+        default: {
+            int r = cp_common_opt(&c, opt, optarg, "gauntlet-campaign", &batch_given);
+
+            if (r < 0) {
+                return 2;
+            }
+            if (!r) {
+                usage(stderr);
+                return 2;
+            }
+        }
         }
     }
     if (optind < argc) {

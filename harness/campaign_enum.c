@@ -112,23 +112,7 @@ static void usage(FILE *f)
 
 static int parse_u64(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    char *end;
-    unsigned long long v;
-
-    errno = 0;
-    if (!s || !*s || *s == '-') {
-        goto bad;
-    }
-    v = strtoull(s, &end, 0);
-    if (errno || *end || v < lo || v > hi) {
-        goto bad;
-    }
-    *out = v;
-    return 0;
-bad:
-    fprintf(stderr, "gauntlet-enumerate: %s wants an integer in %" PRIu64 "..%" PRIu64
-            ", got '%s'\n", opt, lo, hi, s ? s : "");
-    return -1;
+    return cp_parse_u64("gauntlet-enumerate", opt, s, lo, hi, out);
 }
 
 /* The schedule every run shares: the settings, then the rules, then the
@@ -587,15 +571,11 @@ static void write_enumerate_json(const Campaign *c, json_object *report, const P
 int ce_enumerate_main(int argc, char **argv)
 {
     enum {
-        O_TARGET = 256, O_TARGETS, O_WORKLOAD, O_WTIMEOUT, O_SETTING, O_POINT, O_ACTION,
-        O_MAXN, O_SAMPLE, O_COUNTS, O_KERNEL, O_SHARD, O_TIME, O_BATCH, O_OUT, O_RUNNER,
-        O_RUNNER_ARG, O_NO_SHRINK, O_SHRINK_ATTEMPTS, O_SHRINK_TIME, O_GEN_ONLY, O_FAULT,
-        O_KFAULT,
+        O_WORKLOAD = CP_O__END, O_WTIMEOUT, O_SETTING, O_POINT, O_ACTION, O_MAXN,
+        O_SAMPLE, O_COUNTS, O_GEN_ONLY, O_FAULT, O_KFAULT,
     };
     static const struct option lopts[] = {
-        { "target", required_argument, NULL, O_TARGET },
-        { "targets", required_argument, NULL, O_TARGETS },
-        { "target-dir", required_argument, NULL, O_TARGETS },
+        CP_COMMON_LONG_OPTIONS,
         { "workload", required_argument, NULL, O_WORKLOAD },
         { "workload-timeout", required_argument, NULL, O_WTIMEOUT },
         { "setting", required_argument, NULL, O_SETTING },
@@ -606,16 +586,6 @@ int ce_enumerate_main(int argc, char **argv)
         { "max-n", required_argument, NULL, O_MAXN },
         { "sample", required_argument, NULL, O_SAMPLE },
         { "counts", required_argument, NULL, O_COUNTS },
-        { "kernel", required_argument, NULL, O_KERNEL },
-        { "shard", required_argument, NULL, O_SHARD },
-        { "time", required_argument, NULL, O_TIME },
-        { "batch", required_argument, NULL, O_BATCH },
-        { "out", required_argument, NULL, O_OUT },
-        { "runner", required_argument, NULL, O_RUNNER },
-        { "runner-arg", required_argument, NULL, O_RUNNER_ARG },
-        { "no-shrink", no_argument, NULL, O_NO_SHRINK },
-        { "shrink-attempts", required_argument, NULL, O_SHRINK_ATTEMPTS },
-        { "shrink-time", required_argument, NULL, O_SHRINK_TIME },
         { "generate-only", required_argument, NULL, O_GEN_ONLY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -633,7 +603,7 @@ int ce_enumerate_main(int argc, char **argv)
     const char **settings = calloc((size_t)argc + 1, sizeof(*settings));
     const char *workload = NULL, *counts_file = NULL, *gen_only = NULL;
     int npoints = 0, nactions = 0, nsettings = 0, opt;
-    uint64_t v, max_n = 0, sample = 0, wtimeout = 120;
+    uint64_t max_n = 0, sample = 0, wtimeout = 120;
     bool batch_given = false;
     Pair pairs[CE_MAX_POINTS * CE_MAX_ACTIONS + CE_MAX_POINTS];
     size_t npairs = 0, *run_pair;
@@ -649,8 +619,6 @@ int ce_enumerate_main(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "j:h", lopts, NULL)) != -1) {
         switch (opt) {
-        case O_TARGET: c.target = optarg; break;
-        case O_TARGETS: c.targets_dir = optarg; break;
         case O_WORKLOAD: workload = optarg; break;
         case O_WTIMEOUT:
             if (parse_u64("--workload-timeout", optarg, 1, 7200, &wtimeout) < 0) {
@@ -739,70 +707,21 @@ int ce_enumerate_main(int argc, char **argv)
             }
             break;
         case O_COUNTS: counts_file = optarg; break;
-        case O_KERNEL:
-            if (strcmp(optarg, "stock") && strcmp(optarg, "debug")) {
-                fprintf(stderr, "gauntlet-enumerate: --kernel wants stock or debug, got "
-                        "'%s'\n", optarg);
-                return 2;
-            }
-            c.debug = !strcmp(optarg, "debug");
-            break;
-        case O_SHARD: {
-            unsigned k, m;
-            char tail;
-
-            if (sscanf(optarg, "%u/%u%c", &k, &m, &tail) != 2 || m < 1 || m > 100000 ||
-                k < 1 || k > m || optarg[0] == '-') {
-                fprintf(stderr, "gauntlet-enumerate: --shard wants K/M with 1 <= K <= M, "
-                        "got '%s'\n", optarg);
-                return 2;
-            }
-            c.shard_k = k;
-            c.shard_m = m;
-            break;
-        }
-        case O_TIME:
-            if (parse_u64("--time", optarg, 1, 100000000, &v) < 0) {
-                return 2;
-            }
-            c.time_limit = (double)v;
-            break;
-        case O_BATCH:
-            if (parse_u64("--batch", optarg, 1, 10000, &v) < 0) {
-                return 2;
-            }
-            c.batch = (int)v;
-            batch_given = true;
-            break;
-        case O_OUT: c.out = optarg; break;
-        case O_RUNNER: c.runner = optarg; break;
-        case O_RUNNER_ARG: c.runner_args[c.nrunner_args++] = optarg; break;
-        case O_NO_SHRINK: c.shrink = false; break;
-        case O_SHRINK_ATTEMPTS:
-            if (parse_u64("--shrink-attempts", optarg, 1, 100000, &v) < 0) {
-                return 2;
-            }
-            c.shrink_attempts = (int)v;
-            break;
-        case O_SHRINK_TIME:
-            if (parse_u64("--shrink-time", optarg, 1, 10000000, &v) < 0) {
-                return 2;
-            }
-            c.shrink_time = (double)v;
-            break;
         case O_GEN_ONLY: gen_only = optarg; break;
-        case 'j':
-            if (parse_u64("-j", optarg, 1, 64, &v) < 0) {
-                return 2;
-            }
-            c.jobs = (int)v;
-            break;
         case 'h':
             usage(stdout);
             return 0;
-        default:
-            usage(stderr);
-            return 2;
+        default: {
+            int r = cp_common_opt(&c, opt, optarg, "gauntlet-enumerate", &batch_given);
+
+            if (r < 0) {
+                return 2;
+            }
+            if (!r) {
+                usage(stderr);
+                return 2;
+            }
+        }
         }
     }
     if (optind < argc) {

@@ -110,6 +110,37 @@ void cp_print_summary(const Campaign *c);
 void cp_write_reports(const Campaign *c);
 json_object *cp_fired_by_point(const Campaign *c, uint64_t tot[3]);
 int cp_prepare_runner(Campaign *c, const char *longest);
+
+/*
+ * The options campaigns and enumerations share (campaign_opts.c): their
+ * getopt ids, their long-option entries, and their parsing into the
+ * Campaign: 1 when opt was one of them, 0 when not, -1 on a bad value
+ * (said on stderr, prefixed with prog).  -j is 'j'.  A program's own
+ * option ids start at CP_O__END.
+ */
+enum {
+    CP_O_SHARD = 256, CP_O_TIME, CP_O_KERNEL, CP_O_TARGET, CP_O_TARGETS, CP_O_OUT,
+    CP_O_RUNNER, CP_O_RUNNER_ARG, CP_O_NO_SHRINK, CP_O_SHRINK_ATTEMPTS,
+    CP_O_SHRINK_TIME, CP_O_BATCH, CP_O__END,
+};
+#define CP_COMMON_LONG_OPTIONS \
+    { "shard", required_argument, NULL, CP_O_SHARD }, \
+    { "time", required_argument, NULL, CP_O_TIME }, \
+    { "kernel", required_argument, NULL, CP_O_KERNEL }, \
+    { "target", required_argument, NULL, CP_O_TARGET }, \
+    { "targets", required_argument, NULL, CP_O_TARGETS }, \
+    { "target-dir", required_argument, NULL, CP_O_TARGETS }, \
+    { "out", required_argument, NULL, CP_O_OUT }, \
+    { "runner", required_argument, NULL, CP_O_RUNNER }, \
+    { "runner-arg", required_argument, NULL, CP_O_RUNNER_ARG }, \
+    { "no-shrink", no_argument, NULL, CP_O_NO_SHRINK }, \
+    { "shrink-attempts", required_argument, NULL, CP_O_SHRINK_ATTEMPTS }, \
+    { "shrink-time", required_argument, NULL, CP_O_SHRINK_TIME }, \
+    { "batch", required_argument, NULL, CP_O_BATCH }
+int cp_parse_u64(const char *prog, const char *opt, const char *s, uint64_t lo,
+                 uint64_t hi, uint64_t *out);
+int cp_common_opt(Campaign *c, int opt, const char *arg, const char *prog,
+                  bool *batch_given);
 int cp_run_all(Campaign *c, const CsGenOptions *go);
 
 #endif /* GAUNTLET_CAMPAIGN_PRIV_H */
