@@ -222,6 +222,47 @@ static int read_counts(const char *path, Pair *pairs, size_t npairs)
     return 0;
 }
 
+/*
+ * Write and run a clean run's schedule s, and put its result into the
+ * report ("clean").  0: it passed (the caller frees res->reason); 1: it
+ * did not pass (said, and freed); 2: a harness problem.
+ */
+static int run_clean_schedule(Campaign *c, const CsSchedule *s, json_object *report,
+                              Result *res)
+{
+    char path[4300], dir[4300], err[8192], *files[1];
+    json_object *cl = json_object_new_object();
+
+    snprintf(path, sizeof(path), "%s/schedules/enum-clean.yaml", c->out);
+    if (cs_write_scenario(s, "enum-clean", path, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gauntlet-enumerate: the clean run: %s\n", err);
+        json_object_put(cl);
+        return 2;
+    }
+    snprintf(dir, sizeof(dir), "%s/clean", c->out);
+    files[0] = path;
+    printf("gauntlet-enumerate: the clean run (%s)\n", path);
+    if (cp_run_runner(c, dir, files, 1, 1, cp_batch_deadline(1, 1)) == 2) {
+        fprintf(stderr, "gauntlet-enumerate: the runner refused the clean run (%s)\n", path);
+        json_object_put(cl);
+        return 2;
+    }
+    cp_read_result(dir, "enum-clean", res);
+    json_object_object_add(cl, "status", json_object_new_string(res->status));
+    json_object_object_add(cl, "reason", json_object_new_string(res->reason));
+    json_object_object_add(cl, "artifacts", json_object_new_string(res->artifacts));
+    json_object_object_add(cl, "duration_s", json_object_new_double(res->duration));
+    json_object_object_add(report, "clean", cl);
+    if (strcmp(res->status, "pass")) {
+        fprintf(stderr, "gauntlet-enumerate: the clean run did not pass (%s: %s; %s): "
+                "the workload must pass without faults before its faults are "
+                "enumerated\n", res->status, res->reason, res->artifacts);
+        free(res->reason);
+        return 1;
+    }
+    return 0;
+}
+
 /* The clean run: the workload with a counting rule per point.  Fills
  * each pair's events; 0, 1 (the clean run did not pass: its reason
  * printed), 2 (a harness problem). */
@@ -230,7 +271,7 @@ static int clean_run(Campaign *c, const CsSchedule *base, Pair *pairs, size_t np
                      json_object *report)
 {
     CsSchedule s = *base;
-    char path[4300], dir[4300], err[8192], *files[1];
+    char path[4300];
     int64_t hits[CE_MAX_POINTS];
     Result res;
     json_object *fj;
@@ -246,35 +287,9 @@ static int clean_run(Campaign *c, const CsSchedule *base, Pair *pairs, size_t np
     snprintf(s.origin, sizeof(s.origin), "gauntlet enumerate's clean run "
              "(docs/enumerate.md): the workload with rules that never fire, whose "
              "hits count the events at each point.");
-    snprintf(path, sizeof(path), "%s/schedules/enum-clean.yaml", c->out);
-    if (cs_write_scenario(&s, "enum-clean", path, err, sizeof(err)) < 0) {
-        fprintf(stderr, "gauntlet-enumerate: the clean run: %s\n", err);
-        return 2;
-    }
-    snprintf(dir, sizeof(dir), "%s/clean", c->out);
-    files[0] = path;
-    printf("gauntlet-enumerate: the clean run (%s)\n", path);
-    rc = cp_run_runner(c, dir, files, 1, 1, cp_batch_deadline(1, 1));
-    if (rc == 2) {
-        fprintf(stderr, "gauntlet-enumerate: the runner refused the clean run (%s)\n", path);
-        return 2;
-    }
-    cp_read_result(dir, "enum-clean", &res);
-    json_object_object_add(report, "clean", json_object_new_object());
-    {
-        json_object *cl = json_object_object_get(report, "clean");
-
-        json_object_object_add(cl, "status", json_object_new_string(res.status));
-        json_object_object_add(cl, "reason", json_object_new_string(res.reason));
-        json_object_object_add(cl, "artifacts", json_object_new_string(res.artifacts));
-        json_object_object_add(cl, "duration_s", json_object_new_double(res.duration));
-    }
-    if (strcmp(res.status, "pass")) {
-        fprintf(stderr, "gauntlet-enumerate: the clean run did not pass (%s: %s; %s): "
-                "the workload must pass without faults before its faults are "
-                "enumerated\n", res.status, res.reason, res.artifacts);
-        free(res.reason);
-        return 1;
+    rc = run_clean_schedule(c, &s, report, &res);
+    if (rc) {
+        return rc;
     }
     snprintf(path, sizeof(path), "%s/faults.json", res.artifacts);
     fj = json_object_from_file(path);
@@ -401,7 +416,6 @@ static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const c
                             const char *workload, Pair *pair, json_object *report)
 {
     CsSchedule s;
-    char path[4300], dir[4300], err[8192], *files[1];
     int64_t armed = 0, threads = 0, injected = 0, sites = 0;
     Result res;
     int rc;
@@ -418,35 +432,9 @@ static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const c
                  "never reaches, counting the %s sites its ioctls reach.", pair->point,
                  CE_KCOUNT_NTH, pair->point);
     }
-    snprintf(path, sizeof(path), "%s/schedules/enum-clean.yaml", c->out);
-    if (cs_write_scenario(&s, "enum-clean", path, err, sizeof(err)) < 0) {
-        fprintf(stderr, "gauntlet-enumerate: the clean run: %s\n", err);
-        return 2;
-    }
-    snprintf(dir, sizeof(dir), "%s/clean", c->out);
-    files[0] = path;
-    printf("gauntlet-enumerate: the clean run (%s)\n", path);
-    rc = cp_run_runner(c, dir, files, 1, 1, cp_batch_deadline(1, 1));
-    if (rc == 2) {
-        fprintf(stderr, "gauntlet-enumerate: the runner refused the clean run (%s)\n", path);
-        return 2;
-    }
-    cp_read_result(dir, "enum-clean", &res);
-    json_object_object_add(report, "clean", json_object_new_object());
-    {
-        json_object *cl = json_object_object_get(report, "clean");
-
-        json_object_object_add(cl, "status", json_object_new_string(res.status));
-        json_object_object_add(cl, "reason", json_object_new_string(res.reason));
-        json_object_object_add(cl, "artifacts", json_object_new_string(res.artifacts));
-        json_object_object_add(cl, "duration_s", json_object_new_double(res.duration));
-    }
-    if (strcmp(res.status, "pass")) {
-        fprintf(stderr, "gauntlet-enumerate: the clean run did not pass (%s: %s; %s): "
-                "the workload must pass without faults before its faults are "
-                "enumerated\n", res.status, res.reason, res.artifacts);
-        free(res.reason);
-        return 1;
+    rc = run_clean_schedule(c, &s, report, &res);
+    if (rc) {
+        return rc;
     }
     if (read_fail_nth(res.artifacts, &armed, &threads, &injected, &sites) < 0 ||
         armed != CE_KCOUNT_NTH || threads < 1) {
