@@ -193,8 +193,11 @@ void gr_judge(Run *r)
     }
     /* stop QEMU: the backing files and the console log are complete */
     if (r->vm) {
+        double t = gvm_now();
+
         gvm_stop(r->vm, 15000);
         r->vm = NULL;
+        gr_log(r, "qemu stopped in %.3f s", gvm_now() - t);
     }
     snprintf(path, sizeof(path), "%s/console.log", r->dir);
     j.log = gvm_file_read(path, 0, &j.len);

@@ -7,13 +7,18 @@
  *   gauntlet-data write  PATH --blocks N [--lba L] [--pattern P] [--seed S]
  *                        [--block-size B] [--ledger PATH | --no-ledger]
  *   gauntlet-data verify PATH --blocks N [--lba L] [--pattern P] [--seed S]
- *                        [--block-size B]
+ *                        [--block-size B] [--cached]
  *       Write or check a fixed pattern (seq|random|zero|0xNN, default seq,
  *       seed 0, block size 512) over blocks [L, L+N).  A block device is
  *       opened with O_DIRECT; where the kernel refuses it (or the block size
  *       is not a multiple of the device's), the tool uses the page cache,
  *       which `verify` first drops, and says so.  A regular file is read and
  *       written through the page cache (`write` ends with fsync).
+ *       `verify --cached` drops nothing (neither the file's pages nor the
+ *       system's caches): for a regular file whose writer is gone (a
+ *       stopped VM's backing file), whose page cache is the file; the
+ *       harness's host check uses it.  A block device is still read with
+ *       O_DIRECT where it can be.
  *       `write` records in the write ledger (--ledger PATH, default
  *       $GAUNTLET_LEDGER; --no-ledger: none; docs/ledger.md) every chunk
  *       once pwrite returned (WP, or XP when it failed) and its fsync (B
@@ -99,6 +104,7 @@ static const struct option rw_options[] = {
     { "block-size", required_argument, NULL, 'b' },
     { "ledger", required_argument, NULL, 'L' },
     { "no-ledger", no_argument, NULL, 'N' },
+    { "cached", no_argument, NULL, 'C' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -114,7 +120,7 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
 {
     struct gd_pattern pat = { .kind = GD_PAT_SEQ };
     uint64_t lba = 0, blocks = 0, bs = 512, bad = 0, reported = 0;
-    bool have_blocks = false, no_ledger = false;
+    bool have_blocks = false, no_ledger = false, cached = false;
     const char *ledger_path = NULL;
     struct gl_ledger *l = NULL;
     uint64_t flush_n = 0;
@@ -158,6 +164,13 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
                 no_ledger = true;
             }
             break;
+        case 'C':
+            if (!verify) {
+                gd_usage_die("%s: --cached is verify's (a write goes through "
+                             "the page cache and ends with fsync)", cmd);
+            }
+            cached = true;
+            break;
         default:
             gd_usage_die("%s: bad option", cmd);
         }
@@ -183,7 +196,7 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
             "beyond the end of the device (%" PRIu64 " bytes)", t.path, lba,
             blocks, bs, t.size);
     }
-    if (verify && !t.direct) {
+    if (verify && !t.direct && !cached) {
         gd_drop_caches(&t);
     }
     name = gd_pattern_name(&pat, namebuf);
@@ -213,7 +226,9 @@ static int cmd_rw(const char *cmd, int argc, char **argv, bool verify)
             n = gd_pread_full(t.fd, buf, len, off);
             if (n < 0 && errno == EINVAL && t.direct) {
                 gd_target_undirect(&t, false);
-                gd_drop_caches(&t);
+                if (!cached) {
+                    gd_drop_caches(&t);
+                }
                 continue;
             }
             if (n < 0) {
