@@ -90,7 +90,7 @@ camp_args=${CAMPAIGN_ARGS:---seed 1 --runs 20}
 camp_cmd="./gauntlet campaign $camp_args"
 if [[ $campaign == 0 ]]; then
     row "Campaign runs per minute" "skipped (--skip-campaign)" "$camp_cmd"
-elif ! grep -qE '^[[:space:]]*campaign\)' "$TOP/gauntlet"; then
+elif [[ ! -x $BUILD/harness/gauntlet-campaign ]]; then
     row "Campaign runs per minute" "n/a (gauntlet campaign not built)" "$camp_cmd"
 else
     echo "== campaign (load $(load))" >&2
