@@ -79,28 +79,71 @@ static bool trigger_ok(const CvItem *t, void *benign)
     return !t->benign_only || t->has_otherwise || *(const bool *)benign;
 }
 
-/* A point's weight in the draw: none for a point the workload never
- * reaches (events: 0), whose rules could never fire. */
-static unsigned point_weight(const CvPoint *p)
+/* What a rule may not be drawn as, from what is armed before it
+ * (docs/campaigns.md, "Every drawn rule must fire"): points that an armed
+ * rule's action starves (the workload brings them no event once it has
+ * fired), and, for an action that starves points, the points of the rules
+ * armed with it in the same step, which it could starve before they fire. */
+typedef struct RuleBan {
+    uint64_t starved;       /* points of the run no rule is drawn at */
+    uint64_t step_points;   /* points of this step's rules drawn so far */
+} RuleBan;
+
+static bool action_ok(const CvItem *a, void *ban)
 {
-    return p->has_events && !p->events ? 0 : p->weight;
+    return !(a->starves & ((const RuleBan *)ban)->step_points);
 }
 
-static const CvPoint *pick_point(const CvVocab *V, CsRng *r)
+/* A point's weight in the draw: none for a point the workload never
+ * reaches (events: 0), whose rules could never fire, for one that is
+ * starved, and for one none of whose actions may be drawn. */
+static unsigned point_weight(const CvPoint *p, int i, const RuleBan *ban)
+{
+    if ((p->has_events && !p->events) || (i < 64 && (ban->starved >> i & 1))) {
+        return 0;
+    }
+    if (ban->step_points) {
+        unsigned w = 0;
+
+        for (int a = 0; a < p->actions.n; a++) {
+            w += action_ok(&p->actions.v[a], (void *)ban) ? p->actions.v[a].weight : 0;
+        }
+        if (!w) {
+            return 0;
+        }
+    }
+    return p->weight;
+}
+
+static bool point_possible(const CvVocab *V, const RuleBan *ban)
+{
+    for (int i = 0; i < V->faults.npoints; i++) {
+        if (point_weight(&V->faults.points[i], i, ban)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* -1 when no point may be drawn */
+static int pick_point(const CvVocab *V, CsRng *r, const RuleBan *ban)
 {
     uint64_t total = 0, x;
 
     for (int i = 0; i < V->faults.npoints; i++) {
-        total += point_weight(&V->faults.points[i]);
+        total += point_weight(&V->faults.points[i], i, ban);
     }
-    x = cs_rng_range(r, 0, total - 1);     /* the loader saw a weight above 0 */
+    if (!total) {
+        return -1;
+    }
+    x = cs_rng_range(r, 0, total - 1);
     for (int i = 0; i < V->faults.npoints; i++) {
-        if (x < point_weight(&V->faults.points[i])) {
-            return &V->faults.points[i];
+        if (x < point_weight(&V->faults.points[i], i, ban)) {
+            return i;
         }
-        x -= point_weight(&V->faults.points[i]);
+        x -= point_weight(&V->faults.points[i], i, ban);
     }
-    return &V->faults.points[V->faults.npoints - 1];
+    return -1;
 }
 
 /* The event (1, 2, ...) at which a trigger with its suffixes first fires,
@@ -130,21 +173,32 @@ static uint64_t trigger_reach(const char *trig)
 /* One rule, POINT FILTER ':' ACTION ':' TRIGGER SUFFIXES, from the
  * vocabulary.  sure: its firing is certain (docs/campaigns.md): the first
  * rule of the run, at a point every command passes, with no filter, a
- * trigger marked sure and no suffix. */
-static void draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_run)
+ * trigger marked sure and no suffix.  Neither at a point ban holds starved
+ * nor with an action that starves a point of ban's step: false when no
+ * rule may be drawn; else ban takes in what this one starves and its
+ * point. */
+static bool draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_run,
+                      RuleBan *ban)
 {
-    const CvPoint *pt = pick_point(V, r);
+    int pi = pick_point(V, r, ban);
+    const CvPoint *pt;
     const CvItem *filt = NULL, *act, *trig;
     const CvList *tl;
     char filter[CS_TEXT] = "", action[CS_TEXT], trigger[CS_TEXT], suffix[CS_TEXT] = "";
     bool suffixed = false, other;
     int i;
 
+    if (pi < 0) {
+        return false;
+    }
+    pt = &V->faults.points[pi];
     if (pt->filters.n) {
         filt = &pt->filters.v[cv_pick(&pt->filters, r, NULL, NULL)];
         cv_expand(&filt->t, NULL, NULL, 0, r, filter, sizeof(filter));
     }
-    act = &pt->actions.v[cv_pick(&pt->actions, r, NULL, NULL)];
+    /* no filter when nothing is banned: the draws of a vocabulary without
+     * starves stay what they were */
+    act = &pt->actions.v[cv_pick(&pt->actions, r, ban->step_points ? action_ok : NULL, ban)];
     cv_expand(&act->t, NULL, NULL, 0, r, action, sizeof(action));
     tl = act->has_triggers ? &act->triggers : &V->faults.triggers;
     /* a point with a known minimum of events (events: N) gets a trigger
@@ -188,6 +242,9 @@ static void draw_rule(const CvVocab *V, CsRng *r, CsRule *rule, bool first_of_ru
                  !suffixed;
     snprintf(rule->text, sizeof(rule->text), "%s%s:%s:%s%s", pt->name.text, filter, action,
              trigger, suffix);
+    ban->starved |= act->starves;
+    ban->step_points |= pi < 64 ? 1ull << pi : 0;
+    return true;
 }
 
 /* ---- schedules ---------------------------------------------------------------- */
@@ -244,6 +301,16 @@ static long waits_ds(const CsSchedule *s, int n)
     return ds;
 }
 
+/* The wait before a power cut that keeps the first `keep` events, in
+ * tenths of a second: the vocabulary's after, or fire_within when the
+ * last event kept armed rules (they get their time to fire first). */
+static long cut_wait_ds(double after, int keep, const bool *faults_event, long fire_ds)
+{
+    long a = (long)(after * 10 + 0.5);
+
+    return keep > 0 && faults_event[keep - 1] && fire_ds > a ? fire_ds : a;
+}
+
 void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions *o)
 {
     const CvVocab *V = o->vocab;
@@ -251,7 +318,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
     bool armed = false, any_rule = false, disturbing = false;
     bool s3_used = false, s3_rng_ready = false;
     bool unplugged = false;         /* the workload's device went away */
+    bool after_faults = false;      /* the last event armed rules */
+    bool faults_event[CS_MAX_STEPS + 1] = { false };   /* event i armed rules */
+    RuleBan ban = { 0, 0 };         /* what starving rules armed so far allow */
     long ends_ds = -1;              /* the workload's own end, in 0.1 s */
+    long fire_ds = V->faults.fire_within_ds;
     char vals_store[CS_MAX_OPTS][CS_TEXT], *vals[CS_MAX_OPTS], text[CS_TEXT];
     int nevents, ndone = 0, event_end[CS_MAX_STEPS + 1];
 
@@ -305,20 +376,32 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
 
     /* events at chosen moments */
     nevents = (int)cv_range(&V->events.count, &r);
-    for (int e = 0; e < nevents; e++, event_end[++ndone] = s->nsteps) {
+    for (int e = 0; e < nevents; e++, faults_event[ndone] = after_faults,
+         event_end[++ndone] = s->nsteps) {
         unsigned w[CV_NEV];
         uint64_t total = 0, x;
         int ev = 0;
 
         if (e) {
             add_wait(s, &r, &V->events.gap);
+            /* the rules just armed get the time to fire (fire_within)
+             * before anything else happens: a clear, a set that replaces
+             * them, an unplug, a suspend, a rule that starves them */
+            if (after_faults && s->steps[s->nsteps - 1].seconds * 10 < fire_ds) {
+                s->steps[s->nsteps - 1].seconds = fire_ds / 10.0;
+            }
         }
         for (int i = 0; i < CV_NEV; i++) {
-            /* with `ends`, rules only while the workload runs (0.3 s before
-             * its end at the latest) and its device has not been unplugged
-             * (which ends it): a rule armed later sees no event */
-            bool live = ends_ds < 0 || (!unplugged && waits_ds(s, s->nsteps) + 3 < ends_ds);
-            bool can = i == CV_EV_FAULTS ? V->has_faults && live :
+            /* with `ends`, rules only while the workload runs (0.3 s, and
+             * fire_within, before its end at the latest) and its device has
+             * not been unplugged (which ends it): a rule armed later sees no
+             * event.  And only while some point is not starved. */
+            long now = waits_ds(s, s->nsteps);
+            bool live = ends_ds < 0 ||
+                        (!unplugged && now + 3 < ends_ds && now + fire_ds <= ends_ds);
+            RuleBan any = { ban.starved, 0 };
+            bool can = i == CV_EV_FAULTS ? V->has_faults && live &&
+                                           (!ban.starved || point_possible(V, &any)) :
                        i == CV_EV_CLEAR ? V->has_faults && armed :
                        i == CV_EV_SUSPEND ? V->has_suspend : V->has_hotplug;
 
@@ -335,12 +418,15 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
         if (ev == CV_EV_FAULTS) {
             CsStep *st = add_step(s, armed && chance(&r, V->faults.add_chance) ?
                                   CS_FAULTS_ADD : CS_FAULTS_SET);
-            int n = (int)cv_range(&V->faults.rules, &r);
+            int n = (int)cv_range(&V->faults.rules, &r), i;
 
-            for (int i = 0; i < n; i++) {
-                draw_rule(V, &r, &st->rules[i], !any_rule && i == 0 && e == 0);
+            /* fewer rules when the starving ones leave no point (the first
+             * always finds one: the event was possible) */
+            ban.step_points = 0;
+            for (i = 0; i < n && draw_rule(V, &r, &st->rules[i], !any_rule && i == 0 && e == 0,
+                                           &ban); i++) {
             }
-            st->nrules = n;
+            st->nrules = i;
             armed = any_rule = disturbing = true;
         } else if (ev == CV_EV_CLEAR) {
             add_step(s, CS_FAULTS_CLEAR);
@@ -378,9 +464,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             add_wait(s, &r, &V->hotplug.replug_after);
             add_step(s, CS_HOTPLUG)->hotplug = 0;
             armed = false;
+            ban.starved = 0;        /* a new device: nothing held */
             unplugged = disturbing = true;
             add_wait(s, &r, &V->hotplug.settle);
         }
+        after_faults = ev == CV_EV_FAULTS;
     }
     if (V->has_power_cut && chance(&r, V->power_cut.chance)) {
         /* The run ends in a power cut while the workload runs, after the
@@ -401,13 +489,13 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
             cv_expand(&V->power_cut.within, V->workload.vars, vals, V->workload.nvars, NULL,
                       text, sizeof(text));
             within = cv_sum(text);
-            while (keep > 0 && waits_ds(s, event_end[keep]) + (long)(after * 10 + 0.5) >=
-                   within * 10) {
+            while (keep > 0 && waits_ds(s, event_end[keep]) + cut_wait_ds(after, keep,
+                   faults_event, fire_ds) >= within * 10) {
                 keep--;
             }
         }
         s->nsteps = event_end[keep];
-        add_step(s, CS_WAIT)->seconds = after;
+        add_step(s, CS_WAIT)->seconds = cut_wait_ds(after, keep, faults_event, fire_ds) / 10.0;
         st = add_step(s, CS_POWER_CUT);
         st->boot_again = chance(&r, V->power_cut.boot_again);
         s->write_cache = chance(&r, V->power_cut.write_cache);
@@ -419,6 +507,11 @@ void cs_generate(CsSchedule *s, uint64_t seed, uint64_t run, const CsGenOptions 
                           k == CS_HOTPLUG;
         }
     } else {
+        /* a stop that ends the workload (wait: false) gives the rules just
+         * armed their time first */
+        if (after_faults && !s->workload_wait && fire_ds) {
+            add_step(s, CS_WAIT)->seconds = fire_ds / 10.0;
+        }
         add_step(s, CS_WORKLOAD_STOP);
     }
 

@@ -156,10 +156,41 @@ static void parse_events(Parser *P, CvVocab *V, const yaml_node_t *n)
     (void)total;
 }
 
+/* The actions' `starves`: names of points of this file (every point is
+ * known only once the list is read), kept as a mask of their indices. */
+static void parse_starves(Parser *P, const CvVocab *V, const CvPoint *points, CvPoint *pt,
+                          const yaml_node_t *acts)
+{
+    for (int a = 0; a < pt->actions.n; a++) {
+        yaml_node_t *an = cvp_seq_at(P, acts, a), *sv;
+        CvItem *ac = (CvItem *)&pt->actions.v[a];
+
+        if (an->type != YAML_MAPPING_NODE || !(sv = cvp_map_get(P, an, "starves"))) {
+            continue;
+        }
+        for (int k = 0, nk = cvp_seq_len(P, sv, "starves"); k < nk; k++) {
+            yaml_node_t *pn = cvp_seq_at(P, sv, k);
+            const char *name = cvp_scalar(P, pn, "a point of starves");
+            int j;
+
+            for (j = 0; j < V->faults.npoints && strcmp(points[j].name.text, name); j++) {
+            }
+            if (j == V->faults.npoints) {
+                cvp_fail(P, pn, "starves: '%s' is not a point of this file", name);
+            }
+            if (j >= 64) {
+                cvp_fail(P, pn, "starves: point '%s' is number %d, starves names only the "
+                         "first 64", name, j + 1);
+            }
+            ac->starves |= 1ull << j;
+        }
+    }
+}
+
 static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
 {
     static const char *const keys[] = {
-        "rules", "add_chance", "points", "triggers", "suffixes", NULL,
+        "rules", "add_chance", "points", "triggers", "suffixes", "fire_within", NULL,
     };
     static const char *const pkeys[] = {
         "point", "weight", "every_command", "events", "filters", "actions", NULL,
@@ -182,6 +213,14 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
         for (int i = 0; i < V->faults.suffixes.n; i++) {
             suf_max += V->faults.suffixes.v[i].t.maxlen;
         }
+    }
+    if ((v = cvp_map_get(P, n, "fire_within"))) {
+        CvSecs fw = cvp_secs(P, v, "fire_within");
+
+        if (fw.lo_ds != fw.hi_ds) {
+            cvp_fail(P, v, "fire_within is one number of seconds, not a range");
+        }
+        V->faults.fire_within_ds = fw.hi_ds;
     }
     pts = cvp_map_need(P, n, "points", "faults");
     V->faults.npoints = cvp_seq_len(P, pts, "points");
@@ -214,7 +253,7 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
         }
         v = cvp_map_need(P, pn, "actions", "a fault point");
         cvp_list(P, &pt->actions, v, "an action", "action",
-                   IT_WEIGHT | IT_BENIGN | IT_TRIGGERS, false, NULL, 0);
+                   IT_WEIGHT | IT_BENIGN | IT_TRIGGERS | IT_STARVES, false, NULL, 0);
         cvp_need_weight(P, &pt->actions, v, "actions");
         filt_max = cvp_list_maxlen(&pt->filters);
         for (int a = 0; a < pt->actions.n; a++) {
@@ -250,6 +289,9 @@ static void parse_faults(Parser *P, CvVocab *V, const yaml_node_t *n)
     if (!wsum) {
         cvp_fail(P, pts, "faults points: no point with a weight above 0 that the workload "
                  "reaches (events above 0)");
+    }
+    for (int i = 0; i < V->faults.npoints; i++) {
+        parse_starves(P, V, points, &points[i], cvp_map_get(P, cvp_seq_at(P, pts, i), "actions"));
     }
     V->faults.points = points;
 }
@@ -469,9 +511,10 @@ static void parse_root(Parser *P, CvVocab *V, const yaml_node_t *root, const cha
     /* the most steps a run can have: kernel faults, the workload and its
      * first wait, per event a wait and at most four steps (an unplug, a
      * wait, the plug, a wait), the stop, or instead a wait and the power
-     * cut */
+     * cut (the wait before a stop that ends the workload, fire_within, is
+     * one step too) */
     steps = (V->has_kfaults ? (int)V->kfaults.count.hi : 0) + 3 + 5 * (int)V->events.count.hi +
-            (V->has_power_cut ? 1 : 0);
+            (V->has_power_cut || (V->faults.fire_within_ds && !V->workload.wait) ? 1 : 0);
     if (steps > CS_MAX_STEPS) {
         cvp_fail(P, cvp_map_get(P, ev, "count"), "a run could have %d steps, at most %d: fewer events or kernel "
                 "faults", steps, CS_MAX_STEPS);

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "campaign_gen.h"
 
@@ -57,6 +58,10 @@ struct CvItem {
     bool sure;                      /* trigger: fires on a point's first events */
     bool has_triggers;              /* action: triggers replaces the file's */
     CvList triggers;
+    uint64_t starves;               /* action: bit i set: once it fires, the
+                                       workload brings no event to points[i]
+                                       until the driver recovers (a stall, a
+                                       command the workload waits out) */
 };
 
 typedef struct CvPoint {
@@ -108,6 +113,12 @@ typedef struct CvVocab {
         int npoints;
         CvList triggers;
         CvList suffixes;
+        unsigned fire_within_ds;    /* 0, or tenths of a second after its
+                                       arming by which a rule drawn within its
+                                       point's events has fired while the
+                                       workload runs: the next event waits
+                                       that long, and rules are armed only
+                                       that long before the workload's end */
     } faults;
     bool has_suspend;
     struct {

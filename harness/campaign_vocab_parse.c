@@ -459,6 +459,9 @@ static void parse_item(Parser *P, CvItem *it, const yaml_node_t *n, const char *
     if (flags & IT_TRIGGERS) {
         allowed[na++] = "triggers";
     }
+    if (flags & IT_STARVES) {
+        allowed[na++] = "starves";
+    }
     if (flags & IT_SURE) {
         allowed[na++] = "sure";
     }

@@ -71,6 +71,7 @@ void cvp_template(Parser *P, CvText *t, const yaml_node_t *tn, const char *text,
 enum {
     IT_WEIGHT = 1 << 0, IT_CHANCE = 1 << 1, IT_DROP = 1 << 2, IT_BENIGN = 1 << 3,
     IT_TRIGGERS = 1 << 4, IT_SURE = 1 << 5, IT_BENIGN_ONLY = 1 << 6,
+    IT_STARVES = 1 << 7,    /* an action's `starves` (points: parse_faults reads it) */
 };
 #define IT_TRIGGER (IT_WEIGHT | IT_SURE | IT_BENIGN_ONLY)
 

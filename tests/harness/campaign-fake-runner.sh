@@ -18,7 +18,11 @@
 # (gauntlet enumerate's tests): each scenario's faults.json lists the rules
 # of its faults steps in order, each with hits N for its point (0 for a point not
 # listed), fired 1 when its trigger is once or nth=K with K <= N, else 0,
-# and allow_unfired as the scenario's list says.  GAUNTLET_FAKE_KSITES=N
+# and allow_unfired as the scenario's list says.  GAUNTLET_FAKE_RATE
+# (campaign-generate.sh): faults.json from the timing model of
+# campaign-fake-fire.py (events per fire_within at each point, rules
+# disarmed by a set, a clear or an unplug, starving actions; see there).
+# GAUNTLET_FAKE_KSITES=N
 # (gauntlet enumerate --kfault's tests): a scenario whose workload exports
 # GAUNTLET_FAIL_NTH=A gets kestrelctl stress's fail-nth line in its
 # steps.log, as if its ioctls reached N sites: A injected when A <= N, and
@@ -138,6 +142,9 @@ LOG
             k=$((k + 1))
         done
         echo "$fj]" >"$dir/faults.json"
+    fi
+    if [[ -n "${GAUNTLET_FAKE_RATE:-}" ]]; then
+        python3 "$(dirname "$0")/campaign-fake-fire.py" "$f" >"$dir/faults.json"
     fi
     if [[ -n "${GAUNTLET_FAKE_KSITES:-}" ]] && grep -q 'GAUNTLET_FAIL_NTH=[0-9]' "$f"; then
         a=$(sed -n 's/.*GAUNTLET_FAIL_NTH=\([0-9]*\).*/\1/p' "$f" | head -1)

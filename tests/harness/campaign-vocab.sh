@@ -313,6 +313,61 @@ hotplug: {modes: {remove: 1}, replug_after: 1, settle: 1}
 kfaults: {chance: 50, count: 1..4, types: [failslab], probability: 5, times: -1, interval: 1}
 power_cut: {chance: 15}
 EOF
+# an action's starves names points of the file; fire_within is one number
+badcase starves-unknown "18:46: starves: 'cq.psot' is not a point of this file" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  points:
+    - point: sq.fetch
+      actions: [drop]
+    - point: cq.post
+      actions:
+        - {action: drop, starves: [sq.fetch, cq.psot]}
+EOF
+badcase starves-scalar "16:35: starves wants a list, got a scalar" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  points:
+    - point: cq.post
+      actions:
+        - {action: drop, starves: cq.post}
+EOF
+badcase starves-trigger "13:23: unknown key 'starves' in a trigger (expected one of: trigger, vars, weight, sure, benign_only, otherwise)" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers:
+    - {trigger: once, starves: [cq.post]}
+  points:
+    - point: cq.post
+      actions: [drop]
+EOF
+badcase fire-within-range "13:16: fire_within is one number of seconds, not a range" <<EOF
+$head
+$events
+  weights: {faults: 1}
+faults:
+  rules: 1
+  add_chance: 0
+  triggers: [once]
+  fire_within: 0.5..1.0
+  points:
+    - point: cq.post
+      actions: [drop]
+EOF
 echo "bad vocabularies: $nbad cases, each with its file:line:col"
 
 # never a crash: every line of the kestrel vocabulary deleted in turn, and
