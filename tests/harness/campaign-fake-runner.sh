@@ -24,6 +24,10 @@
 # steps.log, as if its ioctls reached N sites: A injected when A <= N, and
 # min(A, N) sites counted; a clean run of --kfault fail_function:F (its
 # workload reads fail_function/space) gets the line with N calls.
+# GAUNTLET_FAKE_KFIRED: a fixed string; a scenario with a kfault step
+# fails the kfault-fired verdict when it holds the string (an injection
+# without the kernel's report) or has no workload step (armed, nothing
+# injected: the trivial failure of a shrink that dropped the workload).
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
     printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
@@ -93,6 +97,12 @@ LOG
     elif [[ -n "${GAUNTLET_FAKE_LEDGER:-}" ]] && all_in "$GAUNTLET_FAKE_LEDGER" "$f"; then
         status=fail kind=ledger reason="ledger: 3 violation(s): block 9001: expected generation 4, found generation 2"
         failure='{"kind":"verdict","verdict":"ledger","step":null}'
+        echo "[    9.000000] kestrel: loading out-of-tree module taints kernel." >"$dir/console.log"
+        fail=$((fail + 1))
+    elif [[ -n "${GAUNTLET_FAKE_KFIRED:-}" ]] && grep -q -- '^- kfault:' "$f" &&
+         { grep -qF -- "$GAUNTLET_FAKE_KFIRED" "$f" || ! grep -q -- '^- workload:' "$f"; }; then
+        status=fail kind=verdict reason="kfault-fired: failslab was armed but the kernel reported no injected failure"
+        failure='{"kind":"verdict","verdict":"kfault-fired","step":null}'
         echo "[    9.000000] kestrel: loading out-of-tree module taints kernel." >"$dir/console.log"
         fail=$((fail + 1))
     elif grep -qF -- "$culprit" "$f"; then

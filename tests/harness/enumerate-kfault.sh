@@ -121,6 +121,28 @@ s=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signatures
 grep -qF "GAUNTLET_FAIL_NTH=2;" "$s" && grep -qF "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" "$s" ||
     { cat "$s"; fail "the shrunk file lost the workload's fail-nth or the filters"; }
 
+# ---- a kfault-fired failure is shrunk with its workload --------------------------
+# (an injection without the kernel's report): the stand-in fails
+# kfault-fired for fail-nth 3, and for any kfault step without a workload,
+# as the real verdict does; a shrink that drops the workload "reproduces"
+# trivially and proves nothing, so the shrinker must keep it.
+set +e
+GAUNTLET_FAKE_KFIRED='GAUNTLET_FAIL_NTH=3;' GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
+    --kfault failslab --runner "$fake" --out "$work/kf" >"$work/kf.log" 2>&1
+rc=$?
+set -e
+cat "$work/kf.log"
+((rc == 1)) || fail "exit status $rc with kfault-fired failing at n=3, expected 1"
+grep -qx "failslab:fail-nth (4 events in the clean run): 1-2 ok, 3 FAIL sig#1, 4 ok" "$work/kf/enumerate.txt" ||
+    { cat "$work/kf/enumerate.txt"; fail "the table does not say 1-2 ok, 3 FAIL sig#1, 4 ok"; }
+jcheck "$work/kf/enumerate.json" "d['signatures'][0]['signature'] == 'verdict:kfault-fired' and
+    d['signatures'][0]['reproduced'] is True" || fail "the kfault-fired failure was not shrunk to a file that reproduces"
+s=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signatures"][0]["shrunk"])' "$work/kf/enumerate.json")
+grep -qF "export GAUNTLET_FAIL_NTH=3; $wl" "$s" && grep -q '^- kfault:' "$s" ||
+    { cat "$s"; fail "the shrunk kfault-fired file dropped the workload (or the kfault step): it fails trivially"; }
+! grep -q "drop step .*(workload)" "$(dirname "$s")/shrink.log" ||
+    { cat "$(dirname "$s")/shrink.log"; fail "the shrinker tried a kfault-fired candidate without the workload"; }
+
 # ---- a workload without the fail-nth line; a clean run that injected ------------------
 set +e
 GAUNTLET_FAKE_KSITES= GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug --kfault failslab \
