@@ -58,25 +58,40 @@
 /*
  * Kernel-side enumeration (--kfault TYPE, docs/enumerate.md): the
  * capability's filters, set in every run (clean or not) before the
- * workload, so that fail-nth counts the sites of TYPE only: failslab
- * counts sleeping allocations too and fail_page_alloc none at all (a
- * min-order no allocation reaches); fail_page_alloc counts every order
- * and gfp and failslab none (cache-filter with no cache marked).  The
- * probabilities stay 0 (no random failure); the run's kfault step arms
+ * workload, so that fail-nth counts the driver's sites of TYPE only.
+ * fail-nth counts every site that passes the capability's own filters,
+ * before any other check (lib/fault-inject.c should_fail_ex), so the
+ * filters are all there is to choose the sites:
+ *   failslab: sleeping allocations count; fail_page_alloc's min-order no
+ *   allocation reaches; cache-filter Y with every slab cache marked but
+ *   kmemleak's own (CE_FAILSLAB_CMDLINE: the debug kernel's caches take
+ *   the mark at boot only, /sys/kernel/slab/NAME/failslab is read-only
+ *   in 6.1).  kmemleak tracks each slab allocation with one of its own
+ *   (kmemleak_object, __GFP_NOWARN: failed silently, no report), right
+ *   after the traced one, so without this every other site would be
+ *   kmemleak's; the run checks that the marks took (a kmalloc cache
+ *   marked, kmemleak_object not) before it counts anything.
+ *   fail_page_alloc: every order and gfp, and failslab none
+ *   (cache-filter Y, and its runs boot without the marks).
+ * The probabilities stay 0 (no random failure); the run's kfault step arms
  * the capability's verbose report for the kfault-fired verdict, and its
  * task filter fails nobody at random (the workload sets no make-it-fail
  * under GAUNTLET_FAIL_NTH).
  */
-static const char *const ce_kfilter[][3] = {
+#define CE_KFILTERS 4
+#define CE_FAILSLAB_CMDLINE "slub_debug=A;-,kmemleak_object,kmemleak_scan_area"
+static const char *const ce_kfilter[][CE_KFILTERS] = {
     /* fail_function counts the calls of its one function: no filter */
     [0] = { "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait",
-            "echo N > /sys/kernel/debug/failslab/cache-filter",
+            "echo Y > /sys/kernel/debug/failslab/cache-filter",
+            "grep -qx 1 /sys/kernel/slab/kmalloc-64/failslab && "
+            "grep -qx 0 /sys/kernel/slab/kmemleak_object/failslab",
             "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" },
     [1] = { "echo Y > /sys/kernel/debug/failslab/cache-filter",
             "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait && "
             "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem",
-            "echo 0 > /sys/kernel/debug/fail_page_alloc/min-order" },
-    [CE_KF_FUNCTION] = { NULL, NULL, NULL },
+            "echo 0 > /sys/kernel/debug/fail_page_alloc/min-order", NULL },
+    [CE_KF_FUNCTION] = { NULL, NULL, NULL, NULL },
 };
 
 typedef struct Pair {
@@ -787,15 +802,20 @@ int ce_enumerate_main(int argc, char **argv)
     }
     base_schedule(&base, c.target, c.debug, workload, (double)wtimeout, settings, nsettings);
     if (kf >= 0) {
-        if (base.nparams + 3 > CS_MAX_OPTS) {
+        if (base.nparams + CE_KFILTERS > CS_MAX_OPTS) {
             fprintf(stderr, "gauntlet-enumerate: at most %d --setting with --kfault\n",
-                    CS_MAX_OPTS - 3);
+                    CS_MAX_OPTS - CE_KFILTERS);
             return 2;
         }
-        /* the capability's filters: not droppable, they define n */
-        for (int k = 0; k < 3 && ce_kfilter[kf][k]; k++) {
+        /* the capability's filters: not droppable, they define n (and so
+         * is the boot's cmdline: no reduction touches it) */
+        for (int k = 0; k < CE_KFILTERS && ce_kfilter[kf][k]; k++) {
             snprintf(base.params[base.nparams].text, CS_TEXT, "%s", ce_kfilter[kf][k]);
             base.params[base.nparams++].droppable = false;
+        }
+        if (kf == 0) {
+            snprintf(base.boot_cmdline, sizeof(base.boot_cmdline), "%s",
+                     CE_FAILSLAB_CMDLINE);
         }
         if (kf == CE_KF_FUNCTION) {
             pairs[npairs++] = (Pair){ "fail_function", kfunc, -1, 0, 0 };
