@@ -28,6 +28,9 @@
 # fails the kfault-fired verdict when it holds the string (an injection
 # without the kernel's report) or has no workload step (armed, nothing
 # injected: the trivial failure of a shrink that dropped the workload).
+# GAUNTLET_FAKE_GCOV=DIR: each scenario's gcov/guest is a copy of DIR/nA
+# for a workload under GAUNTLET_FAIL_NTH=A when that folder exists, else
+# of DIR/clean (gauntlet enumerate's error paths).
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
     printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
@@ -157,6 +160,13 @@ LOG
     fi
     if [[ -n "${GAUNTLET_FAKE_KSITES:-}" ]] && grep -q 'fail_function/space' "$f"; then
         echo "[1.0] workload 'io' ended: exit 0; stdout: fail-nth 1000000000: 1 thread(s) armed, 0 injected; $GAUNTLET_FAKE_KSITES calls" >"$dir/steps.log"
+    fi
+    if [[ -n "${GAUNTLET_FAKE_GCOV:-}" ]]; then
+        a=$(sed -n 's/.*GAUNTLET_FAIL_NTH=\([0-9]*\).*/\1/p' "$f" | head -1)
+        g="$GAUNTLET_FAKE_GCOV/clean"
+        [[ -n "$a" && -d "$GAUNTLET_FAKE_GCOV/n$a" ]] && g="$GAUNTLET_FAKE_GCOV/n$a"
+        mkdir -p "$dir/gcov/guest"
+        cp -r "$g/." "$dir/gcov/guest/"
     fi
     r="{\"name\":\"$name\",\"file\":\"$f\",\"status\":\"$status\",\"kind\":\"$kind\",\"reason\":\"$reason\",\"failure\":$failure,\"duration_s\":0.1,\"artifacts\":\"$dir\"}"
     echo "$r" >"$dir/result.json"

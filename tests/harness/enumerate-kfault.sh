@@ -151,6 +151,66 @@ grep -qF "export GAUNTLET_FAIL_NTH=3; $wl" "$s" && grep -q '^- kfault:' "$s" ||
 ! grep -q "drop step .*(workload)" "$(dirname "$s")/shrink.log" ||
     { cat "$(dirname "$s")/shrink.log"; fail "the shrinker tried a kfault-fired candidate without the workload"; }
 
+# ---- the error paths each run reached (gcov) ---------------------------------------
+# A real gcov build of a tiny "driver" (a folder named driver/): its data
+# when the submit succeeds is the clean run's, when it fails (the error
+# path, lines 7-8) run n=2's; run n=4 has no gcov data.  Each run names the
+# driver lines it reached that the clean run did not, read with lcov.
+src="$work/gsrc/driver"
+mkdir -p "$src" "$work/gcovdata/n4"
+cat >"$src/kestrel_fake.c" <<'C'
+int kestrel_fake_submit(int fail);
+int kestrel_fake_submit(int fail)
+{
+	int r = 0;
+
+	if (fail) {
+		r = -12;
+		r += fail;
+	}
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argv;
+	return kestrel_fake_submit(argc > 1) < -100;
+}
+C
+# absolute paths, as Kbuild compiles the module (M=)
+(cd "$src" && gcc --coverage -O0 -c "$src/kestrel_fake.c" -o "$src/kestrel_fake.o" &&
+    gcc --coverage "$src/kestrel_fake.o" -o "$src/kestrel_fake")
+"$src/kestrel_fake"
+mkdir -p "$work/gcovdata/clean$src" && mv "$src/kestrel_fake.gcda" "$work/gcovdata/clean$src/"
+"$src/kestrel_fake" fail
+mkdir -p "$work/gcovdata/n2$src" && mv "$src/kestrel_fake.gcda" "$work/gcovdata/n2$src/"
+GAUNTLET_FAKE_GCOV="$work/gcovdata" GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
+    --kfault failslab --runner "$fake" --out "$work/gc" >"$work/gc.log" 2>&1 ||
+    { cat "$work/gc.log"; fail "the enumeration with gcov data did not exit 0"; }
+cat "$work/gc/enumerate.txt"
+for want in "    error paths reached (gcov: the driver's lines the clean run did not reach):" \
+            "      n=1: none beyond the clean run's lines" \
+            "      n=2: kestrel_fake_submit: lines 7-8 (driver/kestrel_fake.c)" \
+            "      n=3: none beyond the clean run's lines"; do
+    grep -qxF -- "$want" "$work/gc/enumerate.txt" || fail "the table lacks '$want'"
+done
+grep -qF -- "      n=4: not read (no gcov data read from " "$work/gc/enumerate.txt" ||
+    fail "run n=4 (no gcov data) does not say why its paths were not read"
+grep -qF -- "n=2: kestrel_fake_submit: lines 7-8 (driver/kestrel_fake.c)" "$work/gc.log" ||
+    fail "the printed table lacks n=2's error path"
+jcheck "$work/gc/enumerate.json" "[r for r in d['results'] if r['n'] == 2][0]['error_paths'] ==
+    [{'file': 'driver/kestrel_fake.c', 'function': 'kestrel_fake_submit', 'lines': [7, 8],
+      'ranges': '7-8'}] and [r for r in d['results'] if r['n'] == 1][0]['error_paths'] == []
+    and d['gcov']['runs_read'] == 3" || fail "enumerate.json's error_paths are not the run's new lines"
+# without the clean run's data, nothing is named, and the report says why
+rm -rf "$work/gcovdata-nc" && mkdir -p "$work/gcovdata-nc/clean" && cp -r "$work/gcovdata/n2" "$work/gcovdata-nc/"
+GAUNTLET_FAKE_GCOV="$work/gcovdata-nc" GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
+    --kfault failslab --runner "$fake" --out "$work/gc2" >"$work/gc2.log" 2>&1 ||
+    { cat "$work/gc2.log"; fail "the enumeration without the clean run's gcov data did not exit 0"; }
+grep -q "error paths not named: the clean run's no gcov data" "$work/gc2.log" &&
+    ! grep -q "error paths reached" "$work/gc2/enumerate.txt" ||
+    { cat "$work/gc2.log"; fail "without the clean run's gcov data, the paths are not left out with the reason"; }
+
 # ---- a workload without the fail-nth line; a clean run that injected ------------------
 set +e
 GAUNTLET_FAKE_KSITES= GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug --kfault failslab \
