@@ -202,6 +202,9 @@ jcheck "$work/gc/enumerate.json" "[r for r in d['results'] if r['n'] == 2][0]['e
     [{'file': 'driver/kestrel_fake.c', 'function': 'kestrel_fake_submit', 'lines': [7, 8],
       'ranges': '7-8'}] and [r for r in d['results'] if r['n'] == 1][0]['error_paths'] == []
     and d['gcov']['runs_read'] == 3" || fail "enumerate.json's error_paths are not the run's new lines"
+# report.html's enumeration table carries them too
+grep -qF "n=2: kestrel_fake_submit: lines 7-8 (driver/kestrel_fake.c)" "$work/gc/report.html" ||
+    fail "report.html lacks n=2's error path"
 # without the clean run's data, nothing is named, and the report says why
 rm -rf "$work/gcovdata-nc" && mkdir -p "$work/gcovdata-nc/clean" && cp -r "$work/gcovdata/n2" "$work/gcovdata-nc/"
 GAUNTLET_FAKE_GCOV="$work/gcovdata-nc" GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
