@@ -10,16 +10,22 @@
 # [kestrel] on the stack.  The report names the driver's error paths each
 # run reached (gcov): at least one run reached a line of kestrel's code
 # that the clean run did not.
-# Then fail_function:kestrel_req_map over the same workload: its calls
+# With PART fail_function (vm.enumerate_kfault_function):
+# fail_function:kestrel_req_map over the same workload instead: its calls
 # counted, calls 1 and 2 failed in turn, both runs pass with the failure
 # reported in kestrel's code.
-#   enumerate-kfault.sh GAUNTLET OUT
+#   enumerate-kfault.sh GAUNTLET OUT [failslab|fail_function]
 set -euo pipefail
-gauntlet="$1" out="$2"
-rm -rf "$out"
+gauntlet="$1" out="$2" part="${3:-failslab}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 wl="kestrelctl -d /dev/kestrel0 stress --lba 8192 --blocks 16 --batches 2 --threads 1 --qd 2 --blocks-max 8 --seed 3 --verify --allow-errors --keep-going"
-rm -rf "$out-ff"
+case "$part" in
+failslab) ;;
+fail_function) out="$out-ff" ;;
+*) fail "unknown part '$part' (failslab or fail_function)" ;;
+esac
+rm -rf "$out"
+if [[ "$part" == failslab ]]; then
 GAUNTLET_NO_BUILD=1 "$gauntlet" enumerate -j 1 --kernel debug --out "$out" --max-n 3 \
     --shrink-attempts 3 --workload "$wl" --kfault failslab || fail "gauntlet enumerate exited $?"
 python3 - "$out" <<'PY' || fail "the enumeration's runs do not show one injection each"
@@ -54,11 +60,13 @@ for nn, p in reached:
 print("PASS: %d failslab sites counted; n = 1..%d each injected once, all survived, "
       "error paths named" % (n, m))
 PY
+exit 0
+fi
 # fail_function:kestrel_req_map (the driver's ALLOW_ERROR_INJECTION on the
 # submit path): the clean run counts its calls, calls 1 and 2 fail in turn
-GAUNTLET_NO_BUILD=1 "$gauntlet" enumerate -j 1 --kernel debug --out "$out-ff" --max-n 2 \
+GAUNTLET_NO_BUILD=1 "$gauntlet" enumerate -j 1 --kernel debug --out "$out" --max-n 2 \
     --shrink-attempts 3 --workload "$wl" --kfault fail_function:kestrel_req_map || fail "the fail_function enumeration exited $?"
-python3 - "$out-ff" <<'PY' || fail "the fail_function runs do not show their injection"
+python3 - "$out" <<'PY' || fail "the fail_function runs do not show their injection"
 import json, sys
 d = json.load(open(sys.argv[1] + "/enumerate.json"))
 p = d["pairs"][0]
