@@ -28,4 +28,20 @@ char *ce_render_table(json_object *root);
  * shards do not enumerate the same (point, action) pairs. */
 json_object *ce_merge(json_object **in, size_t n, char *err, size_t errlen);
 
+/* The driver's lines a run reached and its clean run did not
+ * (campaign_enum_gcov.c, docs/enumerate.md): a run's gcov data read
+ * with lcov (scripts/gcov-capture.sh), then compared. */
+typedef struct CeCov CeCov;
+
+/* ARTIFACTS/gcov/guest as a tracefile (ARTIFACTS/gcov/guest.info, test
+ * name NAME), the driver's files of it; NULL with a message in err. */
+CeCov *ce_cov_capture(const char *artifacts, const char *name, char *err, size_t errlen);
+void ce_cov_free(CeCov *c);
+
+/* The lines run reached and clean did not, per function: an array of
+ * {file, function, lines, ranges}, and in *text (malloc'd) the compact
+ * form "kestrel_submit_batch: lines 412-418 (driver/kestrel_io.c); ...",
+ * "" for none. */
+json_object *ce_cov_new_paths(const CeCov *clean, const CeCov *run, char **text);
+
 #endif /* GAUNTLET_CAMPAIGN_H */

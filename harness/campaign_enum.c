@@ -58,25 +58,40 @@
 /*
  * Kernel-side enumeration (--kfault TYPE, docs/enumerate.md): the
  * capability's filters, set in every run (clean or not) before the
- * workload, so that fail-nth counts the sites of TYPE only: failslab
- * counts sleeping allocations too and fail_page_alloc none at all (a
- * min-order no allocation reaches); fail_page_alloc counts every order
- * and gfp and failslab none (cache-filter with no cache marked).  The
- * probabilities stay 0 (no random failure); the run's kfault step arms
+ * workload, so that fail-nth counts the driver's sites of TYPE only.
+ * fail-nth counts every site that passes the capability's own filters,
+ * before any other check (lib/fault-inject.c should_fail_ex), so the
+ * filters are all there is to choose the sites:
+ *   failslab: sleeping allocations count; fail_page_alloc's min-order no
+ *   allocation reaches; cache-filter Y with every slab cache marked but
+ *   kmemleak's own (CE_FAILSLAB_CMDLINE: the debug kernel's caches take
+ *   the mark at boot only, /sys/kernel/slab/NAME/failslab is read-only
+ *   in 6.1).  kmemleak tracks each slab allocation with one of its own
+ *   (kmemleak_object, __GFP_NOWARN: failed silently, no report), right
+ *   after the traced one, so without this every other site would be
+ *   kmemleak's; the run checks that the marks took (a kmalloc cache
+ *   marked, kmemleak_object not) before it counts anything.
+ *   fail_page_alloc: every order and gfp, and failslab none
+ *   (cache-filter Y, and its runs boot without the marks).
+ * The probabilities stay 0 (no random failure); the run's kfault step arms
  * the capability's verbose report for the kfault-fired verdict, and its
  * task filter fails nobody at random (the workload sets no make-it-fail
  * under GAUNTLET_FAIL_NTH).
  */
-static const char *const ce_kfilter[][3] = {
+#define CE_KFILTERS 4
+#define CE_FAILSLAB_CMDLINE "slub_debug=A;-,kmemleak_object,kmemleak_scan_area"
+static const char *const ce_kfilter[][CE_KFILTERS] = {
     /* fail_function counts the calls of its one function: no filter */
     [0] = { "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait",
-            "echo N > /sys/kernel/debug/failslab/cache-filter",
+            "echo Y > /sys/kernel/debug/failslab/cache-filter",
+            "grep -qx 1 /sys/kernel/slab/kmalloc-64/failslab && "
+            "grep -qx 0 /sys/kernel/slab/kmemleak_object/failslab",
             "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" },
     [1] = { "echo Y > /sys/kernel/debug/failslab/cache-filter",
             "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait && "
             "echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem",
-            "echo 0 > /sys/kernel/debug/fail_page_alloc/min-order" },
-    [CE_KF_FUNCTION] = { NULL, NULL, NULL },
+            "echo 0 > /sys/kernel/debug/fail_page_alloc/min-order", NULL },
+    [CE_KF_FUNCTION] = { NULL, NULL, NULL, NULL },
 };
 
 typedef struct Pair {
@@ -464,9 +479,69 @@ static int kernel_clean_run(Campaign *c, const CsSchedule *base, int kf, const c
     return 0;
 }
 
+/*
+ * The error paths each run reached (debug kernel: gcov): the driver's lines
+ * its gcov data has and the clean run's does not (campaign_enum_gcov.c).
+ * paths[i] and text[i] for run i of this shard (NULL: not read); the
+ * report's "gcov" says what was compared, or why nothing was.
+ */
+typedef struct RunPaths {
+    json_object **paths;
+    char **text;
+    char **note;
+} RunPaths;
+
+static void error_paths(const Campaign *c, json_object *report, RunPaths *rp)
+{
+    json_object *cl, *a, *g = json_object_new_object();
+    char err[1024] = "";
+    CeCov *clean = NULL;
+    size_t nread = 0;
+
+    rp->paths = calloc(c->nruns_sel + 1, sizeof(*rp->paths));
+    rp->text = calloc(c->nruns_sel + 1, sizeof(*rp->text));
+    rp->note = calloc(c->nruns_sel + 1, sizeof(*rp->note));
+    if (!rp->paths || !rp->text || !rp->note) {
+        abort();
+    }
+    json_object_object_add(report, "gcov", g);
+    if (!json_object_object_get_ex(report, "clean", &cl) ||
+        !json_object_object_get_ex(cl, "artifacts", &a)) {
+        json_object_object_add(g, "note", json_object_new_string(
+                                   "no clean run here (--counts): no baseline, no error path "
+                                   "named"));
+        return;
+    }
+    clean = ce_cov_capture(json_object_get_string(a), "enum_clean", err, sizeof(err));
+    if (!clean) {
+        fprintf(stderr, "gauntlet-enumerate: error paths not named: the clean run's %s\n", err);
+        json_object_object_add(g, "note", json_object_new_string(err));
+        return;
+    }
+    for (size_t i = 0; i < c->nruns_sel; i++) {
+        const Run *r = &c->runs[i];
+        CeCov *cov;
+
+        if (!r->ran || !r->artifacts[0]) {
+            continue;
+        }
+        cov = ce_cov_capture(r->artifacts, r->name, err, sizeof(err));
+        if (!cov) {
+            rp->note[i] = cp_strdup(err);
+            continue;
+        }
+        rp->paths[i] = ce_cov_new_paths(clean, cov, &rp->text[i]);
+        nread++;
+        ce_cov_free(cov);
+    }
+    ce_cov_free(clean);
+    json_object_object_add(g, "baseline", json_object_get(a));
+    json_object_object_add(g, "runs_read", json_object_new_uint64(nread));
+}
+
 static void write_enumerate_json(const Campaign *c, json_object *report, const Pair *pairs,
                                  size_t npairs, const size_t *run_pair, const int64_t *run_n,
-                                 bool print_table)
+                                 const RunPaths *rp, bool print_table)
 {
     json_object *pl = json_object_new_array(), *rl = json_object_new_array();
     json_object *sl = json_object_new_array();
@@ -517,6 +592,12 @@ static void write_enumerate_json(const Campaign *c, json_object *report, const P
         json_object_object_add(o, "file", json_object_new_string(r->file));
         json_object_object_add(o, "artifacts", json_object_new_string(r->artifacts));
         json_object_object_add(o, "duration_s", json_object_new_double(r->duration));
+        if (rp && rp->paths[i]) {
+            json_object_object_add(o, "error_paths", json_object_get(rp->paths[i]));
+            json_object_object_add(o, "error_paths_text", json_object_new_string(rp->text[i]));
+        } else if (rp && rp->note[i]) {
+            json_object_object_add(o, "error_paths_note", json_object_new_string(rp->note[i]));
+        }
         json_object_array_add(rl, o);
     }
     json_object_object_add(report, "results", rl);
@@ -598,6 +679,7 @@ int ce_enumerate_main(int argc, char **argv)
     int64_t *run_n;
     CsSchedule base;
     CsGenOptions go;
+    RunPaths rp = { NULL, NULL, NULL };
     json_object *report = json_object_new_object();
     char outbuf[4096];
 
@@ -787,15 +869,20 @@ int ce_enumerate_main(int argc, char **argv)
     }
     base_schedule(&base, c.target, c.debug, workload, (double)wtimeout, settings, nsettings);
     if (kf >= 0) {
-        if (base.nparams + 3 > CS_MAX_OPTS) {
+        if (base.nparams + CE_KFILTERS > CS_MAX_OPTS) {
             fprintf(stderr, "gauntlet-enumerate: at most %d --setting with --kfault\n",
-                    CS_MAX_OPTS - 3);
+                    CS_MAX_OPTS - CE_KFILTERS);
             return 2;
         }
-        /* the capability's filters: not droppable, they define n */
-        for (int k = 0; k < 3 && ce_kfilter[kf][k]; k++) {
+        /* the capability's filters: not droppable, they define n (and so
+         * is the boot's cmdline: no reduction touches it) */
+        for (int k = 0; k < CE_KFILTERS && ce_kfilter[kf][k]; k++) {
             snprintf(base.params[base.nparams].text, CS_TEXT, "%s", ce_kfilter[kf][k]);
             base.params[base.nparams++].droppable = false;
+        }
+        if (kf == 0) {
+            snprintf(base.boot_cmdline, sizeof(base.boot_cmdline), "%s",
+                     CE_FAILSLAB_CMDLINE);
         }
         if (kf == CE_KF_FUNCTION) {
             pairs[npairs++] = (Pair){ "fail_function", kfunc, -1, 0, 0 };
@@ -921,7 +1008,7 @@ int ce_enumerate_main(int argc, char **argv)
         int rc = kernel_clean_run(&c, &base, kf, kfunc, workload, &pairs[0], report);
 
         if (rc) {
-            write_enumerate_json(&c, report, pairs, npairs, NULL, NULL, false);
+            write_enumerate_json(&c, report, pairs, npairs, NULL, NULL, NULL, false);
             return rc;
         }
     } else {
@@ -929,7 +1016,7 @@ int ce_enumerate_main(int argc, char **argv)
 
         if (rc) {
             /* the pairs, uncounted (events -1), and no run */
-            write_enumerate_json(&c, report, pairs, npairs, NULL, NULL, false);
+            write_enumerate_json(&c, report, pairs, npairs, NULL, NULL, NULL, false);
             return rc;
         }
     }
@@ -1017,12 +1104,16 @@ int ce_enumerate_main(int argc, char **argv)
                c.snapshot ? ", runs start from a snapshot (--snapshot)" : "", c.out);
     }
     if (cp_run_all(&c, &go) == 2) {
-        write_enumerate_json(&c, report, pairs, npairs, run_pair, run_n, false);
+        write_enumerate_json(&c, report, pairs, npairs, run_pair, run_n, NULL, false);
         return 2;
     }
     cp_write_reports(&c);
     cp_print_summary(&c);
-    write_enumerate_json(&c, report, pairs, npairs, run_pair, run_n, true);
+    if (c.debug) {
+        error_paths(&c, report, &rp);
+    }
+    write_enumerate_json(&c, report, pairs, npairs, run_pair, run_n, c.debug ? &rp : NULL,
+                         true);
     {
         char err[1024];
 

@@ -27,6 +27,8 @@ typedef struct Cell {
     int64_t n;
     const char *status;         /* pass fail skip error */
     const char *sig;
+    const char *paths;          /* error_paths_text, NULL: none read */
+    const char *paths_note;     /* why they were not read, or NULL */
 } Cell;
 
 static const char *get_s(json_object *o, const char *k)
@@ -35,6 +37,14 @@ static const char *get_s(json_object *o, const char *k)
 
     return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ?
            json_object_get_string(v) : "";
+}
+
+static const char *get_opt_s(json_object *o, const char *k)
+{
+    json_object *v;
+
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string) ?
+           json_object_get_string(v) : NULL;
 }
 
 static int64_t get_i(json_object *o, const char *k, int64_t dflt)
@@ -129,7 +139,8 @@ char *ce_render_table(json_object *root)
             continue;
         }
         cells[p][ncells[p]++] = (Cell){ get_i(o, "n", 0), get_s(o, "status"),
-                                        get_s(o, "signature") };
+                                        get_s(o, "signature"), get_opt_s(o, "error_paths_text"),
+                                        get_opt_s(o, "error_paths_note") };
     }
     for (size_t p = 0; p < npairs; p++) {
         qsort(cells[p], ncells[p], sizeof(Cell), cell_cmp);
@@ -208,6 +219,26 @@ char *ce_render_table(json_object *root)
             append(&buf, &len, &cap, ", %zu error or skip", nother);
         }
         append(&buf, &len, &cap, "\n");
+        /* the debug kernel's gcov: what each run reached that the clean
+         * run did not */
+        for (size_t i = 0, head = 0; i < ncells[p]; i++) {
+            const Cell *c = &cells[p][i];
+
+            if (!c->paths && !c->paths_note) {
+                continue;
+            }
+            if (!head++) {
+                append(&buf, &len, &cap, "    error paths reached (gcov: the driver's lines "
+                       "the clean run did not reach):\n");
+            }
+            if (c->paths) {
+                append(&buf, &len, &cap, "      n=%" PRId64 ": %s\n", c->n,
+                       *c->paths ? c->paths : "none beyond the clean run's lines");
+            } else {
+                append(&buf, &len, &cap, "      n=%" PRId64 ": not read (%s)\n", c->n,
+                       c->paths_note);
+            }
+        }
     }
     for (size_t k = 0; k < nsigs; k++) {
         append(&buf, &len, &cap, "sig#%zu: %s\n", k + 1, sigs[k]);

@@ -627,6 +627,10 @@ char *cs_to_yaml(const CsSchedule *s, const char *name)
     gy_key(w, "steps");
     gy_seq(w, GY_BLOCK);
     step_begin(w, "boot");
+    if (s->boot_cmdline[0]) {
+        gy_key(w, "cmdline");
+        gy_str(w, s->boot_cmdline);
+    }
     step_end(w);
     step_begin(w, "load");
     step_end(w);

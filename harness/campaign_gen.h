@@ -91,6 +91,9 @@ typedef struct CsSchedule {
     bool workload_wait;             /* workload_stop waits for its natural end */
     double workload_timeout;
     bool write_cache;               /* the scenario's write_cache: true */
+    char boot_cmdline[256];         /* the boot step's cmdline ("": none); not
+                                       a reduction: gauntlet enumerate --kfault
+                                       failslab's cache marks (define n) */
     CsStep steps[CS_MAX_STEPS];     /* after boot and load */
     int nsteps;
     char origin[512];               /* for the description (shrunk files) */

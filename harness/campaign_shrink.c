@@ -105,6 +105,23 @@ static int try_candidates(Campaign *c, Sig *g, const char *dir, CsSchedule *cand
     return hit;
 }
 
+/*
+ * Reductions a signature must not take.  kfault-fired fails when an armed
+ * kernel fault was never reported with the driver on the stack; without
+ * the workload (the I/O that reaches the driver's sites, and that arms
+ * fail-nth in gauntlet enumerate --kfault) nothing is injected, so the
+ * candidate fails kfault-fired trivially, for another reason than the run
+ * it came from, and would be kept as a "reproduction" that proves nothing.
+ */
+static bool reduction_allowed(const Sig *g, const CsSchedule *s, const CsReduction *r)
+{
+    if (!strcmp(g->sig, "verdict:kfault-fired") && r->kind == CS_RED_STEP &&
+        s->steps[r->a].kind == CS_WORKLOAD_START) {
+        return false;
+    }
+    return true;
+}
+
 void cp_shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
 {
     const Run *first = &c->runs[g->first];
@@ -151,7 +168,8 @@ void cp_shrink_signature(Campaign *c, Sig *g, const CsGenOptions *go)
         }
         while (start < nred && npick < c->jobs && npick < 64 &&
                g->attempts + npick < c->shrink_attempts) {
-            if (cs_reduce(&cur, &red[start], &cand[npick]) == 0) {
+            if (reduction_allowed(g, &cur, &red[start]) &&
+                cs_reduce(&cur, &red[start], &cand[npick]) == 0) {
                 pick[npick++] = red[start];
             }
             start++;

@@ -88,31 +88,11 @@ rm -f "$work"/info/*.info
 LCOV_RC=(--rc lcov_branch_coverage=1)
 tracefiles=("${merges[@]}")
 
-# geninfo over the .gcda files under $1, each paired with its .gcno, which
-# lives at the path the .gcda's path mirrors below $1 (a gcov data tree
-# written under GCOV_PREFIX, or copied out of the guest).
+# An lcov tracefile from a gcov data tree whose .gcda paths mirror their
+# .gcno's (scripts/gcov-capture.sh; gauntlet enumerate uses it too).
 #   capture_mirror GCDA_ROOT TEST_NAME OUT BASE_DIR
 capture_mirror() {
-    local root="$1" tn="$2" outf="$3" base="$4" tmp gcda abs n=0
-    tmp="$(mktemp -d)"
-    while IFS= read -r -d '' gcda; do
-        abs="${gcda#"$root"}"
-        if [[ ! -f "${abs%.gcda}.gcno" ]]; then
-            say "$tn: no ${abs%.gcda}.gcno for $gcda (built elsewhere?): skipped"
-            continue
-        fi
-        mkdir -p "$tmp$(dirname "$abs")"
-        cp "$gcda" "$tmp$abs"
-        cp "${abs%.gcda}.gcno" "$tmp${abs%.gcda}.gcno"
-        n=$((n + 1))
-    done < <(find "$root" -name '*.gcda' -print0)
-    if [[ $n -gt 0 ]]; then
-        geninfo --quiet "${LCOV_RC[@]}" --base-directory "$base" -t "$tn" \
-            -o "$outf" "$tmp" 2>>"$work/geninfo.log" ||
-            say "$tn: geninfo failed (see $work/geninfo.log)"
-    fi
-    rm -rf "$tmp"
-    [[ $n -gt 0 && -s "$outf" ]]
+    "$TOP/scripts/gcov-capture.sh" "$1" "$2" "$3" "$4" "$work/geninfo.log"
 }
 
 # ---- paths: QEMU's build tree and the overlay files in it ------------------

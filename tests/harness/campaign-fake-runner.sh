@@ -28,6 +28,13 @@
 # steps.log, as if its ioctls reached N sites: A injected when A <= N, and
 # min(A, N) sites counted; a clean run of --kfault fail_function:F (its
 # workload reads fail_function/space) gets the line with N calls.
+# GAUNTLET_FAKE_KFIRED: a fixed string; a scenario with a kfault step
+# fails the kfault-fired verdict when it holds the string (an injection
+# without the kernel's report) or has no workload step (armed, nothing
+# injected: the trivial failure of a shrink that dropped the workload).
+# GAUNTLET_FAKE_GCOV=DIR: each scenario's gcov/guest is a copy of DIR/nA
+# for a workload under GAUNTLET_FAIL_NTH=A when that folder exists, else
+# of DIR/clean (gauntlet enumerate's error paths).
 set -euo pipefail
 if [[ -n "${GAUNTLET_FAKE_ARGS_LOG:-}" ]]; then
     printf '%s\n' "$*" >>"$GAUNTLET_FAKE_ARGS_LOG"
@@ -99,6 +106,12 @@ LOG
         failure='{"kind":"verdict","verdict":"ledger","step":null}'
         echo "[    9.000000] kestrel: loading out-of-tree module taints kernel." >"$dir/console.log"
         fail=$((fail + 1))
+    elif [[ -n "${GAUNTLET_FAKE_KFIRED:-}" ]] && grep -q -- '^- kfault:' "$f" &&
+         { grep -qF -- "$GAUNTLET_FAKE_KFIRED" "$f" || ! grep -q -- '^- workload:' "$f"; }; then
+        status=fail kind=verdict reason="kfault-fired: failslab was armed but the kernel reported no injected failure"
+        failure='{"kind":"verdict","verdict":"kfault-fired","step":null}'
+        echo "[    9.000000] kestrel: loading out-of-tree module taints kernel." >"$dir/console.log"
+        fail=$((fail + 1))
     elif grep -qF -- "$culprit" "$f"; then
         status=fail kind=kernel-log reason="kernel-log: WARNING in kestrel_fake_reap [kestrel]"
         failure='{"kind":"verdict","verdict":"kernel-log","step":null}'
@@ -154,6 +167,13 @@ LOG
     fi
     if [[ -n "${GAUNTLET_FAKE_KSITES:-}" ]] && grep -q 'fail_function/space' "$f"; then
         echo "[1.0] workload 'io' ended: exit 0; stdout: fail-nth 1000000000: 1 thread(s) armed, 0 injected; $GAUNTLET_FAKE_KSITES calls" >"$dir/steps.log"
+    fi
+    if [[ -n "${GAUNTLET_FAKE_GCOV:-}" ]]; then
+        a=$(sed -n 's/.*GAUNTLET_FAIL_NTH=\([0-9]*\).*/\1/p' "$f" | head -1)
+        g="$GAUNTLET_FAKE_GCOV/clean"
+        [[ -n "$a" && -d "$GAUNTLET_FAKE_GCOV/n$a" ]] && g="$GAUNTLET_FAKE_GCOV/n$a"
+        mkdir -p "$dir/gcov/guest"
+        cp -r "$g/." "$dir/gcov/guest/"
     fi
     r="{\"name\":\"$name\",\"file\":\"$f\",\"status\":\"$status\",\"kind\":\"$kind\",\"reason\":\"$reason\",\"failure\":$failure,\"duration_s\":0.1,\"artifacts\":\"$dir\"}"
     echo "$r" >"$dir/result.json"

@@ -48,9 +48,14 @@ steps=$(sed -n 's/^- \([a-z_]*\):.*/\1/p' "$f" | tr '\n' ' ')
 grep -qF -- '- kfault: {type: failslab, probability: 100, times: 1, interval: 1, require: true}' "$f" ||
     fail "$f does not arm failslab"
 grep -qF -- "cmd: \"export GAUNTLET_FAIL_NTH=3; $wl\"" "$f" || fail "$f's workload is not under GAUNTLET_FAIL_NTH=3"
+# only the driver's sites: every slab cache marked at boot but kmemleak's
+# (its metadata allocation follows each traced one, silently), cache-filter
+# on, and the run checks the marks took before counting
 for x in "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait" \
-         "echo N > /sys/kernel/debug/failslab/cache-filter" \
-         "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order"; do
+         "echo Y > /sys/kernel/debug/failslab/cache-filter" \
+         "grep -qx 1 /sys/kernel/slab/kmalloc-64/failslab && grep -qx 0 /sys/kernel/slab/kmemleak_object/failslab" \
+         "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" \
+         '- boot: {cmdline: "slub_debug=A;-,kmemleak_object,kmemleak_scan_area"}'; do
     grep -qF -- "$x" "$f" || fail "$f lacks the filter '$x'"
 done
 "$runner" --list --targets "$targets" "$work"/gen/schedules/e*.yaml >"$work/list.log" 2>&1 ||
@@ -66,6 +71,8 @@ for x in "echo Y > /sys/kernel/debug/failslab/cache-filter" \
          "kfault: {type: fail_page_alloc"; do
     grep -qF -- "$x" "$f" || fail "$f lacks '$x'"
 done
+# no slab cache marked: no failslab site counts in fail_page_alloc's runs
+grep -qx -- "- boot: {}" "$f" || fail "$f boots with a cmdline (slab caches marked for failslab)"
 "$runner" --list --targets "$targets" "$work"/gen-pa/schedules/e*.yaml >"$work/list2.log" 2>&1 ||
     { cat "$work/list2.log"; fail "gauntlet-runner --list refuses a fail_page_alloc file"; }
 
@@ -98,7 +105,8 @@ grep -qx "failslab:fail-nth (4 events in the clean run): 1-4 ok" "$work/ok/enume
 c="$work/ok/schedules/enum-clean.yaml"
 grep -q "GAUNTLET_FAIL_NTH=1000000000;" "$c" || fail "the clean run does not count with fail-nth 10^9"
 ! grep -q "kfault:" "$c" || fail "the clean run arms a kfault step (kfault-fired would fail it)"
-grep -qF "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait" "$c" || fail "the clean run lacks the filters"
+grep -qF "echo N > /sys/kernel/debug/failslab/ignore-gfp-wait" "$c" && grep -qF "slub_debug=A;-,kmemleak_object" "$c" ||
+    fail "the clean run lacks the filters or the boot's cache marks"
 "$runner" --list --targets "$targets" "$c" >"$work/list-clean.log" 2>&1 ||
     { cat "$work/list-clean.log"; fail "gauntlet-runner --list refuses the clean run"; }
 jcheck "$work/ok/enumerate.json" "d['kfault'] == 'failslab' and d['kernel'] == 'debug' and
@@ -120,6 +128,91 @@ jcheck "$work/e/enumerate.json" "d['signatures'][0]['reproduced'] is True" ||
 s=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signatures"][0]["shrunk"])' "$work/e/enumerate.json")
 grep -qF "GAUNTLET_FAIL_NTH=2;" "$s" && grep -qF "echo 1000 > /sys/kernel/debug/fail_page_alloc/min-order" "$s" ||
     { cat "$s"; fail "the shrunk file lost the workload's fail-nth or the filters"; }
+
+# ---- a kfault-fired failure is shrunk with its workload --------------------------
+# (an injection without the kernel's report): the stand-in fails
+# kfault-fired for fail-nth 3, and for any kfault step without a workload,
+# as the real verdict does; a shrink that drops the workload "reproduces"
+# trivially and proves nothing, so the shrinker must keep it.
+set +e
+GAUNTLET_FAKE_KFIRED='GAUNTLET_FAIL_NTH=3;' GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
+    --kfault failslab --runner "$fake" --out "$work/kf" >"$work/kf.log" 2>&1
+rc=$?
+set -e
+cat "$work/kf.log"
+((rc == 1)) || fail "exit status $rc with kfault-fired failing at n=3, expected 1"
+grep -qx "failslab:fail-nth (4 events in the clean run): 1-2 ok, 3 FAIL sig#1, 4 ok" "$work/kf/enumerate.txt" ||
+    { cat "$work/kf/enumerate.txt"; fail "the table does not say 1-2 ok, 3 FAIL sig#1, 4 ok"; }
+jcheck "$work/kf/enumerate.json" "d['signatures'][0]['signature'] == 'verdict:kfault-fired' and
+    d['signatures'][0]['reproduced'] is True" || fail "the kfault-fired failure was not shrunk to a file that reproduces"
+s=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["signatures"][0]["shrunk"])' "$work/kf/enumerate.json")
+grep -qF "export GAUNTLET_FAIL_NTH=3; $wl" "$s" && grep -q '^- kfault:' "$s" ||
+    { cat "$s"; fail "the shrunk kfault-fired file dropped the workload (or the kfault step): it fails trivially"; }
+! grep -q "drop step .*(workload)" "$(dirname "$s")/shrink.log" ||
+    { cat "$(dirname "$s")/shrink.log"; fail "the shrinker tried a kfault-fired candidate without the workload"; }
+
+# ---- the error paths each run reached (gcov) ---------------------------------------
+# A real gcov build of a tiny "driver" (a folder named driver/): its data
+# when the submit succeeds is the clean run's, when it fails (the error
+# path, lines 7-8) run n=2's; run n=4 has no gcov data.  Each run names the
+# driver lines it reached that the clean run did not, read with lcov.
+src="$work/gsrc/driver"
+mkdir -p "$src" "$work/gcovdata/n4"
+cat >"$src/kestrel_fake.c" <<'C'
+int kestrel_fake_submit(int fail);
+int kestrel_fake_submit(int fail)
+{
+	int r = 0;
+
+	if (fail) {
+		r = -12;
+		r += fail;
+	}
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	(void)argv;
+	return kestrel_fake_submit(argc > 1) < -100;
+}
+C
+# absolute paths, as Kbuild compiles the module (M=)
+(cd "$src" && gcc --coverage -O0 -c "$src/kestrel_fake.c" -o "$src/kestrel_fake.o" &&
+    gcc --coverage "$src/kestrel_fake.o" -o "$src/kestrel_fake")
+"$src/kestrel_fake"
+mkdir -p "$work/gcovdata/clean$src" && mv "$src/kestrel_fake.gcda" "$work/gcovdata/clean$src/"
+"$src/kestrel_fake" fail
+mkdir -p "$work/gcovdata/n2$src" && mv "$src/kestrel_fake.gcda" "$work/gcovdata/n2$src/"
+GAUNTLET_FAKE_GCOV="$work/gcovdata" GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
+    --kfault failslab --runner "$fake" --out "$work/gc" >"$work/gc.log" 2>&1 ||
+    { cat "$work/gc.log"; fail "the enumeration with gcov data did not exit 0"; }
+cat "$work/gc/enumerate.txt"
+for want in "    error paths reached (gcov: the driver's lines the clean run did not reach):" \
+            "      n=1: none beyond the clean run's lines" \
+            "      n=2: kestrel_fake_submit: lines 7-8 (driver/kestrel_fake.c)" \
+            "      n=3: none beyond the clean run's lines"; do
+    grep -qxF -- "$want" "$work/gc/enumerate.txt" || fail "the table lacks '$want'"
+done
+grep -qF -- "      n=4: not read (no gcov data read from " "$work/gc/enumerate.txt" ||
+    fail "run n=4 (no gcov data) does not say why its paths were not read"
+grep -qF -- "n=2: kestrel_fake_submit: lines 7-8 (driver/kestrel_fake.c)" "$work/gc.log" ||
+    fail "the printed table lacks n=2's error path"
+jcheck "$work/gc/enumerate.json" "[r for r in d['results'] if r['n'] == 2][0]['error_paths'] ==
+    [{'file': 'driver/kestrel_fake.c', 'function': 'kestrel_fake_submit', 'lines': [7, 8],
+      'ranges': '7-8'}] and [r for r in d['results'] if r['n'] == 1][0]['error_paths'] == []
+    and d['gcov']['runs_read'] == 3" || fail "enumerate.json's error_paths are not the run's new lines"
+# report.html's enumeration table carries them too
+grep -qF "n=2: kestrel_fake_submit: lines 7-8 (driver/kestrel_fake.c)" "$work/gc/report.html" ||
+    fail "report.html lacks n=2's error path"
+# without the clean run's data, nothing is named, and the report says why
+rm -rf "$work/gcovdata-nc" && mkdir -p "$work/gcovdata-nc/clean" && cp -r "$work/gcovdata/n2" "$work/gcovdata-nc/"
+GAUNTLET_FAKE_GCOV="$work/gcovdata-nc" GAUNTLET_FAKE_CULPRIT='no such thing' en --kernel debug \
+    --kfault failslab --runner "$fake" --out "$work/gc2" >"$work/gc2.log" 2>&1 ||
+    { cat "$work/gc2.log"; fail "the enumeration without the clean run's gcov data did not exit 0"; }
+grep -q "error paths not named: the clean run's no gcov data" "$work/gc2.log" &&
+    ! grep -q "error paths reached" "$work/gc2/enumerate.txt" ||
+    { cat "$work/gc2.log"; fail "without the clean run's gcov data, the paths are not left out with the reason"; }
 
 # ---- a workload without the fail-nth line; a clean run that injected ------------------
 set +e
