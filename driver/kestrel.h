@@ -85,6 +85,7 @@ struct kestrel_dev {
 	void __iomem *regs;
 	struct kref kref;		/* probe's, plus one per open file */
 	int instance;
+	bool instance_freed;		/* remove() gave the number back */
 	char name[16];			/* "kestrelN" */
 	struct miscdevice misc;
 	bool misc_registered;

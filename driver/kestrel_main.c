@@ -160,7 +160,8 @@ static void kestrel_dev_release(struct kref *kref)
 {
 	struct kestrel_dev *kd = container_of(kref, struct kestrel_dev, kref);
 
-	ida_free(&kestrel_ida, kd->instance);
+	if (!kd->instance_freed)
+		ida_free(&kestrel_ida, kd->instance);
 	xa_destroy(&kd->dma_read_pages);
 	pci_dev_put(kd->pdev);
 	kfree(kd);
@@ -470,6 +471,15 @@ static void kestrel_remove(struct pci_dev *pdev)
 	kestrel_free_irqs(kd, kd->nr_irqs);
 	pci_set_drvdata(pdev, NULL);
 	dev_info(&pdev->dev, "%s removed\n", kd->name);
+	/*
+	 * The name goes with the device, not with the last open file: the
+	 * node, sysfs and debugfs are gone already, so a card plugged in
+	 * while a process still holds the removed one's file is kestrel0
+	 * again, not kestrel1 (INFO on the old file still reports the old
+	 * number).
+	 */
+	ida_free(&kestrel_ida, kd->instance);
+	kd->instance_freed = true;
 	kestrel_dev_put(kd);
 }
 
