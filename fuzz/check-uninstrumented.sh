@@ -14,7 +14,8 @@
 # name, the checks that run after every step of every input were traced
 # again (a loop over the queue's slots, each comparison a call) and
 # fuzz_device lost a third of its speed.  Naming the functions that must
-# stay untraced here catches that.
+# stay untraced here catches that.  fuzz_device's rule grammar (its own
+# build of gfault.c, coverage-ignore-grammar.txt) is checked the same way.
 set -eu
 bin=$1 list=$2
 shift 2
