@@ -24,7 +24,7 @@ syms=$(nm "$bin" | awk '$2 ~ /^[tT]$/ { print $3 }') ||
     { echo "nm $bin failed" >&2; exit 2; }
 names=$(sed -n 's/^fun:\([A-Za-z_][A-Za-z0-9_]*\)$/\1/p' "$list")
 fail=0 checked=0
-for f in $names "$@"; do
+for f in $(printf '%s\n' $names "$@" | awk '!seen[$0]++'); do
     if ! echo "$syms" | grep -qx "$f"; then
         case " $* " in
         *" $f "*) echo "FAIL: $f is not a function of $bin"; fail=1 ;;
