@@ -27,24 +27,22 @@
 # Set GAUNTLET_NO_BUILD=1 when the build is current.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 rounds=3 batch=4
 accel=()
 while [[ $# -gt 0 ]]; do
     case $1 in
-    -n) rounds=$2; shift 2 ;;
-    -b) batch=$2; shift 2 ;;
+    -n) rounds=${2-}; shift; shift || true ;;
+    -b) batch=${2-}; shift; shift || true ;;
     --accel) accel=(--accel "$2"); shift 2 ;;
-    -h|--help) sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "enumerate-speed.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "enumerate-speed.sh: -n wants a positive count, got '$rounds'" >&2; exit 2; }
-[[ $batch =~ ^[1-9][0-9]*$ ]] || { echo "enumerate-speed.sh: -b wants a positive count, got '$batch'" >&2; exit 2; }
+bench_posint -n "$rounds"
+bench_posint -b "$batch"
 
-if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
-    "$TOP/gauntlet" build >&2
-fi
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

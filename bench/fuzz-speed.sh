@@ -28,6 +28,21 @@
 # from BASELINE_BIN_DIR in every repeat, on the same seeds, so both see
 # the same load; their rows are "target" and "target@base".
 set -eu
+case ${1:-} in
+-h|--help)
+    awk 'NR < 4 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+    exit 0 ;;
+-*)
+    echo "fuzz-speed.sh: unknown argument '$1' (see --help)" >&2
+    exit 2 ;;
+esac
+for v in "${2:-1}" "${3:-1}"; do
+    case $v in
+    ''|*[!0-9]*|0*)
+        echo "fuzz-speed.sh: RUNS and REPEATS want positive integers, got '$v'" >&2
+        exit 2 ;;
+    esac
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/fuzz/clang}
 runs=${2:-200000}

@@ -17,20 +17,18 @@
 # the VM lock.  Set GAUNTLET_NO_BUILD=1 when the build is current.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 n=3
 while [[ $# -gt 0 ]]; do
     case $1 in
-    -n) n=$2; shift 2 ;;
-    -h|--help) sed -n '4,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "hotplug-unplug.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -n) n=${2-}; shift; shift || true ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
-[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "hotplug-unplug.sh: -n wants a positive count, got '$n'" >&2; exit 2; }
+bench_posint -n "$n"
 
-if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
-    "$TOP/gauntlet" build >&2
-fi
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed -e 's/^name: unplug-bench$/name: unplug-bench-fast/' \

@@ -19,26 +19,25 @@
 # Set GAUNTLET_NO_BUILD=1 when the build is current.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 BUILD=${GAUNTLET_BUILD:-$TOP/build}
 n=5 duration=3 threads=4 flush=2
 while [[ $# -gt 0 ]]; do
     case $1 in
-    -n) n=$2; shift 2 ;;
-    --duration) duration=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --flush-pct) flush=$2; shift 2 ;;
-    -h|--help) sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "ledger-cost.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -n) n=${2-}; shift; shift || true ;;
+    --duration) duration=${2-}; shift; shift || true ;;
+    --threads) threads=${2-}; shift; shift || true ;;
+    --flush-pct) flush=${2-}; shift; shift || true ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
-for v in "$n" "$duration" "$threads"; do
-    [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "ledger-cost.sh: -n, --duration and --threads want positive counts, got '$v'" >&2; exit 2; }
-done
-[[ $flush =~ ^[0-9]+$ ]] || { echo "ledger-cost.sh: --flush-pct wants a percentage, got '$flush'" >&2; exit 2; }
-if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
-    "$TOP/gauntlet" build >&2
-fi
+bench_posint -n "$n"
+bench_posint --duration "$duration"
+bench_posint --threads "$threads"
+[[ $flush =~ ^[0-9]+$ && $flush -le 100 ]] ||
+    bench_usage_die "--flush-pct wants a percentage, got '$flush'"
+bench_build
 tool=$BUILD/harness/data/gauntlet-data checker=$BUILD/harness/data/gauntlet-ledger
 [[ -x $tool && -x $checker ]] || { echo "ledger-cost.sh: build gauntlet-data and gauntlet-ledger first" >&2; exit 1; }
 work=$(mktemp -d)

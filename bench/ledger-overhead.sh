@@ -14,29 +14,27 @@
 # without).  Set GAUNTLET_NO_BUILD=1 when the build is current.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 n=3 d=5 target=kestrel
 while [[ $# -gt 0 ]]; do
     case $1 in
-    -n) n=$2; shift 2 ;;
-    -d) d=$2; shift 2 ;;
-    --target) target=$2; shift 2 ;;
-    -h|--help) sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "ledger-overhead.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -n) n=${2-}; shift; shift || true ;;
+    -d) d=${2-}; shift; shift || true ;;
+    --target) target=${2-}; shift; shift || true ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
-[[ $n =~ ^[1-9][0-9]*$ && $d =~ ^[1-9][0-9]*$ ]] ||
-    { echo "ledger-overhead.sh: -n and -d want positive integers" >&2; exit 2; }
+bench_posint -n "$n"
+bench_posint -d "$d"
 case $target in
 kestrel) cmd="kestrelctl stress --threads 4 --qd 16 --duration $d --lba 8192 --blocks 8192 --verify" ;;
 nvme) cmd="gauntlet-data stress /dev/nvme0n1 --lba 8192 --blocks 8192 --threads 1 --duration $d" ;;
 virtio-blk) cmd="gauntlet-data stress /dev/vda --lba 8192 --blocks 8192 --threads 1 --duration $d" ;;
-*) echo "ledger-overhead.sh: unknown target '$target'" >&2; exit 2 ;;
+*) bench_usage_die "unknown target '$target'" ;;
 esac
 
-if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
-    "$TOP/gauntlet" build >&2
-fi
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat >"$work/bench.yaml" <<YAML

@@ -18,22 +18,20 @@
 # build is current.  The issue's target: a read ratio of at least 0.5.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 n=3 d=5
 while [[ $# -gt 0 ]]; do
     case $1 in
-    -n) n=$2; shift 2 ;;
-    -d) d=$2; shift 2 ;;
-    -h|--help) sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "port-throughput.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -n) n=${2-}; shift; shift || true ;;
+    -d) d=${2-}; shift; shift || true ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
-[[ $n =~ ^[1-9][0-9]*$ && $d =~ ^[1-9][0-9]*$ ]] ||
-    { echo "port-throughput.sh: -n and -d want positive integers" >&2; exit 2; }
+bench_posint -n "$n"
+bench_posint -d "$d"
 
-if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
-    "$TOP/gauntlet" build >&2
-fi
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for port in pcie-root-port gauntlet-port; do

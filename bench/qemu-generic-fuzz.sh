@@ -24,7 +24,7 @@
 #                 DMA of every object whose name matches)
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 CACHE=${GAUNTLET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gauntlet}
 FCACHE=$CACHE/qemu-fuzz
 CLANG=${GAUNTLET_FUZZ_CC:-clang-14}
@@ -32,13 +32,15 @@ CLANGXX=${GAUNTLET_FUZZ_CXX:-clang++-14}
 secs=60 build_only=0 jobs=$(nproc)
 while [[ $# -gt 0 ]]; do
     case $1 in
-    --time) secs=${2:?}; shift 2 ;;
+    --time) secs=${2:-}; shift; shift || true ;;
     --build-only) build_only=1; shift ;;
-    -j) jobs=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "qemu-generic-fuzz: unknown argument '$1'" >&2; exit 2 ;;
+    -j) jobs=${2:-}; shift; shift || true ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
+bench_posint --time "$secs"
+bench_posint -j "$jobs"
 say() { echo "[qemu-generic-fuzz] $*" >&2; }
 
 # ---- the fuzzing QEMU (cached) -----------------------------------------------

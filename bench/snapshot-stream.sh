@@ -16,19 +16,17 @@
 # when the build is current.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 n=5
 while [[ $# -gt 0 ]]; do
     case $1 in
-    -n) n=$2; shift 2 ;;
-    -h|--help) sed -n '4,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "snapshot-stream.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -n) n=${2-}; shift; shift || true ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
-[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "snapshot-stream.sh: -n wants a positive count, got '$n'" >&2; exit 2; }
-if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
-    "$TOP/gauntlet" build >&2
-fi
+bench_posint -n "$n"
+bench_build
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -24,26 +24,24 @@
 # says so.  Builds first unless GAUNTLET_NO_BUILD=1.
 set -euo pipefail
 
-TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 BUILD=${GAUNTLET_BUILD:-$TOP/build}
 n=5 suite=1 campaign=1 fuzz=1 fuzz_runs=200000
 while [[ $# -gt 0 ]]; do
     case $1 in
-    -n) n=$2; shift 2 ;;
+    -n) n=${2-}; shift; shift || true ;;
     --skip-suite) suite=0; shift ;;
     --skip-campaign) campaign=0; shift ;;
     --skip-fuzz) fuzz=0; shift ;;
-    --fuzz-runs) fuzz_runs=$2; shift 2 ;;
-    -h|--help) sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "table.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    --fuzz-runs) fuzz_runs=${2-}; shift; shift || true ;;
+    -h|--help) bench_help ;;
+    *) bench_unknown "$1" ;;
     esac
 done
-[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "table.sh: -n wants a positive count, got '$n'" >&2; exit 2; }
-[[ $fuzz_runs =~ ^[1-9][0-9]*$ ]] || { echo "table.sh: --fuzz-runs wants a positive count, got '$fuzz_runs'" >&2; exit 2; }
+bench_posint -n "$n"
+bench_posint --fuzz-runs "$fuzz_runs"
 
-if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
-    "$TOP/gauntlet" build >&2
-fi
+bench_build
 export GAUNTLET_NO_BUILD=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -92,7 +90,7 @@ camp_args=${CAMPAIGN_ARGS:---seed 1 --runs 20}
 camp_cmd="./gauntlet campaign $camp_args"
 if [[ $campaign == 0 ]]; then
     row "Campaign runs per minute" "skipped (--skip-campaign)" "$camp_cmd"
-elif ! grep -qE '^[[:space:]]*campaign\)' "$TOP/gauntlet"; then
+elif [[ ! -x $BUILD/harness/gauntlet-campaign ]]; then
     row "Campaign runs per minute" "n/a (gauntlet campaign not built)" "$camp_cmd"
 else
     echo "== campaign (load $(load))" >&2
