@@ -51,7 +51,7 @@ base=${4:-}
 targets=${FUZZ_SPEED_TARGETS:-"fuzz_device fuzz_completion fuzz_ioctl fuzz_fault_rules fuzz_scenario fuzz_port"}
 if [ -n "$base" ]; then
     for t in $targets; do
-        [ -x "$base/$t" ] || { echo "no $base/$t" >&2; exit 2; }
+        [ -x "$base/$t" ] || { echo "fuzz-speed.sh: no $base/$t (BASELINE_BIN_DIR)" >&2; exit 2; }
     done
 fi
 
