@@ -58,6 +58,14 @@ cc() { # out src incs
 cc core   "$QD/src/kestrel_core.c"        "$CORE_INC"
 cc fault  "$QD/src/kestrel_fault.c"       "$CORE_INC"
 cc gfault "$QD/src/gfault.c"              "$CORE_INC"
+# fuzz_device's fault engine: the rule grammar untraced (its rules come
+# from a fixed table; coverage-ignore-grammar.txt), as fuzz/CMakeLists.txt
+GRAMMAR_INC=$CORE_INC
+case "$CFLAGS" in
+    *fuzzer*|*sanitize-coverage*)
+        GRAMMAR_INC="$CORE_INC -fsanitize-coverage-ignorelist=$FZ/coverage-ignore-grammar.txt" ;;
+esac
+cc gfault_table "$QD/src/gfault.c"        "$GRAMMAR_INC"
 cc gport  "$QD/src/gport_fault.c"         "$CORE_INC"
 cc gpi    "$QD/src/gport_interpose.c"     "$CORE_INC"
 cc host   "$QD/standalone/kestrel_host.c" "$CORE_INC"
@@ -90,7 +98,7 @@ link() { # target objs... (incs for the harness first)
 }
 # libFuzzer is C++: link with $CXX when OSS-Fuzz provides it.
 CXX_OR_CC=${CXX:-$CC}
-link fuzz_device      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
+link fuzz_device      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault_table.o" "$W/gport.o" "$W/host.o"
 link fuzz_vmload      "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_fault_rules "$CORE_INC" "$W/core.o" "$W/fault.o" "$W/gfault.o" "$W/gport.o" "$W/host.o"
 link fuzz_port        "$CORE_INC" "$W/gfault.o" "$W/gport.o" "$W/gpi.o" "$W/host.o" "$W/core.o" "$W/fault.o"

@@ -687,6 +687,19 @@ static uint32_t kestrel_cache_missing(const KestrelCore *c, uint64_t lba,
     return missing;
 }
 
+/*
+ * Blocks one write-back takes at most: a run of cached blocks, so no more
+ * than the cache holds, and no more than one transfer.  Its buffers are
+ * sized by it (a 16-block cache of 512-byte blocks needs 8 KiB, not the
+ * 1 MiB of a transfer: the fuzzers create a device for every input, and
+ * under ASan every allocation above 128 KiB is an mmap, page faults and
+ * an munmap).
+ */
+static uint32_t kestrel_cache_wb_blocks(const KestrelConfig *cfg)
+{
+    return MIN(cfg->cache_blocks, KESTREL_MAX_XFER_BYTES / cfg->block_size);
+}
+
 static bool kestrel_cache_idle_wb(const KestrelCore *c)
 {
     return c->wb.state != KESTREL_CMD_IO;
@@ -759,7 +772,7 @@ static void kestrel_cache_run(KestrelCore *c)
     first = c->cache_head;
     c->wb_lba = c->cache[first].lba;
     c->wb_n = 0;
-    while (c->wb_n < KESTREL_MAX_XFER_BYTES / bs &&
+    while (c->wb_n < kestrel_cache_wb_blocks(&c->cfg) &&
            c->wb_lba + c->wb_n < c->cfg.capacity_blocks) {
         uint32_t e = kestrel_cache_find(c, c->wb_lba + c->wb_n);
 
@@ -2109,8 +2122,9 @@ int kestrel_core_init(KestrelCore *c, const KestrelConfig *cfg,
                                        cfg->block_size);
         c->cache_hash = kestrel_zalloc(hsize * sizeof(*c->cache_hash));
         c->cache_hash_mask = hsize - 1;
-        c->wb.buf = kestrel_zalloc(KESTREL_MAX_XFER_BYTES);
-        c->wb_seq = kestrel_zalloc(KESTREL_MAX_XFER_BYTES / 512 *
+        c->wb.buf = kestrel_zalloc((size_t)kestrel_cache_wb_blocks(cfg) *
+                                   cfg->block_size);
+        c->wb_seq = kestrel_zalloc(kestrel_cache_wb_blocks(cfg) *
                                    sizeof(*c->wb_seq));
     }
     c->cache_head = c->cache_tail = KESTREL_CACHE_NIL;

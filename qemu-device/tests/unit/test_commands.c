@@ -964,6 +964,93 @@ START_TEST(test_write_cache_rewrite_during_flush)
 }
 END_TEST
 
+/*
+ * Take the write-back the device queued (asynchronous backend) and check
+ * it: a WRITE of want_blocks from lba from the write-back buffer.  Then do
+ * it on the disk and complete it.
+ */
+static void writeback_step(uint64_t lba, uint32_t want_blocks)
+{
+    uint32_t bs = h->core.cfg.block_size;
+    KestrelHostIo io;
+
+    ck_assert_uint_eq(h->nio, 1);
+    io = h->io[0];
+    h->nio = 0;
+    ck_assert_ptr_eq(io.cmd, &h->core.wb);
+    ck_assert_int_eq(io.kind, KESTREL_IO_WRITE);
+    ck_assert_uint_eq(io.offset, lba * bs);
+    ck_assert_uint_eq(io.len, (size_t)want_blocks * bs);
+    memcpy(h->disk + io.offset, io.buf, io.len);
+    kestrel_core_io_done(&h->core, io.cmd, 0);
+    h->kicked = false;
+    kestrel_core_process(&h->core);
+}
+
+/*
+ * A write-back takes the run of cached blocks that follows the oldest, up
+ * to what the cache holds and one transfer (KESTREL_MAX_XFER_BYTES): its
+ * buffer is sized by that bound, so the runs that reach it are the ones
+ * to check (under ASan, a byte past the buffer is a report).  A full
+ * 16-block cache of one run is one write-back of 16 blocks; 512 blocks of
+ * 4 KiB in one run are two write-backs of 256 (1 MiB each).
+ */
+START_TEST(test_write_cache_writeback_bounds)
+{
+    static const struct {
+        uint32_t block_size, cache_blocks, writes, per_write, per_wb;
+    } cases[] = {
+        { 512, KESTREL_CACHE_MIN_BLOCKS, 2, 8, KESTREL_CACHE_MIN_BLOCKS },
+        { 4096, 512, 2, 256, KESTREL_MAX_XFER_BYTES / 4096 },
+    };
+    unsigned k, i;
+
+    for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        KestrelConfig cfg = kh_default_config();
+        uint32_t bs = cases[k].block_size, n = cases[k].per_write;
+        uint32_t total = cases[k].writes * n;
+        struct kestrel_sqe s;
+        struct kestrel_cqe e;
+
+        kh_free(h);
+        cfg.block_size = bs;
+        cfg.write_cache = true;
+        cfg.cache_blocks = cases[k].cache_blocks;
+        h = ut_host_cfg(&cfg);
+        ut_enable(h, 16, 16);
+        for (i = 0; i < cases[k].writes; i++) {
+            /* one buffer for all: UT_BUF_STRIDE is smaller than 1 MiB */
+            ut_fill(h->ram + ut_buf(1), (size_t)n * bs, (uint8_t)(10 + i));
+            ut_expect(h, ut_rw(h, KESTREL_OP_WRITE, 1, (uint64_t)i * n, n),
+                      KESTREL_SC_SUCCESS);
+        }
+        ck_assert_uint_eq(h->core.cache_count, total);
+        ck_assert(disk_is_zero(0, (size_t)total * bs));
+        h->async_io = true;
+        s = ut_flush(3);
+        ut_submit_raw(h, &s);
+        for (i = 0; i < total; i += cases[k].per_wb) {
+            writeback_step(i, cases[k].per_wb);
+        }
+        /* then only the FLUSH of the backend */
+        ck_assert_uint_eq(h->nio, 1);
+        ck_assert_int_eq(h->io[0].kind, KESTREL_IO_FLUSH);
+        ck_assert_uint_eq(h->core.cache_count, 0);
+        ck_assert_uint_eq(h->core.stat_cache_writebacks, total);
+        kh_run(h);
+        ck_assert(kh_reap(h, &e));
+        ck_assert_uint_eq(le16_to_cpu(e.tag), 3);
+        ck_assert_uint_eq(ut_status(&e), KESTREL_SC_SUCCESS);
+        for (i = 0; i < cases[k].writes; i++) {
+            ut_fill(h->ram + ut_buf(2), (size_t)n * bs, (uint8_t)(10 + i));
+            ck_assert_msg(!memcmp(h->disk + (size_t)i * n * bs,
+                                  h->ram + ut_buf(2), (size_t)n * bs),
+                          "case %u: WRITE %u is not on the disk", k, i);
+        }
+    }
+}
+END_TEST
+
 /* A cached WRITE is not on the disk; power-on reset loses it. */
 START_TEST(test_write_cache_power_loss)
 {
@@ -1046,6 +1133,7 @@ Suite *commands_suite(void)
     tcase_add_test(tc, test_write_cache_model_async);
     tcase_add_test(tc, test_write_cache_power_loss);
     tcase_add_test(tc, test_write_cache_rewrite_during_flush);
+    tcase_add_test(tc, test_write_cache_writeback_bounds);
     suite_add_tcase(s, tc);
     return s;
 }
