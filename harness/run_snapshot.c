@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "run_priv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -18,7 +19,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -489,8 +489,8 @@ static void snapshot_mark_failed(const char *marker, const char *why)
 #define RAM_PREFIX "gauntlet-ram-"
 
 /* Where the VM that saves a snapshot keeps its RAM: on tmpfs (/dev/shm)
- * where there is one, as RAM-FILE-PID-KEY; files of a worker that died
- * before removing its own are removed first. */
+ * where there is one, as gauntlet-ram-PID-KEY; the files of a worker
+ * that died before removing its own are removed first. */
 static void snapshot_ram_path(Run *r, const char *hex)
 {
     const char *dir = access("/dev/shm", W_OK) ? r->cfg->snapshot_dir : "/dev/shm";
