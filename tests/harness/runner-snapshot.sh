@@ -19,9 +19,10 @@
 #  5. ram.img written to after the save, then truncated: each refused
 #     before QEMU and saved anew (a cold pass), never loaded.
 #  6. ram.img zeroed with its size and mtime kept (damage the harness
-#     cannot see): the restored guest has no RAM to run, so the run is an
-#     error of kind "snapshot" in bounded time and the snapshot discarded;
-#     this also shows the guest's RAM comes from ram.img, not the stream.
+#     cannot see): the restore fails (QEMU 7.2 refuses the load: its
+#     kvmvapic device reads guest RAM when loaded), an error of kind
+#     "snapshot" in bounded time, the snapshot discarded; this also shows
+#     the guest's RAM comes from ram.img, not the stream.
 #  7. --snapshot-ram stream in the same dir does not take the file
 #     snapshot (the key covers the layout): it boots and saves its own,
 #     RAM in vm.mig, which the next stream run restores; and a file run
@@ -151,10 +152,12 @@ echo "ok: zeroed ram.img: an error in $(( $(date +%s) - t0 )) s: $(field "$res" 
 
 # 7. the layout is in the key: a stream run neither takes nor touches the
 # file snapshot, and restores its own
+# (baseline-io's snapshot was discarded in 3: this run saves it anew)
 run file1 "$s/baseline-io.yaml"
 res="$tmp/file1/baseline-io/result.json"
-[ "$rc" -eq 0 ] && [ "$(field "$res" start)" = snapshot ] || fail "baseline-io did not restore (exit $rc)"
-fdir="$(field "$res" snapshot | sed 's|\\/|/|g; s|^restored \([^ ]*\) .*|\1|')"
+[ "$rc" -eq 0 ] || fail "baseline-io: exit $rc"
+fdir="$(field "$res" snapshot | sed 's|\\/|/|g; s|^.*saved \([^ ;]*\)$|\1|; s|^restored \([^ ]*\) .*|\1|')"
+[ -f "$fdir/ram.img" ] || fail "baseline-io: no RAM file snapshot at '$fdir'"
 ram_before=$(stat -c '%s %Y' "$fdir/ram.img")
 for i in 1 2; do
     run "stream$i" --snapshot-ram stream "$s/baseline-io.yaml"
