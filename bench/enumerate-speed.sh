@@ -5,6 +5,7 @@
 # bench run, and where a restored run's fixed cost goes.
 #
 #   bench/enumerate-speed.sh [-n ROUNDS] [-b BATCH] [--accel auto|kvm|tcg]
+#                            [--no-stream]
 #
 # The runs are those of `gauntlet enumerate` (docs/enumerate.md), shorter:
 # boot, load, a 200 ms command timeout, one rule cq.post:drop:nth=K (K =
@@ -12,15 +13,19 @@
 # blocks, written and read back), every verdict; the fault must fire.
 # Each round runs BATCH such files (default 4) in one gauntlet-runner
 # invocation booting every run, then BATCH in one invocation with
-# --snapshot (a fresh --snapshot-dir primed by one unmeasured run first),
-# -j 1, alternating so both see the same machine load (default 3 rounds).
+# --snapshot (guest RAM in a file mapped copy-on-write, the default), then
+# BATCH with --snapshot --snapshot-ram stream (RAM in the migration
+# stream, the layout before; --no-stream leaves these out), each snapshot
+# layout primed by one unmeasured run first in a fresh --snapshot-dir,
+# -j 1, alternating so all see the same machine load (default 3 rounds).
 #
 # Prints, per mode: runs per minute (runs / the invocations' wall time),
 # the median run's wall time (an invocation's wall over its runs), its
 # steps' time (steps.log: from the first step after boot and load to the
-# judging) and the fixed cost (wall minus steps); the ratio of the rates;
-# and the restored runs' per-phase breakdown from steps.log timestamps
-# (medians): QEMU start, the restore, clock and ready check, each verdict,
+# judging), the fixed cost (wall minus steps) and the median ready_s
+# (QEMU start to driver ready); the ratios of the rates; and, per
+# snapshot layout, the restored runs' per-phase breakdown from steps.log
+# timestamps (medians): QEMU start, the restore, clock and ready check, each verdict,
 # QEMU's exit, the result, and the runner's own share (invocation wall
 # over its runs minus the scenario's duration).  Ratios and rates only:
 # nothing here is a pass/fail test.  Boots VMs: run it under the VM lock.
@@ -28,12 +33,13 @@
 set -euo pipefail
 
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
-rounds=3 batch=4
+rounds=3 batch=4 stream=1
 accel=()
 while [[ $# -gt 0 ]]; do
     case $1 in
     -n) rounds=${2-}; shift; shift || true ;;
     -b) batch=${2-}; shift; shift || true ;;
+    --no-stream) stream=0; shift ;;
     --accel) accel=(--accel "$2"); shift 2 ;;
     -h|--help) bench_help ;;
     *) bench_unknown "$1" ;;
@@ -70,6 +76,7 @@ invoke() {
     local snap=()
     shift 2
     [[ $mode == cold ]] || snap=(--snapshot --snapshot-dir "$work/snapshots")
+    [[ $mode != stream && $mode != prime-stream ]] || snap+=(--snapshot-ram stream)
     t0=$(date +%s.%N)
     if ! GAUNTLET_NO_BUILD=1 "$TOP/gauntlet" run -j 1 "${accel[@]}" "${snap[@]}" \
             --out "$out" "$@" >"$out.log" 2>&1; then
@@ -89,16 +96,20 @@ files() {  # PREFIX: BATCH files, nth=1, 2, 3, 4, 1, ...
     done
 }
 
-echo "load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds of $batch runs each way" >&2
+modes=(cold snapshot)
+[[ $stream == 0 ]] || modes+=(stream)
+echo "load $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds of $batch runs each way (${modes[*]})" >&2
 mapfile -t f < <(files prime)
 invoke prime "$work/prime" "${f[0]}" >/dev/null
+if [[ $stream == 1 ]]; then
+    invoke prime-stream "$work/prime-stream" "${f[0]}" >/dev/null
+fi
 for ((r = 1; r <= rounds; r++)); do
-    mapfile -t f < <(files "cold$r")
-    w=$(invoke cold "$work/cold-$r" "${f[@]}")
-    echo "cold $r $w" >>"$work/walls"
-    mapfile -t f < <(files "snap$r")
-    w=$(invoke snapshot "$work/snap-$r" "${f[@]}")
-    echo "snapshot $r $w" >>"$work/walls"
+    for m in "${modes[@]}"; do
+        mapfile -t f < <(files "$m$r")
+        w=$(invoke "$m" "$work/$m-$r" "${f[@]}")
+        echo "$m $r $w" >>"$work/walls"
+    done
     echo "round $r/$rounds: $(grep " $r " "$work/walls" | awk '{ printf "%s %s s  ", $1, $3 }')" >&2
 done
 
@@ -169,7 +180,7 @@ walls = {}
 for ln in open(os.path.join(work, "walls")):
     mode, r, w = ln.split()
     walls.setdefault(mode, []).append(float(w))
-    d = os.path.join(work, ("cold" if mode == "cold" else "snap") + "-" + r)
+    d = os.path.join(work, mode + "-" + r)
     for res in sorted(glob.glob(d + "/*/result.json")):
         j = json.load(open(res))
         want = "cold" if mode == "cold" else "snapshot"
@@ -177,28 +188,49 @@ for ln in open(os.path.join(work, "walls")):
             raise SystemExit(f"enumerate-speed.sh: {res}: status {j['status']}, "
                              f"start {j['start']} (want pass, {want})")
         steps, ph = phases(os.path.join(os.path.dirname(res), "steps.log"))
-        rows.setdefault(mode, []).append((float(w) / batch, j["duration_s"], steps, ph))
+        rows.setdefault(mode, []).append((float(w) / batch, j["duration_s"], steps, ph,
+                                          j.get("ready_s") or float("nan")))
 
+LABEL = {"cold": "cold", "snapshot": "snapshot (RAM file, copy-on-write)",
+         "stream": "snapshot (RAM in the stream)"}
 rate = {}
-for mode in ("cold", "snapshot"):
+modes = [m for m in ("cold", "snapshot", "stream") if m in rows]
+for mode in modes:
     rs = rows[mode]
     n = len(rs)
     rate[mode] = 60.0 * n / sum(walls[mode])
     wall = med([r[0] for r in rs])
     steps = med([r[2] for r in rs])
     fixed = med([r[0] - r[2] for r in rs])
-    print(f"{mode:8s}: {rate[mode]:5.1f} runs/min ({n} runs); a run: wall {wall:.2f} s, "
-          f"steps {steps:.2f} s, fixed cost {fixed:.2f} s (medians)")
+    ready = med([r[4] for r in rs])
+    print(f"{LABEL[mode]}: {rate[mode]:5.1f} runs/min ({n} runs); a run: wall {wall:.2f} s, "
+          f"steps {steps:.2f} s, fixed cost {fixed:.2f} s, ready_s {ready:.3f} (medians)")
 print(f"ratio snapshot/cold runs per minute: {rate['snapshot'] / rate['cold']:.1f} x")
-print("restored run, per phase (median s):")
+if "stream" in rate:
+    print(f"ratio stream snapshot/cold runs per minute: {rate['stream'] / rate['cold']:.1f} x")
+    print(f"ratio RAM file/stream runs per minute: {rate['snapshot'] / rate['stream']:.2f} x; "
+          f"ready_s stream/file: {med([r[4] for r in rows['stream']]) / med([r[4] for r in rows['snapshot']]):.2f} x")
+snaps = [m for m in modes if m != "cold"]
+print("restored run, per phase (median s): " + "  ".join(f"{m:>8s}" for m in snaps))
 names = []
-for r in rows["snapshot"]:
-    for name, _ in r[3]:
-        if name not in names:
-            names.append(name)
+for m in snaps:
+    for r in rows[m]:
+        for name, _ in r[3]:
+            if name not in names:
+                names.append(name)
+
+
+def col(m, f):
+    return f"{med([f(r) for r in rows[m]]):8.3f}"
+
+
 for name in names:
-    vals = [sum(s for nm, s in r[3] if nm == name) for r in rows["snapshot"]]
-    print(f"  {name:38s} {med(vals):6.3f}")
-print(f"  {'runner (invocation over its runs)':38s} {med([r[0] - r[1] for r in rows['snapshot']]):6.3f}")
-print(f"  {'fixed cost (wall minus steps)':38s} {med([r[0] - r[2] for r in rows['snapshot']]):6.3f}")
+    print(f"  {name:38s} " + "  ".join(
+        col(m, lambda r: sum(s for nm, s in r[3] if nm == name)) for m in snaps))
+print(f"  {'runner (invocation over its runs)':38s} " +
+      "  ".join(col(m, lambda r: r[0] - r[1]) for m in snaps))
+print(f"  {'fixed cost (wall minus steps)':38s} " +
+      "  ".join(col(m, lambda r: r[0] - r[2]) for m in snaps))
+print(f"  {'ready_s (QEMU start to driver ready)':38s} " +
+      "  ".join(col(m, lambda r: r[4]) for m in snaps))
 PY

@@ -16,7 +16,7 @@
 #                    200000)
 #
 # Rows: cold boot to driver-ready and snapshot restore to ready, with their
-# ratio (bench/boot-vs-restore.sh); the default suite's wall time, -j 2,
+# ratio, and the restore with RAM in the stream (bench/boot-vs-restore.sh); the default suite's wall time, -j 2,
 # cold and with --snapshot (from an empty snapshot dir, so the saves are
 # in it); campaign runs per minute (`./gauntlet campaign`, when this tree
 # has it; CAMPAIGN_ARGS, default "--seed 1 --runs 20"); fuzz executions per
@@ -56,8 +56,11 @@ bench_cmd="bench/boot-vs-restore.sh -n $n"
 cold=$(sed -n 's/^cold boot to driver-ready: *//p' "$work/bvr.txt")
 rest=$(sed -n 's/^snapshot restore to ready: *//p' "$work/bvr.txt")
 ratio=$(sed -n 's/^ratio cold\/restore: *//p' "$work/bvr.txt")
+srest=$(sed -n 's/^stream restore to ready: *//p' "$work/bvr.txt")
+sratio=$(sed -n 's/^ratio stream\/file restore: *//p' "$work/bvr.txt")
 row "Cold boot to driver-ready (QEMU start to the ready check after load)" "$cold" "$bench_cmd"
 row "Snapshot restore to driver-ready" "$rest; ratio $ratio" "$bench_cmd"
+row "The same, RAM in the migration stream (--snapshot-ram stream)" "$srest; stream/file $sratio x" "$bench_cmd"
 
 # -- the default suite ------------------------------------------------------------
 suite_row() {  # LABEL CMD-SUFFIX ARGS...

@@ -54,6 +54,10 @@ typedef struct GrConfig {
      * instead of booting; snapshots live in snapshot_dir. */
     bool snapshot;
     const char *snapshot_dir;
+    /* How a snapshot holds guest RAM: "file" (a RAM file mapped
+     * copy-on-write at restore, the stream has the device state only) or
+     * "stream" (RAM in the migration stream).  NULL: "file". */
+    const char *snapshot_ram;
 } GrConfig;
 
 /* Run one scenario against target t, artifacts in dir (created).  Writes

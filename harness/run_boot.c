@@ -113,14 +113,24 @@ int gr_boot_vm(Run *r, const GsStep *st, const Snapshot *sn)
     o.append_console = r->power_cuts > 0;
     o.root_port = r->t->root_port;
     o.iommu = gr_iommu(r);
+    if (sn && sn->ram[0]) {
+        /* the saved RAM, copy-on-write: the file never changes */
+        o.ram_file = sn->ram;
+    } else if (!sn && r->save_ram[0]) {
+        o.ram_file = r->save_ram;
+        o.ram_shared = true;
+        o.ram_unlink = true;
+    }
     if (sn) {
-        gr_log(r, "restore: %s (saved by %s), kernel %s, initrd %s", sn->mig,
-              sn->built_by, o.kernel, o.initrd);
+        gr_log(r, "restore: %s (saved by %s)%s%s, kernel %s, initrd %s", sn->mig,
+               sn->built_by, o.ram_file ? ", RAM copy-on-write from " : "",
+               o.ram_file ? o.ram_file : "", o.kernel, o.initrd);
     } else {
         gr_log(r, "boot: kernel %s, initrd %s%s", o.kernel, o.initrd,
                strcmp(o.iommu, "none") ? ", IOMMU intel-iommu (strict)" : "");
     }
     r->vm = gvm_start(&o, err, sizeof(err));
+    r->save_ram[0] = 0;         /* one boot only (not a power cut's next) */
     r->qemu_starts++;           /* its fault engines count from 0 again */
     if (!r->vm && sn) {
         /* the harness's own trouble (a damaged or stale snapshot), never

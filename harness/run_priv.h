@@ -105,12 +105,18 @@ typedef struct Run {
     struct json_object *iommu;  /* the iommu verdict's counts (result.json) */
     double ready_s;             /* QEMU start to driver ready (0: never) */
     char snapshot_note[1024];   /* what --snapshot did, for result.json */
+    /* The next boot puts guest RAM in this shared file (a boot that will
+     * save a snapshot with its RAM in a file); gr_boot_vm() hands it to
+     * the VM, which removes it at the end, and clears it. */
+    char save_ram[4200];
 } Run;
 
 /* A VM saved right after boot + load (run_snapshot.c). */
 typedef struct Snapshot {
     char dir[4096];
     char mig[4200];             /* the migration stream */
+    char ram[4200];             /* guest RAM, mapped copy-on-write ("": in
+                                 * the stream) */
     char accel[8];              /* the accelerator it was saved under */
     bool module_loaded, integrity_written;
     char built_by[256];         /* the scenario that saved it */

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "run_priv.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -40,14 +41,39 @@
  * saved boot log, so expect_log, forbid_log and the kernel-log verdict see
  * exactly what a cold run's log holds.
  *
+ * Guest RAM (--snapshot-ram file, the default) is not in the stream: the
+ * VM that saves runs with its RAM in a shared file on tmpfs
+ * (memory-backend-file, share=on), the stream is saved with
+ * x-ignore-shared (the device state only, RAM left out) and the RAM file
+ * is copied into the snapshot as ram.img, once.  A restore maps ram.img
+ * private (share=off: copy-on-write, the file never changes) and loads the
+ * device state with x-ignore-shared; QEMU accepts a private destination
+ * for an ignored block since 4.1 (commit b17fbbe55cba, "migration: allow
+ * private destination ram with x-ignore-shared", VM templating).  With
+ * --snapshot-ram stream, RAM is in vm.mig as before.
+ *
  * The key is everything the saved state depends on: the QEMU binary, the
  * kernel and image, the target file, the boot options, the load
- * parameters, the devices present at boot, the IOMMU, the accelerator
- * and the integrity seed.  One snapshot is shared read-only by every worker; a
- * lock file makes the first one build it while the others wait (bounded).
+ * parameters, the devices present at boot, the IOMMU, the accelerator,
+ * the integrity seed and where RAM is kept.  One snapshot is shared
+ * read-only by every worker; a lock file makes the first one build it
+ * while the others wait (bounded).
  */
-#define SNAPSHOT_FORMAT 2    /* 2: the machine has the ledger's port */
+#define SNAPSHOT_FORMAT 3    /* 2: the ledger's port; 3: RAM in ram.img */
 #define SNAPSHOT_LOCK_WAIT_S 900.0
+
+static bool snapshot_ram_file(const Run *r)
+{
+    return !r->cfg->snapshot_ram || !strcmp(r->cfg->snapshot_ram, "file");
+}
+
+/* "sec.nsec" of a file's mtime: a RAM file written after the save (or
+ * replaced) no longer matches its meta.json. */
+static void mtime_text(const struct stat *sb, char *buf, size_t len)
+{
+    snprintf(buf, len, "%lld.%09ld", (long long)sb->st_mtim.tv_sec,
+             sb->st_mtim.tv_nsec);
+}
 
 /* How many leading steps a snapshot replaces (0: none, the scenario boots):
  * boot (optional: the default boot) and a load expected to succeed. */
@@ -111,6 +137,7 @@ static char *snapshot_key(Run *r, const GsStep *boot_st, const GsStep *load_st,
     fprintf(f, "\niommu %s", gr_iommu(r));
     fprintf(f, "\naccel %s\nseed %" PRIu64 "\n", r->cfg->accel ? r->cfg->accel :
             "auto", r->seed);
+    fprintf(f, "ram %s\n", snapshot_ram_file(r) ? "file" : "stream");
     fclose(f);
     snprintf(hex, 17, "%016" PRIx64, gt_fnv1a(text, len, 0xcbf29ce484222325ULL));
     return text;
@@ -134,10 +161,44 @@ static int snapshot_lock(const char *path, double deadline)
     return fd;
 }
 
-/* A complete snapshot for this key in dir: 1 (sn filled), else 0. */
+/* Is the RAM file not the one saved (missing, another size, written to
+ * since)?  Then why. */
+static bool snapshot_ram_changed(json_object *m, const char *ram, char *why,
+                                 size_t len)
+{
+    json_object *bytes, *mtime;
+    struct stat sb;
+    char now[64];
+
+    if (stat(ram, &sb)) {
+        snprintf(why, len, "ram.img: %s", strerror(errno));
+        return true;
+    }
+    if (!json_object_object_get_ex(m, "ram_bytes", &bytes) ||
+        !json_object_object_get_ex(m, "ram_mtime", &mtime)) {
+        snprintf(why, len, "meta.json lacks ram_bytes or ram_mtime");
+        return true;
+    }
+    if (sb.st_size != json_object_get_int64(bytes)) {
+        snprintf(why, len, "ram.img has %lld bytes, %" PRId64 " were saved "
+                 "(truncated or damaged)", (long long)sb.st_size,
+                 json_object_get_int64(bytes));
+        return true;
+    }
+    mtime_text(&sb, now, sizeof(now));
+    if (strcmp(now, json_object_get_string(mtime))) {
+        snprintf(why, len, "ram.img was modified after the save (mtime %s, "
+                 "saved %s)", now, json_object_get_string(mtime));
+        return true;
+    }
+    return false;
+}
+
+/* A complete snapshot for this key in dir: 1 (sn filled), else 0; -1 when
+ * it is damaged (sn filled to discard it). */
 static int snapshot_find(Run *r, const char *dir, const char *key, Snapshot *sn)
 {
-    char path[4300];
+    char path[4300], why[512];
     char *have;
     json_object *m, *v;
     struct stat sb;
@@ -164,6 +225,10 @@ static int snapshot_find(Run *r, const char *dir, const char *key, Snapshot *sn)
                             json_object_get_boolean(v);
         sn->integrity_written = json_object_object_get_ex(m, "integrity_written", &v) &&
                                 json_object_get_boolean(v);
+        if (json_object_object_get_ex(m, "ram", &v) &&
+            !strcmp(json_object_get_string(v), "file")) {
+            snprintf(sn->ram, sizeof(sn->ram), "%s/ram.img", dir);
+        }
         /* a truncated stream is refused here, with a clear reason */
         if (json_object_object_get_ex(m, "mig_bytes", &v) && !stat(sn->mig, &sb) &&
             sb.st_size != json_object_get_int64(v)) {
@@ -173,6 +238,13 @@ static int snapshot_find(Run *r, const char *dir, const char *key, Snapshot *sn)
             snprintf(r->snapshot_note, sizeof(r->snapshot_note), "discarded "
                      "%s: vm.mig has %lld bytes, %" PRId64 " were saved; ", dir,
                      (long long)sb.st_size, json_object_get_int64(v));
+            ok = -1;
+        } else if (sn->ram[0] && snapshot_ram_changed(m, sn->ram, why,
+                                                      sizeof(why))) {
+            /* the RAM file is the saved RAM: any change, and it is not */
+            gr_log(r, "snapshot %s: %s: discarded, saving a new one", dir, why);
+            snprintf(r->snapshot_note, sizeof(r->snapshot_note), "discarded "
+                     "%s: %s; ", dir, why);
             ok = -1;
         } else {
             ok = sn->accel[0] ? 1 : 0;
@@ -203,10 +275,11 @@ static void snapshot_discard(Run *r, const Snapshot *sn)
  * cannot migrate); -1 when the VM could not be continued. */
 static int snapshot_save(Run *r, const char *dir, const char *key)
 {
-    char tmp[4200], path[4300], err[4096];
+    char tmp[4200], path[4300], err[4096], ram_mtime[64] = "";
     json_object *m;
     struct stat sb;
     double t = gvm_now();
+    int64_t ram_bytes = -1;
     int saved;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp-%d", dir, (int)getpid());
@@ -224,6 +297,25 @@ static int snapshot_save(Run *r, const char *dir, const char *key)
 
         snprintf(to, sizeof(to), "%s/disk-%s.img", tmp, r->dev[i].id);
         saved = gr_copy_file_err(r, r->dev[i].backing, to, err, sizeof(err));
+    }
+    if (saved == 0 && r->vm->ram_in_file) {
+        /* the stream left RAM out: the file, now, is the saved RAM (the
+         * guest is stopped).  A sparse copy: the pages the guest never
+         * touched stay holes.  The VM goes on in its own file, which no
+         * one needs any more: removed now, freed when QEMU exits. */
+        snprintf(path, sizeof(path), "%s/ram.img", tmp);
+        saved = gr_copy_file_err(r, r->vm->ram_file, path, err, sizeof(err));
+        if (saved == 0 && !unlink(r->vm->ram_file)) {
+            r->vm->ram_unlink = false;
+        }
+        if (saved == 0 && stat(path, &sb)) {
+            snprintf(err, sizeof(err), "stat %s: %s", path, strerror(errno));
+            saved = -1;
+        }
+        if (saved == 0) {
+            ram_bytes = (int64_t)sb.st_size;
+            mtime_text(&sb, ram_mtime, sizeof(ram_mtime));
+        }
     }
     if (saved == 0) {
         snprintf(path, sizeof(path), "%s/console.log", tmp);
@@ -249,6 +341,12 @@ static int snapshot_save(Run *r, const char *dir, const char *key)
                                json_object_new_boolean(r->integrity_written));
         json_object_object_add(m, "mig_bytes", json_object_new_int64(
                                    stat(path, &sb) ? -1 : (int64_t)sb.st_size));
+        json_object_object_add(m, "ram", json_object_new_string(
+                                   r->vm->ram_in_file ? "file" : "stream"));
+        if (r->vm->ram_in_file) {
+            json_object_object_add(m, "ram_bytes", json_object_new_int64(ram_bytes));
+            json_object_object_add(m, "ram_mtime", json_object_new_string(ram_mtime));
+        }
         json_object_object_add(m, "boot_ready_s", json_object_new_double(r->ready_s));
         json_object_object_add(m, "save_s", json_object_new_double(gvm_now() - t));
         snprintf(path, sizeof(path), "%s/meta.json", tmp);
@@ -388,6 +486,40 @@ static void snapshot_mark_failed(const char *marker, const char *why)
     }
 }
 
+#define RAM_PREFIX "gauntlet-ram-"
+
+/* Where the VM that saves a snapshot keeps its RAM: on tmpfs (/dev/shm)
+ * where there is one, as gauntlet-ram-PID-KEY; the files of a worker
+ * that died before removing its own are removed first. */
+static void snapshot_ram_path(Run *r, const char *hex)
+{
+    const char *dir = access("/dev/shm", W_OK) ? r->cfg->snapshot_dir : "/dev/shm";
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    while (d && (e = readdir(d))) {
+        long pid;
+        char old[4300];
+
+        if (strncmp(e->d_name, RAM_PREFIX, strlen(RAM_PREFIX))) {
+            continue;
+        }
+        pid = strtol(e->d_name + strlen(RAM_PREFIX), NULL, 10);
+        if (pid > 0 && kill((pid_t)pid, 0) && errno == ESRCH) {
+            snprintf(old, sizeof(old), "%s/%s", dir, e->d_name);
+            if (!unlink(old)) {
+                gr_log(r, "snapshot: removed %s (its worker is gone)", old);
+            }
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    snprintf(r->save_ram, sizeof(r->save_ram), "%s/" RAM_PREFIX "%d-%s", dir,
+             (int)getpid(), hex);
+    unlink(r->save_ram);
+}
+
 /*
  * Start the scenario from a snapshot where it can: restore one, or build
  * one with this scenario's own boot and load.  Returns how many leading
@@ -449,6 +581,9 @@ int gr_snapshot_start(Run *r)
     }
     /* Build it: this scenario's own boot and load, judged as usual. */
     gr_log(r, "snapshot %s: none yet; booting to save one", dir);
+    if (snapshot_ram_file(r)) {
+        snapshot_ram_path(r, hex);
+    }
     if (gr_run_steps(r, r->s->steps, n) < 0) {
         snapshot_mark_failed(failp, r->reason);
         rc = -1;

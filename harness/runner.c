@@ -90,6 +90,9 @@ static void usage(FILE *f)
 "                         booting (docs/scenarios.md, \"Fast reset\")\n"
 "  --snapshot-dir DIR     where snapshots live (default: snapshots/ next to\n"
 "                         the results folder); delete it to start afresh\n"
+"  --snapshot-ram file|stream   how a snapshot keeps guest RAM: a file the\n"
+"                         restore maps copy-on-write (default), or in the\n"
+"                         migration stream (the slower layout before it)\n"
 "  --list                 check and list the scenarios, run nothing\n"
 "  --shell                boot the first scenario's VM with the console on\n"
 "                         this terminal (gauntlet shell)\n");
@@ -429,7 +432,7 @@ int main(int argc, char **argv)
         O_FLAVOUR, O_TARGETS, O_TARGET, O_SUITE, O_HOST_TOOL, O_LEDGER_TOOL, O_OUT, O_ACCEL,
         O_SEED, O_LIST, O_SHELL, O_REPRO, O_KNOWN, O_SNAPSHOT, O_SNAPSHOT_DIR,
         O_DEFAULT_TARGET, O_SMODULES, O_DMODULES, O_MKINITRAMFS, O_IMAGE_CACHE,
-        O_BUILD,
+        O_BUILD, O_SNAPSHOT_RAM,
     };
     static const struct option lopts[] = {
         { "qemu", required_argument, NULL, O_QEMU },
@@ -461,6 +464,7 @@ int main(int argc, char **argv)
         { "known-issues", required_argument, NULL, O_KNOWN },
         { "snapshot", no_argument, NULL, O_SNAPSHOT },
         { "snapshot-dir", required_argument, NULL, O_SNAPSHOT_DIR },
+        { "snapshot-ram", required_argument, NULL, O_SNAPSHOT_RAM },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -514,6 +518,7 @@ int main(int argc, char **argv)
         case O_REPRO: repro = optarg; break;
         case O_SNAPSHOT: cfg.snapshot = true; break;
         case O_SNAPSHOT_DIR: snapshot_dir = optarg; break;
+        case O_SNAPSHOT_RAM: cfg.snapshot_ram = optarg; break;
         case 'j':
             jobs = atoi(optarg);
             if (jobs < 1 || jobs > 64) {
@@ -528,6 +533,12 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (cfg.snapshot_ram && strcmp(cfg.snapshot_ram, "file") &&
+        strcmp(cfg.snapshot_ram, "stream")) {
+        fprintf(stderr, "gauntlet: --snapshot-ram wants file or stream, got "
+                "'%s'\n", cfg.snapshot_ram);
+        return 2;
     }
     if (flavour && strcmp(flavour, "stock") && strcmp(flavour, "debug")) {
         fprintf(stderr, "gauntlet: --kernel wants stock or debug, got '%s'\n",

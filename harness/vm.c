@@ -163,6 +163,9 @@ static void release(Gvm *vm)
     gq_close(vm->qmp);
     unlink(vm->qmp_sock);
     unlink(vm->agent_sock);
+    if (vm->ram_unlink) {
+        unlink(vm->ram_file);
+    }
     free(vm);
 }
 
@@ -306,6 +309,22 @@ static int qmp_simple(Gvm *vm, const char *cmd, json_object *args,
     return rc == GQ_OK ? 0 : -1;
 }
 
+/* Migrate RAM blocks backed by a shared file or not (x-ignore-shared):
+ * set on both ends, before migrate or migrate-incoming. */
+static int ignore_shared(Gvm *vm, const char *what, char *err, size_t errlen)
+{
+    json_object *args = json_object_new_object();
+    json_object *caps = json_object_new_array();
+    json_object *cap = json_object_new_object();
+
+    json_object_object_add(cap, "capability",
+                           json_object_new_string("x-ignore-shared"));
+    json_object_object_add(cap, "state", json_object_new_boolean(true));
+    json_object_array_add(caps, cap);
+    json_object_object_add(args, "capabilities", caps);
+    return qmp_simple(vm, "migrate-set-capabilities", args, what, err, errlen);
+}
+
 /* A path that goes into a shell command between single quotes. */
 static bool shell_safe(const char *path, char *err, size_t errlen)
 {
@@ -331,6 +350,8 @@ int gvm_save(Gvm *vm, const char *file, int timeout_ms, char *err,
     json_object_object_add(args, "max-bandwidth",
                            json_object_new_int64(INT64_C(1) << 40));
     if (qmp_simple(vm, "migrate-set-parameters", args, "save", err, errlen) < 0 ||
+        (vm->ram_in_file && ignore_shared(vm, "save: x-ignore-shared", err,
+                                          errlen) < 0) ||
         qmp_simple(vm, "stop", NULL, "save: stop", err, errlen) < 0) {
         return -1;
     }
@@ -363,6 +384,10 @@ static int restore_incoming(Gvm *vm, const GvmOptions *opt, char *err,
     }
     snprintf(what, sizeof(what), "restore from %s", opt->incoming);
     snprintf(uri, sizeof(uri), "exec:cat '%s'", opt->incoming);
+    /* RAM mapped from the saved file: the stream has the devices only */
+    if (opt->ram_file && ignore_shared(vm, what, err, errlen) < 0) {
+        return -1;
+    }
     args = json_object_new_object();
     json_object_object_add(args, "uri", json_object_new_string(uri));
     if (qmp_simple(vm, "migrate-incoming", args, what, err, errlen) < 0 ||
@@ -371,6 +396,24 @@ static int restore_incoming(Gvm *vm, const GvmOptions *opt, char *err,
     }
     /* the saved guest was stopped: it stays paused until told */
     return qmp_simple(vm, "cont", NULL, what, err, errlen);
+}
+
+/* s with every comma doubled (a QemuOpts value), malloc'd. */
+static char *qemu_opt_escape(const char *s)
+{
+    char *q = malloc(2 * strlen(s) + 1), *d = q;
+
+    if (!q) {
+        abort();
+    }
+    for (; *s; s++) {
+        *d++ = *s;
+        if (*s == ',') {
+            *d++ = ',';
+        }
+    }
+    *d = 0;
+    return q;
 }
 
 static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
@@ -411,8 +454,22 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     argv_add(&a, "-machine");
     /* KVM's in-kernel IOAPIC cannot remap interrupts: intel-iommu's
      * intremap=on needs the split irqchip there (TCG has none) */
-    argv_add(&a, "q35%s", iommu && !strcmp(accel, "kvm") ?
-             ",kernel-irqchip=split" : "");
+    argv_add(&a, "q35%s%s", iommu && !strcmp(accel, "kvm") ?
+             ",kernel-irqchip=split" : "",
+             opt->ram_file ? ",memory-backend=gauntlet-ram" : "");
+    if (opt->ram_file) {
+        /* QemuOpts: a comma in a value is doubled */
+        char *q = qemu_opt_escape(opt->ram_file);
+
+        argv_add(&a, "-object");
+        argv_add(&a, "memory-backend-file,id=gauntlet-ram,size=%dM,"
+                 "mem-path=%s,share=%s", opt->mem_mb > 0 ? opt->mem_mb : 512, q,
+                 opt->ram_shared ? "on" : "off");
+        free(q);
+        snprintf(vm->ram_file, sizeof(vm->ram_file), "%s", opt->ram_file);
+        vm->ram_in_file = opt->ram_shared;
+        vm->ram_unlink = opt->ram_unlink;
+    }
     argv_add(&a, "-nodefaults");
     argv_add(&a, "-display");
     argv_add(&a, "none");
@@ -547,6 +604,9 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
     }
     if (vm->pid < 0) {
         argv_free(&a);
+        if (vm->ram_unlink) {
+            unlink(vm->ram_file);
+        }
         free(vm);
         return NULL;
     }
@@ -561,6 +621,9 @@ static Gvm *start_once(const GvmOptions *opt, const char *accel, char *err,
         snprintf(err, errlen, "QEMU did not come up (%s): %s\nqemu.log:\n%s",
                  gvm_describe_exit(vm, how, sizeof(how)), cerr, tail);
         free(tail);
+        if (vm->ram_unlink) {
+            unlink(vm->ram_file);
+        }
         free(vm);
         return NULL;
     }

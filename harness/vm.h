@@ -53,6 +53,16 @@ typedef struct GvmOptions {
      * split irqchip), the guest kernel told to use it in strict mode, and
      * QEMU's DMA-fault trace events on (GVM_IOMMU_TRACE, in qemu.log). */
     const char *iommu;
+    /* Guest RAM in a file instead of anonymous memory (NULL: anonymous):
+     * a memory-backend-file of mem_mb on ram_file, mapped shared
+     * (ram_shared: the guest writes into the file; gvm_save() then leaves
+     * RAM out of the stream, x-ignore-shared, and the file is the saved
+     * RAM) or private (a restore: the pages are copy-on-write, the file
+     * never changes, and the stream loaded with x-ignore-shared holds the
+     * device state only).  With ram_unlink, the file is removed when the
+     * VM is released (a shared file that is this VM's own). */
+    const char *ram_file;
+    bool ram_shared, ram_unlink;
 } GvmOptions;
 
 /* The QEMU trace events an "intel" IOMMU turns on: a DMA-remapping fault
@@ -80,6 +90,9 @@ typedef struct Gvm {
     double t_exec;              /* gvm_now() when QEMU was started */
     double boot_s;              /* QEMU start to agent ready */
     double restore_s;           /* QEMU start to restored guest running */
+    char ram_file[4096];        /* GvmOptions.ram_file ("": none) */
+    bool ram_in_file;           /* RAM is a shared file: saves leave it out */
+    bool ram_unlink;            /* ram_file is removed at release */
 } Gvm;
 
 /* Start QEMU and wait for QMP and the agent.  With accel "auto", KVM is
@@ -113,7 +126,10 @@ void gvm_stop(Gvm *vm, int timeout_ms);
 
 /* Save the whole VM (RAM, CPU and device state) into file: stop the
  * guest, migrate to "exec:cat > file" without a bandwidth limit, and wait
- * (bounded) until QEMU reports the migration completed.  The VM is left
+ * (bounded) until QEMU reports the migration completed.  A VM whose RAM is
+ * a shared file (GvmOptions.ram_shared) is saved without its RAM
+ * (x-ignore-shared): the file, as it is now, is the saved RAM, and must be
+ * copied before the guest runs again.  The VM is left
  * stopped with its block devices flushed and released: the backing files
  * can be copied now, then gvm_resume() or gvm_stop().  0, or -1 with a
  * reason in err (the VM is then in an unknown state: stop it). */
