@@ -24,7 +24,8 @@ struct pending {
 	int done;          /* EXIT received, or refused, or agent gone */
 	int refused;       /* ERROR before STARTED */
 	int gone;          /* the agent restarted / link closed */
-	int64_t t_sent_us;
+	uint32_t after;    /* queued in the agent after this command */
+	int64_t t_sent_us; /* or when the one it was queued after ended */
 	ga_result r;
 	struct ga_buf out, err;
 	struct pending *next;
@@ -45,6 +46,7 @@ struct ga_client {
 	int64_t t0_us;
 	int ready;
 	int agent_pid;
+	uint32_t features;	/* GA_FEAT_* of the agent's READY/HELLO_ACK */
 	char uname[128];
 	size_t out_limit;
 	uint32_t pong_id;
@@ -259,6 +261,7 @@ void ga_set_ended_cb(ga_client *c, int (*fn)(void *opaque), void *opaque)
 const char *ga_last_error(const ga_client *c) { return c->err; }
 const char *ga_agent_uname(const ga_client *c) { return c->uname; }
 int ga_agent_pid(const ga_client *c) { return c->agent_pid; }
+uint32_t ga_agent_features(const ga_client *c) { return c->features; }
 
 const char *ga_status_name(int s)
 {
@@ -428,6 +431,15 @@ static void fail_all_pending(ga_client *c, const char *why)
 	}
 }
 
+/* The command id ended: a command queued after it starts now, and its
+ * wall time counts from here. */
+static void successor_clock(ga_client *c, uint32_t id)
+{
+	for (struct pending *q = c->pending; q; q = q->next)
+		if (q->after == id && !q->done)
+			q->t_sent_us = mono_us();
+}
+
 static void dispatch(ga_client *c, const struct ga_frame *f)
 {
 	struct pending *p = f->id ? find_pending(c, f->id) : NULL;
@@ -446,6 +458,7 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 			tline(c, "! the agent restarted: pending commands are lost");
 			fail_all_pending(c, "the agent restarted (new READY)");
 		}
+		c->features = 0;	/* an agent without the field has none */
 		while (ga_tlv_next(f->payload, f->len, &off, &t) == 1) {
 			if (t.tag == GA_T_UNAME) {
 				size_t n = t.len < sizeof(c->uname) - 1 ? t.len : sizeof(c->uname) - 1;
@@ -454,6 +467,8 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 				c->uname[n] = 0;
 			} else if (t.tag == GA_T_AGENT_PID && ga_tlv_uint(&t, &v) == 0) {
 				c->agent_pid = (int)v;
+			} else if (t.tag == GA_T_FEATURES && ga_tlv_uint(&t, &v) == 0) {
+				c->features = (uint32_t)v;
 			} else if (t.tag == GA_T_VERSION && ga_tlv_uint(&t, &v) == 0 &&
 				   v != GA_PROTO_VERSION) {
 				tline(c, "! agent speaks protocol %llu, we speak %u",
@@ -482,9 +497,10 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 			append_capped(c, &p->err, &p->r.err_dropped, f->payload, f->len);
 		break;
 	case GA_MSG_EXIT:
-		if (p)
+		if (p) {
 			handle_exit(p, f);
-		else
+			successor_clock(c, f->id);
+		} else
 			tline(c, "! EXIT for unknown id %u (abandoned?)", f->id);
 		break;
 	case GA_MSG_ERROR: {
@@ -503,6 +519,7 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 			if (!p->r.started) {
 				p->refused = 1;
 				p->done = 1;
+				successor_clock(c, f->id);
 			}
 		} else {
 			snprintf(c->garbage_note, sizeof(c->garbage_note), "agent reported: %s", msg);
@@ -695,6 +712,14 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 		ga_tlv_put_u32(&b, GA_T_KILL_GRACE_MS, cmd->kill_grace_ms);
 	if (cmd->output_limit)
 		ga_tlv_put_u32(&b, GA_T_OUTPUT_LIMIT, cmd->output_limit);
+	if (cmd->after) {
+		if (!(c->features & GA_FEAT_AFTER)) {
+			free(b.data);
+			return set_err(c, GA_EINVAL, "the agent cannot queue a command after "
+				       "another (it does not announce GA_FEAT_AFTER)");
+		}
+		ga_tlv_put_u32(&b, GA_T_AFTER, cmd->after);
+	}
 	if (cmd->stdin_data && cmd->stdin_len) {
 		if (cmd->stdin_len > GA_MAX_PAYLOAD) {
 			free(b.data);
@@ -716,6 +741,7 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 		id = c->next_id++;
 	p->id = id;
 	p->r.id = id;
+	p->after = cmd->after;
 	p->t_sent_us = mono_us();
 	c->garbage_note[0] = 0;
 	rc = send_frame(c, GA_MSG_RUN, id, b.data, b.len);
@@ -814,6 +840,14 @@ int ga_run_cmd(ga_client *c, const ga_cmd *cmd, int wait_ms, ga_result *r)
 	rc = ga_start_cmd(c, cmd, &id);
 	if (rc)
 		return rc;
+	return ga_wait_or_kill(c, id, wait_ms, r);
+}
+
+int ga_wait_or_kill(ga_client *c, uint32_t id, int wait_ms, ga_result *r)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
 	rc = ga_wait(c, id, wait_ms, r);
 	if (rc == GA_ETIMEOUT) {
 		char saved[sizeof(c->err)];

@@ -18,7 +18,9 @@
  * command runs in its own session/process group; at its deadline the group
  * gets SIGTERM and, after the grace period, SIGKILL.  Output beyond the
  * per-command limit is read and dropped (counted).  The agent is a child
- * subreaper so daemons started by commands are reaped too.  When the output
+ * subreaper so daemons started by commands are reaped too.  A RUN with
+ * AFTER waits in a queue until the command it names has ended, so that
+ * the host can send a list of commands at once (agent_proto.h).  When the output
  * queue to the host is long (slow UART), children's pipes are not read
  * (back-pressure) but deadlines still fire.
  */
@@ -41,6 +43,7 @@
 #include "agent_proto.h"
 
 #define MAX_CMDS 64
+#define MAX_QUEUED 32                    /* RUNs waiting for their AFTER */
 #define OUTQ_HIGH (64u * 1024)          /* stop reading children above this */
 #define UNREAPED_MS 5000                 /* after SIGKILL */
 #define DRAIN_MS 500                     /* pipes kept open by grandchildren */
@@ -82,6 +85,17 @@ struct cmd {
 };
 
 static struct cmd cmds[MAX_CMDS];
+
+/* A RUN waiting for the command it names in AFTER to end: its request as
+ * it came, started by handle_run() once that one is gone. */
+struct queued {
+	uint32_t id;         /* 0: free */
+	uint32_t after;
+	uint8_t *payload;
+	uint32_t len;
+};
+
+static struct queued queue[MAX_QUEUED];
 static int link_rfd = -1, link_wfd = -1;
 static int sig_pipe[2] = { -1, -1 };
 static int verbose;
@@ -201,6 +215,7 @@ static void hello_payload(struct ga_buf *b)
 
 	ga_tlv_put_u32(b, GA_T_VERSION, GA_PROTO_VERSION);
 	ga_tlv_put_u32(b, GA_T_AGENT_PID, (uint32_t)getpid());
+	ga_tlv_put_u32(b, GA_T_FEATURES, GA_FEAT_AFTER);
 	if (uname(&u) == 0)
 		ga_tlv_put_str(b, GA_T_UNAME, u.release);
 }
@@ -212,6 +227,44 @@ static struct cmd *find_cmd(uint32_t id)
 		if (cmds[i].state != C_FREE && cmds[i].id == id)
 			return &cmds[i];
 	return NULL;
+}
+
+static struct queued *find_queued(uint32_t id)
+{
+	for (int i = 0; i < MAX_QUEUED; i++)
+		if (queue[i].id && queue[i].id == id)
+			return &queue[i];
+	return NULL;
+}
+
+static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen);
+
+/* The command id has ended (or was refused, or dropped while queued):
+ * start the RUNs queued after it, in the order they came.  One that is
+ * refused in turn lets its own successors go (depth <= MAX_QUEUED). */
+static void start_successors(uint32_t id)
+{
+	for (;;) {
+		struct queued *q = NULL;
+
+		/* the oldest first: the lowest id among those after this one */
+		for (int i = 0; i < MAX_QUEUED; i++)
+			if (queue[i].id && queue[i].after == id &&
+			    (!q || queue[i].id < q->id))
+				q = &queue[i];
+		if (!q)
+			return;
+
+		struct queued take = *q;
+
+		memset(q, 0, sizeof(*q));
+		if (verbose)
+			logmsg("id %u: its AFTER %u has ended, starting", take.id, id);
+		handle_run(take.id, take.payload, take.len);
+		free(take.payload);
+		if (!find_cmd(take.id) && !find_queued(take.id))
+			start_successors(take.id);
+	}
 }
 
 static void close_fd(int *fd)
@@ -252,8 +305,12 @@ static void finish_cmd(struct cmd *c)
 	close_fd(&c->err.fd);
 	close_fd(&c->in_fd);
 	free(c->in_data);
+
+	uint32_t id = c->id;
+
 	memset(c, 0, sizeof(*c));
 	c->out.fd = c->err.fd = c->in_fd = -1;
+	start_successors(id);
 }
 
 /* Read what a child's pipe has (bounded per call); 1 at EOF/error. */
@@ -350,17 +407,50 @@ static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
 		send_error(0, "RUN needs a non-zero id");
 		return;
 	}
-	if (find_cmd(id)) {
+	if (find_cmd(id) || find_queued(id)) {
 		send_error(id, "RUN: id %u is already running", id);
 		return;
 	}
 	/* count fields first, then copy strings (NUL-terminated) */
 	size_t nfields = 0;
+	uint64_t after = 0;
 
-	while ((r = ga_tlv_next(pl, plen, &off, &t)) == 1)
+	while ((r = ga_tlv_next(pl, plen, &off, &t)) == 1) {
 		nfields++;
+		if (t.tag == GA_T_AFTER && ga_tlv_uint(&t, &after)) {
+			send_error(id, "RUN: field %u must be 4 or 8 bytes (got %u)", t.tag, t.len);
+			return;
+		}
+	}
 	if (r < 0) {
 		send_error(id, "RUN: malformed field list at offset %u", off);
+		return;
+	}
+	if (after == id) {
+		send_error(id, "RUN: AFTER names the command itself (%u)", id);
+		return;
+	}
+	if (after && (find_cmd((uint32_t)after) || find_queued((uint32_t)after))) {
+		struct queued *q = NULL;
+
+		for (int i = 0; i < MAX_QUEUED && !q; i++)
+			if (!queue[i].id)
+				q = &queue[i];
+		if (!q) {
+			send_error(id, "RUN: too many queued commands (%d)", MAX_QUEUED);
+			return;
+		}
+		q->payload = malloc(plen ? plen : 1);
+		if (!q->payload) {
+			send_error(id, "RUN: out of memory");
+			return;
+		}
+		memcpy(q->payload, pl, plen);
+		q->len = plen;
+		q->after = (uint32_t)after;
+		q->id = id;
+		if (verbose)
+			logmsg("run id %u queued after id %u", id, q->after);
 		return;
 	}
 	argv = calloc(nfields + 4, sizeof(*argv));
@@ -547,6 +637,15 @@ static void handle_kill(uint32_t id, const uint8_t *pl, uint32_t plen)
 		}
 	if (r < 0) {
 		send_error(id, "KILL: malformed field list");
+		return;
+	}
+	struct queued *q = find_queued(id);
+
+	if (q) {
+		free(q->payload);
+		memset(q, 0, sizeof(*q));
+		send_error(id, "KILL: dropped before it started (it was queued)");
+		start_successors(id);
 		return;
 	}
 	struct cmd *c = find_cmd(id);
