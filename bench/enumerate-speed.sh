@@ -5,6 +5,7 @@
 # bench run, and where a restored run's fixed cost goes.
 #
 #   bench/enumerate-speed.sh [-n ROUNDS] [-b BATCH] [--accel auto|kvm|tcg]
+#                            [--keep DIR]
 #
 # The runs are those of `gauntlet enumerate` (docs/enumerate.md), shorter:
 # boot, load, a 200 ms command timeout, one rule cq.post:drop:nth=K (K =
@@ -20,22 +21,27 @@
 # steps' time (steps.log: from the first step after boot and load to the
 # judging) and the fixed cost (wall minus steps); the ratio of the rates;
 # and the restored runs' per-phase breakdown from steps.log timestamps
-# (medians): QEMU start, the restore, clock and ready check, each verdict,
+# (medians): QEMU start, the restore, clock and ready check, the ledger's
+# final flush, each verdict (the guest ones: from the previous mark to
+# the verdict's line), the kernel log and gcov listing (to QEMU's stop),
 # QEMU's exit, the result, and the runner's own share (invocation wall
 # over its runs minus the scenario's duration).  Ratios and rates only:
 # nothing here is a pass/fail test.  Boots VMs: run it under the VM lock.
-# Set GAUNTLET_NO_BUILD=1 when the build is current.
+# Set GAUNTLET_NO_BUILD=1 when the build is current.  --keep DIR keeps
+# the runs' artifacts (steps.log, ...) in DIR instead of a removed tmp dir.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 rounds=3 batch=4
 accel=()
+keep=
 while [[ $# -gt 0 ]]; do
     case $1 in
     -n) rounds=$2; shift 2 ;;
     -b) batch=$2; shift 2 ;;
     --accel) accel=(--accel "$2"); shift 2 ;;
-    -h|--help) sed -n '4,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --keep) keep=$2; shift 2 ;;
+    -h|--help) sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "enumerate-speed.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -45,8 +51,14 @@ done
 if [[ ${GAUNTLET_NO_BUILD:-0} != 1 ]]; then
     "$TOP/gauntlet" build >&2
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [[ -n $keep ]]; then
+    mkdir -p "$keep"
+    work=$(mktemp -d "$(readlink -f "$keep")/enumerate-speed.XXXXXX")
+    echo "enumerate-speed.sh: artifacts kept in $work" >&2
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
 
 # scenario NAME K: one enumeration run file, the K-th completion dropped
 scenario() {
@@ -154,8 +166,8 @@ def phases(path):
         elif t == t_judge and not judging:
             mark("steps", t)
             judging = True
-        elif judging and msg.startswith("guest$ dmesg"):
-            mark("(between)", t)
+        elif judging and msg.startswith("ledger: final flush"):
+            mark("ledger's final flush (ready, flush)", t)
         elif judging and (m := re.match(r"qemu stopped in ([0-9.]+) s", msg)):
             mark("kernel log read (dmesg), gcov", t - float(m.group(1)))
             mark("QEMU exit (quit, reaped)", t)

@@ -248,6 +248,19 @@ char *gr_scoped(Run *r, const char *cmd)
     return s;
 }
 
+static void log_result(Run *r, const char *num, const ga_result *res)
+{
+    char d[256];
+
+    gr_log(r, "  ->%s %s", num, ga_result_describe(res, d, sizeof(d)));
+    if (res->out_len) {
+        gr_log(r, "  stdout: %s", gr_tail(res->out, 2000));
+    }
+    if (res->err_len) {
+        gr_log(r, "  stderr: %s", gr_tail(res->err, 2000));
+    }
+}
+
 /* Run a guest shell command with a deadline (seconds).  Returns 0 when an
  * exit status arrived (in res), -1 after recording a failure. */
 int gr_guest(Run *r, const char *cmd, double timeout, ga_result *res)
@@ -268,18 +281,97 @@ int gr_guest(Run *r, const char *cmd, double timeout, ga_result *res)
         return gr_vm_trouble(r, GR_FAIL_STEP, "guest command '%s': %s", cmd,
                           ga_last_error(r->vm->agent));
     }
-    {
-        char d[256];
+    log_result(r, "", res);
+    return 0;
+}
 
-        gr_log(r, "  -> %s", ga_result_describe(res, d, sizeof(d)));
-        if (res->out_len) {
-            gr_log(r, "  stdout: %s", gr_tail(res->out, 2000));
+/*
+ * A list of guest commands in one round trip: all sent at once, queued in
+ * the agent one after the other (GA_FEAT_AFTER; an agent without it gets
+ * them one at a time), each with its own deadline counted from its own
+ * start, its own output and exit status, and gr_guest's failure handling.
+ * The host waits for each in turn, at most its deadline plus the grace
+ * from the end of the one before.  Once the VM is dead the rest are not
+ * waited for (ran stays false, rc -1).  each(opaque, i), if given, sees
+ * every command in order as soon as its result is in (or, for those that
+ * did not run, at the end); it must not run guest commands itself while
+ * later ones may still be queued in the agent.
+ */
+void gr_guest_list(Run *r, GrGuestCmd *cmds, int n,
+                   void (*each)(void *opaque, int i), void *opaque)
+{
+    ga_client *a = r->vm ? r->vm->agent : NULL;
+    bool queue = a && (ga_agent_features(a) & GA_FEAT_AFTER) && n > 1;
+    uint32_t prev = 0;
+    int nsent = 0;
+
+    for (int i = 0; i < n; i++) {
+        memset(&cmds[i].res, 0, sizeof(cmds[i].res));
+        cmds[i].rc = -1;
+        cmds[i].ran = false;
+        cmds[i].id = 0;
+    }
+    if (!a && n) {
+        gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "guest commands without a VM: %s",
+                cmds[0].cmd);
+    }
+    if (queue) {
+        gr_log(r, "guest: %d commands in one go, queued in the agent one "
+               "after the other", n);
+    }
+    for (int i = 0; i < n; i++) {
+        GrGuestCmd *g = &cmds[i];
+        char num[32] = "";
+        int rc;
+
+        if (!a || gr_vm_dead(r)) {
+            /* nothing after a dead VM runs */
+            if (each) {
+                each(opaque, i);
+            }
+            continue;
         }
-        if (res->err_len) {
-            gr_log(r, "  stderr: %s", gr_tail(res->err, 2000));
+        if (queue) {
+            snprintf(num, sizeof(num), " (%d of %d)", i + 1, n);
+        }
+        /* send: everything at once when queueing, else this one now */
+        while (nsent < n && (nsent == i || queue)) {
+            GrGuestCmd *s = &cmds[nsent];
+            ga_cmd c = { .shell = s->cmd, .env = gr_guest_env(r),
+                         .timeout_ms = (uint32_t)(s->timeout * 1000),
+                         .output_limit = s->output_limit,
+                         .after = queue ? prev : 0 };
+
+            if (queue) {
+                gr_log(r, "guest$ %s (%d of %d)", s->cmd, nsent + 1, n);
+            } else {
+                gr_log(r, "guest$ %s", s->cmd);
+            }
+            /* a failed send leaves id 0: failed below, in its turn */
+            if (ga_start_cmd(a, &c, &s->id) == GA_OK) {
+                prev = s->id;
+            }
+            nsent++;
+        }
+        g->ran = true;
+        if (!g->id) {
+            g->rc = gr_vm_trouble(r, GR_FAIL_STEP, "guest command '%s': %s", g->cmd,
+                                  ga_last_error(a));
+        } else {
+            rc = ga_wait_or_kill(a, g->id, (int)(g->timeout * 1000) + CMD_GRACE_MS,
+                                 &g->res);
+            if (rc != GA_OK) {
+                g->rc = gr_vm_trouble(r, GR_FAIL_STEP, "guest command '%s': %s",
+                                      g->cmd, ga_last_error(a));
+            } else {
+                log_result(r, num, &g->res);
+                g->rc = 0;
+            }
+        }
+        if (each) {
+            each(opaque, i);
         }
     }
-    return 0;
 }
 
 int gr_exit_status(const ga_result *res)

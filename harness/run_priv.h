@@ -144,6 +144,24 @@ char *gr_scoped(Run *r, const char *cmd);
  * arrived (in res), -1 after recording a failure. */
 int gr_guest(Run *r, const char *cmd, double timeout, ga_result *res);
 int gr_exit_status(const ga_result *res);
+
+/* One command of a list run in one round trip (gr_guest_list). */
+typedef struct GrGuestCmd {
+    const char *cmd;            /* a shell command (the caller's) */
+    double timeout;             /* its deadline, s, from its own start */
+    uint32_t output_limit;      /* bytes kept per stream; 0 = the default */
+    /* out: */
+    bool ran;                   /* its turn came (the VM was not dead) */
+    int rc;                     /* as gr_guest's: 0 an exit status in res */
+    uint32_t id;
+    ga_result res;              /* the caller frees it */
+} GrGuestCmd;
+/* The commands one after the other, sent at once (the agent's
+ * GA_FEAT_AFTER queue: one round trip), each logged and its failure
+ * recorded as gr_guest does; once the VM is dead the rest do not run.
+ * each(opaque, i) sees each command in order once its result is in. */
+void gr_guest_list(Run *r, GrGuestCmd *cmds, int n,
+                   void (*each)(void *opaque, int i), void *opaque);
 /* 1: exit 0, 0: another status, -1: failure recorded */
 int gr_guest_ok(Run *r, const char *cmd, double timeout);
 
@@ -176,6 +194,11 @@ int gr_step_wait(Run *r, const GsStep *st);
 /* ---- the driver and its data (step_driver.c) ---------------------------------- */
 
 int gr_wait_ready(Run *r, double timeout, bool quiet);
+/* gr_wait_ready's poll and then cmd, in one guest shell command (free it);
+ * gr_not_ready(): its result says the device never became ready (cmd did
+ * not run). */
+char *gr_ready_then(Run *r, double timeout, const char *cmd);
+bool gr_not_ready(const ga_result *res);
 char *gr_expand_integrity(Run *r, const char *tmpl, const char *backing);
 bool gr_any_present(Run *r);
 int gr_write_integrity(Run *r);
