@@ -31,16 +31,28 @@
 #include "qmp.h"
 #include "verdict.h"
 
-static void disarm(Run *r)
+static void kfault_disarmed(Judge *j, GrGuestCmd *c)
 {
-    for (int i = 0; i < r->nkfault; i++) {
-        char cmd[256];
+    (void)j;
+    (void)c;    /* as before the list: whatever its status, the end goes on */
+}
 
-        snprintf(cmd, sizeof(cmd), "echo 0 > /sys/kernel/debug/%s/probability; "
-                 "[ -e /sys/kernel/debug/%s/inject ] && echo > "
-                 "/sys/kernel/debug/%s/inject; true", r->kfault_dirs[i],
-                 r->kfault_dirs[i], r->kfault_dirs[i]);
-        gr_guest_ok(r, cmd, 10);
+/* Device faults off now (QMP); kernel faults off by the guest phase's
+ * first commands, before anything else runs there. */
+static void disarm(Judge *j)
+{
+    Run *r = j->r;
+
+    for (int i = 0; i < r->nkfault; i++) {
+        char *cmd;
+
+        if (asprintf(&cmd, "echo 0 > /sys/kernel/debug/%s/probability; "
+                     "[ -e /sys/kernel/debug/%s/inject ] && echo > "
+                     "/sys/kernel/debug/%s/inject; true", r->kfault_dirs[i],
+                     r->kfault_dirs[i], r->kfault_dirs[i]) < 0) {
+            abort();
+        }
+        gr_judge_queue(j, cmd, 10, 0, kfault_disarmed);
     }
     r->kfault_armed = false;
     for (int i = 0; i < r->ndev; i++) {
@@ -157,7 +169,8 @@ static void judge_one(void *opaque, int i)
 }
 
 /*
- * The guest phase: the orderly end's flush, each guest verdict's command
+ * The guest phase: the kernel faults' disarming (queued by disarm()), the
+ * orderly end's flush, each guest verdict's command
  * (or its skip), the kernel log and the gcov listing, all sent in one
  * round trip and run one after the other in the guest; each verdict then
  * judges its own command's result, with its own status and reason.
@@ -251,7 +264,7 @@ void gr_judge(Run *r)
     }
     run_phase(&j, ARMED);
     if (gr_judge_alive(&j)) {
-        disarm(r);
+        disarm(&j);
     }
     run_guest_phase(&j);
     /* stop QEMU: the backing files and the console log are complete */

@@ -15,7 +15,7 @@ typedef struct Judge Judge;
  * gr_guest's. */
 typedef void (*JudgeDone)(Judge *j, GrGuestCmd *c);
 
-#define JUDGE_MAX_CMDS 8
+#define JUDGE_MAX_CMDS 16     /* 4 kernel faults disarmed, 6 others */
 
 /* What the verdicts share: the run, whether its VM still answers, the
  * guest phase's commands, and the console log once QEMU has stopped. */
