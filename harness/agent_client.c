@@ -719,6 +719,11 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 				       "another (it does not announce GA_FEAT_AFTER)");
 		}
 		ga_tlv_put_u32(&b, GA_T_AFTER, cmd->after);
+		if (cmd->if_ok)
+			ga_tlv_put_u32(&b, GA_T_IF_OK, 1);
+	} else if (cmd->if_ok) {
+		free(b.data);
+		return set_err(c, GA_EINVAL, "if_ok needs after");
 	}
 	if (cmd->stdin_data && cmd->stdin_len) {
 		if (cmd->stdin_len > GA_MAX_PAYLOAD) {

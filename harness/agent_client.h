@@ -60,6 +60,10 @@ typedef struct ga_cmd {
 	                             * client) has ended; 0 = at once.  Needs
 	                             * an agent with GA_FEAT_AFTER, else
 	                             * GA_EINVAL: see ga_agent_features() */
+	int if_ok;                  /* with after: only if that one succeeded;
+	                             * else this one and all queued after it
+	                             * are cancelled (GA_EAGENT, r->error
+	                             * starts with GA_CANCELLED) */
 } ga_cmd;
 
 typedef struct ga_result {

@@ -146,8 +146,8 @@ static void gcov_listed(Judge *j, GrGuestCmd *c)
     (void)c;    /* fetched once the list is done (collect_gcov) */
 }
 
-void gr_judge_queue(Judge *j, char *cmd, double timeout, uint32_t output_limit,
-                    JudgeDone done)
+GrGuestCmd *gr_judge_queue(Judge *j, char *cmd, double timeout,
+                           uint32_t output_limit, JudgeDone done)
 {
     if (j->ncmds == JUDGE_MAX_CMDS) {
         fprintf(stderr, "gauntlet-runner: more than %d guest commands in the "
@@ -157,7 +157,8 @@ void gr_judge_queue(Judge *j, char *cmd, double timeout, uint32_t output_limit,
     j->cmds[j->ncmds] = (GrGuestCmd){ .cmd = cmd, .timeout = timeout,
                                       .output_limit = output_limit };
     j->owned[j->ncmds] = cmd;
-    j->done[j->ncmds++] = done;
+    j->done[j->ncmds] = done;
+    return &j->cmds[j->ncmds++];
 }
 
 /* each result in turn to the verdict that queued it */

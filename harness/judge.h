@@ -15,7 +15,7 @@ typedef struct Judge Judge;
  * gr_guest's. */
 typedef void (*JudgeDone)(Judge *j, GrGuestCmd *c);
 
-#define JUDGE_MAX_CMDS 16     /* 4 kernel faults disarmed, 6 others */
+#define JUDGE_MAX_CMDS GR_GUEST_LIST_MAX  /* 4 kernel faults disarmed, 6 others */
 
 /* What the verdicts share: the run, whether its VM still answers, the
  * guest phase's commands, and the console log once QEMU has stopped. */
@@ -36,9 +36,11 @@ struct Judge {
 /* Whether the guest can still be asked (it may die during the verdicts). */
 bool gr_judge_alive(Judge *j);
 /* Queue a guest command of the guest phase (cmd is taken: freed after the
- * list); done judges its result.  A full list is a bug: abort. */
-void gr_judge_queue(Judge *j, char *cmd, double timeout, uint32_t output_limit,
-                    JudgeDone done);
+ * list); done judges its result.  Set ->ready on what it returns for a
+ * command that needs the device ready first.  A full list is a bug:
+ * abort. */
+GrGuestCmd *gr_judge_queue(Judge *j, char *cmd, double timeout,
+                           uint32_t output_limit, JudgeDone done);
 /* name is one of the verdicts (scenarios' expect_fail). */
 bool gr_verdict_known(const char *name);
 void gr_save_text(Run *r, const char *name, const char *text, size_t len);

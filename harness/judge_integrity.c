@@ -26,7 +26,7 @@ static void integrity_guest_done(Judge *j, GrGuestCmd *c)
         gr_verdict(r, "integrity-guest", GR_SKIP, "the VM is gone");
     } else if (c->rc < 0) {
         return;     /* the run's failure says what became of it */
-    } else if (gr_not_ready(&c->res)) {
+    } else if (c->not_ready) {
         gr_verdict(r, "integrity-guest", GR_SKIP, "device not ready at the end "
                     "(as the scenario left it); checked on the host only");
     } else if (ga_result_ok(&c->res)) {
@@ -40,8 +40,7 @@ static void integrity_guest_done(Judge *j, GrGuestCmd *c)
 }
 
 /* integrity-guest: read back in the guest, when the driver and device are
- * still there, once the device is ready (as gr_wait_ready, in the same
- * guest command) */
+ * still there, once the device is ready (as gr_wait_ready) */
 void gr_judge_integrity_guest(Judge *j)
 {
     Run *r = j->r;
@@ -56,11 +55,7 @@ void gr_judge_integrity_guest(Judge *j)
         gr_verdict(r, "integrity-guest", GR_SKIP, "driver unloaded or device "
                     "removed; checked on the host only");
     } else if ((v = gr_expand_integrity(r, r->t->integrity_verify, NULL)) != NULL) {
-        double ready = (double)r->t->ready_timeout;
-
-        gr_judge_queue(j, gr_ready_then(r, ready, v), ready + 300, 0,
-                       integrity_guest_done);
-        free(v);
+        gr_judge_queue(j, v, 300, 0, integrity_guest_done)->ready = true;
     }
 }
 

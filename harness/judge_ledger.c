@@ -57,7 +57,7 @@ static void final_flush_done(Judge *j, GrGuestCmd *c)
     if (!c->ran) {
         return;     /* the VM died first: no orderly end */
     }
-    if (c->rc == 0 && gr_not_ready(&c->res)) {
+    if (c->not_ready) {
         gr_log(r, "ledger: device not ready at the end: no final flush");
         r->final_flush = -1;
         return;
@@ -75,15 +75,14 @@ static void final_flush_done(Judge *j, GrGuestCmd *c)
 void gr_ledger_final_flush(Judge *j)
 {
     Run *r = j->r;
-    double ready = (double)r->t->ready_timeout;
 
     r->final_flush = 0;
     if (!r->t->flush[0] || !gr_judge_alive(j) || !r->module_loaded ||
         !r->ndev || !r->dev[0].present || !ledger_has_session(r)) {
         return;
     }
-    gr_judge_queue(j, gr_ready_then(r, ready, r->t->flush),
-                   ready + LEDGER_FLUSH_TIMEOUT_S, 0, final_flush_done);
+    gr_judge_queue(j, strdup(r->t->flush), LEDGER_FLUSH_TIMEOUT_S, 0,
+                   final_flush_done)->ready = true;
 }
 
 /* The host checker: next to the host data tool unless given. */

@@ -34,7 +34,7 @@ int gr_wait_ready(Run *r, double timeout, bool quiet)
     double end = gvm_now() + timeout;
 
     for (;;) {
-        int ok = gr_guest_ok(r, r->t->ready, 10);
+        int ok = gr_guest_ok(r, r->t->ready, READY_CHECK_S);
 
         if (ok != 0) {
             return ok > 0 ? 0 : -1;
@@ -48,34 +48,6 @@ int gr_wait_ready(Run *r, double timeout, bool quiet)
         }
         usleep(250000);
     }
-}
-
-/* The poll of gr_wait_ready inside one guest command, then cmd: for the
- * commands of a list (gr_guest_list) that need the device ready.  When it
- * does not become ready within timeout seconds, the command exits
- * GR_NOT_READY_EXIT with GR_NOT_READY on stderr (gr_not_ready()). */
-#define GR_NOT_READY "gauntlet: the device did not become ready"
-#define GR_NOT_READY_EXIT 125
-#define READY_POLL_S 0.25
-
-char *gr_ready_then(Run *r, double timeout, const char *cmd)
-{
-    char *s;
-
-    if (asprintf(&s, "n=0; until { %s\n} >/dev/null 2>&1; do "
-                 "if [ $n -ge %d ]; then echo '" GR_NOT_READY "' >&2; exit %d; fi; "
-                 "n=$((n+1)); sleep %.2f; done\n%s", r->t->ready,
-                 (int)ceil(timeout / READY_POLL_S), GR_NOT_READY_EXIT, READY_POLL_S,
-                 cmd) < 0) {
-        abort();
-    }
-    return s;
-}
-
-bool gr_not_ready(const ga_result *res)
-{
-    return res->exit_kind == GA_EXIT_CODE && res->exit_code == GR_NOT_READY_EXIT &&
-           res->err && strstr(res->err, GR_NOT_READY);
 }
 
 /* A target's integrity command: the region, the seed, the backing file and

@@ -31,8 +31,9 @@ GROUPS_PKGS[driver]="make gcc sparse"
 # The guest image: a static busybox in a gzip'd cpio initramfs.
 GROUPS_PKGS[vm]="busybox-static cpio gzip"
 # The harness: scenario files (libyaml, parser and emitter), QMP/reports
-# (json-c), JUnit XML (libxml2's xmlTextWriter).
-GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev libxml2-dev"
+# (json-c), JUnit XML (libxml2's xmlTextWriter), the guest's kernel log
+# gzip'd on its way out (zlib).
+GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev libxml2-dev zlib1g-dev"
 # libFuzzer targets: clang-14 with its fuzzer and sanitizer runtimes.
 GROUPS_PKGS[fuzz]="clang-14 libclang-rt-14-dev llvm-14 python3 zip"
 # The debug guest kernel (scripts/debug-kernel.sh, from linux-source-6.1):

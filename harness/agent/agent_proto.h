@@ -47,6 +47,13 @@
  *        each with its own deadline (counted from its own start), output
  *        and EXIT.  An AFTER that names no running or queued command
  *        starts at once.  A queued RUN sends nothing until it starts.
+ *        With IF_OK too, it starts only if that command succeeded (exit
+ *        0, not timed out); otherwise it and every command queued after
+ *        it, whatever their fields, are cancelled: each gets ERROR id
+ *        with a message starting GA_CANCELLED, never STARTED (the host
+ *        then goes on by itself, e.g. polling until a device is ready).
+ *        The agent remembers the last GA_ENDED_KEPT ended commands'
+ *        outcomes for RUNs that arrive after their AFTER has ended.
  *   host  -> agent KILL id (SIGNAL): signal the command's process group;
  *        a queued command is dropped instead (ERROR id, never STARTED:
  *        the host sees a refusal) and its successors go on; unknown id ->
@@ -102,6 +109,7 @@ enum ga_tag {
 	GA_T_OUTPUT_LIMIT = 16, /* u32: bytes kept per stream (default 1 MiB) */
 	GA_T_STDIN = 17,        /* bytes written to the command's stdin */
 	GA_T_AFTER = 18,        /* u32: start after this command id has ended */
+	GA_T_IF_OK = 19,        /* u32 0/1: ... only if it succeeded (AFTER) */
 	GA_T_SIGNAL = 20,       /* u32 */
 	GA_T_PID = 21,          /* u32 */
 	GA_T_EXIT_KIND = 22,    /* u32 GA_EXIT_* */
@@ -123,7 +131,9 @@ enum ga_exit_kind {
 };
 
 /* Features an agent announces in READY and HELLO_ACK (GA_T_FEATURES). */
-#define GA_FEAT_AFTER (1u << 0)  /* RUN's AFTER: commands queued in order */
+#define GA_FEAT_AFTER (1u << 0)  /* RUN's AFTER and IF_OK: commands queued */
+#define GA_CANCELLED "cancelled: "  /* ERROR of a RUN an IF_OK gate dropped */
+#define GA_ENDED_KEPT 64
 
 #define GA_DEFAULT_KILL_GRACE_MS 2000u
 #define GA_DEFAULT_OUTPUT_LIMIT (1u << 20) /* ~10 s of UART at ~100 KiB/s */

@@ -91,11 +91,34 @@ static struct cmd cmds[MAX_CMDS];
 struct queued {
 	uint32_t id;         /* 0: free */
 	uint32_t after;
+	int if_ok;           /* cancelled unless `after` succeeded */
 	uint8_t *payload;
 	uint32_t len;
 };
 
 static struct queued queue[MAX_QUEUED];
+
+/* How the last commands ended, for a RUN whose AFTER has already ended:
+ * ok (exit 0, in time), cancelled (an IF_OK gate dropped it). */
+static struct ended {
+	uint32_t id;
+	uint8_t ok, cancelled;
+} ended[GA_ENDED_KEPT];
+static unsigned ended_next;
+
+static void note_ended(uint32_t id, int ok, int cancelled)
+{
+	ended[ended_next % GA_ENDED_KEPT] = (struct ended){ id, (uint8_t)ok, (uint8_t)cancelled };
+	ended_next++;
+}
+
+static const struct ended *find_ended(uint32_t id)
+{
+	for (unsigned i = 0; i < GA_ENDED_KEPT; i++)
+		if (ended[i].id && ended[i].id == id)
+			return &ended[i];
+	return NULL;
+}
 static int link_rfd = -1, link_wfd = -1;
 static int sig_pipe[2] = { -1, -1 };
 static int verbose;
@@ -239,11 +262,31 @@ static struct queued *find_queued(uint32_t id)
 
 static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen);
 
-/* The command id has ended (or was refused, or dropped while queued):
- * start the RUNs queued after it, in the order they came.  One that is
- * refused in turn lets its own successors go (depth <= MAX_QUEUED). */
+static void start_successors(uint32_t id);
+
+/* An IF_OK gate failed before id: it never starts, nor does anything
+ * queued after it (start_successors() cascades). */
+static void cancel_run(uint32_t id, uint32_t after)
+{
+	send_error(id, GA_CANCELLED "command %u did not succeed", after);
+	note_ended(id, 0, 1);
+	start_successors(id);
+}
+
+/* Whether a RUN after `after` (ended: e) with if_ok must be cancelled. */
+static int gate_closed(const struct ended *e, int if_ok)
+{
+	return e && (e->cancelled || (if_ok && !e->ok));
+}
+
+/* The command id has ended (or was refused, cancelled, or dropped while
+ * queued): start the RUNs queued after it, in the order they came, or
+ * cancel them (gate_closed()).  One that is refused in turn lets its own
+ * successors go (depth <= MAX_QUEUED). */
 static void start_successors(uint32_t id)
 {
+	const struct ended *e = find_ended(id);
+
 	for (;;) {
 		struct queued *q = NULL;
 
@@ -258,12 +301,15 @@ static void start_successors(uint32_t id)
 		struct queued take = *q;
 
 		memset(q, 0, sizeof(*q));
+		if (gate_closed(e, take.if_ok)) {
+			free(take.payload);
+			cancel_run(take.id, id);
+			continue;
+		}
 		if (verbose)
 			logmsg("id %u: its AFTER %u has ended, starting", take.id, id);
 		handle_run(take.id, take.payload, take.len);
 		free(take.payload);
-		if (!find_cmd(take.id) && !find_queued(take.id))
-			start_successors(take.id);
 	}
 }
 
@@ -307,9 +353,12 @@ static void finish_cmd(struct cmd *c)
 	free(c->in_data);
 
 	uint32_t id = c->id;
+	int ok = !c->unreaped && !c->exec_failed && !c->timed_out &&
+		 WIFEXITED(c->wstatus) && WEXITSTATUS(c->wstatus) == 0;
 
 	memset(c, 0, sizeof(*c));
 	c->out.fd = c->err.fd = c->in_fd = -1;
+	note_ended(id, ok, 0);
 	start_successors(id);
 }
 
@@ -385,7 +434,7 @@ static void child_exec(const char *const *argv, const char *const *env, size_t n
 	_exit(127);
 }
 
-static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
+static void run_request(uint32_t id, const uint8_t *pl, uint32_t plen)
 {
 	struct ga_tlv t;
 	uint32_t off = 0;
@@ -413,11 +462,12 @@ static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
 	}
 	/* count fields first, then copy strings (NUL-terminated) */
 	size_t nfields = 0;
-	uint64_t after = 0;
+	uint64_t after = 0, if_ok = 0;
 
 	while ((r = ga_tlv_next(pl, plen, &off, &t)) == 1) {
 		nfields++;
-		if (t.tag == GA_T_AFTER && ga_tlv_uint(&t, &after)) {
+		if ((t.tag == GA_T_AFTER && ga_tlv_uint(&t, &after)) ||
+		    (t.tag == GA_T_IF_OK && ga_tlv_uint(&t, &if_ok))) {
 			send_error(id, "RUN: field %u must be 4 or 8 bytes (got %u)", t.tag, t.len);
 			return;
 		}
@@ -448,9 +498,14 @@ static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
 		memcpy(q->payload, pl, plen);
 		q->len = plen;
 		q->after = (uint32_t)after;
+		q->if_ok = if_ok != 0;
 		q->id = id;
 		if (verbose)
 			logmsg("run id %u queued after id %u", id, q->after);
+		return;
+	}
+	if (after && gate_closed(find_ended((uint32_t)after), if_ok != 0)) {
+		cancel_run(id, (uint32_t)after);
 		return;
 	}
 	argv = calloc(nfields + 4, sizeof(*argv));
@@ -623,6 +678,17 @@ out:
 	free(env);
 }
 
+/* A RUN: started, queued, cancelled, or refused; a refused one counts as
+ * failed for the RUNs after it. */
+static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
+{
+	run_request(id, pl, plen);
+	if (id && !find_cmd(id) && !find_queued(id) && !find_ended(id)) {
+		note_ended(id, 0, 0);
+		start_successors(id);
+	}
+}
+
 static void handle_kill(uint32_t id, const uint8_t *pl, uint32_t plen)
 {
 	struct ga_tlv t;
@@ -645,6 +711,7 @@ static void handle_kill(uint32_t id, const uint8_t *pl, uint32_t plen)
 		free(q->payload);
 		memset(q, 0, sizeof(*q));
 		send_error(id, "KILL: dropped before it started (it was queued)");
+		note_ended(id, 0, 0);
 		start_successors(id);
 		return;
 	}

@@ -189,6 +189,75 @@ static void chain_suite(ga_client *c)
 		CHECK(rc == GA_OK && ga_result_ok(&r), "first: rc %d", rc);
 		ga_result_free(&r);
 	}
+	/* IF_OK: a gate that fails cancels the gated command and everything
+	 * queued after it; one that succeeds lets it run; also when the gate
+	 * ended before the RUN arrived (the agent remembers outcomes) */
+	{
+		ga_cmd gate = { .shell = "sleep 0.3; exit 1", .timeout_ms = 20000 };
+		uint32_t g, more[3];
+
+		rc = ga_start_cmd(c, &gate, &g);
+		ga_cmd x = { .shell = "echo never", .timeout_ms = 20000, .after = g,
+			     .if_ok = 1 };
+
+		rc |= ga_start_cmd(c, &x, &more[0]);
+		ga_cmd y = { .shell = "echo never", .timeout_ms = 20000, .after = more[0] };
+
+		rc |= ga_start_cmd(c, &y, &more[1]);
+		ga_cmd z = { .shell = "echo never", .timeout_ms = 20000, .after = more[1] };
+
+		rc |= ga_start_cmd(c, &z, &more[2]);
+		CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+		rc = ga_wait_or_kill(c, g, 20000, &r);
+		CHECK(rc == GA_OK && r.exit_code == 1, "gate: rc %d code %d", rc, r.exit_code);
+		ga_result_free(&r);
+		for (int i = 0; i < 3; i++) {
+			rc = ga_wait(c, more[i], 5000, &r);
+			CHECK(rc == GA_EAGENT && r.error && !strncmp(r.error, GA_CANCELLED,
+								   strlen(GA_CANCELLED)) && !r.out_len,
+			      "cancelled %d: rc %d: %s", i, rc, ga_last_error(c));
+			ga_result_free(&r);
+		}
+
+		ga_cmd okgate = { .shell = "sleep 0.3", .timeout_ms = 20000 };
+
+		rc = ga_start_cmd(c, &okgate, &g);
+		ga_cmd w = { .shell = "echo gated", .timeout_ms = 20000, .after = g,
+			     .if_ok = 1 };
+
+		rc |= ga_start_cmd(c, &w, &more[0]);
+		CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+		rc = ga_wait_or_kill(c, g, 20000, &r);
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, more[0], 20000, &r);
+		CHECK(rc == GA_OK && !strcmp(r.out, "gated\n"), "open gate: rc %d out '%s'", rc,
+		      r.out);
+		ga_result_free(&r);
+
+		/* the gate has ended before the gated RUN is sent */
+		for (int code = 0; code < 2; code++) {
+			ga_cmd early = { .shell = code ? "exit 2" : "true", .timeout_ms = 20000 };
+
+			rc = ga_run_cmd(c, &early, 20000, &r);
+			uint32_t eid = r.id;
+
+			ga_result_free(&r);
+			ga_cmd late = { .shell = "echo late", .timeout_ms = 20000,
+					.after = eid, .if_ok = 1 };
+
+			rc = ga_start_cmd(c, &late, &more[0]);
+			rc = ga_wait_or_kill(c, more[0], 20000, &r);
+			if (code)
+				CHECK(rc == GA_EAGENT && r.error &&
+				      !strncmp(r.error, GA_CANCELLED, strlen(GA_CANCELLED)),
+				      "late after a failure: rc %d: %s", rc, ga_last_error(c));
+			else
+				CHECK(rc == GA_OK && !strcmp(r.out, "late\n"),
+				      "late after a success: rc %d out '%s'", rc, r.out);
+			ga_result_free(&r);
+		}
+	}
+
 	snprintf(cmdline, sizeof(cmdline), "rm -rf %s", dir);
 	if (system(cmdline) != 0)
 		printf("     could not remove %s\n", dir);

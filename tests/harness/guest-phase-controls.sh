@@ -7,7 +7,8 @@
 #    kmemleak) fails the kmemleak verdict alone;
 #  - a device that never becomes ready again skips integrity-guest after
 #    the readiness poll inside its command, and the unload still passes;
-#  - the list was really sent in one go (the step log says so).
+#  - the list was really sent in one go (the step log says so), and the
+#    kernel log it brought back gzip'd is unpacked into kernel.log.
 # Restored from a snapshot where they can be: what enumerations run.
 gauntlet="$1" top="$2"
 # shellcheck source=controls-lib.sh
@@ -43,6 +44,9 @@ assert g["status"] == "skip" and "device not ready at the end" in g["detail"], g
 assert v["unload"]["status"] == "pass", v["unload"]
 print("ok: a device never ready again skips integrity-guest:", g["detail"])'
 
+# the kernel log came gzip'd and was unpacked: the driver's probe is in it
+grep -q 'kestrel0: [0-9]* blocks' "$out/gp/unload-held/kernel.log" ||
+    { echo "FAIL: kernel.log lacks the driver's probe line"; fail=1; }
 for s in unload-held kmemleak-standin not-ready-at-end; do
     grep -q "guest: [0-9]* commands in one go" "$out/gp/$s/steps.log" ||
         { echo "FAIL: $s: the guest phase was not one list"; fail=1; }
