@@ -47,6 +47,7 @@ struct ga_client {
 	int ready;
 	int agent_pid;
 	uint32_t features;	/* GA_FEAT_* of the agent's READY/HELLO_ACK */
+	char **kept_env;	/* what the agent keeps (ENV_KEEP), NULL: none */
 	char uname[128];
 	size_t out_limit;
 	uint32_t pong_id;
@@ -228,6 +229,8 @@ static void pending_free(struct pending *p)
 	free(p);
 }
 
+static void forget_kept_env(ga_client *c);
+
 void ga_close(ga_client *c)
 {
 	if (!c)
@@ -236,6 +239,7 @@ void ga_close(ga_client *c)
 		tline(c, "! closed");
 		close(c->fd);
 	}
+	forget_kept_env(c);
 	while (c->pending) {
 		struct pending *p = c->pending;
 
@@ -431,6 +435,52 @@ static void fail_all_pending(ga_client *c, const char *why)
 	}
 }
 
+static void forget_kept_env(ga_client *c)
+{
+	for (size_t i = 0; c->kept_env && c->kept_env[i]; i++)
+		free(c->kept_env[i]);
+	free(c->kept_env);
+	c->kept_env = NULL;
+}
+
+/* env is what the agent keeps: send ENV_KEPT instead of the strings. */
+static int env_is_kept(const ga_client *c, const char *const *env)
+{
+	size_t i;
+
+	if (!c->kept_env)
+		return 0;
+	for (i = 0; env[i] && c->kept_env[i]; i++)
+		if (strcmp(env[i], c->kept_env[i]))
+			return 0;
+	return !env[i] && !c->kept_env[i];
+}
+
+/* Remember env as kept (ENV_KEEP sent); 0 when it cannot be (then the
+ * strings go with every RUN, as without the feature). */
+static int keep_env(ga_client *c, const char *const *env)
+{
+	size_t n = 0;
+	char **k;
+
+	for (; env[n]; n++)
+		if (!strchr(env[n], '='))
+			return 0;       /* the agent refuses it: never kept */
+	k = calloc(n + 1, sizeof(*k));
+	if (!k)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(k[i] = strdup(env[i]))) {
+			for (size_t j = 0; j < i; j++)
+				free(k[j]);
+			free(k);
+			return 0;
+		}
+	forget_kept_env(c);
+	c->kept_env = k;
+	return 1;
+}
+
 /* The command id ended: a command queued after it starts now, and its
  * wall time counts from here. */
 static void successor_clock(ga_client *c, uint32_t id)
@@ -459,6 +509,7 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 			fail_all_pending(c, "the agent restarted (new READY)");
 		}
 		c->features = 0;	/* an agent without the field has none */
+		forget_kept_env(c);	/* a new agent, or one we know nothing of */
 		while (ga_tlv_next(f->payload, f->len, &off, &t) == 1) {
 			if (t.tag == GA_T_UNAME) {
 				size_t n = t.len < sizeof(c->uname) - 1 ? t.len : sizeof(c->uname) - 1;
@@ -702,9 +753,15 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 	else
 		for (size_t i = 0; cmd->argv[i]; i++)
 			ga_tlv_put_str(&b, GA_T_ARGV, cmd->argv[i]);
-	if (cmd->env)
+	if (cmd->env && cmd->env[0] && (c->features & GA_FEAT_ENV_KEEP) &&
+	    env_is_kept(c, cmd->env)) {
+		ga_tlv_put_u32(&b, GA_T_ENV_KEPT, 1);
+	} else if (cmd->env) {
 		for (size_t i = 0; cmd->env[i]; i++)
 			ga_tlv_put_str(&b, GA_T_ENV, cmd->env[i]);
+		if (cmd->env[0] && (c->features & GA_FEAT_ENV_KEEP) && keep_env(c, cmd->env))
+			ga_tlv_put_u32(&b, GA_T_ENV_KEEP, 1);
+	}
 	if (cmd->cwd)
 		ga_tlv_put_str(&b, GA_T_CWD, cmd->cwd);
 	ga_tlv_put_u32(&b, GA_T_TIMEOUT_MS, cmd->timeout_ms);
@@ -752,6 +809,7 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 	rc = send_frame(c, GA_MSG_RUN, id, b.data, b.len);
 	free(b.data);
 	if (rc) {
+		forget_kept_env(c);	/* it may not have arrived */
 		free(p);
 		return rc;
 	}

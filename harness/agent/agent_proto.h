@@ -54,6 +54,12 @@
  *        then goes on by itself, e.g. polling until a device is ready).
  *        The agent remembers the last GA_ENDED_KEPT ended commands'
  *        outcomes for RUNs that arrive after their AFTER has ended.
+ *        ENV_KEEP (GA_FEAT_ENV_KEEP): the RUN's ENV fields are also kept
+ *        by the agent, replacing what it kept before, when the RUN
+ *        arrives; ENV_KEPT: the command gets the kept ENV before its own.
+ *        A host that runs every command with the same variables sends
+ *        them once, not in every RUN (they are most of a RUN's bytes on a
+ *        UART the guest reads at about 100 KiB/s).
  *   host  -> agent KILL id (SIGNAL): signal the command's process group;
  *        a queued command is dropped instead (ERROR id, never STARTED:
  *        the host sees a refusal) and its successors go on; unknown id ->
@@ -110,6 +116,8 @@ enum ga_tag {
 	GA_T_STDIN = 17,        /* bytes written to the command's stdin */
 	GA_T_AFTER = 18,        /* u32: start after this command id has ended */
 	GA_T_IF_OK = 19,        /* u32 0/1: ... only if it succeeded (AFTER) */
+	GA_T_ENV_KEEP = 31,     /* u32 1: this RUN's ENV become the kept env */
+	GA_T_ENV_KEPT = 32,     /* u32 1: the kept env first, then its ENV */
 	GA_T_SIGNAL = 20,       /* u32 */
 	GA_T_PID = 21,          /* u32 */
 	GA_T_EXIT_KIND = 22,    /* u32 GA_EXIT_* */
@@ -132,6 +140,7 @@ enum ga_exit_kind {
 
 /* Features an agent announces in READY and HELLO_ACK (GA_T_FEATURES). */
 #define GA_FEAT_AFTER (1u << 0)  /* RUN's AFTER and IF_OK: commands queued */
+#define GA_FEAT_ENV_KEEP (1u << 1) /* RUN's ENV_KEEP and ENV_KEPT */
 #define GA_CANCELLED "cancelled: "  /* ERROR of a RUN an IF_OK gate dropped */
 #define GA_ENDED_KEPT 64
 

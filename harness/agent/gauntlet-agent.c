@@ -98,6 +98,32 @@ struct queued {
 
 static struct queued queue[MAX_QUEUED];
 
+/* ENV_KEEP's variables, for the RUNs with ENV_KEPT. */
+static char **kept_env;
+static size_t nkept;
+
+/* Keep the ENV fields of a RUN (already checked: K=V, no NUL). */
+static void keep_env(const uint8_t *pl, uint32_t plen)
+{
+	struct ga_tlv t;
+	uint32_t off = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < nkept; i++)
+		free(kept_env[i]);
+	free(kept_env);
+	nkept = 0;
+	while (ga_tlv_next(pl, plen, &off, &t) == 1)
+		n += t.tag == GA_T_ENV;
+	kept_env = calloc(n + 1, sizeof(*kept_env));
+	if (!kept_env)
+		return;
+	off = 0;
+	while (ga_tlv_next(pl, plen, &off, &t) == 1)
+		if (t.tag == GA_T_ENV && (kept_env[nkept] = strndup((const char *)t.val, t.len)))
+			nkept++;
+}
+
 /* How the last commands ended, for a RUN whose AFTER has already ended:
  * ok (exit 0, in time), cancelled (an IF_OK gate dropped it). */
 static struct ended {
@@ -238,7 +264,7 @@ static void hello_payload(struct ga_buf *b)
 
 	ga_tlv_put_u32(b, GA_T_VERSION, GA_PROTO_VERSION);
 	ga_tlv_put_u32(b, GA_T_AGENT_PID, (uint32_t)getpid());
-	ga_tlv_put_u32(b, GA_T_FEATURES, GA_FEAT_AFTER);
+	ga_tlv_put_u32(b, GA_T_FEATURES, GA_FEAT_AFTER | GA_FEAT_ENV_KEEP);
 	if (uname(&u) == 0)
 		ga_tlv_put_str(b, GA_T_UNAME, u.release);
 }
@@ -260,7 +286,7 @@ static struct queued *find_queued(uint32_t id)
 	return NULL;
 }
 
-static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen);
+static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen, int arrival);
 
 static void start_successors(uint32_t id);
 
@@ -308,7 +334,7 @@ static void start_successors(uint32_t id)
 		}
 		if (verbose)
 			logmsg("id %u: its AFTER %u has ended, starting", take.id, id);
-		handle_run(take.id, take.payload, take.len);
+		handle_run(take.id, take.payload, take.len, 0);
 		free(take.payload);
 	}
 }
@@ -434,7 +460,7 @@ static void child_exec(const char *const *argv, const char *const *env, size_t n
 	_exit(127);
 }
 
-static void run_request(uint32_t id, const uint8_t *pl, uint32_t plen)
+static void run_request(uint32_t id, const uint8_t *pl, uint32_t plen, int arrival)
 {
 	struct ga_tlv t;
 	uint32_t off = 0;
@@ -462,13 +488,20 @@ static void run_request(uint32_t id, const uint8_t *pl, uint32_t plen)
 	}
 	/* count fields first, then copy strings (NUL-terminated) */
 	size_t nfields = 0;
-	uint64_t after = 0, if_ok = 0;
+	uint64_t after = 0, if_ok = 0, env_keep = 0, env_kept = 0;
 
 	while ((r = ga_tlv_next(pl, plen, &off, &t)) == 1) {
 		nfields++;
 		if ((t.tag == GA_T_AFTER && ga_tlv_uint(&t, &after)) ||
-		    (t.tag == GA_T_IF_OK && ga_tlv_uint(&t, &if_ok))) {
+		    (t.tag == GA_T_IF_OK && ga_tlv_uint(&t, &if_ok)) ||
+		    (t.tag == GA_T_ENV_KEEP && ga_tlv_uint(&t, &env_keep)) ||
+		    (t.tag == GA_T_ENV_KEPT && ga_tlv_uint(&t, &env_kept))) {
 			send_error(id, "RUN: field %u must be 4 or 8 bytes (got %u)", t.tag, t.len);
+			return;
+		}
+		if (t.tag == GA_T_ENV && (memchr(t.val, 0, t.len) || !memchr(t.val, '=', t.len))) {
+			send_error(id, "RUN: ENV '%.*s' is not K=V", (int)(t.len > 200 ? 200 : t.len),
+				   (const char *)t.val);
 			return;
 		}
 	}
@@ -476,6 +509,12 @@ static void run_request(uint32_t id, const uint8_t *pl, uint32_t plen)
 		send_error(id, "RUN: malformed field list at offset %u", off);
 		return;
 	}
+	/* kept when it arrives, also when it is queued: the RUNs after it
+	 * count on it */
+	if (env_keep && arrival)
+		keep_env(pl, plen);
+	if (env_kept)
+		nfields += nkept;
 	if (after == id) {
 		send_error(id, "RUN: AFTER names the command itself (%u)", id);
 		return;
@@ -510,6 +549,9 @@ static void run_request(uint32_t id, const uint8_t *pl, uint32_t plen)
 	}
 	argv = calloc(nfields + 4, sizeof(*argv));
 	env = calloc(nfields + 1, sizeof(*env));
+	if (env && env_kept)
+		for (size_t i = 0; i < nkept; i++)
+			env[nenv++] = kept_env[i];
 	strs = calloc(nfields + 1, sizeof(*strs));
 	if (!argv || !env || !strs) {
 		send_error(id, "RUN: out of memory");
@@ -680,9 +722,9 @@ out:
 
 /* A RUN: started, queued, cancelled, or refused; a refused one counts as
  * failed for the RUNs after it. */
-static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
+static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen, int arrival)
 {
-	run_request(id, pl, plen);
+	run_request(id, pl, plen, arrival);
 	if (id && !find_cmd(id) && !find_queued(id) && !find_ended(id)) {
 		note_ended(id, 0, 0);
 		start_successors(id);
@@ -750,7 +792,7 @@ static void handle_frame(const struct ga_frame *f)
 		send_msg(GA_MSG_PONG, f->id, f->payload, f->len);
 		break;
 	case GA_MSG_RUN:
-		handle_run(f->id, f->payload, f->len);
+		handle_run(f->id, f->payload, f->len, 1);
 		break;
 	case GA_MSG_KILL:
 		handle_kill(f->id, f->payload, f->len);

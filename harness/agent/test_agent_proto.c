@@ -258,6 +258,48 @@ static void chain_suite(ga_client *c)
 		}
 	}
 
+	/* ENV_KEEP: the variables go once, later RUNs say ENV_KEPT (a few
+	 * bytes) and their commands still see them; another set is sent and
+	 * kept anew; an agent restart forgets (READY: the client resends) */
+	if (ga_agent_features(c) & GA_FEAT_ENV_KEEP) {
+		const char *e1[] = { "GA_A=one", "GA_B=two words", NULL };
+		const char *e2[] = { "GA_A=other", NULL };
+		const char *want[] = { "one:two words\n", "one:two words\n", "other:\n",
+				       "one:two words\n" };
+		const char *const *envs[] = { e1, e1, e2, e1 };
+
+		for (int i = 0; i < 4; i++) {
+			ga_cmd e = { .shell = "echo \"$GA_A:$GA_B\"", .env = envs[i],
+				     .timeout_ms = 20000 };
+
+			rc = ga_run_cmd(c, &e, 20000, &r);
+			CHECK(rc == GA_OK && !strcmp(r.out, want[i]), "env %d: rc %d out '%s'", i,
+			      rc, r.out);
+			ga_result_free(&r);
+		}
+		/* queued RUNs count on the kept set from when the first arrived */
+		{
+			ga_cmd a = { .shell = "sleep 0.3", .env = e2, .timeout_ms = 20000 };
+			uint32_t q1, q2;
+
+			rc = ga_start_cmd(c, &a, &q1);
+			ga_cmd b = { .shell = "echo \"$GA_A\"", .env = e2, .timeout_ms = 20000,
+				     .after = q1 };
+
+			rc |= ga_start_cmd(c, &b, &q2);
+			CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+			rc = ga_wait_or_kill(c, q1, 20000, &r);
+			ga_result_free(&r);
+			rc = ga_wait_or_kill(c, q2, 20000, &r);
+			CHECK(rc == GA_OK && !strcmp(r.out, "other\n"), "queued, kept env: rc %d "
+			      "out '%s'", rc, r.out);
+			ga_result_free(&r);
+		}
+	} else {
+		CHECK(0, "the agent does not announce GA_FEAT_ENV_KEEP (0x%x)",
+		      ga_agent_features(c));
+	}
+
 	snprintf(cmdline, sizeof(cmdline), "rm -rf %s", dir);
 	if (system(cmdline) != 0)
 		printf("     could not remove %s\n", dir);
