@@ -5,7 +5,7 @@
 # bench run, and where a restored run's fixed cost goes.
 #
 #   bench/enumerate-speed.sh [-n ROUNDS] [-b BATCH] [--accel auto|kvm|tcg]
-#                            [--no-stream]
+#                            [--no-stream] [--keep DIR]
 #
 # The runs are those of `gauntlet enumerate` (docs/enumerate.md), shorter:
 # boot, load, a 200 ms command timeout, one rule cq.post:drop:nth=K (K =
@@ -25,22 +25,28 @@
 # judging), the fixed cost (wall minus steps) and the median ready_s
 # (QEMU start to driver ready); the ratios of the rates; and, per
 # snapshot layout, the restored runs' per-phase breakdown from steps.log
-# timestamps (medians): QEMU start, the restore, clock and ready check, each verdict,
+# timestamps (medians): QEMU start, the restore, clock and ready check,
+# the ledger's final flush, each verdict (the guest ones: from the
+# previous mark to the verdict's line), the kernel log and gcov listing
+# (to QEMU's stop),
 # QEMU's exit, the result, and the runner's own share (invocation wall
 # over its runs minus the scenario's duration).  Ratios and rates only:
 # nothing here is a pass/fail test.  Boots VMs: run it under the VM lock.
-# Set GAUNTLET_NO_BUILD=1 when the build is current.
+# Set GAUNTLET_NO_BUILD=1 when the build is current.  --keep DIR keeps
+# the runs' artifacts (steps.log, ...) in DIR instead of a removed tmp dir.
 set -euo pipefail
 
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 rounds=3 batch=4 stream=1
 accel=()
+keep=
 while [[ $# -gt 0 ]]; do
     case $1 in
     -n) rounds=${2-}; shift; shift || true ;;
     -b) batch=${2-}; shift; shift || true ;;
     --no-stream) stream=0; shift ;;
     --accel) accel=(--accel "$2"); shift 2 ;;
+    --keep) keep=${2-}; shift; shift || true ;;
     -h|--help) bench_help ;;
     *) bench_unknown "$1" ;;
     esac
@@ -49,8 +55,14 @@ bench_posint -n "$rounds"
 bench_posint -b "$batch"
 
 bench_build
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [[ -n $keep ]]; then
+    mkdir -p "$keep"
+    work=$(mktemp -d "$(readlink -f "$keep")/enumerate-speed.XXXXXX")
+    echo "enumerate-speed.sh: artifacts kept in $work" >&2
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
 
 # scenario NAME K: one enumeration run file, the K-th completion dropped
 scenario() {
@@ -163,8 +175,8 @@ def phases(path):
         elif t == t_judge and not judging:
             mark("steps", t)
             judging = True
-        elif judging and msg.startswith("guest$ dmesg"):
-            mark("(between)", t)
+        elif judging and msg.startswith("ledger: final flush"):
+            mark("ledger's final flush (ready, flush)", t)
         elif judging and (m := re.match(r"qemu stopped in ([0-9.]+) s", msg)):
             mark("kernel log read (dmesg), gcov", t - float(m.group(1)))
             mark("QEMU exit (quit, reaped)", t)

@@ -24,7 +24,8 @@ struct pending {
 	int done;          /* EXIT received, or refused, or agent gone */
 	int refused;       /* ERROR before STARTED */
 	int gone;          /* the agent restarted / link closed */
-	int64_t t_sent_us;
+	uint32_t after;    /* queued in the agent after this command */
+	int64_t t_sent_us; /* or when the one it was queued after ended */
 	ga_result r;
 	struct ga_buf out, err;
 	struct pending *next;
@@ -45,6 +46,8 @@ struct ga_client {
 	int64_t t0_us;
 	int ready;
 	int agent_pid;
+	uint32_t features;	/* GA_FEAT_* of the agent's READY/HELLO_ACK */
+	char **kept_env;	/* what the agent keeps (ENV_KEEP), NULL: none */
 	char uname[128];
 	size_t out_limit;
 	uint32_t pong_id;
@@ -226,6 +229,8 @@ static void pending_free(struct pending *p)
 	free(p);
 }
 
+static void forget_kept_env(ga_client *c);
+
 void ga_close(ga_client *c)
 {
 	if (!c)
@@ -234,6 +239,7 @@ void ga_close(ga_client *c)
 		tline(c, "! closed");
 		close(c->fd);
 	}
+	forget_kept_env(c);
 	while (c->pending) {
 		struct pending *p = c->pending;
 
@@ -259,6 +265,7 @@ void ga_set_ended_cb(ga_client *c, int (*fn)(void *opaque), void *opaque)
 const char *ga_last_error(const ga_client *c) { return c->err; }
 const char *ga_agent_uname(const ga_client *c) { return c->uname; }
 int ga_agent_pid(const ga_client *c) { return c->agent_pid; }
+uint32_t ga_agent_features(const ga_client *c) { return c->features; }
 
 const char *ga_status_name(int s)
 {
@@ -428,6 +435,61 @@ static void fail_all_pending(ga_client *c, const char *why)
 	}
 }
 
+static void forget_kept_env(ga_client *c)
+{
+	for (size_t i = 0; c->kept_env && c->kept_env[i]; i++)
+		free(c->kept_env[i]);
+	free(c->kept_env);
+	c->kept_env = NULL;
+}
+
+/* env is what the agent keeps: send ENV_KEPT instead of the strings. */
+static int env_is_kept(const ga_client *c, const char *const *env)
+{
+	size_t i;
+
+	if (!c->kept_env)
+		return 0;
+	for (i = 0; env[i] && c->kept_env[i]; i++)
+		if (strcmp(env[i], c->kept_env[i]))
+			return 0;
+	return !env[i] && !c->kept_env[i];
+}
+
+/* Remember env as kept (ENV_KEEP sent); 0 when it cannot be (then the
+ * strings go with every RUN, as without the feature). */
+static int keep_env(ga_client *c, const char *const *env)
+{
+	size_t n = 0;
+	char **k;
+
+	for (; env[n]; n++)
+		if (!strchr(env[n], '='))
+			return 0;       /* the agent refuses it: never kept */
+	k = calloc(n + 1, sizeof(*k));
+	if (!k)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(k[i] = strdup(env[i]))) {
+			for (size_t j = 0; j < i; j++)
+				free(k[j]);
+			free(k);
+			return 0;
+		}
+	forget_kept_env(c);
+	c->kept_env = k;
+	return 1;
+}
+
+/* The command id ended: a command queued after it starts now, and its
+ * wall time counts from here. */
+static void successor_clock(ga_client *c, uint32_t id)
+{
+	for (struct pending *q = c->pending; q; q = q->next)
+		if (q->after == id && !q->done)
+			q->t_sent_us = mono_us();
+}
+
 static void dispatch(ga_client *c, const struct ga_frame *f)
 {
 	struct pending *p = f->id ? find_pending(c, f->id) : NULL;
@@ -446,6 +508,8 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 			tline(c, "! the agent restarted: pending commands are lost");
 			fail_all_pending(c, "the agent restarted (new READY)");
 		}
+		c->features = 0;	/* an agent without the field has none */
+		forget_kept_env(c);	/* a new agent, or one we know nothing of */
 		while (ga_tlv_next(f->payload, f->len, &off, &t) == 1) {
 			if (t.tag == GA_T_UNAME) {
 				size_t n = t.len < sizeof(c->uname) - 1 ? t.len : sizeof(c->uname) - 1;
@@ -454,6 +518,8 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 				c->uname[n] = 0;
 			} else if (t.tag == GA_T_AGENT_PID && ga_tlv_uint(&t, &v) == 0) {
 				c->agent_pid = (int)v;
+			} else if (t.tag == GA_T_FEATURES && ga_tlv_uint(&t, &v) == 0) {
+				c->features = (uint32_t)v;
 			} else if (t.tag == GA_T_VERSION && ga_tlv_uint(&t, &v) == 0 &&
 				   v != GA_PROTO_VERSION) {
 				tline(c, "! agent speaks protocol %llu, we speak %u",
@@ -482,9 +548,10 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 			append_capped(c, &p->err, &p->r.err_dropped, f->payload, f->len);
 		break;
 	case GA_MSG_EXIT:
-		if (p)
+		if (p) {
 			handle_exit(p, f);
-		else
+			successor_clock(c, f->id);
+		} else
 			tline(c, "! EXIT for unknown id %u (abandoned?)", f->id);
 		break;
 	case GA_MSG_ERROR: {
@@ -503,6 +570,7 @@ static void dispatch(ga_client *c, const struct ga_frame *f)
 			if (!p->r.started) {
 				p->refused = 1;
 				p->done = 1;
+				successor_clock(c, f->id);
 			}
 		} else {
 			snprintf(c->garbage_note, sizeof(c->garbage_note), "agent reported: %s", msg);
@@ -685,9 +753,15 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 	else
 		for (size_t i = 0; cmd->argv[i]; i++)
 			ga_tlv_put_str(&b, GA_T_ARGV, cmd->argv[i]);
-	if (cmd->env)
+	if (cmd->env && cmd->env[0] && (c->features & GA_FEAT_ENV_KEEP) &&
+	    env_is_kept(c, cmd->env)) {
+		ga_tlv_put_u32(&b, GA_T_ENV_KEPT, 1);
+	} else if (cmd->env) {
 		for (size_t i = 0; cmd->env[i]; i++)
 			ga_tlv_put_str(&b, GA_T_ENV, cmd->env[i]);
+		if (cmd->env[0] && (c->features & GA_FEAT_ENV_KEEP) && keep_env(c, cmd->env))
+			ga_tlv_put_u32(&b, GA_T_ENV_KEEP, 1);
+	}
 	if (cmd->cwd)
 		ga_tlv_put_str(&b, GA_T_CWD, cmd->cwd);
 	ga_tlv_put_u32(&b, GA_T_TIMEOUT_MS, cmd->timeout_ms);
@@ -695,6 +769,19 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 		ga_tlv_put_u32(&b, GA_T_KILL_GRACE_MS, cmd->kill_grace_ms);
 	if (cmd->output_limit)
 		ga_tlv_put_u32(&b, GA_T_OUTPUT_LIMIT, cmd->output_limit);
+	if (cmd->after) {
+		if (!(c->features & GA_FEAT_AFTER)) {
+			free(b.data);
+			return set_err(c, GA_EINVAL, "the agent cannot queue a command after "
+				       "another (it does not announce GA_FEAT_AFTER)");
+		}
+		ga_tlv_put_u32(&b, GA_T_AFTER, cmd->after);
+		if (cmd->if_ok)
+			ga_tlv_put_u32(&b, GA_T_IF_OK, 1);
+	} else if (cmd->if_ok) {
+		free(b.data);
+		return set_err(c, GA_EINVAL, "if_ok needs after");
+	}
 	if (cmd->stdin_data && cmd->stdin_len) {
 		if (cmd->stdin_len > GA_MAX_PAYLOAD) {
 			free(b.data);
@@ -716,11 +803,13 @@ int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *idp)
 		id = c->next_id++;
 	p->id = id;
 	p->r.id = id;
+	p->after = cmd->after;
 	p->t_sent_us = mono_us();
 	c->garbage_note[0] = 0;
 	rc = send_frame(c, GA_MSG_RUN, id, b.data, b.len);
 	free(b.data);
 	if (rc) {
+		forget_kept_env(c);	/* it may not have arrived */
 		free(p);
 		return rc;
 	}
@@ -814,6 +903,14 @@ int ga_run_cmd(ga_client *c, const ga_cmd *cmd, int wait_ms, ga_result *r)
 	rc = ga_start_cmd(c, cmd, &id);
 	if (rc)
 		return rc;
+	return ga_wait_or_kill(c, id, wait_ms, r);
+}
+
+int ga_wait_or_kill(ga_client *c, uint32_t id, int wait_ms, ga_result *r)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
 	rc = ga_wait(c, id, wait_ms, r);
 	if (rc == GA_ETIMEOUT) {
 		char saved[sizeof(c->err)];

@@ -56,6 +56,14 @@ typedef struct ga_cmd {
 	uint32_t timeout_ms;        /* agent-side deadline; 0 = none */
 	uint32_t kill_grace_ms;     /* SIGTERM -> SIGKILL; 0 = default 2000 */
 	uint32_t output_limit;      /* bytes kept per stream; 0 = default 1 MiB */
+	uint32_t after;             /* start once this command (an id of this
+	                             * client) has ended; 0 = at once.  Needs
+	                             * an agent with GA_FEAT_AFTER, else
+	                             * GA_EINVAL: see ga_agent_features() */
+	int if_ok;                  /* with after: only if that one succeeded;
+	                             * else this one and all queued after it
+	                             * are cancelled (GA_EAGENT, r->error
+	                             * starts with GA_CANCELLED) */
 } ga_cmd;
 
 typedef struct ga_result {
@@ -68,7 +76,8 @@ typedef struct ga_result {
 	int signal;           /* GA_EXIT_SIGNAL */
 	int timed_out;        /* the agent's deadline fired (SIGTERM/SIGKILL) */
 	double duration_ms;   /* fork to reap, measured in the guest */
-	double wall_ms;       /* request sent to EXIT received, on the host */
+	double wall_ms;       /* request sent (a queued command: the one it was
+	                       * queued after ended) to EXIT received, on the host */
 	char *out, *err;      /* output, NUL-terminated (may hold NULs: use _len) */
 	size_t out_len, err_len;
 	uint64_t out_total, err_total;     /* bytes the command produced */
@@ -93,6 +102,8 @@ int ga_attach_fd(ga_client *c, int fd);
 int ga_wait_ready(ga_client *c, int timeout_ms);
 const char *ga_agent_uname(const ga_client *c);
 int ga_agent_pid(const ga_client *c);
+/* GA_FEAT_* (agent_proto.h) the agent announced; 0 before it answered. */
+uint32_t ga_agent_features(const ga_client *c);
 
 /* One PING/PONG; *rtt_ms (optional) gets the round trip. */
 int ga_ping(ga_client *c, int timeout_ms, double *rtt_ms);
@@ -105,8 +116,14 @@ int ga_ping(ga_client *c, int timeout_ms, double *rtt_ms);
  * is sent SIGKILL.  *r must be freed with ga_result_free() in every case. */
 int ga_run(ga_client *c, const char *shell_cmd, uint32_t timeout_ms, ga_result *r);
 int ga_run_cmd(ga_client *c, const ga_cmd *cmd, int wait_ms, ga_result *r);
+/* ga_run_cmd's wait for a started command: at most wait_ms, then SIGKILL
+ * and 3 s for its post-mortem (partial output), GA_ETIMEOUT. */
+int ga_wait_or_kill(ga_client *c, uint32_t id, int wait_ms, ga_result *r);
 
-/* Background: start, then wait (bounded, repeatable) and/or kill. */
+/* Background: start, then wait (bounded, repeatable) and/or kill.
+ * Commands in order with one round trip: start each with .after = the id
+ * of the one before it, then wait for each in turn (its bound counted from
+ * the previous one's end). */
 int ga_start(ga_client *c, const char *shell_cmd, uint32_t timeout_ms, uint32_t *id);
 int ga_start_cmd(ga_client *c, const ga_cmd *cmd, uint32_t *id);
 /* GA_OK with *r filled once the command's EXIT arrived (the id is then

@@ -108,7 +108,28 @@ int gf_fetch(ga_client *c, const char *guest_dir, const char *suffix,
     const char *list_argv[] = { "find", guest_dir, "-type", "f", NULL };
     ga_cmd cmd = { 0 };
     ga_result lr;
-    char *save = NULL, *line;
+    int n;
+
+    /* "[ -d DIR ] || exit 0" without a shell: find fails on a missing dir */
+    cmd.argv = list_argv;
+    cmd.timeout_ms = (uint32_t)timeout_ms;
+    cmd.output_limit = GF_LIST_LIMIT;
+    if (ga_run_cmd(c, &cmd, timeout_ms + 5000, &lr) != GA_OK) {
+        snprintf(err, errlen, "listing %s: %s", guest_dir, ga_last_error(c));
+        ga_result_free(&lr);
+        return -1;
+    }
+    n = gf_fetch_listed(c, &lr, guest_dir, suffix, host_dir, timeout_ms, err, errlen);
+    ga_result_free(&lr);
+    return n;
+}
+
+int gf_fetch_listed(ga_client *c, const ga_result *listing, const char *guest_dir,
+                    const char *suffix, const char *host_dir, int timeout_ms,
+                    char *err, size_t errlen)
+{
+    ga_cmd cmd = { 0 };
+    char *names, *save = NULL, *line;
     size_t dlen = strlen(guest_dir), slen = strlen(suffix);
     unsigned long long total = 0;
     int n = 0, rc = 0;
@@ -116,31 +137,25 @@ int gf_fetch(ga_client *c, const char *guest_dir, const char *suffix,
     while (dlen > 1 && guest_dir[dlen - 1] == '/') {
         dlen--;
     }
-    /* "[ -d DIR ] || exit 0" without a shell: find fails on a missing dir */
-    cmd.argv = list_argv;
-    cmd.timeout_ms = (uint32_t)timeout_ms;
-    cmd.output_limit = 4u << 20;
-    if (ga_run_cmd(c, &cmd, timeout_ms + 5000, &lr) != GA_OK) {
-        snprintf(err, errlen, "listing %s: %s", guest_dir, ga_last_error(c));
-        ga_result_free(&lr);
-        return -1;
-    }
-    if (!ga_result_ok(&lr)) {
-        bool missing = lr.err && strstr(lr.err, "No such file");
+    if (!ga_result_ok(listing)) {
+        bool missing = listing->err && strstr(listing->err, "No such file");
 
         if (!missing) {
             snprintf(err, errlen, "listing %s failed: %.200s", guest_dir,
-                     lr.err ? lr.err : "");
+                     listing->err ? listing->err : "");
         }
-        ga_result_free(&lr);
         return missing ? 0 : -1;
     }
-    if (lr.out_dropped) {
+    if (listing->out_dropped) {
         snprintf(err, errlen, "listing %s: more than 4 MiB of names", guest_dir);
-        ga_result_free(&lr);
         return -1;
     }
-    for (line = strtok_r(lr.out ? lr.out : (char *)"", "\n", &save); line;
+    names = strdup(listing->out ? listing->out : "");
+    if (!names) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (line = strtok_r(names, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
         size_t ln = strlen(line);
         const char *rel;
@@ -211,6 +226,6 @@ int gf_fetch(ga_client *c, const char *guest_dir, const char *suffix,
         ga_result_free(&fr);
         n++;
     }
-    ga_result_free(&lr);
+    free(names);
     return rc < 0 ? -1 : n;
 }

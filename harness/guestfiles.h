@@ -20,4 +20,12 @@
 int gf_fetch(ga_client *c, const char *guest_dir, const char *suffix,
              const char *host_dir, int timeout_ms, char *err, size_t errlen);
 
+/* The same from a listing the caller ran (`find GUEST_DIR -type f`, at
+ * most GF_LIST_LIMIT bytes kept): a run of commands lists in the same
+ * round trip as the others. */
+#define GF_LIST_LIMIT (4u << 20)
+int gf_fetch_listed(ga_client *c, const ga_result *listing, const char *guest_dir,
+                    const char *suffix, const char *host_dir, int timeout_ms,
+                    char *err, size_t errlen);
+
 #endif /* GAUNTLET_GUESTFILES_H */

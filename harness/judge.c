@@ -31,16 +31,28 @@
 #include "qmp.h"
 #include "verdict.h"
 
-static void disarm(Run *r)
+static void kfault_disarmed(Judge *j, GrGuestCmd *c)
 {
-    for (int i = 0; i < r->nkfault; i++) {
-        char cmd[256];
+    (void)j;
+    (void)c;    /* as before the list: whatever its status, the end goes on */
+}
 
-        snprintf(cmd, sizeof(cmd), "echo 0 > /sys/kernel/debug/%s/probability; "
-                 "[ -e /sys/kernel/debug/%s/inject ] && echo > "
-                 "/sys/kernel/debug/%s/inject; true", r->kfault_dirs[i],
-                 r->kfault_dirs[i], r->kfault_dirs[i]);
-        gr_guest_ok(r, cmd, 10);
+/* Device faults off now (QMP); kernel faults off by the guest phase's
+ * first commands, before anything else runs there. */
+static void disarm(Judge *j)
+{
+    Run *r = j->r;
+
+    for (int i = 0; i < r->nkfault; i++) {
+        char *cmd;
+
+        if (asprintf(&cmd, "echo 0 > /sys/kernel/debug/%s/probability; "
+                     "[ -e /sys/kernel/debug/%s/inject ] && echo > "
+                     "/sys/kernel/debug/%s/inject; true", r->kfault_dirs[i],
+                     r->kfault_dirs[i], r->kfault_dirs[i]) < 0) {
+            abort();
+        }
+        gr_judge_queue(j, cmd, 10, 0, kfault_disarmed);
     }
     r->kfault_armed = false;
     for (int i = 0; i < r->ndev; i++) {
@@ -50,25 +62,6 @@ static void disarm(Run *r)
             gr_harvest(r, d, true);
             gr_set_faults(r, d, r->t->fault_set, "");
         }
-    }
-}
-
-/* The guest's gcov data into gcov/guest/ (mirroring the build paths the
- * kernel shows under /sys/kernel/debug/gcov); QEMU writes its own into
- * gcov/qemu/ at exit (vm.c).  gauntlet coverage turns both into lcov
- * tracefiles.  Missing data is not a verdict: a stock kernel has none. */
-static void collect_gcov(Run *r)
-{
-    char host[4200], err[512];
-    int n;
-
-    snprintf(host, sizeof(host), "%s/gcov/guest", r->dir);
-    n = gf_fetch(r->vm->agent, "/sys/kernel/debug/gcov", ".gcda", host, 30000,
-                 err, sizeof(err));
-    if (n < 0) {
-        gr_log(r, "coverage: guest gcov data not collected: %s", err);
-    } else if (n > 0) {
-        gr_log(r, "coverage: %d gcov data file(s) from the guest in gcov/guest", n);
     }
 }
 
@@ -86,6 +79,8 @@ void gr_save_text(Run *r, const char *name, const char *text, size_t len)
 }
 
 
+/* ARMED and HOST verdicts judge in their function; a GUEST verdict's
+ * queues its guest command (gr_judge_queue) or judges at once (a skip). */
 typedef enum Phase { ARMED, GUEST, HOST } Phase;
 
 static const struct {
@@ -104,6 +99,109 @@ static const struct {
     { "kernel-log", HOST, gr_judge_kernel_log },
     { "forbid-log", HOST, gr_judge_forbid_log },
 };
+
+bool gr_judge_alive(Judge *j)
+{
+    return j->alive && !gr_vm_dead(j->r);
+}
+
+static void run_phase(Judge *j, Phase p)
+{
+    for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
+        if (verdicts[i].phase == p) {
+            verdicts[i].judge(j);
+        }
+    }
+}
+
+#define GCOV_DIR "/sys/kernel/debug/gcov"
+#define GCOV_TIMEOUT_S 30
+
+/* The guest's gcov data into gcov/guest/ (mirroring the build paths the
+ * kernel shows under /sys/kernel/debug/gcov); QEMU writes its own into
+ * gcov/qemu/ at exit (vm.c).  gauntlet coverage turns both into lcov
+ * tracefiles.  Missing data is not a verdict: a stock kernel has none.
+ * The listing is the guest phase's last command; the files come after. */
+static void collect_gcov(Run *r, const GrGuestCmd *listing)
+{
+    char host[4200], err[512];
+    int n;
+
+    if (!listing->ran || listing->rc < 0 || !r->vm) {
+        return;
+    }
+    snprintf(host, sizeof(host), "%s/gcov/guest", r->dir);
+    n = gf_fetch_listed(r->vm->agent, &listing->res, GCOV_DIR, ".gcda", host,
+                        GCOV_TIMEOUT_S * 1000, err, sizeof(err));
+    if (n < 0) {
+        gr_log(r, "coverage: guest gcov data not collected: %s", err);
+    } else if (n > 0) {
+        gr_log(r, "coverage: %d gcov data file(s) from the guest in gcov/guest", n);
+    }
+}
+
+static void gcov_listed(Judge *j, GrGuestCmd *c)
+{
+    (void)j;
+    (void)c;    /* fetched once the list is done (collect_gcov) */
+}
+
+GrGuestCmd *gr_judge_queue(Judge *j, char *cmd, double timeout,
+                           uint32_t output_limit, JudgeDone done)
+{
+    if (j->ncmds == JUDGE_MAX_CMDS) {
+        fprintf(stderr, "gauntlet-runner: more than %d guest commands in the "
+                "guest phase (JUDGE_MAX_CMDS)\n", JUDGE_MAX_CMDS);
+        abort();
+    }
+    j->cmds[j->ncmds] = (GrGuestCmd){ .cmd = cmd, .timeout = timeout,
+                                      .output_limit = output_limit };
+    j->owned[j->ncmds] = cmd;
+    j->done[j->ncmds] = done;
+    return &j->cmds[j->ncmds++];
+}
+
+/* each result in turn to the verdict that queued it */
+static void judge_one(void *opaque, int i)
+{
+    Judge *j = opaque;
+
+    j->done[i](j, &j->cmds[i]);
+}
+
+/*
+ * The guest phase: the kernel faults' disarming (queued by disarm()), the
+ * orderly end's flush, each guest verdict's command
+ * (or its skip), the kernel log and the gcov listing, all sent in one
+ * round trip and run one after the other in the guest; each verdict then
+ * judges its own command's result, with its own status and reason.
+ */
+static void run_guest_phase(Judge *j)
+{
+    Run *r = j->r;
+    int gcov = -1;
+
+    /* an orderly end: the device's volatile cache flushed for the ledger */
+    gr_ledger_final_flush(j);
+    run_phase(j, GUEST);
+    /* coverage of the modules built with gcov (GCOV_PROFILE on a kernel
+     * with CONFIG_GCOV_KERNEL), after the unload: gcov_persist keeps an
+     * unloaded module's counts, so its exit path counts too */
+    if (gr_judge_alive(j)) {
+        gcov = j->ncmds;
+        gr_judge_queue(j, strdup("find " GCOV_DIR " -type f"), GCOV_TIMEOUT_S,
+                       GF_LIST_LIMIT, gcov_listed);
+    }
+    gr_guest_list(r, j->cmds, j->ncmds, judge_one, j);
+    if (gcov >= 0) {
+        collect_gcov(r, &j->cmds[gcov]);
+    }
+    for (int i = 0; i < j->ncmds; i++) {
+        ga_result_free(&j->cmds[i].res);
+        free(j->owned[i]);
+    }
+    j->ncmds = 0;
+}
 
 bool gr_verdict_known(const char *name)
 {
@@ -150,19 +248,6 @@ static void apply_expect_fail(Run *r)
     }
 }
 
-bool gr_judge_alive(Judge *j)
-{
-    return j->alive && !gr_vm_dead(j->r);
-}
-
-static void run_phase(Judge *j, Phase p)
-{
-    for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
-        if (verdicts[i].phase == p) {
-            verdicts[i].judge(j);
-        }
-    }
-}
 
 void gr_judge(Run *r)
 {
@@ -180,17 +265,9 @@ void gr_judge(Run *r)
     }
     run_phase(&j, ARMED);
     if (gr_judge_alive(&j)) {
-        disarm(r);
+        disarm(&j);
     }
-    /* an orderly end: the device's volatile cache flushed for the ledger */
-    gr_ledger_final_flush(&j);
-    run_phase(&j, GUEST);
-    /* coverage of the modules built with gcov (GCOV_PROFILE on a kernel
-     * with CONFIG_GCOV_KERNEL), after the unload: gcov_persist keeps an
-     * unloaded module's counts, so its exit path counts too */
-    if (gr_judge_alive(&j)) {
-        collect_gcov(r);
-    }
+    run_guest_phase(&j);
     /* stop QEMU: the backing files and the console log are complete */
     if (r->vm) {
         double t = gvm_now();

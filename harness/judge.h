@@ -8,17 +8,39 @@
 
 #include "run_priv.h"
 
-/* What the verdicts share: the run, whether its VM still answers, and the
- * console log once QEMU has stopped. */
-typedef struct Judge {
+typedef struct Judge Judge;
+
+/* Judges a guest command of the guest phase once the list has run:
+ * c->ran false when the VM died before its turn, else c->rc and c->res as
+ * gr_guest's. */
+typedef void (*JudgeDone)(Judge *j, GrGuestCmd *c);
+
+#define JUDGE_MAX_CMDS GR_GUEST_LIST_MAX  /* 4 kernel faults disarmed, 6 others */
+
+/* What the verdicts share: the run, whether its VM still answers, the
+ * guest phase's commands, and the console log once QEMU has stopped. */
+struct Judge {
     Run *r;
     bool alive;                 /* the VM answered after the steps */
+    /* The guest phase: each verdict queues its guest commands (or judges
+     * at once, a skip), judge.c runs them all in one round trip, in the
+     * order queued, and each done() judges its own command's result. */
+    GrGuestCmd cmds[JUDGE_MAX_CMDS];
+    JudgeDone done[JUDGE_MAX_CMDS];
+    char *owned[JUDGE_MAX_CMDS];
+    int ncmds;
     char *log;                  /* console.log (host phase) */
     size_t len;
-} Judge;
+};
 
 /* Whether the guest can still be asked (it may die during the verdicts). */
 bool gr_judge_alive(Judge *j);
+/* Queue a guest command of the guest phase (cmd is taken: freed after the
+ * list); done judges its result.  Set ->ready on what it returns for a
+ * command that needs the device ready first.  A full list is a bug:
+ * abort. */
+GrGuestCmd *gr_judge_queue(Judge *j, char *cmd, double timeout,
+                           uint32_t output_limit, JudgeDone done);
 /* name is one of the verdicts (scenarios' expect_fail). */
 bool gr_verdict_known(const char *name);
 void gr_save_text(Run *r, const char *name, const char *text, size_t len);

@@ -18,10 +18,33 @@
 /* the host check of a backing file: it reads at most the drive */
 #define INTEGRITY_HOST_TIMEOUT_S 300.0
 
-/* integrity-guest: read back in the guest, when the driver and device are still there */
+static void integrity_guest_done(Judge *j, GrGuestCmd *c)
+{
+    Run *r = j->r;
+
+    if (!c->ran) {
+        gr_verdict(r, "integrity-guest", GR_SKIP, "the VM is gone");
+    } else if (c->rc < 0) {
+        return;     /* the run's failure says what became of it */
+    } else if (c->not_ready) {
+        gr_verdict(r, "integrity-guest", GR_SKIP, "device not ready at the end "
+                    "(as the scenario left it); checked on the host only");
+    } else if (ga_result_ok(&c->res)) {
+        gr_verdict(r, "integrity-guest", GR_PASS, "%ld blocks read back "
+                    "intact", r->t->integrity_blocks);
+    } else {
+        gr_verdict(r, "integrity-guest", GR_FAIL, "read-back of the "
+                    "acknowledged writes failed: %s",
+                    gr_tail(c->res.err_len ? c->res.err : c->res.out, 400));
+    }
+}
+
+/* integrity-guest: read back in the guest, when the driver and device are
+ * still there, once the device is ready (as gr_wait_ready) */
 void gr_judge_integrity_guest(Judge *j)
 {
     Run *r = j->r;
+    char *v;
 
     if (!r->integrity_written) {
         gr_verdict(r, "integrity-guest", GR_SKIP, "no integrity region was "
@@ -31,25 +54,8 @@ void gr_judge_integrity_guest(Judge *j)
     } else if (!r->module_loaded || !r->ndev || !r->dev[0].present) {
         gr_verdict(r, "integrity-guest", GR_SKIP, "driver unloaded or device "
                     "removed; checked on the host only");
-    } else if (gr_wait_ready(r, (double)r->t->ready_timeout, true) < 0) {
-        gr_verdict(r, "integrity-guest", GR_SKIP, "device not ready at the end "
-                    "(as the scenario left it); checked on the host only");
-    } else {
-        char *v = gr_expand_integrity(r, r->t->integrity_verify, NULL);
-        ga_result res;
-
-        if (v && gr_guest(r, v, 300, &res) == 0) {
-            if (ga_result_ok(&res)) {
-                gr_verdict(r, "integrity-guest", GR_PASS, "%ld blocks read back "
-                            "intact", r->t->integrity_blocks);
-            } else {
-                gr_verdict(r, "integrity-guest", GR_FAIL, "read-back of the "
-                            "acknowledged writes failed: %s",
-                            gr_tail(res.err_len ? res.err : res.out, 400));
-            }
-        }
-        ga_result_free(&res);
-        free(v);
+    } else if ((v = gr_expand_integrity(r, r->t->integrity_verify, NULL)) != NULL) {
+        gr_judge_queue(j, v, 300, 0, integrity_guest_done)->ready = true;
     }
 }
 

@@ -50,29 +50,39 @@ static bool ledger_has_session(Run *r)
     return any;
 }
 
+static void final_flush_done(Judge *j, GrGuestCmd *c)
+{
+    Run *r = j->r;
+
+    if (!c->ran) {
+        return;     /* the VM died first: no orderly end */
+    }
+    if (c->not_ready) {
+        gr_log(r, "ledger: device not ready at the end: no final flush");
+        r->final_flush = -1;
+        return;
+    }
+    r->final_flush = c->rc == 0 && ga_result_ok(&c->res) ? 1 : -1;
+    gr_log(r, "ledger: final flush %s", r->final_flush == 1 ? "done" : "failed");
+}
+
 /*
  * The orderly end of a run that wrote through the ledger: the target's
- * flush command, while the device and its driver are there, so that a
- * volatile write cache holds nothing acknowledged when QEMU stops.
+ * flush command, while the device and its driver are there (once it is
+ * ready, as gr_wait_ready), so that a volatile write cache holds nothing
+ * acknowledged when QEMU stops.  The first command of the guest phase.
  */
 void gr_ledger_final_flush(Judge *j)
 {
     Run *r = j->r;
-    int ok;
 
     r->final_flush = 0;
     if (!r->t->flush[0] || !gr_judge_alive(j) || !r->module_loaded ||
         !r->ndev || !r->dev[0].present || !ledger_has_session(r)) {
         return;
     }
-    if (gr_wait_ready(r, (double)r->t->ready_timeout, true) < 0) {
-        gr_log(r, "ledger: device not ready at the end: no final flush");
-        r->final_flush = -1;
-        return;
-    }
-    ok = gr_guest_ok(r, r->t->flush, LEDGER_FLUSH_TIMEOUT_S);
-    r->final_flush = ok == 1 ? 1 : -1;
-    gr_log(r, "ledger: final flush %s", ok == 1 ? "done" : "failed");
+    gr_judge_queue(j, strdup(r->t->flush), LEDGER_FLUSH_TIMEOUT_S, 0,
+                   final_flush_done)->ready = true;
 }
 
 /* The host checker: next to the host data tool unless given. */

@@ -248,6 +248,34 @@ char *gr_scoped(Run *r, const char *cmd)
     return s;
 }
 
+/* Output fit for the step log: no control bytes but tab, CR, LF, ESC. */
+static bool is_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+
+        if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r' && ch != 0x1b) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void log_result(Run *r, const char *num, const ga_result *res)
+{
+    char d[256];
+
+    gr_log(r, "  ->%s %s", num, ga_result_describe(res, d, sizeof(d)));
+    if (res->out_len && !is_text(res->out, res->out_len)) {
+        gr_log(r, "  stdout: %zu bytes of binary data", res->out_len);
+    } else if (res->out_len) {
+        gr_log(r, "  stdout: %s", gr_tail(res->out, 2000));
+    }
+    if (res->err_len) {
+        gr_log(r, "  stderr: %s", gr_tail(res->err, 2000));
+    }
+}
+
 /* Run a guest shell command with a deadline (seconds).  Returns 0 when an
  * exit status arrived (in res), -1 after recording a failure. */
 int gr_guest(Run *r, const char *cmd, double timeout, ga_result *res)
@@ -268,18 +296,193 @@ int gr_guest(Run *r, const char *cmd, double timeout, ga_result *res)
         return gr_vm_trouble(r, GR_FAIL_STEP, "guest command '%s': %s", cmd,
                           ga_last_error(r->vm->agent));
     }
-    {
-        char d[256];
+    log_result(r, "", res);
+    return 0;
+}
 
-        gr_log(r, "  -> %s", ga_result_describe(res, d, sizeof(d)));
-        if (res->out_len) {
-            gr_log(r, "  stdout: %s", gr_tail(res->out, 2000));
+/* One command of a list on its own: its ready gate polled from the host
+ * (gr_wait_ready), then the command. */
+static void guest_one(Run *r, GrGuestCmd *g)
+{
+    g->ran = true;
+    if (g->ready && gr_wait_ready(r, (double)r->t->ready_timeout, true) < 0) {
+        if (!gr_vm_dead(r) && r->vm) {
+            g->not_ready = true;
+            g->rc = 0;
         }
-        if (res->err_len) {
-            gr_log(r, "  stderr: %s", gr_tail(res->err, 2000));
+        return;
+    }
+    g->rc = gr_guest(r, g->cmd, g->timeout, &g->res);
+}
+
+/* A command as the agent gets it: one of the list's, or the ready check
+ * before a gated one (gate_for: its index). */
+typedef struct Wire {
+    const char *cmd;
+    double timeout;
+    uint32_t output_limit;
+    int index;                  /* in cmds */
+    bool gate;                  /* the ready check before cmds[index] */
+    uint32_t id;
+} Wire;
+
+static bool cancelled(const ga_result *res)
+{
+    return res->error && !strncmp(res->error, GA_CANCELLED, strlen(GA_CANCELLED));
+}
+
+/*
+ * cmds[from..n) in one go: queued in the agent one after the other, a
+ * gated command (ready) right after one try of the ready check, IF_OK.
+ * When that check fails, the agent cancels the gated command and all
+ * after it: the host then polls as gr_wait_ready does, runs the gated
+ * one, and sends the rest again.
+ */
+static void guest_list_from(Run *r, GrGuestCmd *cmds, int from, int n,
+                            void (*each)(void *opaque, int i), void *opaque)
+{
+    ga_client *a = r->vm->agent;
+    Wire w[2 * GR_GUEST_LIST_MAX];
+    int m = 0;
+    uint32_t prev = 0;
+
+    for (int i = from; i < n; i++) {
+        if (cmds[i].ready) {
+            w[m++] = (Wire){ .cmd = r->t->ready, .timeout = READY_CHECK_S,
+                             .index = i, .gate = true };
+        }
+        w[m++] = (Wire){ .cmd = cmds[i].cmd, .timeout = cmds[i].timeout,
+                         .output_limit = cmds[i].output_limit, .index = i };
+    }
+    gr_log(r, "guest: %d commands in one go, queued in the agent one after "
+           "the other", m);
+    for (int k = 0; k < m; k++) {
+        ga_cmd c = { .shell = w[k].cmd, .env = gr_guest_env(r),
+                     .timeout_ms = (uint32_t)(w[k].timeout * 1000),
+                     .output_limit = w[k].output_limit, .after = prev,
+                     .if_ok = k > 0 && w[k - 1].gate };
+
+        gr_log(r, "guest$ %s (%d of %d)", w[k].cmd, k + 1, m);
+        /* a failed send leaves id 0: failed below, in its turn */
+        if (ga_start_cmd(a, &c, &w[k].id) == GA_OK) {
+            prev = w[k].id;
         }
     }
-    return 0;
+    for (int k = 0; k < m; k++) {
+        GrGuestCmd *g = &cmds[w[k].index];
+        ga_result res = { 0 }, *rp = w[k].gate ? &res : &g->res;
+        char num[32];
+        int rc;
+
+        snprintf(num, sizeof(num), " (%d of %d)", k + 1, m);
+        if (gr_vm_dead(r)) {
+            /* nothing after a dead VM runs; what was sent is forgotten */
+            for (; k < m; k++) {
+                if (!w[k].gate && each) {
+                    each(opaque, w[k].index);
+                }
+            }
+            return;
+        }
+        if (!w[k].id) {
+            g->ran = true;
+            g->rc = gr_vm_trouble(r, GR_FAIL_STEP, "guest command '%s': %s",
+                                  w[k].cmd, ga_last_error(a));
+            if (!w[k].gate && each) {
+                each(opaque, w[k].index);
+            }
+            continue;
+        }
+        rc = ga_wait_or_kill(a, w[k].id, (int)(w[k].timeout * 1000) + CMD_GRACE_MS,
+                             rp);
+        if (rc == GA_EAGENT && cancelled(rp)) {
+            /* the gate before it failed: it and the rest were cancelled */
+            gr_log(r, "  ->%s %s", num, rp->error);
+            ga_result_free(rp);
+            memset(rp, 0, sizeof(*rp));
+            for (int q = k + 1; q < m; q++) {
+                ga_result dropped;
+
+                if (w[q].id && ga_wait(a, w[q].id, CMD_GRACE_MS, &dropped) != GA_EAGENT) {
+                    gr_log(r, "guest list: command %d of %d was not cancelled",
+                           q + 1, m);
+                }
+                ga_result_free(&dropped);
+            }
+            guest_one(r, g);
+            if (each) {
+                each(opaque, w[k].index);
+            }
+            if (w[k].index + 1 < n && !gr_vm_dead(r)) {
+                guest_list_from(r, cmds, w[k].index + 1, n, each, opaque);
+            } else {
+                for (int i = w[k].index + 1; i < n && each; i++) {
+                    each(opaque, i);
+                }
+            }
+            return;
+        }
+        if (rc != GA_OK) {
+            g->ran = true;
+            g->rc = gr_vm_trouble(r, GR_FAIL_STEP, "guest command '%s': %s",
+                                  w[k].cmd, ga_last_error(a));
+        } else {
+            log_result(r, num, rp);
+            if (!w[k].gate) {
+                g->ran = true;
+                g->rc = 0;
+            }
+        }
+        if (w[k].gate) {
+            ga_result_free(&res);
+        } else if (each) {
+            each(opaque, w[k].index);
+        }
+    }
+}
+
+/*
+ * A list of guest commands in one round trip: all sent at once, queued in
+ * the agent one after the other (GA_FEAT_AFTER; an agent without it gets
+ * them one at a time), each with its own deadline counted from its own
+ * start, its own output and exit status, and gr_guest's failure handling.
+ * The host waits for each in turn, at most its deadline plus the grace
+ * from the end of the one before.  Once the VM is dead the rest are not
+ * waited for (ran stays false, rc -1).  each(opaque, i), if given, sees
+ * every command in order as soon as its result is in (or, for those that
+ * did not run, at the end); it must not run guest commands itself while
+ * later ones may still be queued in the agent.
+ */
+void gr_guest_list(Run *r, GrGuestCmd *cmds, int n,
+                   void (*each)(void *opaque, int i), void *opaque)
+{
+    ga_client *a = r->vm ? r->vm->agent : NULL;
+
+    for (int i = 0; i < n; i++) {
+        memset(&cmds[i].res, 0, sizeof(cmds[i].res));
+        cmds[i].rc = -1;
+        cmds[i].ran = false;
+        cmds[i].not_ready = false;
+    }
+    if (n > GR_GUEST_LIST_MAX) {
+        abort();    /* a caller's bug: JUDGE_MAX_CMDS is below it */
+    }
+    if (!a && n) {
+        gr_fail(r, GR_ERROR, GR_FAIL_ERROR, "guest commands without a VM: %s",
+                cmds[0].cmd);
+    }
+    if (a && (ga_agent_features(a) & GA_FEAT_AFTER) && n > 0) {
+        guest_list_from(r, cmds, 0, n, each, opaque);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (a && !gr_vm_dead(r)) {
+            guest_one(r, &cmds[i]);
+        }
+        if (each) {
+            each(opaque, i);
+        }
+    }
 }
 
 int gr_exit_status(const ga_result *res)

@@ -25,6 +25,7 @@
 #define MAX_WORKLOADS   32
 #define MAX_FORBID      64
 #define CMD_GRACE_MS    30000   /* host bound = guest deadline + this */
+#define READY_CHECK_S   10      /* one try of a target's ready check */
 
 typedef struct Device {
     char id[GS_MAX_NAME + 1];
@@ -150,6 +151,27 @@ char *gr_scoped(Run *r, const char *cmd);
  * arrived (in res), -1 after recording a failure. */
 int gr_guest(Run *r, const char *cmd, double timeout, ga_result *res);
 int gr_exit_status(const ga_result *res);
+
+/* One command of a list run in one round trip (gr_guest_list). */
+#define GR_GUEST_LIST_MAX 16
+typedef struct GrGuestCmd {
+    const char *cmd;            /* a shell command (the caller's) */
+    double timeout;             /* its deadline, s, from its own start */
+    uint32_t output_limit;      /* bytes kept per stream; 0 = the default */
+    bool ready;                 /* only once the target's ready check
+                                 * passes, polled as gr_wait_ready does */
+    /* out: */
+    bool ran;                   /* its turn came (the VM was not dead) */
+    bool not_ready;             /* ready: never, so it did not run (rc 0) */
+    int rc;                     /* as gr_guest's: 0 an exit status in res */
+    ga_result res;              /* the caller frees it */
+} GrGuestCmd;
+/* The commands one after the other, sent at once (the agent's
+ * GA_FEAT_AFTER queue: one round trip), each logged and its failure
+ * recorded as gr_guest does; once the VM is dead the rest do not run.
+ * each(opaque, i) sees each command in order once its result is in. */
+void gr_guest_list(Run *r, GrGuestCmd *cmds, int n,
+                   void (*each)(void *opaque, int i), void *opaque);
 /* 1: exit 0, 0: another status, -1: failure recorded */
 int gr_guest_ok(Run *r, const char *cmd, double timeout);
 
@@ -182,6 +204,7 @@ int gr_step_wait(Run *r, const GsStep *st);
 /* ---- the driver and its data (step_driver.c) ---------------------------------- */
 
 int gr_wait_ready(Run *r, double timeout, bool quiet);
+
 char *gr_expand_integrity(Run *r, const char *tmpl, const char *backing);
 bool gr_any_present(Run *r);
 int gr_write_integrity(Run *r);

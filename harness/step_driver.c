@@ -34,7 +34,7 @@ int gr_wait_ready(Run *r, double timeout, bool quiet)
     double end = gvm_now() + timeout;
 
     for (;;) {
-        int ok = gr_guest_ok(r, r->t->ready, 10);
+        int ok = gr_guest_ok(r, r->t->ready, READY_CHECK_S);
 
         if (ok != 0) {
             return ok > 0 ? 0 : -1;

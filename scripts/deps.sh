@@ -31,9 +31,10 @@ GROUPS_PKGS[driver]="make gcc sparse"
 # The guest image: a static busybox in a gzip'd cpio initramfs.
 GROUPS_PKGS[vm]="busybox-static cpio gzip"
 # The harness: scenario files (libyaml, parser and emitter), QMP/reports
-# (json-c), JUnit XML (libxml2's xmlTextWriter); its tests read campaign
-# vocabularies with python3-yaml (tests/harness/campaign-generate.sh).
-GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev libxml2-dev python3 python3-yaml"
+# (json-c), JUnit XML (libxml2's xmlTextWriter), the guest's kernel log
+# gzip'd on its way out (zlib); its tests read campaign vocabularies with
+# python3-yaml (tests/harness/campaign-generate.sh).
+GROUPS_PKGS[harness]="libyaml-dev libjson-c-dev libxml2-dev zlib1g-dev python3 python3-yaml"
 # libFuzzer targets: clang-14 with its fuzzer and sanitizer runtimes.
 GROUPS_PKGS[fuzz]="clang-14 libclang-rt-14-dev llvm-14 python3 zip"
 # The debug guest kernel (scripts/debug-kernel.sh, from linux-source-6.1):

@@ -27,11 +27,12 @@
  * on the wire.  Integers inside fields are little endian (u32 or u64 by tag).
  *
  * Conversation:
- *   agent -> host  READY (at start; fields VERSION, AGENT_PID, UNAME)
+ *   agent -> host  READY (at start; fields VERSION, AGENT_PID, UNAME,
+ *                         FEATURES)
  *   host  -> agent HELLO (VERSION)          agent -> host HELLO_ACK (as READY)
  *   host  -> agent PING (any payload)       agent -> host PONG (same payload)
  *   host  -> agent RUN id (ARGV... | SHELL, ENV..., CWD, TIMEOUT_MS,
- *                          KILL_GRACE_MS, OUTPUT_LIMIT, STDIN)
+ *                          KILL_GRACE_MS, OUTPUT_LIMIT, STDIN, AFTER)
  *        agent -> host STARTED id (PID), then STDOUT/STDERR id chunks (raw
  *        bytes), then exactly one EXIT id (EXIT_KIND, EXIT_CODE | SIGNAL,
  *        TIMED_OUT, DURATION_US, STDOUT_BYTES, STDOUT_DROPPED,
@@ -39,8 +40,30 @@
  *        fields, id in use, too many commands) gets ERROR id INSTEAD of
  *        STARTED and nothing else; an exec failure gets STARTED, ERROR id,
  *        then EXIT (EXIT_KIND GA_EXIT_EXEC, code 127).
+ *        With AFTER (GA_FEAT_AFTER), the RUN waits in the agent's queue
+ *        while the command AFTER is running or queued, and starts once
+ *        that one has ended (its EXIT sent, or its refusal): the host sends
+ *        a list of commands in one go and they run one after the other,
+ *        each with its own deadline (counted from its own start), output
+ *        and EXIT.  An AFTER that names no running or queued command
+ *        starts at once.  A queued RUN sends nothing until it starts.
+ *        With IF_OK too, it starts only if that command succeeded (exit
+ *        0, not timed out); otherwise it and every command queued after
+ *        it, whatever their fields, are cancelled: each gets ERROR id
+ *        with a message starting GA_CANCELLED, never STARTED (the host
+ *        then goes on by itself, e.g. polling until a device is ready).
+ *        The agent remembers the last GA_ENDED_KEPT ended commands'
+ *        outcomes for RUNs that arrive after their AFTER has ended.
+ *        ENV_KEEP (GA_FEAT_ENV_KEEP): the RUN's ENV fields are also kept
+ *        by the agent, replacing what it kept before, when the RUN
+ *        arrives; ENV_KEPT: the command gets the kept ENV before its own.
+ *        A host that runs every command with the same variables sends
+ *        them once, not in every RUN (they are most of a RUN's bytes on a
+ *        UART the guest reads at about 100 KiB/s).
  *   host  -> agent KILL id (SIGNAL): signal the command's process group;
- *        unknown id -> ERROR id.
+ *        a queued command is dropped instead (ERROR id, never STARTED:
+ *        the host sees a refusal) and its successors go on; unknown id ->
+ *        ERROR id.
  *   agent -> host  ERROR id (MESSAGE): id 0 = protocol level (bad frame,
  *        unknown type), the agent carries on.
  */
@@ -82,6 +105,7 @@ enum ga_tag {
 	GA_T_VERSION = 1,       /* u32 */
 	GA_T_AGENT_PID = 2,     /* u32 */
 	GA_T_UNAME = 3,         /* string: release of the guest kernel */
+	GA_T_FEATURES = 4,      /* u32: GA_FEAT_* the agent has (absent: none) */
 	GA_T_ARGV = 10,         /* string, repeated in order */
 	GA_T_SHELL = 11,        /* string: run with /bin/sh -c */
 	GA_T_ENV = 12,          /* string "K=V", repeated: added to the agent's env */
@@ -90,6 +114,10 @@ enum ga_tag {
 	GA_T_KILL_GRACE_MS = 15,/* u32: SIGTERM -> SIGKILL delay (default 2000) */
 	GA_T_OUTPUT_LIMIT = 16, /* u32: bytes kept per stream (default 1 MiB) */
 	GA_T_STDIN = 17,        /* bytes written to the command's stdin */
+	GA_T_AFTER = 18,        /* u32: start after this command id has ended */
+	GA_T_IF_OK = 19,        /* u32 0/1: ... only if it succeeded (AFTER) */
+	GA_T_ENV_KEEP = 31,     /* u32 1: this RUN's ENV become the kept env */
+	GA_T_ENV_KEPT = 32,     /* u32 1: the kept env first, then its ENV */
 	GA_T_SIGNAL = 20,       /* u32 */
 	GA_T_PID = 21,          /* u32 */
 	GA_T_EXIT_KIND = 22,    /* u32 GA_EXIT_* */
@@ -109,6 +137,12 @@ enum ga_exit_kind {
 	GA_EXIT_UNREAPED = 2, /* did not die within 5 s of SIGKILL (D state?) */
 	GA_EXIT_EXEC = 3,     /* could not be started; EXIT_CODE 127 */
 };
+
+/* Features an agent announces in READY and HELLO_ACK (GA_T_FEATURES). */
+#define GA_FEAT_AFTER (1u << 0)  /* RUN's AFTER and IF_OK: commands queued */
+#define GA_FEAT_ENV_KEEP (1u << 1) /* RUN's ENV_KEEP and ENV_KEPT */
+#define GA_CANCELLED "cancelled: "  /* ERROR of a RUN an IF_OK gate dropped */
+#define GA_ENDED_KEPT 64
 
 #define GA_DEFAULT_KILL_GRACE_MS 2000u
 #define GA_DEFAULT_OUTPUT_LIMIT (1u << 20) /* ~10 s of UART at ~100 KiB/s */

@@ -18,7 +18,9 @@
  * command runs in its own session/process group; at its deadline the group
  * gets SIGTERM and, after the grace period, SIGKILL.  Output beyond the
  * per-command limit is read and dropped (counted).  The agent is a child
- * subreaper so daemons started by commands are reaped too.  When the output
+ * subreaper so daemons started by commands are reaped too.  A RUN with
+ * AFTER waits in a queue until the command it names has ended, so that
+ * the host can send a list of commands at once (agent_proto.h).  When the output
  * queue to the host is long (slow UART), children's pipes are not read
  * (back-pressure) but deadlines still fire.
  */
@@ -41,6 +43,7 @@
 #include "agent_proto.h"
 
 #define MAX_CMDS 64
+#define MAX_QUEUED 32                    /* RUNs waiting for their AFTER */
 #define OUTQ_HIGH (64u * 1024)          /* stop reading children above this */
 #define UNREAPED_MS 5000                 /* after SIGKILL */
 #define DRAIN_MS 500                     /* pipes kept open by grandchildren */
@@ -82,6 +85,66 @@ struct cmd {
 };
 
 static struct cmd cmds[MAX_CMDS];
+
+/* A RUN waiting for the command it names in AFTER to end: its request as
+ * it came, started by handle_run() once that one is gone. */
+struct queued {
+	uint32_t id;         /* 0: free */
+	uint32_t after;
+	int if_ok;           /* cancelled unless `after` succeeded */
+	uint8_t *payload;
+	uint32_t len;
+};
+
+static struct queued queue[MAX_QUEUED];
+
+/* ENV_KEEP's variables, for the RUNs with ENV_KEPT. */
+static char **kept_env;
+static size_t nkept;
+
+/* Keep the ENV fields of a RUN (already checked: K=V, no NUL). */
+static void keep_env(const uint8_t *pl, uint32_t plen)
+{
+	struct ga_tlv t;
+	uint32_t off = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < nkept; i++)
+		free(kept_env[i]);
+	free(kept_env);
+	nkept = 0;
+	while (ga_tlv_next(pl, plen, &off, &t) == 1)
+		n += t.tag == GA_T_ENV;
+	kept_env = calloc(n + 1, sizeof(*kept_env));
+	if (!kept_env)
+		return;
+	off = 0;
+	while (ga_tlv_next(pl, plen, &off, &t) == 1)
+		if (t.tag == GA_T_ENV && (kept_env[nkept] = strndup((const char *)t.val, t.len)))
+			nkept++;
+}
+
+/* How the last commands ended, for a RUN whose AFTER has already ended:
+ * ok (exit 0, in time), cancelled (an IF_OK gate dropped it). */
+static struct ended {
+	uint32_t id;
+	uint8_t ok, cancelled;
+} ended[GA_ENDED_KEPT];
+static unsigned ended_next;
+
+static void note_ended(uint32_t id, int ok, int cancelled)
+{
+	ended[ended_next % GA_ENDED_KEPT] = (struct ended){ id, (uint8_t)ok, (uint8_t)cancelled };
+	ended_next++;
+}
+
+static const struct ended *find_ended(uint32_t id)
+{
+	for (unsigned i = 0; i < GA_ENDED_KEPT; i++)
+		if (ended[i].id && ended[i].id == id)
+			return &ended[i];
+	return NULL;
+}
 static int link_rfd = -1, link_wfd = -1;
 static int sig_pipe[2] = { -1, -1 };
 static int verbose;
@@ -201,6 +264,7 @@ static void hello_payload(struct ga_buf *b)
 
 	ga_tlv_put_u32(b, GA_T_VERSION, GA_PROTO_VERSION);
 	ga_tlv_put_u32(b, GA_T_AGENT_PID, (uint32_t)getpid());
+	ga_tlv_put_u32(b, GA_T_FEATURES, GA_FEAT_AFTER | GA_FEAT_ENV_KEEP);
 	if (uname(&u) == 0)
 		ga_tlv_put_str(b, GA_T_UNAME, u.release);
 }
@@ -212,6 +276,67 @@ static struct cmd *find_cmd(uint32_t id)
 		if (cmds[i].state != C_FREE && cmds[i].id == id)
 			return &cmds[i];
 	return NULL;
+}
+
+static struct queued *find_queued(uint32_t id)
+{
+	for (int i = 0; i < MAX_QUEUED; i++)
+		if (queue[i].id && queue[i].id == id)
+			return &queue[i];
+	return NULL;
+}
+
+static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen, int arrival);
+
+static void start_successors(uint32_t id);
+
+/* An IF_OK gate failed before id: it never starts, nor does anything
+ * queued after it (start_successors() cascades). */
+static void cancel_run(uint32_t id, uint32_t after)
+{
+	send_error(id, GA_CANCELLED "command %u did not succeed", after);
+	note_ended(id, 0, 1);
+	start_successors(id);
+}
+
+/* Whether a RUN after `after` (ended: e) with if_ok must be cancelled. */
+static int gate_closed(const struct ended *e, int if_ok)
+{
+	return e && (e->cancelled || (if_ok && !e->ok));
+}
+
+/* The command id has ended (or was refused, cancelled, or dropped while
+ * queued): start the RUNs queued after it, in the order they came, or
+ * cancel them (gate_closed()).  One that is refused in turn lets its own
+ * successors go (depth <= MAX_QUEUED). */
+static void start_successors(uint32_t id)
+{
+	const struct ended *e = find_ended(id);
+
+	for (;;) {
+		struct queued *q = NULL;
+
+		/* the oldest first: the lowest id among those after this one */
+		for (int i = 0; i < MAX_QUEUED; i++)
+			if (queue[i].id && queue[i].after == id &&
+			    (!q || queue[i].id < q->id))
+				q = &queue[i];
+		if (!q)
+			return;
+
+		struct queued take = *q;
+
+		memset(q, 0, sizeof(*q));
+		if (gate_closed(e, take.if_ok)) {
+			free(take.payload);
+			cancel_run(take.id, id);
+			continue;
+		}
+		if (verbose)
+			logmsg("id %u: its AFTER %u has ended, starting", take.id, id);
+		handle_run(take.id, take.payload, take.len, 0);
+		free(take.payload);
+	}
 }
 
 static void close_fd(int *fd)
@@ -252,8 +377,15 @@ static void finish_cmd(struct cmd *c)
 	close_fd(&c->err.fd);
 	close_fd(&c->in_fd);
 	free(c->in_data);
+
+	uint32_t id = c->id;
+	int ok = !c->unreaped && !c->exec_failed && !c->timed_out &&
+		 WIFEXITED(c->wstatus) && WEXITSTATUS(c->wstatus) == 0;
+
 	memset(c, 0, sizeof(*c));
 	c->out.fd = c->err.fd = c->in_fd = -1;
+	note_ended(id, ok, 0);
+	start_successors(id);
 }
 
 /* Read what a child's pipe has (bounded per call); 1 at EOF/error. */
@@ -328,7 +460,7 @@ static void child_exec(const char *const *argv, const char *const *env, size_t n
 	_exit(127);
 }
 
-static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
+static void run_request(uint32_t id, const uint8_t *pl, uint32_t plen, int arrival)
 {
 	struct ga_tlv t;
 	uint32_t off = 0;
@@ -350,21 +482,76 @@ static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen)
 		send_error(0, "RUN needs a non-zero id");
 		return;
 	}
-	if (find_cmd(id)) {
+	if (find_cmd(id) || find_queued(id)) {
 		send_error(id, "RUN: id %u is already running", id);
 		return;
 	}
 	/* count fields first, then copy strings (NUL-terminated) */
 	size_t nfields = 0;
+	uint64_t after = 0, if_ok = 0, env_keep = 0, env_kept = 0;
 
-	while ((r = ga_tlv_next(pl, plen, &off, &t)) == 1)
+	while ((r = ga_tlv_next(pl, plen, &off, &t)) == 1) {
 		nfields++;
+		if ((t.tag == GA_T_AFTER && ga_tlv_uint(&t, &after)) ||
+		    (t.tag == GA_T_IF_OK && ga_tlv_uint(&t, &if_ok)) ||
+		    (t.tag == GA_T_ENV_KEEP && ga_tlv_uint(&t, &env_keep)) ||
+		    (t.tag == GA_T_ENV_KEPT && ga_tlv_uint(&t, &env_kept))) {
+			send_error(id, "RUN: field %u must be 4 or 8 bytes (got %u)", t.tag, t.len);
+			return;
+		}
+		if (t.tag == GA_T_ENV && (memchr(t.val, 0, t.len) || !memchr(t.val, '=', t.len))) {
+			send_error(id, "RUN: ENV '%.*s' is not K=V", (int)(t.len > 200 ? 200 : t.len),
+				   (const char *)t.val);
+			return;
+		}
+	}
 	if (r < 0) {
 		send_error(id, "RUN: malformed field list at offset %u", off);
 		return;
 	}
+	/* kept when it arrives, also when it is queued: the RUNs after it
+	 * count on it */
+	if (env_keep && arrival)
+		keep_env(pl, plen);
+	if (env_kept)
+		nfields += nkept;
+	if (after == id) {
+		send_error(id, "RUN: AFTER names the command itself (%u)", id);
+		return;
+	}
+	if (after && (find_cmd((uint32_t)after) || find_queued((uint32_t)after))) {
+		struct queued *q = NULL;
+
+		for (int i = 0; i < MAX_QUEUED && !q; i++)
+			if (!queue[i].id)
+				q = &queue[i];
+		if (!q) {
+			send_error(id, "RUN: too many queued commands (%d)", MAX_QUEUED);
+			return;
+		}
+		q->payload = malloc(plen ? plen : 1);
+		if (!q->payload) {
+			send_error(id, "RUN: out of memory");
+			return;
+		}
+		memcpy(q->payload, pl, plen);
+		q->len = plen;
+		q->after = (uint32_t)after;
+		q->if_ok = if_ok != 0;
+		q->id = id;
+		if (verbose)
+			logmsg("run id %u queued after id %u", id, q->after);
+		return;
+	}
+	if (after && gate_closed(find_ended((uint32_t)after), if_ok != 0)) {
+		cancel_run(id, (uint32_t)after);
+		return;
+	}
 	argv = calloc(nfields + 4, sizeof(*argv));
 	env = calloc(nfields + 1, sizeof(*env));
+	if (env && env_kept)
+		for (size_t i = 0; i < nkept; i++)
+			env[nenv++] = kept_env[i];
 	strs = calloc(nfields + 1, sizeof(*strs));
 	if (!argv || !env || !strs) {
 		send_error(id, "RUN: out of memory");
@@ -533,6 +720,17 @@ out:
 	free(env);
 }
 
+/* A RUN: started, queued, cancelled, or refused; a refused one counts as
+ * failed for the RUNs after it. */
+static void handle_run(uint32_t id, const uint8_t *pl, uint32_t plen, int arrival)
+{
+	run_request(id, pl, plen, arrival);
+	if (id && !find_cmd(id) && !find_queued(id) && !find_ended(id)) {
+		note_ended(id, 0, 0);
+		start_successors(id);
+	}
+}
+
 static void handle_kill(uint32_t id, const uint8_t *pl, uint32_t plen)
 {
 	struct ga_tlv t;
@@ -547,6 +745,16 @@ static void handle_kill(uint32_t id, const uint8_t *pl, uint32_t plen)
 		}
 	if (r < 0) {
 		send_error(id, "KILL: malformed field list");
+		return;
+	}
+	struct queued *q = find_queued(id);
+
+	if (q) {
+		free(q->payload);
+		memset(q, 0, sizeof(*q));
+		send_error(id, "KILL: dropped before it started (it was queued)");
+		note_ended(id, 0, 0);
+		start_successors(id);
 		return;
 	}
 	struct cmd *c = find_cmd(id);
@@ -584,7 +792,7 @@ static void handle_frame(const struct ga_frame *f)
 		send_msg(GA_MSG_PONG, f->id, f->payload, f->len);
 		break;
 	case GA_MSG_RUN:
-		handle_run(f->id, f->payload, f->len);
+		handle_run(f->id, f->payload, f->len, 1);
 		break;
 	case GA_MSG_KILL:
 		handle_kill(f->id, f->payload, f->len);

@@ -71,6 +71,240 @@ static void raw_frame(int fd, uint8_t type, uint32_t id, const void *pl, uint32_
 		perror("raw_frame write");
 }
 
+/* Commands queued AFTER one another (GA_FEAT_AFTER): sent at once, they
+ * run in order, each with its own deadline, output and EXIT. */
+static void chain_suite(ga_client *c)
+{
+	char dir[] = "/tmp/agent-chain-XXXXXX", cmdline[512];
+	ga_result r;
+	uint32_t id[4];
+	int rc;
+
+	CHECK(ga_agent_features(c) & GA_FEAT_AFTER, "features 0x%x",
+	      ga_agent_features(c));
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+
+	/* order: the second sees what the first wrote after its sleep; the
+	 * control without AFTER runs at once and does not */
+	{
+		ga_cmd a = { .shell = cmdline, .timeout_ms = 20000 };
+		ga_cmd ctl = { .shell = NULL, .timeout_ms = 20000 };
+		char ctlcmd[600], bcmd[600];
+
+		snprintf(cmdline, sizeof(cmdline), "sleep 0.5; echo first > %s/f", dir);
+		snprintf(ctlcmd, sizeof(ctlcmd), "cat %s/f 2>/dev/null || echo none", dir);
+		snprintf(bcmd, sizeof(bcmd), "cat %s/f; exit 4", dir);
+		rc = ga_start_cmd(c, &a, &id[0]);
+		CHECK(rc == GA_OK, "start a: %s", ga_last_error(c));
+		ctl.shell = ctlcmd;
+		rc = ga_start_cmd(c, &ctl, &id[3]);
+		ga_cmd b = { .shell = bcmd, .timeout_ms = 20000, .after = id[0] };
+
+		rc |= ga_start_cmd(c, &b, &id[1]);
+		ga_cmd d = { .shell = "echo third", .timeout_ms = 20000, .after = id[1] };
+
+		rc |= ga_start_cmd(c, &d, &id[2]);
+		CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+		rc = ga_wait(c, id[3], 20000, &r);
+		CHECK(rc == GA_OK && !strcmp(r.out, "none\n"), "control: rc %d out '%s'", rc,
+		      r.out);
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, id[0], 20000, &r);
+		CHECK(rc == GA_OK && ga_result_ok(&r), "first: rc %d", rc);
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, id[1], 20000, &r);
+		CHECK(rc == GA_OK && r.exit_code == 4 && !strcmp(r.out, "first\n"),
+		      "second: rc %d code %d out '%s'", rc, r.exit_code, r.out);
+		CHECK(r.wall_ms < 400, "second: wall %.0f ms counts from the first's end",
+		      r.wall_ms);
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, id[2], 20000, &r);
+		CHECK(rc == GA_OK && !strcmp(r.out, "third\n"), "third: rc %d out '%s'", rc,
+		      r.out);
+		ga_result_free(&r);
+	}
+
+	/* a queued command's deadline counts from its own start */
+	{
+		ga_cmd a = { .shell = "sleep 0.6", .timeout_ms = 20000 };
+
+		rc = ga_start_cmd(c, &a, &id[0]);
+		ga_cmd b = { .shell = "sleep 0.1; echo in-time", .timeout_ms = 400,
+			     .after = id[0] };
+
+		rc |= ga_start_cmd(c, &b, &id[1]);
+		ga_cmd t = { .shell = "sleep 30", .timeout_ms = 300, .kill_grace_ms = 200,
+			     .after = id[1] };
+
+		rc |= ga_start_cmd(c, &t, &id[2]);
+		CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+		rc = ga_wait_or_kill(c, id[0], 20000, &r);
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, id[1], 20000, &r);
+		CHECK(rc == GA_OK && ga_result_ok(&r) && !strcmp(r.out, "in-time\n"),
+		      "rc %d timed out %d out '%s'", rc, r.timed_out, r.out);
+		ga_result_free(&r);
+		/* and a hung one in the list is still ended at its deadline */
+		rc = ga_wait_or_kill(c, id[2], 20000, &r);
+		CHECK(rc == GA_OK && r.timed_out && r.duration_ms < 5000,
+		      "hung: rc %d timed out %d %.0f ms", rc, r.timed_out, r.duration_ms);
+		ga_result_free(&r);
+	}
+
+	/* a queued command killed before it starts is dropped (a refusal),
+	 * and one refused when its turn comes: the list goes on after both */
+	{
+		const char *env[] = { "NOEQUALS", NULL };
+		ga_cmd a = { .shell = "sleep 0.5", .timeout_ms = 20000 };
+
+		rc = ga_start_cmd(c, &a, &id[0]);
+		ga_cmd b = { .shell = "echo never", .timeout_ms = 20000, .after = id[0] };
+
+		rc |= ga_start_cmd(c, &b, &id[1]);
+		ga_cmd bad = { .shell = "echo never", .env = env, .timeout_ms = 20000,
+			       .after = id[1] };
+
+		rc |= ga_start_cmd(c, &bad, &id[2]);
+		ga_cmd d = { .shell = "echo last", .timeout_ms = 20000, .after = id[2] };
+
+		rc |= ga_start_cmd(c, &d, &id[3]);
+		CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+		rc = ga_kill(c, id[1], SIGKILL);
+		CHECK(rc == GA_OK, "kill: %s", ga_last_error(c));
+		rc = ga_wait(c, id[1], 5000, &r);
+		CHECK(rc == GA_EAGENT && r.error && strstr(r.error, "queued") && !r.out_len,
+		      "dropped: rc %d: %s", rc, ga_last_error(c));
+		ga_result_free(&r);
+		rc = ga_wait(c, id[2], 5000, &r);
+		CHECK(rc == GA_EAGENT && r.error && strstr(r.error, "K=V"), "refused: rc %d: %s",
+		      rc, ga_last_error(c));
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, id[3], 20000, &r);
+		CHECK(rc == GA_OK && !strcmp(r.out, "last\n"), "last: rc %d out '%s'", rc, r.out);
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, id[0], 20000, &r);
+		CHECK(rc == GA_OK && ga_result_ok(&r), "first: rc %d", rc);
+		ga_result_free(&r);
+	}
+	/* IF_OK: a gate that fails cancels the gated command and everything
+	 * queued after it; one that succeeds lets it run; also when the gate
+	 * ended before the RUN arrived (the agent remembers outcomes) */
+	{
+		ga_cmd gate = { .shell = "sleep 0.3; exit 1", .timeout_ms = 20000 };
+		uint32_t g, more[3];
+
+		rc = ga_start_cmd(c, &gate, &g);
+		ga_cmd x = { .shell = "echo never", .timeout_ms = 20000, .after = g,
+			     .if_ok = 1 };
+
+		rc |= ga_start_cmd(c, &x, &more[0]);
+		ga_cmd y = { .shell = "echo never", .timeout_ms = 20000, .after = more[0] };
+
+		rc |= ga_start_cmd(c, &y, &more[1]);
+		ga_cmd z = { .shell = "echo never", .timeout_ms = 20000, .after = more[1] };
+
+		rc |= ga_start_cmd(c, &z, &more[2]);
+		CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+		rc = ga_wait_or_kill(c, g, 20000, &r);
+		CHECK(rc == GA_OK && r.exit_code == 1, "gate: rc %d code %d", rc, r.exit_code);
+		ga_result_free(&r);
+		for (int i = 0; i < 3; i++) {
+			rc = ga_wait(c, more[i], 5000, &r);
+			CHECK(rc == GA_EAGENT && r.error && !strncmp(r.error, GA_CANCELLED,
+								   strlen(GA_CANCELLED)) && !r.out_len,
+			      "cancelled %d: rc %d: %s", i, rc, ga_last_error(c));
+			ga_result_free(&r);
+		}
+
+		ga_cmd okgate = { .shell = "sleep 0.3", .timeout_ms = 20000 };
+
+		rc = ga_start_cmd(c, &okgate, &g);
+		ga_cmd w = { .shell = "echo gated", .timeout_ms = 20000, .after = g,
+			     .if_ok = 1 };
+
+		rc |= ga_start_cmd(c, &w, &more[0]);
+		CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+		rc = ga_wait_or_kill(c, g, 20000, &r);
+		ga_result_free(&r);
+		rc = ga_wait_or_kill(c, more[0], 20000, &r);
+		CHECK(rc == GA_OK && !strcmp(r.out, "gated\n"), "open gate: rc %d out '%s'", rc,
+		      r.out);
+		ga_result_free(&r);
+
+		/* the gate has ended before the gated RUN is sent */
+		for (int code = 0; code < 2; code++) {
+			ga_cmd early = { .shell = code ? "exit 2" : "true", .timeout_ms = 20000 };
+
+			rc = ga_run_cmd(c, &early, 20000, &r);
+			uint32_t eid = r.id;
+
+			ga_result_free(&r);
+			ga_cmd late = { .shell = "echo late", .timeout_ms = 20000,
+					.after = eid, .if_ok = 1 };
+
+			rc = ga_start_cmd(c, &late, &more[0]);
+			rc = ga_wait_or_kill(c, more[0], 20000, &r);
+			if (code)
+				CHECK(rc == GA_EAGENT && r.error &&
+				      !strncmp(r.error, GA_CANCELLED, strlen(GA_CANCELLED)),
+				      "late after a failure: rc %d: %s", rc, ga_last_error(c));
+			else
+				CHECK(rc == GA_OK && !strcmp(r.out, "late\n"),
+				      "late after a success: rc %d out '%s'", rc, r.out);
+			ga_result_free(&r);
+		}
+	}
+
+	/* ENV_KEEP: the variables go once, later RUNs say ENV_KEPT (a few
+	 * bytes) and their commands still see them; another set is sent and
+	 * kept anew; an agent restart forgets (READY: the client resends) */
+	if (ga_agent_features(c) & GA_FEAT_ENV_KEEP) {
+		const char *e1[] = { "GA_A=one", "GA_B=two words", NULL };
+		const char *e2[] = { "GA_A=other", NULL };
+		const char *want[] = { "one:two words\n", "one:two words\n", "other:\n",
+				       "one:two words\n" };
+		const char *const *envs[] = { e1, e1, e2, e1 };
+
+		for (int i = 0; i < 4; i++) {
+			ga_cmd e = { .shell = "echo \"$GA_A:$GA_B\"", .env = envs[i],
+				     .timeout_ms = 20000 };
+
+			rc = ga_run_cmd(c, &e, 20000, &r);
+			CHECK(rc == GA_OK && !strcmp(r.out, want[i]), "env %d: rc %d out '%s'", i,
+			      rc, r.out);
+			ga_result_free(&r);
+		}
+		/* queued RUNs count on the kept set from when the first arrived */
+		{
+			ga_cmd a = { .shell = "sleep 0.3", .env = e2, .timeout_ms = 20000 };
+			uint32_t q1, q2;
+
+			rc = ga_start_cmd(c, &a, &q1);
+			ga_cmd b = { .shell = "echo \"$GA_A\"", .env = e2, .timeout_ms = 20000,
+				     .after = q1 };
+
+			rc |= ga_start_cmd(c, &b, &q2);
+			CHECK(rc == GA_OK, "start: %s", ga_last_error(c));
+			rc = ga_wait_or_kill(c, q1, 20000, &r);
+			ga_result_free(&r);
+			rc = ga_wait_or_kill(c, q2, 20000, &r);
+			CHECK(rc == GA_OK && !strcmp(r.out, "other\n"), "queued, kept env: rc %d "
+			      "out '%s'", rc, r.out);
+			ga_result_free(&r);
+		}
+	} else {
+		CHECK(0, "the agent does not announce GA_FEAT_ENV_KEEP (0x%x)",
+		      ga_agent_features(c));
+	}
+
+	snprintf(cmdline, sizeof(cmdline), "rm -rf %s", dir);
+	if (system(cmdline) != 0)
+		printf("     could not remove %s\n", dir);
+}
+
 static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 {
 	ga_result r;
@@ -270,6 +504,8 @@ static void full_suite(ga_client *c, int rawfd, pid_t agent_pid)
 		printf("     %s\n", ga_last_error(c));
 		ga_result_free(&r);
 	}
+
+	chain_suite(c);
 
 	if (rawfd >= 0) {
 		/* garbage, a bad CRC, an oversized length, a malformed RUN, an unknown
