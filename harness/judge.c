@@ -240,7 +240,8 @@ static void apply_expect_fail(Run *r)
             char tmp[sizeof(v->detail)];
 
             snprintf(tmp, sizeof(tmp), "expected to fail (expect_fail) but "
-                     "%s: %s", v->status == GR_PASS ? "passed" : "was skipped",
+                     "%s: %s", v->status == GR_PASS ? "passed" :
+                     v->status == GR_SKIP ? "was skipped" : "could not judge",
                      v->detail);
             snprintf(v->detail, sizeof(v->detail), "%s", tmp);
             v->status = GR_FAIL;
@@ -282,13 +283,17 @@ void gr_judge(Run *r)
     free(j.log);
 
     apply_expect_fail(r);
-    /* the first failed verdict becomes the reason, unless a step failed */
+    /* the first failed verdict becomes the reason, unless a step failed;
+     * a verdict that could not judge (GR_ERROR: its check did not
+     * complete) makes the run an error, never a pass */
     for (int i = 0; i < r->nverdicts; i++) {
-        if (r->verdicts[i].status == GR_FAIL &&
+        GrStatus st = r->verdicts[i].status;
+
+        if ((st == GR_FAIL || st == GR_ERROR) &&
             (before == GR_PASS || before == GR_SKIP) &&
             (r->status == GR_PASS || r->status == GR_SKIP)) {
-            r->status = GR_FAIL;
-            r->kind = GR_FAIL_VERDICT;
+            r->status = st;
+            r->kind = st == GR_FAIL ? GR_FAIL_VERDICT : GR_FAIL_ERROR;
             r->failed_verdict = i;
             snprintf(r->reason, sizeof(r->reason), "verdict %s: %s",
                      r->verdicts[i].name, r->verdicts[i].detail);

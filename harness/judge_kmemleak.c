@@ -32,6 +32,13 @@ static void kmemleak_done(Judge *j, GrGuestCmd *c)
         gr_save_text(r, "kmemleak.txt", res->out, res->out_len);
         gr_verdict(r, "kmemleak", GR_FAIL, "kmemleak reports leaks (see "
                    "kmemleak.txt): %.200s", res->out);
+    } else if (!ga_result_ok(res)) {
+        /* a scan killed at its deadline (or failing) printed nothing: that
+         * is no report, not a clean one */
+        char how[256];
+
+        gr_verdict(r, "kmemleak", GR_ERROR, "the kmemleak scan did not "
+                   "complete: %s", ga_result_describe(res, how, sizeof(how)));
     } else {
         gr_verdict(r, "kmemleak", GR_PASS, "no leaks reported");
     }

@@ -5,6 +5,8 @@
 #  - a module kept in use fails the unload verdict alone;
 #  - a non-empty kmemleak report (a stand-in file: the stock kernel has no
 #    kmemleak) fails the kmemleak verdict alone;
+#  - a scan that does not complete (a stand-in directory) is an error of
+#    the kmemleak verdict, not a pass, and only it;
 #  - a device that never becomes ready again skips integrity-guest after
 #    the readiness poll inside its command, and the unload still passes;
 #  - the list was really sent in one go (the step log says so), and the
@@ -16,7 +18,8 @@ gauntlet="$1" top="$2"
 gp="$vs/guest-phase"
 
 run "guest-phase controls" gp -j 1 --snapshot --snapshot-dir "$out/snapshots" \
-    "$gp/unload-held.yaml" "$gp/kmemleak-standin.yaml" "$gp/not-ready-at-end.yaml"
+    "$gp/unload-held.yaml" "$gp/kmemleak-standin.yaml" "$gp/not-ready-at-end.yaml" \
+    "$gp/kmemleak-no-report.yaml"
 
 check "$out/gp/unload-held/result.json" '
 assert r["status"] == "pass", r["reason"]
@@ -36,6 +39,14 @@ assert "kmemleak reports leaks" in k["detail"], k
 assert v["unload"]["status"] == "pass", v["unload"]
 assert v["integrity-guest"]["status"] == "pass", v["integrity-guest"]
 print("ok: a kmemleak report fails the kmemleak verdict alone:", k["detail"])'
+
+check "$out/gp/kmemleak-no-report/result.json" '
+assert r["status"] == "error", (r["status"], r["reason"])
+k = v["kmemleak"]
+assert k["status"] == "error" and "did not complete" in k["detail"], k
+assert v["unload"]["status"] == "pass", v["unload"]
+assert v["integrity-guest"]["status"] == "pass", v["integrity-guest"]
+print("ok: a kmemleak scan that did not complete is an error:", k["detail"])'
 
 check "$out/gp/not-ready-at-end/result.json" '
 assert r["status"] == "pass", r["reason"]
